@@ -1,0 +1,184 @@
+"""The few torch modules that torch.nn lacks, each small and scriptable.
+
+`studio code` copies the source of the classes it uses into the generated file,
+so every class here depends on torch alone, has a plain `__init__` whose
+arguments are its constructor keywords, and a TorchScript-compatible forward.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import List, Optional
+
+import torch
+from torch import nn
+
+
+class Reshape(nn.Module):
+    """Reshapes each sample to `shape` (the batch dimension is kept)."""
+
+    def __init__(self, shape: List[int]):
+        super().__init__()
+        self.shape = list(shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape([x.shape[0]] + self.shape)
+
+
+class Permute(nn.Module):
+    """Reorders dimensions; `dims` counts the batch as dimension 0."""
+
+    def __init__(self, dims: List[int]):
+        super().__init__()
+        self.dims = list(dims)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(self.dims)
+
+
+class Slice(nn.Module):
+    """Keeps indices `start` up to `end` (exclusive, None for the end) along `dim`."""
+
+    def __init__(self, dim: int, start: int, end: Optional[int] = None):
+        super().__init__()
+        self.dim = dim
+        self.start = start
+        self.end = end
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        size = x.shape[self.dim]
+        start = self.start + size if self.start < 0 else self.start
+        end = size if self.end is None else self.end
+        end = end + size if end < 0 else end
+        return x.narrow(self.dim, start, end - start)
+
+
+class GlobalAvgPool(nn.Module):
+    """Averages over every spatial dimension: (N, C, ...) -> (N, C)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.flatten(2).mean(-1)
+
+
+class Recurrent(nn.Module):
+    """An RNN or GRU (batch first) that returns the sequence, the last step or the hidden state."""
+
+    def __init__(self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bidirectional: bool = False, dropout: float = 0.0, output: str = "sequence"):
+        super().__init__()
+        kind = nn.GRU if cell == "GRU" else nn.RNN
+        self.rnn = kind(input_size, hidden_size, num_layers, batch_first=True,
+                        dropout=dropout, bidirectional=bidirectional)
+        self.output = output
+        self.bidirectional = bidirectional
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, h = self.rnn(x)
+        return _pick_output(out, h, self.output, self.bidirectional)
+
+
+class LSTMLayer(nn.Module):
+    """An LSTM (batch first) that returns the sequence, the last step or the hidden state."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bidirectional: bool = False, dropout: float = 0.0, output: str = "sequence"):
+        super().__init__()
+        self.rnn = nn.LSTM(input_size, hidden_size, num_layers, batch_first=True,
+                           dropout=dropout, bidirectional=bidirectional)
+        self.output = output
+        self.bidirectional = bidirectional
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, state = self.rnn(x)
+        return _pick_output(out, state[0], self.output, self.bidirectional)
+
+
+def _pick_output(out: torch.Tensor, h: torch.Tensor, output: str, bidirectional: bool) -> torch.Tensor:
+    if output == "last":
+        return out[:, -1]
+    if output == "hidden":
+        # h is (layers * directions, N, H); the top layer is last.
+        return torch.cat([h[-2], h[-1]], 1) if bidirectional else h[-1]
+    return out
+
+
+class Attention(nn.Module):
+    """Multi-head attention (batch first) on query, key and value; optional causal mask."""
+
+    def __init__(self, embed_dim: int, num_heads: int = 1, dropout: float = 0.0,
+                 bias: bool = True, causal: bool = False):
+        super().__init__()
+        self.mha = nn.MultiheadAttention(embed_dim, num_heads, dropout=dropout, bias=bias,
+                                         batch_first=True)
+        self.causal = causal
+
+    def forward(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+        mask: Optional[torch.Tensor] = None
+        if self.causal:
+            n, m = query.shape[1], key.shape[1]
+            mask = torch.ones(n, m, dtype=torch.bool, device=query.device).triu(1)
+        out, _ = self.mha(query, key, value, attn_mask=mask, need_weights=False)
+        return out
+
+
+class DecoderLayer(nn.Module):
+    """A Transformer decoder layer (batch first) whose self-attention can be causal."""
+
+    def __init__(self, d_model: int, nhead: int = 8, dim_feedforward: int = 2048,
+                 dropout: float = 0.1, activation: str = "relu", norm_first: bool = False,
+                 causal: bool = True):
+        super().__init__()
+        self.layer = nn.TransformerDecoderLayer(d_model, nhead, dim_feedforward, dropout,
+                                                activation, batch_first=True, norm_first=norm_first)
+        self.causal = causal
+
+    def forward(self, tgt: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
+        mask: Optional[torch.Tensor] = None
+        if self.causal:
+            n = tgt.shape[1]
+            mask = torch.full((n, n), float("-inf"), device=tgt.device, dtype=tgt.dtype).triu(1)
+        return self.layer(tgt, memory, tgt_mask=mask, tgt_is_causal=self.causal)
+
+
+class SinusoidalPositionalEncoding(nn.Module):
+    """Adds the fixed sine/cosine position code of "Attention is all you need"."""
+
+    def __init__(self, d_model: int, max_len: int = 512, dropout: float = 0.0):
+        super().__init__()
+        position = torch.arange(max_len).unsqueeze(1)
+        div = torch.exp(torch.arange(0, d_model, 2) * (-math.log(10000.0) / d_model))
+        pe = torch.zeros(max_len, d_model)
+        pe[:, 0::2] = torch.sin(position * div)
+        pe[:, 1::2] = torch.cos(position * div)[:, : d_model // 2]
+        self.register_buffer("pe", pe, persistent=False)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(x + self.pe[: x.shape[1]].to(x.dtype))
+
+
+class LearnedPositionalEncoding(nn.Module):
+    """Adds a learned vector per position (as BERT and GPT do)."""
+
+    def __init__(self, d_model: int, max_len: int = 512, dropout: float = 0.0):
+        super().__init__()
+        self.pe = nn.Parameter(torch.zeros(max_len, d_model))
+        nn.init.normal_(self.pe, std=0.02)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(x + self.pe[: x.shape[1]])
+
+
+class ScaledDotProductAttention(nn.Module):
+    """softmax(QK^T / sqrt(d)) V with no weights of its own; optional causal mask."""
+
+    def __init__(self, causal: bool = False, dropout: float = 0.0):
+        super().__init__()
+        self.causal = causal
+        self.dropout = dropout
+
+    def forward(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+        p = self.dropout if self.training else 0.0
+        return nn.functional.scaled_dot_product_attention(query, key, value, dropout_p=p,
+                                                          is_causal=self.causal)

@@ -1,0 +1,207 @@
+"""The `studio` command: the GUI, and every core feature from a terminal.
+
+    studio [FILE]                      open the GUI (FILE: a project path or a preset name)
+    studio presets                     list the presets
+    studio check FILE                  one line per problem; exit 0 clean, 1 problems, 2 unreadable
+    studio summary FILE [--json]       per-layer table and totals
+    studio code FILE [-o out.py]       standalone PyTorch source
+
+Errors are one or two plain lines on stderr and a non-zero exit; `--debug`
+shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+
+from studio import __version__
+from studio.errors import StudioError
+from studio.graph import io
+from studio.graph.analysis import Analyzer, format_shape
+from studio.presets import list_presets, resolve
+
+COMMANDS = ("presets", "check", "summary", "code", "train")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `studio` console script; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
+    try:
+        if argv and argv[0] in COMMANDS:
+            args = _parser().parse_args(argv)
+            return args.run(args)
+        return _gui(argv)
+    except StudioError as e:
+        if debug:
+            raise
+        print(f"studio: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("studio: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="studio", description="Network Studio: design, train and export PyTorch networks.")
+    parser.add_argument("--version", action="version", version=f"studio {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("presets", help="list the presets")
+    p.set_defaults(run=cmd_presets)
+    p = sub.add_parser("check", help="validate a project; one line per problem")
+    p.add_argument("file", help="project file or preset name")
+    p.set_defaults(run=cmd_check)
+    p = sub.add_parser("summary", help="per-layer table: output shape, parameters, FLOPs")
+    p.add_argument("file", help="project file or preset name")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(run=cmd_summary)
+    p = sub.add_parser("code", help="standalone PyTorch source of the project's networks")
+    p.add_argument("file", help="project file or preset name")
+    p.add_argument("-o", "--output", help="write to this file instead of standard output")
+    p.set_defaults(run=cmd_code)
+    _add_train(sub)
+    return parser
+
+
+def _add_train(sub) -> None:
+    try:
+        train_cli = importlib.import_module("studio.train.cli")
+    except ImportError:
+        return
+    p = sub.add_parser("train", help="train a project, writing checkpoints and metrics.jsonl")
+    p.add_argument("file", help="project file or preset name")
+    train_cli.add_train_arguments(p)
+    p.set_defaults(run=lambda args: train_cli.run_from_args(load_project(args.file), args))
+
+
+def load_project(file_or_name: str):
+    """The project at a path, or the preset of that name."""
+    return io.load(resolve(file_or_name))
+
+
+def cmd_presets(args) -> int:
+    """Prints name, task and description of each preset."""
+    presets = list_presets()
+    width = max((len(p.name) for p in presets), default=4)
+    for p in presets:
+        print(f"{p.name:<{width}}  {p.task:<15} {p.description}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    """Prints one line per problem; exit 1 when there is any."""
+    project = load_project(args.file)
+    analyzer = Analyzer(project)
+    problems = [p for name in project.networks for p in analyzer.analyse(name).problems]
+    for p in problems:
+        print(p)
+    if not problems:
+        print(f"{project.name}: no problems")
+    return 1 if problems else 0
+
+
+def cmd_summary(args) -> int:
+    """Prints the per-layer table and totals (or JSON)."""
+    project = load_project(args.file)
+    analyzer = Analyzer(project)
+    reports = {name: analyzer.analyse(name) for name in project.networks}
+    data = summary_data(project, reports)
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        print(_summary_table(data))
+    problems = [p for r in reports.values() for p in r.problems]
+    for p in problems:
+        print(p, file=sys.stderr)
+    return 1 if problems else 0
+
+
+def summary_data(project, reports) -> dict:
+    """The summary as JSON-native data (the `--json` contract of DESIGN.md)."""
+    networks = {}
+    for name, report in reports.items():
+        net = project.network(name)
+        layers = []
+        for node in net.iter_nodes():
+            res = report.nodes[node.id]
+            out = next(iter(res.outputs.values()), None)
+            layers.append({"name": node.name, "type": _type_label(node), "status": res.status,
+                           "output_shape": list(out) if out is not None else None,
+                           "params": res.params, "flops": res.flops})
+        networks[name] = {"layers": layers, "total_params": report.total_params,
+                          "trainable_params": report.trainable_params, "flops": report.flops}
+    return {"networks": networks, "total_params": sum(n["total_params"] for n in networks.values())}
+
+
+def _type_label(node) -> str:
+    if node.type != "Block":
+        return node.type
+    repeat = node.params.get("repeat", 1)
+    return f"Block {node.params.get('block')}" + (f" ×{repeat}" if repeat != 1 else "")
+
+
+def _summary_table(data: dict) -> str:
+    lines = []
+    for name, net in data["networks"].items():
+        rows = [("name", "type", "output shape", "params", "FLOPs")]
+        for layer in net["layers"]:
+            shape = format_shape(tuple(layer["output_shape"])) if layer["output_shape"] is not None else layer["status"]
+            rows.append((layer["name"], layer["type"], shape, f"{layer['params']:,}", _si(layer["flops"])))
+        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        lines.append(f"network {name}")
+        for i, r in enumerate(rows):
+            lines.append("  ".join(c.rjust(w) if j >= 3 else c.ljust(w) for j, (c, w) in enumerate(zip(r, widths))).rstrip())
+            if i == 0:
+                lines.append("  ".join("-" * w for w in widths))
+        lines.append(f"total params {net['total_params']:,} (trainable {net['trainable_params']:,}), "
+                     f"FLOPs {_si(net['flops'])} per sample")
+        lines.append("")
+    if len(data["networks"]) > 1:
+        lines.append(f"all networks: {data['total_params']:,} params")
+    return "\n".join(lines).rstrip()
+
+
+def _si(n: int) -> str:
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= size:
+            return f"{n / size:.2f}{unit}"
+    return str(n)
+
+
+def cmd_code(args) -> int:
+    """Writes standalone source of the project's networks."""
+    from studio.compile import project_source
+
+    source = project_source(load_project(args.file))
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8") as f:
+                f.write(source)
+        except OSError as e:
+            raise StudioError(f"cannot write {args.output}: {e.strerror or e}") from None
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(source)
+    return 0
+
+
+def _gui(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="studio", description="Network Studio: design, train and export PyTorch networks. "
+                                     f"Commands: {', '.join(COMMANDS)} (studio COMMAND -h).")
+    parser.add_argument("file", nargs="?", help="project file or preset name to open")
+    parser.add_argument("--version", action="version", version=f"studio {__version__}")
+    args = parser.parse_args(argv)
+    path = resolve(args.file) if args.file else None
+    if path is not None:
+        io.load(path)  # a bad file is reported here, in plain words, before any window opens
+    # Imported by name so that the Qt-free core never depends on the GUI package.
+    app = importlib.import_module("studio.ui.app")
+    return app.run(path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,350 @@
+"""Validation and shape inference: every node's output shapes, parameters, FLOPs and problems.
+
+Each node is built on the ``meta`` device and called on meta tensors, so the
+shapes are torch's own, never formulas of ours; FLOPs come from
+`torch.utils.flop_counter`. A failure is caught per node and becomes a
+`Problem` that names the network, the node, the port and the shapes; nodes
+below a failed node are marked "blocked" and add no problems of their own.
+
+Results are memoised per node on (type, resolved parameters, input shapes),
+so after an edit only nodes whose inputs or parameters changed (what lies
+downstream of the edit) are computed again; `Report.computed` counts them.
+Shapes in reports leave out the batch dimension.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from studio import catalog
+from studio.catalog import BLOCK_TYPE, check_value, is_expression
+from studio.errors import StudioError
+from studio.graph.expressions import ExpressionError, evaluate
+from studio.graph.network import Network, Node
+from studio.graph.project import BlockDef, Project
+
+BATCH = 2  # two samples, so batch norm in training mode accepts the input
+DTYPES = {"float": torch.float32, "long": torch.long}
+
+
+@dataclass
+class Problem:
+    """One mistake: where it is and what is wrong."""
+
+    network: str
+    node_id: str | None
+    node: str | None
+    message: str
+    port: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.network}/{self.node}: {self.message}" if self.node else f"{self.network}: {self.message}"
+
+
+@dataclass
+class NodeResult:
+    """What analysis found for one node.
+
+    Attributes:
+        status: "ok", "error" or "blocked" (an input comes from a failed node).
+        outputs: output port -> shape without the batch dimension.
+        dtypes: output port -> "float" or "long".
+        resolved: every constructor parameter, defaults and inferred ones included.
+        inferred: the parameters the input shape decided.
+        params, trainable: parameter counts; flops: per sample of the batch.
+        inner: for a block, one report per repetition.
+    """
+
+    status: str = "ok"
+    outputs: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    dtypes: dict[str, str] = field(default_factory=dict)
+    resolved: dict = field(default_factory=dict)
+    inferred: dict = field(default_factory=dict)
+    params: int = 0
+    trainable: int = 0
+    flops: int = 0
+    message: str | None = None
+    port: str | None = None
+    inner: list["Report"] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    """The analysis of one network: a result per node id, and the problems."""
+
+    network: str
+    nodes: dict[str, NodeResult]
+    problems: list[Problem]
+    computed: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no problem."""
+        return not self.problems
+
+    @property
+    def total_params(self) -> int:
+        """Parameters of every node."""
+        return sum(r.params for r in self.nodes.values())
+
+    @property
+    def trainable_params(self) -> int:
+        """Parameters that training updates."""
+        return sum(r.trainable for r in self.nodes.values())
+
+    @property
+    def flops(self) -> int:
+        """FLOPs of one forward pass of one sample."""
+        return sum(r.flops for r in self.nodes.values())
+
+
+@dataclass
+class _Computed:
+    values: list[torch.Tensor] | None
+    result: NodeResult
+
+
+class Analyzer:
+    """Analyses the networks of one project, remembering results between calls."""
+
+    def __init__(self, project: Project, cache_size: int = 20000):
+        self.project = project
+        self._cache: OrderedDict[Any, _Computed] = OrderedDict()
+        self._cache_size = cache_size
+        self._computed = 0
+
+    def analyse(self, network: str | None = None) -> Report:
+        """The report of one network (the first when None)."""
+        net = self.project.network(network)
+        self._computed = 0
+        self._blocks_fp = tuple((b.name, b.network.revision, _freeze(b.params)) for b in self.project.blocks.values())
+        with FlopCounterMode(display=False) as counter:
+            self._counter = counter
+            report, _ = self._walk(net, scope={}, feed=None, where=net.name)
+        report.computed = self._computed
+        if not any(n.type == "Output" for n in net.nodes.values()):
+            report.problems.append(Problem(net.name, None, None, f"network '{net.name}' has no Output node; add one after the last layer"))
+        if not any(n.type == "Input" for n in net.nodes.values()):
+            report.problems.append(Problem(net.name, None, None, f"network '{net.name}' has no Input node"))
+        return report
+
+    # --- the walk -----------------------------------------------------------
+    def _walk(self, net: Network, scope: dict, feed: dict[str, torch.Tensor] | None, where: str):
+        """Analyses `net` in order; `feed` gives Input values by name (inside a block)."""
+        results: dict[str, NodeResult] = {}
+        values: dict[str, list[torch.Tensor] | None] = {}
+        problems: list[Problem] = []
+        for node in net.iter_nodes():
+            ins, outs = net.ports(node)
+            inputs, blocked, problem = self._gather(net, node, ins, results, values, feed)
+            if blocked:
+                results[node.id], values[node.id] = NodeResult(status="blocked"), None
+                continue
+            if problem:
+                res, vals = NodeResult(status="error", message=problem[1], port=problem[0]), None
+            else:
+                res, vals = self._node(node, inputs, outs, scope)
+            results[node.id], values[node.id] = res, vals
+            if res.status == "error":
+                problems.append(Problem(where, node.id, node.name, res.message, res.port))
+        outputs = {n.name: values[n.id][0] for n in net.nodes.values()
+                   if n.type == "Output" and values.get(n.id)}
+        return Report(net.name, results, problems), outputs
+
+    def _gather(self, net, node, ins, results, values, feed):
+        """The input tensors of a node, whether it is blocked, and an (port, message) problem."""
+        if node.type == "Input" and feed is not None and node.name in feed:
+            return [feed[node.name]], False, None
+        incoming = net.incoming(node.id)
+        spec = None if node.type == BLOCK_TYPE else catalog.get(node.type)
+        tensors: dict[str, torch.Tensor] = {}
+        for port in ins:
+            edge = incoming.get(port)
+            if edge is None:
+                continue
+            src = results[edge.src]
+            if src.status != "ok":
+                return None, True, None
+            tensors[port] = values[edge.src][net.ports(net.node(edge.src))[1].index(edge.src_port)]
+        for port in ins:
+            if port in tensors:
+                continue
+            fallback = spec.fallback.get(port) if spec else None
+            if spec and port in spec.optional and fallback in tensors:
+                tensors[port] = tensors[fallback]
+            else:
+                label = f"{node.type} '{node.name}'"
+                return None, False, (port, f"{label}: input '{port}' is not connected")
+        return [tensors[p] for p in ins], False, None
+
+    def _node(self, node: Node, inputs: list[torch.Tensor], outs, scope: dict):
+        label = f"{node.type} '{node.name}'"
+        try:
+            params = self._resolve(node, scope)
+        except (ExpressionError, ValueError, StudioError) as e:
+            return NodeResult(status="error", message=f"{label}: {e}"), None
+        key = (node.type, _freeze(params), tuple((tuple(t.shape), t.dtype) for t in inputs),
+               self._blocks_fp if node.type == BLOCK_TYPE else None)
+        hit = self._cache.get(key)
+        if hit is None:
+            self._computed += 1
+            if node.type == BLOCK_TYPE:
+                hit = self._block(node, params, inputs, label)
+            else:
+                hit = self._layer(node, params, inputs, outs, label)
+            self._remember(key, hit)
+        else:
+            self._cache.move_to_end(key)
+        return hit.result, hit.values
+
+    def _resolve(self, node: Node, scope: dict) -> dict:
+        """Defaults + the node's params, with `$expressions` evaluated in the block scope."""
+        if node.type == BLOCK_TYPE:
+            return {k: evaluate(v, scope) if is_expression(v) else v for k, v in node.params.items()}
+        spec = catalog.get(node.type)
+        params = {**spec.defaults(), **node.params}
+        for k, v in params.items():
+            if is_expression(v):
+                params[k] = check_value(spec.param(k), evaluate(v, scope))
+        return params
+
+    # --- one layer -----------------------------------------------------------
+    def _layer(self, node: Node, params: dict, inputs: list[torch.Tensor], outs, label: str) -> _Computed:
+        spec = catalog.get(node.type)
+        if node.type == "Input":
+            shape, dtype = tuple(params["shape"]), params["dtype"]
+            value = inputs[0] if inputs else torch.empty((BATCH, *shape), dtype=DTYPES[dtype], device="meta")
+            return _ok([value], ["out"], params, {}, 0, 0, 0)
+        if node.type == "Output":
+            return _ok(inputs, ["out"], params, {}, 0, 0, 0)
+        problem = _check_inputs(spec, inputs, label)
+        if problem:
+            return _error(*problem)
+        shapes = [tuple(t.shape) for t in inputs]
+        try:
+            inferred = {p.name: p.infer(shapes) for p in spec.params if p.inferred}
+        except IndexError:
+            return _error(None, f"{label} cannot infer its sizes from an input of shape {_shapes(inputs)}")
+        resolved = {**params, **inferred}
+        try:
+            result = self._run(spec, resolved, inputs, label)
+        except _LayerFailed as e:
+            return _error(None, str(e))
+        values, n_params, trainable, flops = result
+        if len(values) != len(outs):
+            return _error(None, f"{label} gives {len(values)} outputs, but has {len(outs)} ports "
+                                f"(input {_shapes(inputs)}); check its sizes")
+        return _ok(values, outs, resolved, inferred, n_params, trainable, flops)
+
+    def _run(self, spec, resolved: dict, inputs: list[torch.Tensor], label: str):
+        """Builds the layer on meta and calls it; (outputs, params, trainable, flops)."""
+        before = self._counter.get_total_flops()
+        try:
+            if spec.is_function:
+                args = [inputs] if spec.list_input else inputs
+                out = spec.function(*args, **spec.kwargs_for_call(resolved))
+                n_params = trainable = 0
+            else:
+                with torch.device("meta"):
+                    module = spec.make_module(resolved)
+                if any(t.dtype == torch.long for t in inputs) and spec.dtype != "long" and any(True for _ in module.parameters()):
+                    raise _LayerFailed(f"{label} needs float values, got integer ids (add an Embedding before it)")
+                n_params = sum(p.numel() for p in module.parameters())
+                trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+                out = module(*inputs)
+        except _LayerFailed:
+            raise
+        except Exception as e:  # torch's own message says what is wrong; add where and which shapes
+            raise _LayerFailed(f"{label}: {_torch_message(e)} (input {_shapes(inputs)})") from None
+        values = list(out) if isinstance(out, (tuple, list)) else [out]
+        flops = (self._counter.get_total_flops() - before) // BATCH
+        return values, n_params, trainable, flops
+
+    # --- one block instance --------------------------------------------------
+    def _block(self, node: Node, params: dict, inputs: list[torch.Tensor], label: str) -> _Computed:
+        block = self.project.block(params["block"])
+        repeat = params.get("repeat", 1)
+        ins, outs = block.ports()
+        if repeat > 1 and (len(ins) != 1 or len(outs) != 1):
+            return _error(None, f"{label}: repeat needs a block with one input and one output "
+                                f"('{block.name}' has {len(ins)} and {len(outs)})")
+        scope = {**block.params, **{k: v for k, v in params.items() if k not in ("block", "repeat")}}
+        reports, values = [], inputs
+        for i in range(repeat):
+            report, produced = self._walk(block.network, scope, dict(zip(ins, values)), f"{block.name}")
+            reports.append(report)
+            if report.problems:
+                p = report.problems[0]
+                step = f" (repetition {i + 1})" if repeat > 1 else ""
+                return _error(p.port, f"{label}{step}, inside block '{block.name}': {p.message}")
+            missing = [o for o in outs if o not in produced]
+            if missing:
+                return _error(None, f"{label}: block '{block.name}' output '{missing[0]}' gets no value")
+            values = [produced[o] for o in outs]
+        result = _ok(values, outs, params, {}, sum(r.total_params for r in reports),
+                     sum(r.trainable_params for r in reports), sum(r.flops for r in reports))
+        result.result.inner = reports
+        return result
+
+    def _remember(self, key, computed: _Computed) -> None:
+        self._cache[key] = computed
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+
+class _LayerFailed(Exception):
+    pass
+
+
+def _check_inputs(spec, inputs: list[torch.Tensor], label: str):
+    """(port, message) when an input has the wrong rank or dtype for the spec."""
+    ports = spec.input_ports(spec.defaults())
+    for port, t in zip(ports, inputs):
+        if spec.rank is not None:
+            ranks = spec.rank if isinstance(spec.rank, tuple) else (spec.rank,)
+            if t.dim() not in ranks:
+                want = " or ".join(f"{r - 1}-D" for r in ranks)
+                return port, (f"{label} expects a {want} input per sample, got {_shape(t)} "
+                              f"({t.dim() - 1}-D) on port '{port}'")
+        if spec.dtype == "long" and t.dtype != torch.long:
+            return port, f"{label} needs integer ids (an Input with dtype long), got float values on port '{port}'"
+    return None
+
+
+def _ok(values, outs, resolved, inferred, n_params, trainable, flops) -> _Computed:
+    return _Computed(values, NodeResult(
+        outputs={p: tuple(v.shape[1:]) for p, v in zip(outs, values)},
+        dtypes={p: "long" if v.dtype == torch.long else "float" for p, v in zip(outs, values)},
+        resolved=resolved, inferred=inferred, params=n_params, trainable=trainable, flops=flops))
+
+
+def _error(port, message) -> _Computed:
+    return _Computed(None, NodeResult(status="error", message=message, port=port))
+
+
+def _shape(t: torch.Tensor) -> str:
+    return "×".join(str(s) for s in t.shape[1:]) or "scalar"
+
+
+def _shapes(inputs: list[torch.Tensor]) -> str:
+    return ", ".join(_shape(t) for t in inputs)
+
+
+def _torch_message(e: Exception) -> str:
+    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return text.rstrip(".")
+
+
+def _freeze(params: dict) -> str:
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+def format_shape(shape: tuple[int, ...]) -> str:
+    """A shape as people write it: 6×28×28 (no batch)."""
+    return "×".join(str(s) for s in shape) or "scalar"

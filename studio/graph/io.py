@@ -1,0 +1,192 @@
+"""The project file: JSON with a `format` version, read strictly, written atomically.
+
+Layout (format 1)::
+
+    {"format": 1, "name": "...", "metadata": {...}, "data": {...}, "training": {...},
+     "blocks": {NAME: {"params": {...}, "doc": "...", "network": NETWORK}},
+     "networks": {NAME: NETWORK}}
+    NETWORK = {"nodes": [{"id", "type", "name", "params", "pos": [x, y]}, ...],
+               "edges": [[src_id, src_port, dst_id, dst_port], ...]}
+
+Reading refuses anything it cannot trust with a `ProjectFileError` that names
+the file and the place (``line 3, column 5`` or ``networks.main.nodes[2].params``):
+non-JSON or truncated text, a format newer than this app, an unknown layer
+type, a bad parameter value, an edge to a missing port. Older formats are
+migrated by the functions in `MIGRATIONS`. Saving writes a temporary file
+beside the target and renames it, so a failed save leaves the old file intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+from studio.errors import ProjectFileError, StudioError
+from studio.graph.network import Network
+from studio.graph.project import Project
+
+FORMAT = 1
+# format N -> function turning a format-N dict into a format-(N+1) dict.
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+
+
+def network_to_dict(net: Network) -> dict:
+    """A network as JSON-native data."""
+    return {
+        "nodes": [{"id": n.id, "type": n.type, "name": n.name, "params": n.params, "pos": list(n.pos)}
+                  for n in net.nodes.values()],
+        "edges": sorted([e.src, e.src_port, e.dst, e.dst_port] for e in net.edges),
+    }
+
+
+def to_dict(project: Project) -> dict:
+    """The whole project as JSON-native data."""
+    return {
+        "format": FORMAT,
+        "name": project.name,
+        "metadata": project.metadata,
+        "data": project.data,
+        "training": project.training,
+        "blocks": {b.name: {"params": b.params, "doc": b.doc, "network": network_to_dict(b.network)}
+                   for b in project.blocks.values()},
+        "networks": {name: network_to_dict(net) for name, net in project.networks.items()},
+    }
+
+
+def dumps(project: Project) -> str:
+    """The project file's text."""
+    return json.dumps(to_dict(project), indent=1, ensure_ascii=False) + "\n"
+
+
+def save(project: Project, path: str | os.PathLike) -> None:
+    """Writes the project atomically; on failure the old file is left as it was."""
+    path = Path(path)
+    text = dumps(project)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        _remove(tmp)
+        raise StudioError(f"could not save {path}: {e.strerror or e}; the file on disk is unchanged") from None
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def load(path: str | os.PathLike) -> Project:
+    """Reads a project file; ProjectFileError (exit code 2) if it cannot be trusted."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProjectFileError(path, "", "no such file") from None
+    except UnicodeDecodeError:
+        raise ProjectFileError(path, "", "not a text file (is it a project file?)") from None
+    except OSError as e:
+        raise ProjectFileError(path, "", f"cannot be read: {e.strerror or e}") from None
+    return loads(text, path)
+
+
+def loads(text: str, path: str | os.PathLike = "<text>") -> Project:
+    """Parses project file text; `path` is only used in messages."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        what = "the file ends too early (truncated?)" if e.pos >= len(text.rstrip()) else f"not valid JSON: {e.msg}"
+        raise ProjectFileError(path, f"line {e.lineno}, column {e.colno}", what) from None
+    return from_dict(data, path)
+
+
+def from_dict(data: Any, path: str | os.PathLike = "<data>") -> Project:
+    """Builds a Project from file data, checking every part."""
+    data = _migrated(data, path)
+    project = Project(_get(data, "name", str, path, "", default="untitled"))
+    for section in ("metadata", "data", "training"):
+        setattr(project, section, _get(data, section, dict, path, "", default={}))
+    blocks = _get(data, "blocks", dict, path, "", default={})
+    for name, block in blocks.items():
+        where = f"blocks.{name}"
+        _expect(block, dict, path, where)
+        try:
+            project.add_block(name, _get(block, "params", dict, path, where, default={}),
+                              _get(block, "doc", str, path, where, default=""))
+        except StudioError as e:
+            raise ProjectFileError(path, where, str(e)) from None
+    for name, block in blocks.items():
+        _fill(project.blocks[name].network, block.get("network", {}), path, f"blocks.{name}.network")
+    networks = _get(data, "networks", dict, path, "")
+    if not networks:
+        raise ProjectFileError(path, "networks", "the project has no network")
+    for name, net in networks.items():
+        _fill(project.add_network(name), net, path, f"networks.{name}")
+    return project
+
+
+def _migrated(data: Any, path) -> dict:
+    _expect(data, dict, path, "")
+    version = data.get("format")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ProjectFileError(path, "format", "missing or invalid format version: is this a Network Studio project?")
+    if version > FORMAT:
+        raise ProjectFileError(path, "format", f"written by a newer Network Studio (format {version}; "
+                                               f"this version reads up to {FORMAT}): update the app to open it")
+    while version < FORMAT:
+        if version not in MIGRATIONS:
+            raise ProjectFileError(path, "format", f"format {version} is too old to be read")
+        data = MIGRATIONS[version](data)
+        version += 1
+    return data
+
+
+def _fill(net: Network, data: Any, path, where: str) -> None:
+    _expect(data, dict, path, where)
+    for i, node in enumerate(_get(data, "nodes", list, path, where, default=[])):
+        here = f"{where}.nodes[{i}]"
+        _expect(node, dict, path, here)
+        pos = node.get("pos", [0, 0])
+        if not (isinstance(pos, list) and len(pos) == 2 and all(isinstance(v, (int, float)) for v in pos)):
+            raise ProjectFileError(path, f"{here}.pos", "must be [x, y]")
+        try:
+            net.add_node(_get(node, "type", str, path, here), _get(node, "name", str, path, here),
+                         _get(node, "params", dict, path, here, default={}), tuple(pos),
+                         id=_get(node, "id", str, path, here))
+        except StudioError as e:
+            raise ProjectFileError(path, here, str(e)) from None
+    for i, edge in enumerate(_get(data, "edges", list, path, where, default=[])):
+        here = f"{where}.edges[{i}]"
+        if not (isinstance(edge, list) and len(edge) == 4 and all(isinstance(v, str) for v in edge)):
+            raise ProjectFileError(path, here, "an edge must be [source id, output port, target id, input port]")
+        try:
+            net.connect(*edge)
+        except StudioError as e:
+            raise ProjectFileError(path, here, str(e)) from None
+
+
+def _get(data: dict, key: str, kind: type, path, where: str, **default):
+    if key not in data:
+        if "default" in default:
+            return default["default"]
+        raise ProjectFileError(path, where or key, f"missing '{key}'")
+    value = data[key]
+    _expect(value, kind, path, f"{where}.{key}" if where else key)
+    return value
+
+
+def _expect(value, kind: type, path, where: str) -> None:
+    if not isinstance(value, kind):
+        names = {dict: "an object", list: "a list", str: "a text", int: "a number"}
+        raise ProjectFileError(path, where, f"must be {names.get(kind, kind.__name__)}, got {type(value).__name__}")
+
+
+def _remove(tmp: str) -> None:
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass

@@ -1,0 +1,384 @@
+"""A `Network`: nodes and edges, a few mutation primitives, and events after each.
+
+Every change a user can make is composed of seven primitives: `add_node`,
+`remove_node`, `connect`, `disconnect`, `set_params`, `rename`, `move`. Each
+one checks its input, changes the state, bumps `revision`, and only then
+emits a past-tense event with plain values. Changing the network from inside
+an event callback is refused (GraphError), so listeners always see a
+consistent state.
+
+Node ids are strings that never change; names are unique within a network
+and are what users and generated code see.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import networkx as nx
+from psygnal import Signal
+
+from studio import catalog
+from studio.catalog import BLOCK_TYPE, check_value, is_expression
+from studio.errors import GraphError
+
+
+@dataclass
+class Node:
+    """One layer (or block instance) on the canvas. `params` holds only what the user set."""
+
+    id: str
+    type: str
+    name: str
+    params: dict = field(default_factory=dict)
+    pos: tuple[float, float] = (0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A wire from an output port to an input port."""
+
+    src: str
+    src_port: str
+    dst: str
+    dst_port: str
+
+
+PortResolver = Callable[[Node], tuple[tuple[str, ...], tuple[str, ...]]]
+
+
+class Network:
+    """A graph of layers.
+
+    Events (psygnal signals, sent after the change):
+        node_added(id: str)
+        node_removed(node: Node)          -- a copy of the removed node
+        edge_added(edge: Edge)
+        edge_removed(edge: Edge)
+        params_changed(id: str, old: dict, new: dict)
+        node_renamed(id: str, old: str, new: str)
+        node_moved(id: str, old: tuple, new: tuple)
+    """
+
+    node_added = Signal(str)
+    node_removed = Signal(object)
+    edge_added = Signal(object)
+    edge_removed = Signal(object)
+    params_changed = Signal(str, dict, dict)
+    node_renamed = Signal(str, str, str)
+    node_moved = Signal(str, tuple, tuple)
+
+    def __init__(self, name: str = "main", block_ports: PortResolver | None = None):
+        self.name = name
+        self.nodes: dict[str, Node] = {}
+        self.edges: set[Edge] = set()
+        self._in: dict[str, dict[str, Edge]] = {}   # node id -> input port -> edge
+        self._out: dict[str, set[Edge]] = {}        # node id -> edges leaving it
+        self.revision = 0
+        self._next_id = 1
+        self._emitting = False
+        self._block_ports = block_ports
+        self._order_cache: tuple[int, list[str]] | None = None
+
+    # --- queries ---------------------------------------------------------
+    def node(self, node_id: str) -> Node:
+        """The node with this id; GraphError if there is none."""
+        try:
+            return self.nodes[node_id]
+        except KeyError:
+            raise GraphError(f"network '{self.name}' has no node with id '{node_id}'") from None
+
+    def by_name(self, name: str) -> Node:
+        """The node called `name`; GraphError if there is none."""
+        for n in self.nodes.values():
+            if n.name == name:
+                return n
+        raise GraphError(f"network '{self.name}' has no node named '{name}'")
+
+    def ports(self, node: Node) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(input ports, output ports) of a node."""
+        if node.type == BLOCK_TYPE:
+            if self._block_ports is None:
+                raise GraphError(f"'{node.name}' is a block, but network '{self.name}' belongs to no project")
+            return self._block_ports(node)
+        spec = catalog.get(node.type)
+        params = {**spec.defaults(), **node.params}
+        return spec.input_ports(params), spec.output_ports(params)
+
+    def incoming(self, node_id: str) -> dict[str, Edge]:
+        """The edges into a node, keyed by input port."""
+        return dict(self._in.get(node_id, {}))
+
+    def outgoing(self, node_id: str) -> list[Edge]:
+        """The edges out of a node."""
+        return sorted(self._out.get(node_id, ()), key=_edge_key)
+
+    def reaches(self, start: str, goal: str) -> bool:
+        """True when a path of edges leads from `start` to `goal` (or they are the same node)."""
+        stack, seen = [start], {start}
+        while stack:
+            nid = stack.pop()
+            if nid == goal:
+                return True
+            for e in self._out.get(nid, ()):
+                if e.dst not in seen:
+                    seen.add(e.dst)
+                    stack.append(e.dst)
+        return False
+
+    def digraph(self) -> nx.MultiDiGraph:
+        """The network as a networkx graph (node ids; edges keyed by ports)."""
+        g = nx.MultiDiGraph()
+        g.add_nodes_from(self.nodes)
+        g.add_edges_from((e.src, e.dst, (e.src_port, e.dst_port)) for e in self.edges)
+        return g
+
+    def topological_order(self) -> list[str]:
+        """Node ids, every node after its inputs; stable for equal graphs. Cached per revision."""
+        if self._order_cache and self._order_cache[0] == self.revision:
+            return self._order_cache[1]
+        rank = {nid: i for i, nid in enumerate(self.nodes)}
+        order = list(nx.lexicographical_topological_sort(self.digraph(), key=rank.__getitem__))
+        self._order_cache = (self.revision, order)
+        return order
+
+    def downstream(self, node_ids) -> set[str]:
+        """The given nodes and everything that depends on them."""
+        stack, seen = list(node_ids), set(node_ids)
+        while stack:
+            for e in self._out.get(stack.pop(), ()):
+                if e.dst not in seen:
+                    seen.add(e.dst)
+                    stack.append(e.dst)
+        return seen
+
+    def unique_name(self, base: str) -> str:
+        """`base` made a legal, unused name: conv, conv_2, conv_3..."""
+        base = re.sub(r"\W+", "_", base).strip("_") or "node"
+        if base[0].isdigit():
+            base = "n_" + base
+        used = {n.name for n in self.nodes.values()}
+        if base not in used:
+            return base
+        stem = re.sub(r"_?\d+$", "", base) or base
+        sep = "_" if stem[-1].isdigit() else ""
+        i = 2
+        while f"{stem}{sep}{i}" in used:
+            i += 1
+        return f"{stem}{sep}{i}"
+
+    # --- primitives ------------------------------------------------------
+    def add_node(self, type: str, name: str | None = None, params: dict | None = None,
+                 pos: tuple[float, float] = (0.0, 0.0), id: str | None = None) -> str:
+        """Adds a node and returns its id. Parameters are checked against the catalog."""
+        self._guard()
+        if id is not None and id in self.nodes:
+            raise GraphError(f"network '{self.name}' already has a node with id '{id}'")
+        if name is not None and any(n.name == name for n in self.nodes.values()):
+            raise GraphError(f"network '{self.name}' already has a node named '{name}'")
+        params = self._checked_params(type, dict(params or {}), name or type)
+        node_id = id or self._new_id()
+        node = Node(node_id, type, name or self.unique_name(type.lower()), params, _pos(pos))
+        self.nodes[node_id] = node
+        self.ports(node)  # a block that does not exist fails here, before anything is sent
+        self._changed()
+        self._emit(self.node_added, node_id)
+        return node_id
+
+    def remove_node(self, node_id: str) -> Node:
+        """Removes a node, first disconnecting its edges (one event each)."""
+        self._guard()
+        node = self.node(node_id)
+        attached = set(self._in.get(node_id, {}).values()) | self._out.get(node_id, set())
+        for edge in sorted(attached, key=_edge_key):
+            self.disconnect(edge)
+        del self.nodes[node_id]
+        self._in.pop(node_id, None)
+        self._out.pop(node_id, None)
+        self._changed()
+        self._emit(self.node_removed, copy.deepcopy(node))
+        return node
+
+    def connect(self, src: str, src_port: str, dst: str, dst_port: str) -> Edge:
+        """Wires an output port to an input port; refuses unknown ports, a taken input and cycles."""
+        self._guard()
+        edge = Edge(src, src_port, dst, dst_port)
+        problem = self.why_not_connect(edge)
+        if problem:
+            raise GraphError(problem)
+        self.edges.add(edge)
+        self._in.setdefault(edge.dst, {})[edge.dst_port] = edge
+        self._out.setdefault(edge.src, set()).add(edge)
+        self._changed()
+        self._emit(self.edge_added, edge)
+        return edge
+
+    def why_not_connect(self, edge: Edge) -> str | None:
+        """The reason this edge cannot be added, or None when it can."""
+        a, b = self.node(edge.src), self.node(edge.dst)
+        if edge.src_port not in self.ports(a)[1]:
+            return f"'{a.name}' has no output port '{edge.src_port}'"
+        if edge.dst_port not in self.ports(b)[0]:
+            return f"'{b.name}' has no input port '{edge.dst_port}'"
+        if edge.dst_port in self._in.get(edge.dst, {}):
+            return f"input '{edge.dst_port}' of '{b.name}' is already connected; disconnect it first"
+        if self.reaches(edge.dst, edge.src):
+            return f"connecting '{a.name}' to '{b.name}' would make a cycle"
+        return None
+
+    def disconnect(self, edge: Edge) -> None:
+        """Removes a wire."""
+        self._guard()
+        if edge not in self.edges:
+            raise GraphError(f"network '{self.name}' has no such connection: {edge}")
+        self.edges.remove(edge)
+        del self._in[edge.dst][edge.dst_port]
+        self._out[edge.src].discard(edge)
+        self._changed()
+        self._emit(self.edge_removed, edge)
+
+    def set_params(self, node_id: str, changes: dict) -> None:
+        """Sets parameters (a value of None restores the default); wires to ports that vanish are removed."""
+        self._guard()
+        node = self.node(node_id)
+        old = dict(node.params)
+        new = {**old, **changes}
+        new = {k: v for k, v in new.items() if v is not None or self._keeps_none(node, k)}
+        new = self._checked_params(node.type, new, node.name)
+        if new == old:
+            return
+        trial = Node(node.id, node.type, node.name, new, node.pos)
+        ins, outs = self.ports(trial)
+        attached = set(self._in.get(node_id, {}).values()) | self._out.get(node_id, set())
+        for edge in sorted(attached, key=_edge_key):
+            if (edge.dst == node_id and edge.dst_port not in ins) or (edge.src == node_id and edge.src_port not in outs):
+                self.disconnect(edge)
+        node.params = new
+        self._changed()
+        self._emit(self.params_changed, node_id, old, dict(new))
+
+    def rename(self, node_id: str, name: str) -> None:
+        """Renames a node; the name must be unique and start with a letter."""
+        self._guard()
+        node = self.node(node_id)
+        if not re.fullmatch(r"[A-Za-z_][\w]*", name or ""):
+            raise GraphError(f"'{name}' is not a valid name: use letters, digits and _, starting with a letter")
+        if name == node.name:
+            return
+        if any(n.name == name for n in self.nodes.values()):
+            raise GraphError(f"network '{self.name}' already has a node named '{name}'")
+        old, node.name = node.name, name
+        self._changed()
+        self._emit(self.node_renamed, node_id, old, name)
+
+    def move(self, node_id: str, pos: tuple[float, float]) -> None:
+        """Moves a node on the canvas."""
+        self._guard()
+        node = self.node(node_id)
+        new = _pos(pos)
+        if new == node.pos:
+            return
+        old, node.pos = node.pos, new
+        self.revision += 1  # positions do not affect analysis, but saved files differ
+        self._emit(self.node_moved, node_id, old, new)
+
+    # --- invariants -----------------------------------------------------
+    def check(self) -> None:
+        """Asserts the invariants: ids match, names unique, edges on real ports, one edge per input, acyclic."""
+        names = [n.name for n in self.nodes.values()]
+        assert len(names) == len(set(names)), f"duplicate names in {self.name}"
+        for nid, n in self.nodes.items():
+            assert n.id == nid, f"node id mismatch {nid}"
+        seen_inputs = set()
+        for e in self.edges:
+            assert e.src in self.nodes and e.dst in self.nodes, f"dangling edge {e}"
+            assert e.src_port in self.ports(self.nodes[e.src])[1], f"bad output port {e}"
+            assert e.dst_port in self.ports(self.nodes[e.dst])[0], f"bad input port {e}"
+            assert (e.dst, e.dst_port) not in seen_inputs, f"two edges into {e.dst}.{e.dst_port}"
+            seen_inputs.add((e.dst, e.dst_port))
+        assert nx.is_directed_acyclic_graph(self.digraph()), f"cycle in {self.name}"
+        assert sum(len(v) for v in self._in.values()) == len(self.edges), "input index out of date"
+        assert sum(len(v) for v in self._out.values()) == len(self.edges), "output index out of date"
+
+    def iter_nodes(self) -> Iterator[Node]:
+        """Nodes in topological order."""
+        return (self.nodes[i] for i in self.topological_order())
+
+    # --- internals ------------------------------------------------------
+    def _checked_params(self, type_name: str, params: dict, where: str) -> dict:
+        if type_name == BLOCK_TYPE:
+            return _checked_block_params(params, where)
+        spec = catalog.get(type_name)
+        out = {}
+        for key, value in params.items():
+            p = _settable(spec, key, where)
+            if is_expression(value):
+                out[key] = value
+                continue
+            try:
+                out[key] = check_value(p, value)
+            except ValueError as e:
+                raise GraphError(f"{type_name} '{where}': {e}") from None
+        return out
+
+    def _keeps_none(self, node: Node, key: str) -> bool:
+        if node.type == BLOCK_TYPE:
+            return False
+        p = catalog.get(node.type).param(key)
+        return p.kind.startswith("optional_") and p.default is not None
+
+    def _new_id(self) -> str:
+        while f"n{self._next_id}" in self.nodes:
+            self._next_id += 1
+        self._next_id += 1
+        return f"n{self._next_id - 1}"
+
+    def _guard(self) -> None:
+        if self._emitting:
+            raise GraphError("a network cannot be changed from inside one of its own event callbacks")
+
+    def _changed(self) -> None:
+        self.revision += 1
+
+    def _emit(self, signal, *args) -> None:
+        self._emitting = True
+        try:
+            signal.emit(*args)
+        finally:
+            self._emitting = False
+
+
+def _settable(spec, key: str, where: str):
+    try:
+        p = spec.param(key)
+    except Exception:
+        raise GraphError(f"{spec.type} '{where}' has no parameter '{key}'") from None
+    if p.inferred:
+        raise GraphError(f"{spec.type} '{where}': '{key}' follows from the input shape and cannot be set")
+    return p
+
+
+def _checked_block_params(params: dict, where: str) -> dict:
+    if not isinstance(params.get("block"), str):
+        raise GraphError(f"block '{where}' needs a 'block' parameter naming its definition")
+    repeat = params.get("repeat", 1)
+    if is_expression(repeat):
+        return params
+    if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= 1000:
+        raise GraphError(f"block '{where}': 'repeat' must be a whole number from 1 to 1000, got {repeat!r}")
+    for key, value in params.items():
+        if key != "block" and not (isinstance(value, (int, float, str, bool)) or value is None):
+            raise GraphError(f"block '{where}': parameter '{key}' must be a number, a text or an expression")
+    return params
+
+
+def _pos(pos) -> tuple[float, float]:
+    x, y = pos
+    return (float(x), float(y))
+
+
+def _edge_key(e: Edge):
+    return (e.src, e.src_port, e.dst, e.dst_port)

@@ -1,0 +1,135 @@
+"""A `Project`: named networks, block definitions, data and training settings.
+
+Most projects hold one network called "main"; a GAN holds a generator and a
+discriminator. A block definition is a small network with its own Input and
+Output nodes and named parameters that its nodes may refer to as ``$name``;
+a node of type "Block" instantiates one (``params = {"block": NAME,
+"repeat": N, **arguments}``), and its ports are the block's Input and Output
+node names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from psygnal import Signal
+
+from studio.catalog import BLOCK_TYPE
+from studio.errors import GraphError
+from studio.graph.network import Network, Node
+
+
+@dataclass
+class BlockDef:
+    """A parametrised subgraph: `params` maps names to default values."""
+
+    name: str
+    network: Network
+    params: dict = field(default_factory=dict)
+    doc: str = ""
+
+    def ports(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(input names, output names): the names of its Input and Output nodes."""
+        nodes = list(self.network.nodes.values())
+        return (tuple(n.name for n in nodes if n.type == "Input"),
+                tuple(n.name for n in nodes if n.type == "Output"))
+
+
+class Project:
+    """Everything a project file holds.
+
+    Events:
+        network_added(name: str), network_removed(name: str)
+        block_added(name: str), block_removed(name: str)
+        settings_changed(section: str)  -- "data", "training" or "metadata"
+    """
+
+    network_added = Signal(str)
+    network_removed = Signal(str)
+    block_added = Signal(str)
+    block_removed = Signal(str)
+    settings_changed = Signal(str)
+
+    def __init__(self, name: str = "untitled"):
+        self.name = name
+        self.networks: dict[str, Network] = {}
+        self.blocks: dict[str, BlockDef] = {}
+        self.data: dict = {}
+        self.training: dict = {}
+        self.metadata: dict = {}
+
+    def add_network(self, name: str = "main") -> Network:
+        """A new empty network called `name`."""
+        if name in self.networks:
+            raise GraphError(f"the project already has a network named '{name}'")
+        net = Network(name, self.block_ports)
+        self.networks[name] = net
+        self.network_added.emit(name)
+        return net
+
+    def remove_network(self, name: str) -> Network:
+        """Removes and returns a network."""
+        net = self.network(name)
+        del self.networks[name]
+        self.network_removed.emit(name)
+        return net
+
+    def network(self, name: str | None = None) -> Network:
+        """The network called `name` (the first one when None)."""
+        if name is None:
+            if not self.networks:
+                raise GraphError(f"project '{self.name}' has no network")
+            return next(iter(self.networks.values()))
+        try:
+            return self.networks[name]
+        except KeyError:
+            known = ", ".join(self.networks) or "none"
+            raise GraphError(f"project '{self.name}' has no network '{name}' (it has: {known})") from None
+
+    def add_block(self, name: str, params: dict | None = None, doc: str = "") -> BlockDef:
+        """A new empty block definition; add Input/Output and layers to its `network`."""
+        if name in self.blocks:
+            raise GraphError(f"the project already has a block named '{name}'")
+        if not name.isidentifier():
+            raise GraphError(f"'{name}' is not a valid block name: use letters, digits and _")
+        block = BlockDef(name, Network(name, self.block_ports), dict(params or {}), doc)
+        self.blocks[name] = block
+        self.block_added.emit(name)
+        return block
+
+    def remove_block(self, name: str) -> BlockDef:
+        """Removes a block definition that no node uses."""
+        users = [f"{net.name}/{n.name}" for net in self.all_networks() for n in net.nodes.values()
+                 if n.type == BLOCK_TYPE and n.params.get("block") == name]
+        if users:
+            raise GraphError(f"block '{name}' is still used by {', '.join(users)}")
+        block = self.blocks.pop(name)
+        self.block_removed.emit(name)
+        return block
+
+    def block(self, name: str) -> BlockDef:
+        """The block definition called `name`."""
+        try:
+            return self.blocks[name]
+        except KeyError:
+            raise GraphError(f"project '{self.name}' has no block named '{name}'") from None
+
+    def block_ports(self, node: Node) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The ports of a Block node: those of its definition."""
+        return self.block(node.params.get("block", "")).ports()
+
+    def all_networks(self) -> list[Network]:
+        """Top-level networks, then block networks."""
+        return list(self.networks.values()) + [b.network for b in self.blocks.values()]
+
+    def set_settings(self, section: str, values: dict) -> None:
+        """Replaces the data, training or metadata section."""
+        if section not in ("data", "training", "metadata"):
+            raise GraphError(f"unknown settings section '{section}'")
+        setattr(self, section, dict(values))
+        self.settings_changed.emit(section)
+
+    def check(self) -> None:
+        """Asserts the invariants of every network."""
+        for net in self.all_networks():
+            net.check()

@@ -1,0 +1,58 @@
+"""The preset library: the project files in `presets/`, found in a checkout or an installed wheel.
+
+`studio FILE` accepts a path or a preset name; `resolve` tells which.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from studio.errors import ProjectFileError
+
+_HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class PresetInfo:
+    """A preset: its name (the file stem), task, title and one-line description."""
+
+    name: str
+    path: Path
+    title: str
+    task: str
+    description: str
+
+
+def presets_dir() -> Path:
+    """The folder of preset files: `presets/` beside the package, or the copy inside a wheel."""
+    for candidate in (_HERE.parent / "presets", _HERE / "_presets"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("the presets folder is missing from this installation; reinstall Network Studio")
+
+
+def list_presets() -> list[PresetInfo]:
+    """Every preset, sorted by name; files that cannot be read are skipped."""
+    out = []
+    for path in sorted(presets_dir().glob("*.json")):
+        try:
+            meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
+        except (OSError, ValueError):
+            continue
+        out.append(PresetInfo(path.stem, path, meta.get("title", path.stem), meta.get("task", ""),
+                              meta.get("description", "")))
+    return out
+
+
+def resolve(file_or_name: str) -> Path:
+    """A project path for `file_or_name`: an existing file, else the preset of that name."""
+    path = Path(file_or_name)
+    if path.exists() or path.suffix == ".json" or "/" in file_or_name:
+        return path
+    candidate = presets_dir() / f"{file_or_name}.json"
+    if candidate.exists():
+        return candidate
+    names = ", ".join(p.name for p in list_presets())
+    raise ProjectFileError(file_or_name, "", f"no such file, and no preset of that name (presets: {names})")
