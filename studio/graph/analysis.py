@@ -6,9 +6,9 @@ shapes are torch's own, never formulas of ours; FLOPs come from
 `Problem` that names the network, the node, the port and the shapes; nodes
 below a failed node are marked "blocked" and add no problems of their own.
 
-Results are memoised per node on (type, resolved parameters, input shapes),
-so after an edit only nodes whose inputs or parameters changed (what lies
-downstream of the edit) are computed again; `Report.computed` counts them.
+After an edit only the edited nodes and what lies downstream of them are
+walked again (`Report.computed` counts them), and a memo keyed on (type, name,
+resolved parameters, input shapes) spares nodes whose inputs did not change.
 Shapes in reports leave out the batch dimension.
 """
 
@@ -76,7 +76,10 @@ class NodeResult:
 
 @dataclass
 class Report:
-    """The analysis of one network: a result per node id, and the problems."""
+    """The analysis of one network: a result per node id, and the problems.
+
+    `computed` counts the nodes walked anew (after an edit: what is downstream of it).
+    """
 
     network: str
     nodes: dict[str, NodeResult]
@@ -110,24 +113,73 @@ class _Computed:
     result: NodeResult
 
 
+@dataclass
+class _Walk:
+    """One walk over a network: results and meta values per node id."""
+
+    results: dict[str, NodeResult] = field(default_factory=dict)
+    values: dict[str, list[torch.Tensor] | None] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    outputs: dict[str, torch.Tensor] = field(default_factory=dict)
+    blocks_fp: tuple = ()
+
+
+class _Tracker:
+    """Collects the ids of nodes whose analysis an edit may have changed."""
+
+    def __init__(self, net: Network):
+        self.net = net
+        self.dirty: set[str] = set()
+        net.node_added.connect(self._node)
+        net.params_changed.connect(self._node)
+        net.node_renamed.connect(self._node)
+        net.edge_added.connect(self._edge)
+        net.edge_removed.connect(self._edge)
+
+    def _node(self, node_id: str, *_) -> None:
+        self.dirty.add(node_id)
+
+    def _edge(self, edge) -> None:
+        self.dirty.add(edge.dst)
+
+
 class Analyzer:
-    """Analyses the networks of one project, remembering results between calls."""
+    """Analyses the networks of one project, remembering results between calls.
+
+    It listens to each network's events: after an edit, `analyse` walks again
+    only the edited nodes and what lies downstream of them, and a per-node memo
+    (keyed on type, name, resolved parameters and input shapes) spares even
+    those whose inputs did not change.
+    """
 
     def __init__(self, project: Project, cache_size: int = 20000):
         self.project = project
         self._cache: OrderedDict[Any, _Computed] = OrderedDict()
         self._cache_size = cache_size
-        self._computed = 0
+        self._trackers: dict[str, _Tracker] = {}
+        self._last: dict[str, _Walk] = {}
 
     def analyse(self, network: str | None = None) -> Report:
         """The report of one network (the first when None)."""
         net = self.project.network(network)
-        self._computed = 0
-        self._blocks_fp = tuple((b.name, b.network.revision, _freeze(b.params)) for b in self.project.blocks.values())
+        tracker = self._trackers.get(net.name)
+        if tracker is None or tracker.net is not net:
+            tracker = self._trackers[net.name] = _Tracker(net)
+            self._last.pop(net.name, None)
+        blocks_fp = tuple((b.name, b.network.revision, _freeze(b.params)) for b in self.project.blocks.values())
+        previous = self._last.get(net.name)
+        if previous is not None and previous.blocks_fp == blocks_fp:
+            dirty = net.downstream(tracker.dirty & net.nodes.keys())
+        else:
+            previous, dirty = None, set(net.nodes)
+        tracker.dirty.clear()
+        self._blocks_fp = blocks_fp
         with FlopCounterMode(display=False) as counter:
             self._counter = counter
-            report, _ = self._walk(net, scope={}, feed=None, where=net.name)
-        report.computed = self._computed
+            walk = self._walk(net, scope={}, feed=None, where=net.name, previous=previous, dirty=dirty)
+        walk.blocks_fp = blocks_fp
+        self._last[net.name] = walk
+        report = Report(net.name, walk.results, list(walk.problems), computed=len(dirty))
         if not any(n.type == "Output" for n in net.nodes.values()):
             report.problems.append(Problem(net.name, None, None, f"network '{net.name}' has no Output node; add one after the last layer"))
         if not any(n.type == "Input" for n in net.nodes.values()):
@@ -135,27 +187,34 @@ class Analyzer:
         return report
 
     # --- the walk -----------------------------------------------------------
-    def _walk(self, net: Network, scope: dict, feed: dict[str, torch.Tensor] | None, where: str):
-        """Analyses `net` in order; `feed` gives Input values by name (inside a block)."""
-        results: dict[str, NodeResult] = {}
-        values: dict[str, list[torch.Tensor] | None] = {}
-        problems: list[Problem] = []
+    def _walk(self, net: Network, scope: dict, feed: dict[str, torch.Tensor] | None, where: str,
+              previous: "_Walk | None" = None, dirty: set[str] | None = None) -> "_Walk":
+        """Analyses `net` in order; `feed` gives Input values by name (inside a block).
+
+        With `previous`, nodes outside `dirty` keep their earlier results.
+        """
+        walk = _Walk()
+        results, values = walk.results, walk.values
         for node in net.iter_nodes():
-            ins, outs = net.ports(node)
-            inputs, blocked, problem = self._gather(net, node, ins, results, values, feed)
-            if blocked:
-                results[node.id], values[node.id] = NodeResult(status="blocked"), None
-                continue
-            if problem:
-                res, vals = NodeResult(status="error", message=problem[1], port=problem[0]), None
+            if previous is not None and node.id not in dirty:
+                res, vals = previous.results[node.id], previous.values[node.id]
             else:
-                res, vals = self._node(node, inputs, outs, scope)
+                res, vals = self._visit(net, node, results, values, feed, scope)
             results[node.id], values[node.id] = res, vals
             if res.status == "error":
-                problems.append(Problem(where, node.id, node.name, res.message, res.port))
-        outputs = {n.name: values[n.id][0] for n in net.nodes.values()
-                   if n.type == "Output" and values.get(n.id)}
-        return Report(net.name, results, problems), outputs
+                walk.problems.append(Problem(where, node.id, node.name, res.message, res.port))
+        walk.outputs = {n.name: values[n.id][0] for n in net.nodes.values()
+                        if n.type == "Output" and values.get(n.id)}
+        return walk
+
+    def _visit(self, net, node, results, values, feed, scope):
+        ins, outs = net.ports(node)
+        inputs, blocked, problem = self._gather(net, node, ins, results, values, feed)
+        if blocked:
+            return NodeResult(status="blocked"), None
+        if problem:
+            return NodeResult(status="error", message=problem[1], port=problem[0]), None
+        return self._node(node, inputs, outs, scope)
 
     def _gather(self, net, node, ins, results, values, feed):
         """The input tensors of a node, whether it is blocked, and an (port, message) problem."""
@@ -189,11 +248,10 @@ class Analyzer:
             params = self._resolve(node, scope)
         except (ExpressionError, ValueError, StudioError) as e:
             return NodeResult(status="error", message=f"{label}: {e}"), None
-        key = (node.type, _freeze(params), tuple((tuple(t.shape), t.dtype) for t in inputs),
+        key = (node.type, node.name, _freeze(params), tuple((tuple(t.shape), t.dtype) for t in inputs),
                self._blocks_fp if node.type == BLOCK_TYPE else None)
         hit = self._cache.get(key)
         if hit is None:
-            self._computed += 1
             if node.type == BLOCK_TYPE:
                 hit = self._block(node, params, inputs, label)
             else:
@@ -261,6 +319,9 @@ class Analyzer:
         except _LayerFailed:
             raise
         except Exception as e:  # torch's own message says what is wrong; add where and which shapes
+            if spec.category == "Merge" and len(inputs) > 1:
+                got = " and ".join(f"{_shape(t)} on '{p}'" for p, t in zip(spec.input_ports(resolved), inputs))
+                raise _LayerFailed(f"{label} cannot combine its inputs: got {got}") from None
             raise _LayerFailed(f"{label}: {_torch_message(e)} (input {_shapes(inputs)})") from None
         values = list(out) if isinstance(out, (tuple, list)) else [out]
         flops = (self._counter.get_total_flops() - before) // BATCH
@@ -277,7 +338,8 @@ class Analyzer:
         scope = {**block.params, **{k: v for k, v in params.items() if k not in ("block", "repeat")}}
         reports, values = [], inputs
         for i in range(repeat):
-            report, produced = self._walk(block.network, scope, dict(zip(ins, values)), f"{block.name}")
+            walk = self._walk(block.network, scope, dict(zip(ins, values)), f"{block.name}")
+            report, produced = Report(block.name, walk.results, walk.problems), walk.outputs
             reports.append(report)
             if report.problems:
                 p = report.problems[0]

@@ -78,6 +78,7 @@ class Network:
         self._in: dict[str, dict[str, Edge]] = {}   # node id -> input port -> edge
         self._out: dict[str, set[Edge]] = {}        # node id -> edges leaving it
         self.revision = 0
+        self.structure_revision = 0  # changes only when nodes or edges come or go
         self._next_id = 1
         self._emitting = False
         self._block_ports = block_ports
@@ -137,12 +138,12 @@ class Network:
         return g
 
     def topological_order(self) -> list[str]:
-        """Node ids, every node after its inputs; stable for equal graphs. Cached per revision."""
-        if self._order_cache and self._order_cache[0] == self.revision:
+        """Node ids, every node after its inputs; stable for equal graphs. Cached per structure."""
+        if self._order_cache and self._order_cache[0] == self.structure_revision:
             return self._order_cache[1]
         rank = {nid: i for i, nid in enumerate(self.nodes)}
         order = list(nx.lexicographical_topological_sort(self.digraph(), key=rank.__getitem__))
-        self._order_cache = (self.revision, order)
+        self._order_cache = (self.structure_revision, order)
         return order
 
     def downstream(self, node_ids) -> set[str]:
@@ -182,9 +183,9 @@ class Network:
         params = self._checked_params(type, dict(params or {}), name or type)
         node_id = id or self._new_id()
         node = Node(node_id, type, name or self.unique_name(type.lower()), params, _pos(pos))
+        self.ports(node)  # a block that does not exist fails here, before anything changes
         self.nodes[node_id] = node
-        self.ports(node)  # a block that does not exist fails here, before anything is sent
-        self._changed()
+        self._changed(structure=True)
         self._emit(self.node_added, node_id)
         return node_id
 
@@ -198,7 +199,7 @@ class Network:
         del self.nodes[node_id]
         self._in.pop(node_id, None)
         self._out.pop(node_id, None)
-        self._changed()
+        self._changed(structure=True)
         self._emit(self.node_removed, copy.deepcopy(node))
         return node
 
@@ -212,7 +213,7 @@ class Network:
         self.edges.add(edge)
         self._in.setdefault(edge.dst, {})[edge.dst_port] = edge
         self._out.setdefault(edge.src, set()).add(edge)
-        self._changed()
+        self._changed(structure=True)
         self._emit(self.edge_added, edge)
         return edge
 
@@ -237,7 +238,7 @@ class Network:
         self.edges.remove(edge)
         del self._in[edge.dst][edge.dst_port]
         self._out[edge.src].discard(edge)
-        self._changed()
+        self._changed(structure=True)
         self._emit(self.edge_removed, edge)
 
     def set_params(self, node_id: str, changes: dict) -> None:
@@ -340,8 +341,9 @@ class Network:
         if self._emitting:
             raise GraphError("a network cannot be changed from inside one of its own event callbacks")
 
-    def _changed(self) -> None:
+    def _changed(self, structure: bool = False) -> None:
         self.revision += 1
+        self.structure_revision += structure
 
     def _emit(self, signal, *args) -> None:
         self._emitting = True

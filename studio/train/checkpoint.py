@@ -1,0 +1,157 @@
+"""Files a run writes into its output folder, each written atomically.
+
+    checkpoint_epoch{N}.pt   after each epoch: every model's state_dict, the
+                             recipe's state (optimizers, schedules), the epoch,
+                             the metrics history, the early-stopping state, the
+                             config and the RNG states
+    last.pt                  the newest of those (a hard link, or a copy)
+    best.pt                  state_dicts of the best epoch so far
+    final.pt                 state_dict at the end; ``{role: state_dict}`` when
+                             the recipe has more than one network
+    metrics.jsonl            one JSON object per epoch
+
+Every file is written to a temporary name in the same folder, then renamed
+(`os.replace`), so a crash never leaves half a file under the real name.
+Everything loads with ``torch.load(weights_only=True)``: only tensors, numbers,
+strings, lists and dicts, nothing unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from studio.errors import TrainingError
+
+FORMAT = "studio-checkpoint"
+VERSION = 1
+_EPOCH_FILE = re.compile(r"^checkpoint_epoch(\d+)\.pt$")
+
+
+def epoch_path(out_dir: Path, epoch: int) -> Path:
+    """Where the checkpoint of ``epoch`` goes."""
+    return Path(out_dir) / f"checkpoint_epoch{epoch}.pt"
+
+
+def atomic_save(obj: Any, path: Path) -> Path:
+    """``torch.save`` to a temporary file beside ``path``, then rename over it."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def atomic_link(src: Path, dst: Path) -> Path:
+    """Make ``dst`` the same file as ``src`` (hard link, else copy), atomically."""
+    dst = Path(dst)
+    tmp = dst.with_name(f".{dst.name}.tmp{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    try:
+        try:
+            os.link(src, tmp)
+        except OSError:  # a file system without hard links
+            shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dst
+
+
+def prune(out_dir: Path, keep: int) -> None:
+    """Delete all but the newest ``keep`` epoch checkpoints (``keep`` 0 keeps all)."""
+    if keep <= 0:
+        return
+    found = sorted((int(m.group(1)), p) for p in Path(out_dir).iterdir()
+                   if (m := _EPOCH_FILE.match(p.name)))
+    for _, path in found[:-keep]:
+        path.unlink(missing_ok=True)
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read a checkpoint written by a run.
+
+    Raises:
+        TrainingError: the file is missing, unreadable, or not a run checkpoint.
+    """
+    state = _load(path)
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise TrainingError(
+            f"{path}: not a training checkpoint (use a checkpoint_epochN.pt or last.pt "
+            f"written by 'studio train')")
+    if state.get("version", 0) > VERSION:
+        raise TrainingError(
+            f"{path}: checkpoint version {state['version']} is newer than this Network Studio "
+            f"reads ({VERSION}); update Network Studio")
+    return state
+
+
+def load_weights(path: str | Path, role: str = "model") -> dict[str, torch.Tensor]:
+    """The state_dict of network ``role`` from final.pt, best.pt or a checkpoint.
+
+    Raises:
+        TrainingError: the file is unreadable or holds no weights for ``role``.
+    """
+    state = _load(path)
+    if isinstance(state, dict) and state.get("format") == FORMAT:
+        state = state["models"]
+    if isinstance(state, dict) and state and all(isinstance(v, torch.Tensor)
+                                                 for v in state.values()):
+        return state
+    if isinstance(state, dict) and isinstance(state.get(role), dict):
+        return state[role]
+    roles = ", ".join(k for k, v in state.items() if isinstance(v, dict)) \
+        if isinstance(state, dict) else ""
+    raise TrainingError(f"{path}: holds no weights for network role '{role}'"
+                        + (f"; it has: {roles}" if roles else ""))
+
+
+def _load(path: str | Path) -> Any:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise TrainingError(f"{path}: no such checkpoint file") from None
+    except Exception as exc:  # torch raises several kinds for corrupt or unsafe files
+        raise TrainingError(f"{path}: cannot be read as a weights-only checkpoint ({exc})"
+                            ) from exc
+
+
+# --- metrics.jsonl ----------------------------------------------------------------
+
+def append_metrics(path: Path, record: dict[str, Any]) -> None:
+    """Append one epoch's record as a line of JSON (NaN and inf become null)."""
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(jsonable(record)) + "\n")
+
+
+def rewrite_metrics(path: Path, history: list[dict[str, Any]]) -> None:
+    """Replace the file with ``history`` (a resumed run drops epochs it redoes)."""
+    tmp = Path(path).with_name(f".{Path(path).name}.tmp{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as f:
+        for record in history:
+            f.write(json.dumps(jsonable(record)) + "\n")
+    os.replace(tmp, path)
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with non-finite floats as None and tuples as lists: strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value

@@ -1,0 +1,235 @@
+"""`TrainConfig`: the project's "training" JSON section, checked and typed.
+
+The section is a flat JSON object; every key is optional and has a default.
+`TrainConfig.from_dict(d)` refuses an unknown key or a bad value with a
+`TrainingError` that names the key and the allowed values, and
+`TrainConfig.to_dict()` gives back a JSON-native dict that `from_dict` accepts.
+
+Keys (default):
+    recipe ("supervised"), loss ("auto": cross_entropy for classification, mse
+    otherwise), label_smoothing (0.0), optimizer ("adam"), lr (0.001),
+    momentum (0.9, sgd and rmsprop), nesterov (false), betas ([0.9, 0.999]),
+    weight_decay (0.0, L2; decoupled for adamw), l1 (0.0, penalty on all
+    weights), schedule ("none"), warmup_epochs (0), step_size (10, epochs),
+    gamma (0.1), min_lr (0.0), plateau_patience (2), plateau_factor (0.1),
+    epochs (10), batch_size (64, the global batch across processes),
+    grad_clip (0.0 = off; max gradient norm), early_stop_metric ("val_loss"),
+    early_stop_patience (0 = off), early_stop_mode ("auto"), seed (0),
+    device ("auto"), mixed_precision ("auto"), channels_last ("auto"),
+    num_workers (0), keep_checkpoints (0 = keep all), sample_predictions (8).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from studio.errors import TrainingError
+
+LOSS_NAMES = ("auto", "cross_entropy", "bce", "bce_logits", "mse", "l1", "kl_div", "nll")
+OPTIMIZER_NAMES = ("sgd", "adam", "adamw", "rmsprop")
+SCHEDULE_NAMES = ("none", "step", "cosine", "onecycle", "plateau")
+STOP_MODES = ("auto", "min", "max")
+# "auto" on the device chooser; the rest are checked again when the run starts.
+_DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+@dataclass
+class TrainConfig:
+    """How to train: every field is one key of the project's "training" section."""
+
+    recipe: str = "supervised"
+    loss: str = "auto"
+    label_smoothing: float = 0.0
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9
+    nesterov: bool = False
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    weight_decay: float = 0.0
+    l1: float = 0.0
+    schedule: str = "none"
+    warmup_epochs: int = 0
+    step_size: int = 10
+    gamma: float = 0.1
+    min_lr: float = 0.0
+    plateau_patience: int = 2
+    plateau_factor: float = 0.1
+    epochs: int = 10
+    batch_size: int = 64
+    grad_clip: float = 0.0
+    early_stop_metric: str = "val_loss"
+    early_stop_patience: int = 0
+    early_stop_mode: str = "auto"
+    seed: int = 0
+    device: str = "auto"
+    mixed_precision: bool | str = "auto"
+    channels_last: bool | str = "auto"
+    num_workers: int = 0
+    keep_checkpoints: int = 0
+    sample_predictions: int = 8
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> TrainConfig:
+        """Build a config from a "training" section, checking every key.
+
+        Raises:
+            TrainingError: an unknown key or a bad value; the message names the
+                key and what is allowed.
+        """
+        d = dict(d or {})
+        unknown = sorted(set(d) - set(field_names()))
+        if unknown:
+            raise TrainingError(
+                f"training: unknown key '{unknown[0]}'; allowed keys: {', '.join(field_names())}"
+            )
+        values = {key: _check(key, value) for key, value in d.items()}
+        config = cls(**values)
+        config.validate()
+        return config
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as a JSON-native dict (a fresh copy)."""
+        return {f.name: _copy(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    def validate(self) -> None:
+        """Check every field and the rules that tie fields together."""
+        for name in field_names():
+            _check(name, getattr(self, name))
+        if self.warmup_epochs >= self.epochs and self.warmup_epochs > 0:
+            raise TrainingError(
+                f"training.warmup_epochs: {self.warmup_epochs} leaves no epoch after the warmup "
+                f"of a {self.epochs}-epoch run; use fewer than {self.epochs}"
+            )
+        if self.optimizer == "sgd" and self.nesterov and self.momentum == 0:
+            raise TrainingError(
+                "training.nesterov: Nesterov SGD needs momentum > 0; set momentum (e.g. 0.9) "
+                "or nesterov to false"
+            )
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A checked copy with some fields changed."""
+        return TrainConfig.from_dict({**self.to_dict(), **changes})
+
+
+def field_names() -> list[str]:
+    """Every key a "training" section may hold, in declaration order."""
+    return [f.name for f in dataclasses.fields(TrainConfig)]
+
+
+def _copy(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else value
+
+
+# --- value checks: one small function per kind of value --------------------------
+
+def _choice(*allowed: str) -> Callable[[str, Any], Any]:
+    def check(key: str, value: Any) -> Any:
+        if value not in allowed:
+            raise TrainingError(
+                f"training.{key}: unknown value {value!r}; allowed: {', '.join(allowed)}"
+            )
+        return value
+    return check
+
+
+def _number(low: float = 0.0, low_open: bool = False, high: float = math.inf,
+            integer: bool = False) -> Callable[[str, Any], Any]:
+    kind = "an integer" if integer else "a number"
+    bound = f"> {low}" if low_open else f">= {low}"
+    if high != math.inf:
+        bound += f" and <= {high}"
+
+    def check(key: str, value: Any) -> Any:
+        ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+        if isinstance(value, bool) or not ok_type or not math.isfinite(value):
+            raise TrainingError(f"training.{key}: must be {kind} {bound}, got {value!r}")
+        if value < low or (low_open and value == low) or value > high:
+            raise TrainingError(f"training.{key}: must be {kind} {bound}, got {value!r}")
+        return value if integer else float(value)
+    return check
+
+
+def _flag(key: str, value: Any) -> Any:
+    if not isinstance(value, bool):
+        raise TrainingError(f"training.{key}: must be true or false, got {value!r}")
+    return value
+
+
+def _flag_or_auto(key: str, value: Any) -> Any:
+    if value != "auto" and not isinstance(value, bool):
+        raise TrainingError(f"training.{key}: must be true, false or \"auto\", got {value!r}")
+    return value
+
+
+def _betas(key: str, value: Any) -> Any:
+    ok = (isinstance(value, (list, tuple)) and len(value) == 2
+          and all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1
+                  for b in value))
+    if not ok:
+        raise TrainingError(f"training.{key}: must be two numbers in [0, 1), got {value!r}")
+    return [float(b) for b in value]
+
+
+def _device(key: str, value: Any) -> Any:
+    if not isinstance(value, str) or not _DEVICE_PATTERN.match(value):
+        raise TrainingError(
+            f"training.{key}: unknown device {value!r}; allowed: auto, cpu, cuda, cuda:N, mps"
+        )
+    return value
+
+
+def _recipe(key: str, value: Any) -> Any:
+    from studio.train.recipes import RECIPES  # late: recipes import this module
+
+    return _choice(*RECIPES)(key, value)
+
+
+def _metric_name(key: str, value: Any) -> Any:
+    if not isinstance(value, str) or not re.match(r"^(train|val)_\w+$", value):
+        raise TrainingError(
+            f"training.{key}: must name an epoch metric such as val_loss or val_accuracy, "
+            f"got {value!r}"
+        )
+    return value
+
+
+_CHECKS: dict[str, Callable[[str, Any], Any]] = {
+    "recipe": _recipe,
+    "loss": _choice(*LOSS_NAMES),
+    "label_smoothing": _number(high=1.0),
+    "optimizer": _choice(*OPTIMIZER_NAMES),
+    "lr": _number(low_open=True),
+    "momentum": _number(high=1.0),
+    "nesterov": _flag,
+    "betas": _betas,
+    "weight_decay": _number(),
+    "l1": _number(),
+    "schedule": _choice(*SCHEDULE_NAMES),
+    "warmup_epochs": _number(integer=True),
+    "step_size": _number(low=1, integer=True),
+    "gamma": _number(low_open=True, high=1.0),
+    "min_lr": _number(),
+    "plateau_patience": _number(integer=True),
+    "plateau_factor": _number(low_open=True, high=1.0),
+    "epochs": _number(low=1, integer=True),
+    "batch_size": _number(low=1, integer=True),
+    "grad_clip": _number(),
+    "early_stop_metric": _metric_name,
+    "early_stop_patience": _number(integer=True),
+    "early_stop_mode": _choice(*STOP_MODES),
+    "seed": _number(integer=True),
+    "device": _device,
+    "mixed_precision": _flag_or_auto,
+    "channels_last": _flag_or_auto,
+    "num_workers": _number(integer=True),
+    "keep_checkpoints": _number(integer=True),
+    "sample_predictions": _number(integer=True, high=64),
+}
+
+
+def _check(key: str, value: Any) -> Any:
+    return _CHECKS[key](key, value)

@@ -1,0 +1,477 @@
+"""`Trainer`: the Qt-free training loop, run in the calling thread.
+
+It owns what every task shares (the device, epochs and batches, pause and
+stop, the NaN guard, throttled events, checkpoints, metrics.jsonl, early
+stopping, resuming) and asks a recipe (`studio.train.recipes`) for the task's
+training step and evaluation.
+
+The batch loop keeps each batch's loss on the device in a preallocated buffer
+and reads it back only when an event is due (about 20 times a second, and at
+the end of each epoch), so it waits for the GPU no more often than that. The
+NaN guard works on that buffer, so the batch it names is the exact first batch
+whose loss was not finite.
+
+Resuming from a checkpoint restores the models, optimizer and schedule, the
+metrics history, the early-stopping state and the RNG; with the epoch-seeded
+data order (`studio.train.loaders`) the run continues exactly as if it had
+never stopped.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from studio.errors import StudioError, TrainingError
+from studio.train import checkpoint as ckpt
+from studio.train import devices
+from studio.train import distributed as ddp
+from studio.train.config import TrainConfig
+from studio.train.events import (
+    BatchEnded, CheckpointSaved, EpochEnded, Event, RunFailed, RunFinished, RunStarted,
+)
+from studio.train.loaders import eval_loader, train_loader
+from studio.train.recipes import RecipeContext, make_recipe
+from studio.train.stopping import BestTracker
+
+Callback = Callable[[Event], None]
+
+# Seconds between BatchEnded events: about 20 a second.
+EVENT_INTERVAL = 0.05
+# With several processes, how many batches between the collective checks
+# (stop, NaN) every process must make at the same point.
+DIST_SYNC_EVERY = 16
+
+
+class _NonFinite(Exception):
+    def __init__(self, epoch: int, batch: int, value: float, elsewhere: bool = False):
+        self.epoch, self.batch, self.value, self.elsewhere = epoch, batch, value, elsewhere
+
+
+class Trainer:
+    """Trains ``models`` on ``data`` as ``config`` says, reporting through ``callback``.
+
+    Events sent to ``callback`` (see `studio.train.events`), from the thread
+    that calls `run`:
+
+    - ``RunStarted(config, device, total_epochs, batches_per_epoch, start_epoch, ...)``
+    - ``BatchEnded(epoch, batch, batches, loss, samples_per_s, lr, eta_s)``, about
+      20 a second and always for the last batch of an epoch
+    - ``EpochEnded(epoch, metrics)`` after each epoch's evaluation
+    - ``CheckpointSaved(path, epoch)`` once the epoch's checkpoint is on disk
+    - ``RunFinished(reason, best, best_epoch, epochs_run, final_weights, test)`` or
+      ``RunFailed(message, epoch, batch, last_checkpoint, detail)``, last
+
+    With several processes (torch.distributed initialised) only rank 0 sends
+    events and writes files.
+
+    Args:
+        models: role -> module; the supervised recipe needs role "model".
+        data: a `studio.data.DataSplits` (train, val, test, input_shape, task, ...).
+        config: a `TrainConfig`, or a "training" dict to build one from.
+        callback: called with each event; may call `pause`, `resume`, `stop`.
+        out_dir: folder for checkpoints, metrics.jsonl and final.pt (None: no files).
+        resume_from: a checkpoint to continue from (see `restore`).
+        event_interval: seconds between BatchEnded events.
+
+    Raises:
+        TrainingError: the config, the models or the device do not fit.
+    """
+
+    def __init__(self, models: dict[str, nn.Module], data: Any,
+                 config: TrainConfig | dict[str, Any], callback: Callback | None = None,
+                 out_dir: str | Path | None = None, resume_from: str | Path | None = None,
+                 event_interval: float = EVENT_INTERVAL):
+        self.config = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
+        self.config.validate()
+        self.models = dict(models)
+        self.data = data
+        self.callback = callback
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.event_interval = event_interval
+        self.dist = ddp.current()
+        self.device = devices.resolve_device(self.config.device)
+        self.recipe = make_recipe(self.config.recipe)
+        self._check_fit()
+        self.history: list[dict[str, Any]] = []
+        self.last_checkpoint: str | None = None
+        self._resume_state: dict[str, Any] | None = None
+        self._running = threading.Event()
+        self._running.set()
+        self._stop = threading.Event()
+        self._pause_total = 0.0
+        self._epoch = self._batch = 0
+        if resume_from is not None:
+            self.restore(resume_from)
+
+    # --- control, from any thread ---------------------------------------------------
+
+    def pause(self) -> None:
+        """Hold the run after the current batch until `resume` or `stop`."""
+        self._running.clear()
+
+    def resume(self) -> None:
+        """Carry on after `pause`."""
+        self._running.set()
+
+    def stop(self) -> None:
+        """End the run after the current batch; the last epoch checkpoint stays."""
+        self._stop.set()
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def restore(self, path: str | Path) -> None:
+        """Continue from checkpoint ``path`` when `run` starts (at its next epoch).
+
+        Raises:
+            TrainingError: the file is not a readable checkpoint, or its networks
+                do not match this trainer's roles.
+        """
+        state = ckpt.load_checkpoint(path)
+        missing = set(self.models) ^ set(state["models"])
+        if missing:
+            raise TrainingError(
+                f"{path}: the checkpoint holds networks {sorted(state['models'])}, "
+                f"this run trains {sorted(self.models)}")
+        self._resume_state = state
+        self.last_checkpoint = str(path)
+
+    # --- the run --------------------------------------------------------------------
+
+    def run(self) -> RunFinished | RunFailed:
+        """Train to the end, a stop, an early stop or a failure; the last event.
+
+        Never raises for a failure of the run itself (NaN loss, out of memory,
+        a model that does not fit the data): it sends and returns `RunFailed`.
+        """
+        try:
+            self._setup()
+            self._emit(self._started_event())
+            result = self._finish(self._loop())
+        except Exception as exc:  # every failure becomes one RunFailed event
+            result = self._failure(exc)
+            self._safe_emit(result)
+            return result
+        self._emit(result)
+        return result
+
+    def _check_fit(self) -> None:
+        missing = [r for r in self.recipe.roles if r not in self.models]
+        if missing:
+            raise TrainingError(
+                f"the {self.config.recipe} recipe needs a network in role '{missing[0]}'; "
+                f"got: {', '.join(self.models) or 'none'}")
+        names = self.recipe.metric_names(self.data)
+        if self.config.early_stop_metric not in names and (
+                self.config.early_stop_patience > 0 or self.config.schedule == "plateau"):
+            raise TrainingError(
+                f"training.early_stop_metric: '{self.config.early_stop_metric}' is not reported "
+                f"for this task; choose one of {', '.join(names)}")
+        world = self.dist.world_size
+        if self.config.batch_size % world:
+            raise TrainingError(
+                f"training.batch_size: {self.config.batch_size} does not split over {world} "
+                f"processes; use a multiple of {world}")
+
+    def _setup(self) -> None:
+        c = self.config
+        self._seed(c.seed + self.dist.rank)
+        self.mixed_precision = devices.use_mixed_precision(self.device, c.mixed_precision)
+        self.channels_last = devices.use_channels_last(
+            self.device, c.channels_last, getattr(self.data, "input_shape", None))
+        train_models = self._place_models()
+        pin = self.device.type == "cuda"
+        self.train_loader, self.sampler = train_loader(
+            self.data.train, c.batch_size // self.dist.world_size, seed=c.seed,
+            rank=self.dist.rank, world_size=self.dist.world_size,
+            num_workers=c.num_workers, pin_memory=pin)
+        self.steps = len(self.train_loader)
+        if self.steps == 0:
+            raise TrainingError("data: the training split is empty; check the data settings")
+        val = getattr(self.data, "val", None)
+        self.val_loader = eval_loader(val, c.batch_size, num_workers=c.num_workers,
+                                      pin_memory=pin) if val is not None and len(val) else None
+        self.tracker = BestTracker(c.early_stop_metric, c.early_stop_mode, c.early_stop_patience)
+        self.recipe.setup(RecipeContext(
+            models=train_models, raw_models=self.models, data=self.data, config=c,
+            device=self.device, mixed_precision=self.mixed_precision,
+            channels_last=self.channels_last, steps_per_epoch=self.steps,
+            watch_mode=self.tracker.mode, world_size=self.dist.world_size))
+        self.start_epoch = 1
+        if self._resume_state is not None:
+            self._apply_resume(self._resume_state)
+        self._losses = torch.zeros(self.steps, len(self.recipe.loss_names), device=self.device)
+        if self._writes_files:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            ckpt.rewrite_metrics(self.out_dir / "metrics.jsonl", self.history)
+
+    def _place_models(self) -> dict[str, nn.Module]:
+        train_models = {}
+        for role, model in self.models.items():
+            model.to(self.device)
+            if self.channels_last:
+                model.to(memory_format=torch.channels_last)
+            train_models[role] = ddp.wrap(model, self.device) if self.dist.active else model
+        return train_models
+
+    @staticmethod
+    def _seed(seed: int) -> None:
+        torch.manual_seed(seed)
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+
+    def _apply_resume(self, state: dict[str, Any]) -> None:
+        for role, model in self.models.items():
+            model.load_state_dict(state["models"][role])
+        self.recipe.load_state_dict(state["recipe"])
+        self.tracker.load_state_dict(state["tracker"])
+        self.history = list(state["history"])
+        self.start_epoch = int(state["epoch"]) + 1
+        rng = state.get("rng", {})
+        if self.dist.is_main and "torch" in rng:
+            torch.set_rng_state(rng["torch"])
+            if self.device.type == "cuda" and rng.get("cuda"):
+                torch.cuda.set_rng_state_all(rng["cuda"])
+        elif not self.dist.is_main:  # other ranks' streams are not saved: a fresh one
+            self._seed(self.config.seed + self.dist.rank + 1009 * self.start_epoch)
+
+    def _started_event(self) -> RunStarted:
+        return RunStarted(
+            config=self.config.to_dict(), device=devices.describe(self.device),
+            total_epochs=self.config.epochs, batches_per_epoch=self.steps,
+            start_epoch=self.start_epoch, world_size=self.dist.world_size,
+            mixed_precision=self.mixed_precision, channels_last=self.channels_last)
+
+    def _loop(self) -> str:
+        self._run_start = time.perf_counter()
+        self._run_pause0 = self._pause_total
+        self._batches_done = 0
+        for epoch in range(self.start_epoch, self.config.epochs + 1):
+            self._epoch, self._batch = epoch, 0
+            if not self._train_epoch(epoch):
+                return "stopped"
+            self._batch = 0
+            if self._end_epoch(epoch):
+                return "early_stopped"
+        return "completed"
+
+    # --- one epoch ------------------------------------------------------------------
+
+    def _train_epoch(self, epoch: int) -> bool:
+        """Train one epoch; False when asked to stop part way."""
+        self.sampler.set_epoch(epoch)
+        self.recipe.begin_epoch(epoch)
+        losses, steps, recipe = self._losses, self.steps, self.recipe
+        self._epoch_start, self._epoch_pause0 = time.perf_counter(), self._pause_total
+        self._samples, self._synced, self._last_event = 0, 0, self._epoch_start
+        distributed = self.dist.active
+        for i, batch in enumerate(self.train_loader):
+            if not self._running.is_set():
+                self._wait_while_paused()
+            self._batch = i + 1
+            losses[i] = recipe.train_step(batch)
+            self._samples += recipe.batch_size(batch)
+            self._batches_done += 1
+            last = i + 1 == steps
+            if distributed:
+                if (last or (i + 1) % DIST_SYNC_EVERY == 0) and self._sync(epoch, i, last):
+                    return False
+            elif last or time.perf_counter() - self._last_event >= self.event_interval:
+                self._sync(epoch, i, last)
+            if self._stop.is_set() and not distributed:
+                return False
+        return True
+
+    def _sync(self, epoch: int, i: int, last: bool) -> bool:
+        """Read the losses since the last sync, guard them, maybe send BatchEnded.
+
+        Returns whether every process agreed to stop (distributed runs only).
+        Raises:
+            _NonFinite: a loss was NaN or infinite (here or in another process).
+        """
+        chunk = self._losses[self._synced:i + 1, 0]
+        stop = False
+        if self.dist.active:
+            flags = torch.stack([(~torch.isfinite(chunk)).any().float(),
+                                 torch.tensor(float(self._stop.is_set()), device=self.device)])
+            bad_elsewhere, stop = (v > 0 for v in ddp.all_max(flags).tolist())
+        values = chunk.cpu()
+        finite = torch.isfinite(values)
+        if not bool(finite.all()):
+            first = int((~finite).nonzero()[0, 0])
+            raise _NonFinite(epoch, self._synced + first + 1, float(values[first]))
+        if self.dist.active and bad_elsewhere:
+            raise _NonFinite(epoch, i + 1, math.nan, elsewhere=True)
+        self._synced = i + 1
+        now = time.perf_counter()
+        if last or now - self._last_event >= self.event_interval:
+            self._last_event = now
+            self._emit(self._batch_event(epoch, i, float(values.mean()), now))
+        return stop
+
+    def _batch_event(self, epoch: int, i: int, loss: float, now: float) -> BatchEnded:
+        epoch_time = now - self._epoch_start - (self._pause_total - self._epoch_pause0)
+        run_time = now - self._run_start - (self._pause_total - self._run_pause0)
+        left = (self.config.epochs - epoch) * self.steps + (self.steps - i - 1)
+        return BatchEnded(
+            epoch=epoch, batch=i + 1, batches=self.steps, loss=loss,
+            samples_per_s=self._samples * self.dist.world_size / max(epoch_time, 1e-9),
+            lr=self.recipe.lr, eta_s=run_time / max(self._batches_done, 1) * left)
+
+    def _wait_while_paused(self) -> None:
+        start = time.perf_counter()
+        while not self._running.wait(timeout=0.1):
+            pass
+        self._pause_total += time.perf_counter() - start
+
+    def _end_epoch(self, epoch: int) -> bool:
+        """Evaluate, record, checkpoint; True when early stopping ends the run."""
+        metrics = self._epoch_metrics(epoch)
+        watched = metrics.get(self.config.early_stop_metric)
+        improved = self.tracker.update(epoch, metrics) if self.dist.is_main else False
+        early = self.dist.is_main and self.tracker.should_stop
+        if self.dist.active:  # every process must see rank 0's metric and decision
+            shared = torch.tensor([math.nan if watched is None else float(watched), float(early)],
+                                  device=self.device, dtype=torch.float64)
+            value, flag = ddp.from_main(shared).tolist()
+            watched, early = (None if math.isnan(value) else value), flag > 0
+        self.recipe.end_epoch(epoch, watched)
+        record = {k: v for k, v in metrics.items() if k != "samples"}
+        self.history.append(record)
+        saved = self._save_epoch(epoch, record, improved)
+        self._emit(EpochEnded(epoch=epoch, metrics=metrics))
+        if saved is not None:
+            self._emit(CheckpointSaved(path=saved, epoch=epoch))
+        return early
+
+    def _epoch_metrics(self, epoch: int) -> dict[str, Any]:
+        now = time.perf_counter()
+        train_time = now - self._epoch_start - (self._pause_total - self._epoch_pause0)
+        means = self._losses[:self.steps].mean(dim=0)
+        if self.dist.active:
+            means = ddp.all_mean(means)
+        metrics: dict[str, Any] = {"epoch": epoch}
+        for name, value in zip(self.recipe.loss_names, means.tolist()):
+            metrics[f"train_{name}"] = value
+        metrics.update(lr=self.recipe.lr, time_s=round(train_time, 4),
+                       samples_per_s=self._samples * self.dist.world_size / max(train_time, 1e-9))
+        if self.val_loader is not None and self.dist.is_main:
+            metrics.update(self.recipe.evaluate(self.val_loader, "val_", with_samples=True))
+        return metrics
+
+    # --- files ----------------------------------------------------------------------
+
+    @property
+    def _writes_files(self) -> bool:
+        return self.out_dir is not None and self.dist.is_main
+
+    def _save_epoch(self, epoch: int, record: dict[str, Any], improved: bool) -> str | None:
+        if not self._writes_files:
+            return None
+        ckpt.append_metrics(self.out_dir / "metrics.jsonl", record)
+        if improved:
+            ckpt.atomic_save(self._weights(), self.out_dir / "best.pt")
+        path = ckpt.atomic_save(self._checkpoint_state(epoch), ckpt.epoch_path(self.out_dir, epoch))
+        ckpt.atomic_link(path, self.out_dir / "last.pt")
+        ckpt.prune(self.out_dir, self.config.keep_checkpoints)
+        self.last_checkpoint = str(path)
+        return str(path)
+
+    def _checkpoint_state(self, epoch: int) -> dict[str, Any]:
+        rng: dict[str, Any] = {"torch": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        return {
+            "format": ckpt.FORMAT, "version": ckpt.VERSION, "epoch": epoch,
+            "models": {role: m.state_dict() for role, m in self.models.items()},
+            "recipe": self.recipe.state_dict(), "tracker": self.tracker.state_dict(),
+            "history": self.history, "config": self.config.to_dict(), "rng": rng,
+            "world_size": self.dist.world_size,
+        }
+
+    def _weights(self) -> dict[str, Any]:
+        """final.pt / best.pt content: one state_dict, or one per role."""
+        states = {role: m.state_dict() for role, m in self.models.items()}
+        return states["model"] if list(states) == ["model"] else states
+
+    # --- the end --------------------------------------------------------------------
+
+    def _finish(self, reason: str) -> RunFinished:
+        final = None
+        if self._writes_files:
+            final = str(ckpt.atomic_save(self._weights(), self.out_dir / "final.pt"))
+        test = None
+        test_data = getattr(self.data, "test", None)
+        if reason != "stopped" and self.dist.is_main and test_data is not None and len(test_data):
+            loader = eval_loader(test_data, self.config.batch_size,
+                                 num_workers=self.config.num_workers,
+                                 pin_memory=self.device.type == "cuda")
+            test = {k: v for k, v in self.recipe.evaluate(loader, "test_").items()
+                    if isinstance(v, (int, float))}
+        return RunFinished(reason=reason, best=dict(self.tracker.best_metrics),
+                           best_epoch=self.tracker.best_epoch,
+                           epochs_run=self.history[-1]["epoch"] if self.history else 0,
+                           final_weights=final, test=test)
+
+    def _failure(self, exc: Exception) -> RunFailed:
+        where = (f"epoch {self._epoch}, batch {self._batch}" if self._batch
+                 else f"epoch {self._epoch}" if self._epoch else "before training")
+        kept = (f"Last good checkpoint: {self.last_checkpoint}." if self.last_checkpoint
+                else "No checkpoint was written yet.")
+        detail = ""
+        if isinstance(exc, _NonFinite):
+            value = "NaN" if math.isnan(exc.value) else str(exc.value)
+            source = "in another process" if exc.elsewhere else f"({value})"
+            message = (f"The loss became non-finite {source} at epoch {exc.epoch}, batch "
+                       f"{exc.batch}; training stopped. {kept} Try a lower learning rate "
+                       f"(now {self.config.lr:g}), gradient clipping (grad_clip=1.0), or check "
+                       f"the data for NaN values.")
+            return RunFailed(message, exc.epoch, exc.batch, self.last_checkpoint)
+        if isinstance(exc, torch.cuda.OutOfMemoryError):
+            size = self.config.batch_size
+            message = (f"Out of memory on {devices.describe(self.device)} at {where} with batch "
+                       f"size {size}. {kept} Try a smaller batch, e.g. batch_size={max(1, size // 2)} "
+                       f"(--set batch_size={max(1, size // 2)}).")
+            exc.__traceback__ = None  # drop the frames that hold the batch's tensors
+            torch.cuda.empty_cache()
+        elif isinstance(exc, StudioError):
+            message = f"{exc} ({where}). {kept}"
+        else:
+            message = f"{type(exc).__name__} at {where}: {exc}. {kept}"
+            detail = traceback.format_exc()
+        return RunFailed(message, self._epoch, self._batch, self.last_checkpoint, detail)
+
+    def _emit(self, event: Event) -> None:
+        if self.callback is not None and self.dist.is_main:
+            self.callback(event)
+
+    def _safe_emit(self, event: Event) -> None:
+        try:
+            self._emit(event)
+        except Exception:  # a callback that fails on RunFailed must not hide the failure
+            traceback.print_exc()
+
+
+def resume(path: str | Path, models: dict[str, nn.Module], data: Any,
+           config: TrainConfig | dict[str, Any] | None = None, **kwargs: Any) -> Trainer:
+    """A `Trainer` that continues the run of checkpoint ``path``.
+
+    The config is the checkpoint's unless ``config`` is given (e.g. to train
+    more epochs); other keyword arguments go to `Trainer`.
+    """
+    state = ckpt.load_checkpoint(path)
+    if config is None:
+        config = TrainConfig.from_dict(state["config"])
+    return Trainer(models, data, config, resume_from=path, **kwargs)
