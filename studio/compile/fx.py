@@ -26,6 +26,10 @@ from studio.graph.network import Network
 from studio.graph.project import Project
 
 
+# Names a submodule cannot take: nn.Module's own attributes, and names generated code uses.
+_RESERVED = set(dir(nn.Module())) | {"self", "torch", "nn", "operator", "math"}
+
+
 class CompileError(StudioError):
     """A network that cannot be compiled yet; lists its problems."""
 
@@ -91,7 +95,7 @@ def attribute_names(net: Network) -> dict[str, str]:
     names = {}
     for node in net.nodes.values():
         base = re.sub(r"\W", "_", node.name) or "node"
-        if base[0].isdigit() or keyword.iskeyword(base) or hasattr(nn.Module, base) or base in ("self", "torch", "operator"):
+        if base[0].isdigit() or keyword.iskeyword(base) or base in _RESERVED:
             base = f"{base}_"
         name, i = base, 2
         while name in taken:

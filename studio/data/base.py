@@ -5,7 +5,7 @@ one token stream), not yet split, resized or normalised. The pipeline in
 `studio.data.pipeline` turns it into `DataSplits`, the only thing the trainer
 and the GUI see.
 
-Forms of `RawData.x` (the pipeline's table is keyed by them):
+Forms of `RawData.x` (the pipeline's `FORM_STEPS` table is keyed by them):
 
 - ``"image"``: ``(N, C, H, W)``, uint8 in 0..255 or float32 in 0..1.
 - ``"vector"``: ``(N, F)`` float32 features.
@@ -20,9 +20,6 @@ from dataclasses import dataclass
 
 import torch
 from torch.utils.data import Dataset
-
-FORMS = ("image", "vector", "tokens", "stream")
-
 
 @dataclass
 class DataSplits:
@@ -61,7 +58,7 @@ class RawData:
         x: all samples, in the layout ``form`` names (see the module docstring).
         y: int64 class per sample ``(N,)``, float32 targets ``(N, K)``, or
             ``None`` for a stream.
-        form: one of ``FORMS``.
+        form: ``"image"``, ``"vector"``, ``"tokens"`` or ``"stream"``.
         task: the task these targets train (``"classification"``, ...).
         class_names: a name per class, ``None`` for regression.
         test: a test set the files provide themselves (``t10k-*`` IDX files,

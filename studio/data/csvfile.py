@@ -97,7 +97,7 @@ def _numeric(file: Path, header, rows: np.ndarray, lines: list[int], columns: li
         return values.astype(np.float32)
     for r in range(cells.shape[0]):  # only reached on bad data: find the first bad cell to name it
         for c, column in enumerate(columns):
-            _check_cell(file, lines[r], column, cells[r, c])
+            _check_cell(file, lines[r], column, str(cells[r, c]))
     raise AssertionError("unreachable: a bad cell was not found")
 
 

@@ -36,7 +36,7 @@ from studio.errors import DataError
 
 
 def _rng(settings: dict) -> torch.Generator:
-    return torch.Generator().manual_seed(s.number(settings, "seed", 0, integer=True))
+    return torch.Generator().manual_seed(s.number(settings, "seed", 0, lo=0, integer=True))
 
 
 def _balanced_labels(n: int, classes: int, rng: torch.Generator) -> torch.Tensor:

@@ -52,6 +52,10 @@ def load_npz(settings: dict, root: Path, input_shape) -> RawData:
 
 
 def _array(file: Path, key: str, setting: str) -> np.ndarray:
+    # Checked first because np.load takes any other file for a pickle, and
+    # would then report it as pickled data rather than as not an .npz.
+    if not zipfile.is_zipfile(file):
+        raise DataError(f"{file}: not a readable .npz file (not a zip archive); save it with numpy.savez")
     try:
         with np.load(file, allow_pickle=False) as archive:
             if key not in archive.files:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, TensorDataset
+from torch.utils.data import TensorDataset
 
 from studio.data import normalize, settings as s
 from studio.data.augment import GEOMETRIC, Augmented, active_options
@@ -57,9 +57,8 @@ def load_data(settings: dict, input_shape: tuple[int, ...] | None = None, root: 
     if name not in SOURCES:
         raise DataError(f"unknown data source {name!r}; choose one of {', '.join(SOURCES)}")
     root = Path(root) if root is not None else Path.cwd()
-    if input_shape is not None:
-        input_shape = tuple(int(d) for d in input_shape)
     where = origin(settings, root)
+    input_shape = _checked_shape(input_shape, where)
     raw = SOURCES[name].load(settings, root, input_shape)
     return FORM_STEPS[raw.form](raw, settings, input_shape, where)
 
@@ -74,6 +73,17 @@ def origin(settings: dict, root: Path) -> str:
     return f"data source '{settings['source']}'"
 
 
+def _checked_shape(input_shape, where: str) -> tuple[int, ...] | None:
+    if input_shape is None:
+        return None
+    shape = tuple(input_shape)
+    whole = all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0 for d in shape)
+    if not shape or not whole:
+        raise DataError(f"{where}: the Input node's shape {list(shape)} is not a list of positive whole "
+                        "numbers; fix the Input node's shape")
+    return tuple(int(d) for d in shape)
+
+
 def _fractions(settings: dict, where: str) -> tuple[float, float]:
     val = s.number(settings, "val_split", 0.2, lo=0.0, hi=0.95)
     test = s.number(settings, "test_split", 0.0, lo=0.0, hi=0.95)
@@ -85,7 +95,7 @@ def _fractions(settings: dict, where: str) -> tuple[float, float]:
 
 def _partition(raw: RawData, settings: dict, where: str):
     """All samples (the files' own test set appended) and the train, val, test index tensors."""
-    seed = s.number(settings, "seed", 0, integer=True)
+    seed = s.number(settings, "seed", 0, lo=0, integer=True)
     val_split, test_split = _fractions(settings, where)
     x, y, n_pool = raw.x, raw.y, len(raw.x)
     if raw.test is not None:

@@ -49,7 +49,7 @@ def load_shapes(settings: dict, root: Path, input_shape) -> RawData:
     default_size = input_shape[-2] if input_shape is not None and len(input_shape) >= 2 else 32
     size = s.number(settings, "size", default_size, lo=4, hi=1024, integer=True)
     kinds = _kinds(settings.get("kinds", DEFAULT_KINDS))
-    rng = torch.Generator().manual_seed(s.number(settings, "seed", 0, integer=True))
+    rng = torch.Generator().manual_seed(s.number(settings, "seed", 0, lo=0, integer=True))
 
     labels = (torch.arange(n) % len(kinds))[torch.randperm(n, generator=rng)]
     images = draw(labels, kinds, size, rng)

@@ -38,8 +38,8 @@ def split_indices(n: int, n_val: int, n_test: int, seed: int,
     rng = np.random.default_rng(seed)
     order = rng.permutation(n)
     if labels is None:
-        parts = np.split(order, [n_test, n_test + n_val])
-        return parts[2], parts[1], parts[0]
+        test, val, train = np.split(order, [n_test, n_test + n_val])
+        return np.sort(train), np.sort(val), np.sort(test)
     # Group the shuffled indices by class (a stable sort keeps the shuffle within
     # each class), then take each class's share of test and validation in turn.
     order = order[np.argsort(labels[order], kind="stable")]

@@ -165,7 +165,7 @@ class Network:
         if base not in used:
             return base
         stem = re.sub(r"_?\d+$", "", base) or base
-        sep = "_" if stem[-1].isdigit() else ""
+        sep = "_" if any(ch.isdigit() for ch in stem) else ""  # conv2d_2 reads better than conv2d2
         i = 2
         while f"{stem}{sep}{i}" in used:
             i += 1
