@@ -13,7 +13,9 @@ from studio.catalog.spec import Param
 
 
 def is_expression(value: Any) -> bool:
-    """True for a block expression such as ``"$width * 4"``."""
+    """True for a block expression such as ``"$width * 4"``, or a list holding one (``[1, "$k"]``)."""
+    if isinstance(value, list):
+        return any(is_expression(v) for v in value)
     return isinstance(value, str) and value.startswith("$")
 
 

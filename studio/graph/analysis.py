@@ -264,12 +264,12 @@ class Analyzer:
     def _resolve(self, node: Node, scope: dict) -> dict:
         """Defaults + the node's params, with `$expressions` evaluated in the block scope."""
         if node.type == BLOCK_TYPE:
-            return {k: evaluate(v, scope) if is_expression(v) else v for k, v in node.params.items()}
+            return {k: _evaluated(v, scope) for k, v in node.params.items()}
         spec = catalog.get(node.type)
         params = {**spec.defaults(), **node.params}
         for k, v in params.items():
             if is_expression(v):
-                params[k] = check_value(spec.param(k), evaluate(v, scope))
+                params[k] = check_value(spec.param(k), _evaluated(v, scope))
         return params
 
     # --- one layer -----------------------------------------------------------
@@ -401,6 +401,13 @@ def _shapes(inputs: list[torch.Tensor]) -> str:
 def _torch_message(e: Exception) -> str:
     text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     return text.rstrip(".")
+
+
+def _evaluated(value, scope: dict):
+    """`value` with every `$expression` in it (or in its list items) evaluated."""
+    if isinstance(value, list):
+        return [_evaluated(v, scope) for v in value]
+    return evaluate(value, scope) if is_expression(value) else value
 
 
 def _freeze(params: dict) -> str:

@@ -1,0 +1,66 @@
+"""Every preset: loads, analyses cleanly, has the standard parameter total, compiles and trains a step."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from studio.compile import compile_network
+from studio.graph import Analyzer, io
+from studio.presets import list_presets, resolve
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# torchvision's totals (1000 classes; GoogLeNet and Inception v3 without auxiliary classifiers).
+TOTALS = {
+    "lenet5": 61_706, "mlp_xor": 33, "alexnet": 61_100_840, "vgg16": 138_357_544, "vgg19": 143_667_240,
+    "vgg16_bn": 138_365_992, "resnet18": 11_689_512, "resnet34": 21_797_672, "resnet50": 25_557_032,
+    "resnet101": 44_549_160, "resnet152": 60_192_808, "resnext50_32x4d": 25_028_904,
+    "resnext101_32x8d": 88_791_336, "googlenet": 6_624_904, "inception_v3": 23_834_568,
+    "multiscale_resnet": 14_068_264,
+}
+OUTPUTS = {"lenet5": (10,), "mlp_xor": (1,)}
+
+
+def test_the_preset_files_are_what_build_py_writes():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_presets", ROOT / "presets" / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    texts = build.build_all()
+    assert set(texts) == set(TOTALS) == {p.name for p in list_presets()}
+    for name, text in texts.items():
+        assert (ROOT / "presets" / f"{name}.json").read_text(encoding="utf-8") == text, f"run python presets/build.py ({name})"
+
+
+@pytest.mark.parametrize("name", sorted(TOTALS))
+def test_preset_has_the_standard_total_and_output(name):
+    project = io.load(resolve(name))
+    report = Analyzer(project).analyse()
+    assert report.ok, [str(p) for p in report.problems]
+    assert report.total_params == TOTALS[name]
+    out = next(n for n in project.network().nodes.values() if n.type == "Output")
+    assert report.nodes[out.id].outputs["out"] == OUTPUTS.get(name, (1000,))
+    meta = project.metadata
+    assert meta["title"] and meta["description"] and len(meta["about"]) > 80 and meta["task"]
+
+
+@pytest.mark.parametrize("name", ["lenet5", "resnet18", "googlenet", "multiscale_resnet"])
+def test_preset_compiles_and_runs_forward_and_backward_at_its_training_size(name):
+    project = io.load(resolve(name))
+    net = project.network()
+    image = next(n for n in net.nodes.values() if n.type == "Input")
+    shape = project.training.get("input_shape", image.params["shape"])
+    net.set_params(image.id, {"shape": shape})
+    model = compile_network(project)
+    out = model(torch.randn(2, *shape))
+    out.square().mean().backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_big_presets_are_built_from_blocks_not_flattened():
+    for name in ("resnet152", "inception_v3", "vgg19", "googlenet"):
+        data = json.loads(resolve(name).read_text())
+        assert data["blocks"] and len(data["networks"]["main"]["nodes"]) < 40, name
