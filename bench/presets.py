@@ -1,0 +1,82 @@
+"""Per preset: load+analyse time, compile time, and forward time of the compiled model over hand-written code.
+
+Prints `NAME_summary_ms`, `NAME_compile_ms` and, for presets with a hand-written
+reference in bench/reference_models.py, `NAME_forward_ratio` (compiled over
+hand-written, batch 8, same weights, at the preset's training input size so the
+run fits a 2-core machine; target <= 1.03). With the editor installed it also
+prints `resnet152_open_in_editor_ms` (target < 1500).
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from reference_models import REFERENCES, copy_weights  # noqa: E402
+
+from studio.compile import compile_network  # noqa: E402
+from studio.graph import Analyzer, io  # noqa: E402
+from studio.presets import list_presets  # noqa: E402
+
+
+def _ms(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t) * 1000
+
+
+def forward_ratio(name: str, project, repeats: int = 7) -> float:
+    """Median compiled time over median hand-written time, measured interleaved."""
+    net = project.network()
+    image = next(n for n in net.nodes.values() if n.type == "Input")
+    shape = project.training.get("input_shape", image.params["shape"])
+    net.set_params(image.id, {"shape": shape})
+    compiled = compile_network(project).eval()
+    reference = REFERENCES[name]().eval()
+    copy_weights(compiled, reference)
+    x = torch.randn(8, *shape)
+    with torch.inference_mode():
+        torch.testing.assert_close(compiled(x), reference(x), rtol=1e-4, atol=1e-4)
+        times = {"c": [], "r": []}
+        for _ in range(repeats):
+            times["c"].append(_ms(lambda: compiled(x)))
+            times["r"].append(_ms(lambda: reference(x)))
+    return statistics.median(times["c"]) / statistics.median(times["r"])
+
+
+def open_in_editor_ms(path) -> float | None:
+    """Time to open a project in the editor window and paint it, or None without the editor."""
+    try:
+        from studio.ui import bench_support
+    except ImportError:
+        return None
+    return bench_support.open_ms(path)
+
+
+def main() -> None:
+    torch.set_num_threads(2)
+    for preset in list_presets():
+        project = None
+
+        def load():
+            nonlocal project
+            project = io.load(preset.path)
+            Analyzer(project).analyse()
+
+        print(f"{preset.name}_summary_ms: {_ms(load):.0f}")
+        print(f"{preset.name}_compile_ms: {_ms(lambda: compile_network(project)):.0f}")
+        if preset.name in REFERENCES:
+            print(f"{preset.name}_forward_ratio: {forward_ratio(preset.name, project):.3f}")
+    opened = open_in_editor_ms(next(p.path for p in list_presets() if p.name == "resnet152"))
+    if opened is not None:
+        print(f"resnet152_open_in_editor_ms: {opened:.0f}")
+
+
+if __name__ == "__main__":
+    main()
