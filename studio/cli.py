@@ -5,6 +5,7 @@
     studio check FILE                  one line per problem; exit 0 clean, 1 problems, 2 unreadable
     studio summary FILE [--json]       per-layer table and totals
     studio code FILE [-o out.py]       standalone PyTorch source
+    studio train FILE [options]        train, writing checkpoints and metrics.jsonl (studio train -h)
 
 Errors are one or two plain lines on stderr and a non-zero exit; `--debug`
 shows the traceback instead.
@@ -75,7 +76,7 @@ def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train a project, writing checkpoints and metrics.jsonl")
     p.add_argument("file", help="project file or preset name")
     train_cli.add_train_arguments(p)
-    p.set_defaults(run=lambda args: train_cli.run_from_args(load_project(args.file), args))
+    p.set_defaults(run=lambda args: train_cli.run_from_args(load_project(args.file), args, resolve(args.file)))
 
 
 def load_project(file_or_name: str):

@@ -13,6 +13,7 @@ Modules, one job each:
   and regression.
 - `losses`, `optim`: losses, optimizers and schedules by name.
 - `metrics`, `stopping`: epoch metrics; best epoch and early stopping.
+- `failures`: what stopped a run, as one `RunFailed` message.
 - `loaders`: DataLoaders with the epoch-seeded order.
 - `checkpoint`: the files of a run, written atomically; `load_weights`.
 - `devices`: device choice, bf16 autocast, channels-last.
@@ -25,6 +26,7 @@ from studio.train.config import TrainConfig
 from studio.train.distributed import launch, launch_spec
 from studio.train.events import (
     BatchEnded, CheckpointSaved, EpochEnded, Event, RunFailed, RunFinished, RunStarted,
+    event_from_dict, event_to_dict,
 )
 from studio.train.recipes import RECIPES
 from studio.train.run import add_train_arguments, apply_overrides, run_training
@@ -33,6 +35,6 @@ from studio.train.trainer import Trainer, resume
 __all__ = [
     "BatchEnded", "CheckpointSaved", "EpochEnded", "Event", "RECIPES", "RunFailed",
     "RunFinished", "RunStarted", "TrainConfig", "Trainer", "add_train_arguments",
-    "apply_overrides", "launch", "launch_spec", "load_checkpoint", "load_weights", "resume",
-    "run_training",
+    "apply_overrides", "event_from_dict", "event_to_dict", "launch", "launch_spec",
+    "load_checkpoint", "load_weights", "resume", "run_training",
 ]

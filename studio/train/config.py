@@ -144,6 +144,8 @@ def _number(low: float = 0.0, low_open: bool = False, high: float = math.inf,
         bound += f" and <= {high}"
 
     def check(key: str, value: Any) -> Any:
+        if integer and isinstance(value, float) and value.is_integer():
+            value = int(value)  # 10.0 from a JSON writer that knows only floats
         ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
         if isinstance(value, bool) or not ok_type or not math.isfinite(value):
             raise TrainingError(f"training.{key}: must be {kind} {bound}, got {value!r}")

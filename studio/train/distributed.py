@@ -1,11 +1,13 @@
 """Data-parallel training through torch's own launcher and DistributedDataParallel.
 
-`launch(argv, nproc)` starts ``python -m torch.distributed.run --nproc_per_node N
---standalone -m studio.train.worker ARGV...``: torchrun spawns N workers, each
-of which (see `studio.train.worker`) joins the process group from the
-environment torchrun sets (gloo on CPUs, NCCL on GPUs, one GPU per worker),
-wraps its models in `DistributedDataParallel` and reads its share of the
-training split through a `DistributedSampler`. ``config.batch_size`` stays the
+`launch_spec(spec, nproc, spec_path)` writes a run's spec as JSON and returns
+its last event (`RunFinished` or `RunFailed`, like `run_training`);
+`launch(argv, nproc)` underneath starts ``python -m torch.distributed.run
+--nproc_per_node N --standalone -m studio.train.worker ARGV...``: torchrun
+spawns N workers, each of which (see `studio.train.worker`) joins the process
+group from the environment torchrun sets (gloo on CPUs, NCCL on GPUs, one GPU
+per worker), wraps its models in `DistributedDataParallel` and reads its share
+of the training split through a `DistributedSampler`. ``config.batch_size`` stays the
 global batch: each worker takes ``batch_size / N``. Only rank 0 evaluates,
 writes checkpoints, metrics.jsonl and final weights, and sends events; the
 decisions every rank must share (stop, NaN, early stop, the plateau metric)
@@ -29,6 +31,8 @@ from typing import Any, Sequence
 import torch
 import torch.distributed as dist
 from torch import nn
+
+from studio.train.events import RunFailed, RunFinished, event_from_dict
 
 WORKER_MODULE = "studio.train.worker"
 
@@ -111,12 +115,33 @@ def launch(argv: Sequence[str], nproc: int, *, torchrun_args: Sequence[str] | No
                           env=_worker_env(nproc, env), timeout=timeout).returncode
 
 
-def launch_spec(spec: dict[str, Any], nproc: int, spec_path: str | Path, **kwargs: Any) -> int:
-    """Write ``spec`` (see `studio.train.worker`) as JSON and `launch` workers on it."""
+def launch_spec(spec: dict[str, Any], nproc: int, spec_path: str | Path,
+                **kwargs: Any) -> RunFinished | RunFailed:
+    """Train the run ``spec`` describes (see `studio.train.worker`) in ``nproc`` processes.
+
+    Writes the spec as JSON to ``spec_path``, `launch`es the workers (keyword
+    arguments go to `launch`) and returns rank 0's last event, read back from
+    ``<spec_path stem>.result.json`` beside it, like `run_training` does.
+    """
     spec_path = Path(spec_path)
+    result_path = spec_path.with_name(spec_path.stem + ".result.json")
     spec_path.parent.mkdir(parents=True, exist_ok=True)
+    result_path.unlink(missing_ok=True)
+    spec = {**spec, "result_path": str(result_path)}
     spec_path.write_text(json.dumps(spec, indent=2), encoding="utf-8")
-    return launch(["--spec", str(spec_path)], nproc, **kwargs)
+    code = launch(["--spec", str(spec_path)], nproc, **kwargs)
+    return _read_result(result_path, code, nproc)
+
+
+def _read_result(path: Path, code: int, nproc: int) -> RunFinished | RunFailed:
+    result = None
+    if path.exists():
+        result = event_from_dict(json.loads(path.read_text(encoding="utf-8")))
+    if isinstance(result, RunFailed) or (result is not None and code == 0):
+        return result
+    return RunFailed(
+        f"training in {nproc} processes failed (exit code {code}); the messages above say "
+        f"why", kind="error")
 
 
 def _worker_env(nproc: int, extra: dict[str, str] | None) -> dict[str, str]:

@@ -14,7 +14,7 @@ always sent. Epoch-level events are never dropped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -130,6 +130,8 @@ class RunFailed:
         batch: 1-based batch it failed at (0 outside the batch loop).
         last_checkpoint: the last good checkpoint, or None.
         detail: the Python traceback for unexpected errors, else empty.
+        kind: ``"non_finite"`` (NaN or infinite loss), ``"out_of_memory"``,
+            ``"studio"`` (a `StudioError`, e.g. bad data) or ``"error"`` (anything else).
     """
 
     message: str
@@ -137,6 +139,23 @@ class RunFailed:
     batch: int = 0
     last_checkpoint: str | None = None
     detail: str = ""
+    kind: str = "error"
 
 
 Event = RunStarted | BatchEnded | EpochEnded | CheckpointSaved | RunFinished | RunFailed
+
+
+# name -> class, for events that travel as JSON (from worker processes, to logs).
+EVENT_TYPES: dict[str, type] = {cls.__name__: cls for cls in (
+    RunStarted, BatchEnded, EpochEnded, CheckpointSaved, RunFinished, RunFailed)}
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """``event`` as a JSON-ready dict with its class name under ``"event"``."""
+    return {"event": type(event).__name__, **asdict(event)}
+
+
+def event_from_dict(d: dict[str, Any]) -> Event:
+    """The event `event_to_dict` made ``d`` from."""
+    fields = dict(d)
+    return EVENT_TYPES[fields.pop("event")](**fields)

@@ -8,7 +8,11 @@ global size (the DDP test relies on it).
 
 In-memory data (a `TensorDataset`, or a `Subset` of one) is read a whole batch
 at a time by indexing its tensors, instead of one sample at a time and
-stacking: the same values, several times faster for small samples.
+stacking: the same batches, several times faster for small samples. Without
+worker processes it skips `DataLoader` altogether (`InMemoryBatches`), whose
+own bookkeeping costs about as much per batch as the indexing. On CUDA such
+data, when it fits comfortably (`device_budget`), moves to the GPU once, so no
+batch is copied from the host at all (MNIST takes 190 MB, CIFAR-10 600 MB).
 """
 
 from __future__ import annotations
@@ -56,26 +60,100 @@ def fast_view(dataset: Dataset) -> TensorBatches | None:
     return TensorBatches(dataset.tensors, indices)
 
 
+class EpochSampler(DistributedSampler):
+    """`DistributedSampler` (shuffled, padded) that can also give its order as a tensor."""
+
+    def index_tensor(self) -> torch.Tensor:
+        """The indices `__iter__` gives, as one int64 tensor (no Python list)."""
+        n = len(self.dataset)
+        g = torch.Generator()
+        g.manual_seed(self.seed + self.epoch)
+        order = torch.randperm(n, generator=g) if self.shuffle else torch.arange(n)
+        if self.total_size > n:  # pad by repeating the start, as the parent does
+            order = order.repeat(-(-self.total_size // n))[:self.total_size]
+        else:
+            order = order[:self.total_size]
+        return order[self.rank:self.total_size:self.num_replicas]
+
+
+class InMemoryBatches:
+    """Batches of in-memory tensors in a sampler's order, without a `DataLoader`.
+
+    Iterating gives the same batches as a `DataLoader` over the same data,
+    sampler, batch size and ``drop_last``.
+    """
+
+    def __init__(self, data: TensorBatches, batch_size: int, sampler: Any = None,
+                 drop_last: bool = False):
+        self.data, self.batch_size = data, batch_size
+        self.sampler, self.drop_last = sampler, drop_last
+
+    def __len__(self) -> int:
+        n = len(self.sampler) if self.sampler is not None else len(self.data)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self):
+        n = len(self.sampler) if self.sampler is not None else len(self.data)
+        if isinstance(self.sampler, EpochSampler):
+            order = self.sampler.index_tensor()
+        elif self.sampler is not None:
+            order = torch.as_tensor(list(self.sampler), dtype=torch.long)
+        else:
+            order = torch.arange(n)
+        if self.data.indices is not None:
+            order = self.data.indices[order]
+        tensors = self.data.tensors
+        order = order.to(tensors[0].device)
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            rows = order[start:start + self.batch_size]
+            yield tuple(t[rows] for t in tensors)
+
+    def keep_on(self, device: torch.device, max_bytes: int) -> bool:
+        """Move the data to ``device`` once, if it takes at most ``max_bytes``.
+
+        Batches are then gathered where the model runs: no copy per batch.
+        Returns whether it moved.
+        """
+        size = sum(t.numel() * t.element_size() for t in self.data.tensors)
+        if size > max_bytes:
+            return False
+        indices = self.data.indices
+        self.data = TensorBatches([t.to(device) for t in self.data.tensors],
+                                  None if indices is None else indices.to(device))
+        return True
+
+
+def device_budget(device: torch.device) -> int:
+    """Bytes of in-memory data worth keeping on ``device``: a quarter of its free
+    memory, at most 4 GiB; 0 off CUDA (on the CPU there is nothing to gain)."""
+    if device.type != "cuda":
+        return 0
+    free, _ = torch.cuda.mem_get_info(device)
+    return min(free // 4, 4 << 30)
+
+
 def train_loader(dataset: Dataset, batch_size: int, *, seed: int, rank: int = 0,
                  world_size: int = 1, num_workers: int = 0,
-                 pin_memory: bool = False) -> tuple[DataLoader, DistributedSampler]:
+                 pin_memory: bool = False) -> tuple[Any, EpochSampler]:
     """The training loader of one process and its sampler (call ``set_epoch``)."""
-    sampler = DistributedSampler(dataset, num_replicas=world_size, rank=rank,
-                                 shuffle=True, seed=seed, drop_last=False)
+    sampler = EpochSampler(dataset, num_replicas=world_size, rank=rank,
+                           shuffle=True, seed=seed, drop_last=False)
     # A last batch of one sample breaks BatchNorm in training mode: drop that one.
     drop_last = len(sampler) > batch_size and len(sampler) % batch_size == 1
     return _loader(dataset, batch_size, sampler, drop_last, num_workers, pin_memory), sampler
 
 
 def eval_loader(dataset: Dataset, batch_size: int, *, num_workers: int = 0,
-                pin_memory: bool = False) -> DataLoader:
+                pin_memory: bool = False) -> Any:
     """A loader over ``dataset`` in order, for evaluation."""
     return _loader(dataset, batch_size, None, False, num_workers, pin_memory)
 
 
 def _loader(dataset: Dataset, batch_size: int, sampler: Any, drop_last: bool,
-            num_workers: int, pin_memory: bool) -> DataLoader:
+            num_workers: int, pin_memory: bool) -> Any:
     fast = fast_view(dataset)
+    if fast is not None and num_workers == 0:
+        return InMemoryBatches(fast, batch_size, sampler, drop_last)
     return DataLoader(
         fast if fast is not None else dataset,
         batch_size=batch_size, sampler=sampler, shuffle=False, drop_last=drop_last,

@@ -64,7 +64,9 @@ class Schedule:
     def __init__(self, optimizer: Optimizer, config: TrainConfig, steps_per_epoch: int,
                  plateau_mode: str = "min"):
         self.optimizer = optimizer
-        warmup_steps = 0 if config.schedule == "onecycle" else config.warmup_epochs * steps_per_epoch
+        # onecycle has its own rise; the others get a linear warmup in front.
+        warmup_epochs = 0 if config.schedule == "onecycle" else config.warmup_epochs
+        warmup_steps = warmup_epochs * steps_per_epoch
         main_steps = (config.epochs - config.warmup_epochs) * steps_per_epoch
         main = SCHEDULES[config.schedule](optimizer, config, main_steps, steps_per_epoch)
         self.per_step = _with_warmup(optimizer, main, warmup_steps)
@@ -104,10 +106,12 @@ class Schedule:
 
 
 def _with_warmup(optimizer: Optimizer, main: Any, warmup_steps: int) -> Any:
-    if warmup_steps <= 0:
+    if warmup_steps <= 1:
         return main
+    # Batch k of the warmup (0-based) trains at lr * (k + 1) / warmup_steps: the
+    # full rate on its last batch.
     warmup = sched.LinearLR(optimizer, start_factor=1.0 / warmup_steps, end_factor=1.0,
-                            total_iters=warmup_steps)
+                            total_iters=warmup_steps - 1)
     if main is None:
         return warmup
     return sched.SequentialLR(optimizer, [warmup, main], milestones=[warmup_steps])

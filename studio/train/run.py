@@ -10,8 +10,9 @@ folds them into the project's "training" and "data" sections with
     --device D          auto, cpu, cuda, cuda:N, mps (sets training.device)
     --nproc N           processes for data-parallel training (default 1)
     --out DIR           output folder for checkpoints, metrics.jsonl, final.pt
-    --set KEY=VALUE     any training key (lr=0.01) or data key (data.val_split=0.1);
-                        VALUE is read as JSON when it parses, else as a string
+    --set KEY=VALUE     any training key (lr=0.01) or data key (data.val_split=0.1,
+                        data.augment.flip=true); VALUE is read as JSON when it
+                        parses, else as a string
     --resume CKPT       continue from a checkpoint (last.pt, checkpoint_epochN.pt)
 """
 
@@ -19,9 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from torch import nn
 
@@ -69,7 +73,7 @@ def apply_overrides(training: dict[str, Any], data: dict[str, Any],
     for item in getattr(args, "overrides", None) or []:
         key, value = _split_override(item)
         if key.startswith("data."):
-            data[key[len("data."):]] = value
+            _set_nested(data, key[len("data."):].split("."), value)
             continue
         key = key[len("training."):] if key.startswith("training.") else key
         if key not in field_names():
@@ -79,6 +83,15 @@ def apply_overrides(training: dict[str, Any], data: dict[str, Any],
         training[key] = value
     TrainConfig.from_dict(training)
     return training, data
+
+
+def _set_nested(section: dict[str, Any], path: list[str], value: Any) -> None:
+    """``data.augment.flip=true`` sets ``data["augment"]["flip"]`` (a copy of each level)."""
+    for name in path[:-1]:
+        inner = section.get(name)
+        section[name] = dict(inner) if isinstance(inner, dict) else {}
+        section = section[name]
+    section[path[-1]] = value
 
 
 def _split_override(item: str) -> tuple[str, Any]:
@@ -97,6 +110,10 @@ def run_training(models: dict[str, nn.Module], data: Any, config: TrainConfig | 
                  callback: Callback | None = None,
                  resume_from: str | Path | None = None) -> RunFinished | RunFailed:
     """Train in this thread with a tqdm progress bar on stderr; the last event.
+
+    In the main thread, a first Ctrl-C stops the run after the current batch
+    (``RunFinished(reason="stopped")``, checkpoints kept); a second one raises
+    KeyboardInterrupt.
 
     Args:
         models: role -> module ("model" for supervised training).
@@ -122,10 +139,31 @@ def run_training(models: dict[str, nn.Module], data: Any, config: TrainConfig | 
     trainer = Trainer(models, data, config, callback=on_event, out_dir=out_dir,
                       resume_from=resume_from)
     try:
-        return trainer.run()
+        with _stop_on_interrupt(trainer):
+            return trainer.run()
     finally:
         if bar is not None:
             bar.close()
+
+
+@contextmanager
+def _stop_on_interrupt(trainer: Trainer) -> Iterator[None]:
+    """While training, a first Ctrl-C stops after the current batch; a second aborts."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread
+        return
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        if trainer.stop_requested:
+            raise KeyboardInterrupt
+        trainer.stop()
+        print("\nstopping after this batch (Ctrl-C again to abort)", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class _ProgressBar:

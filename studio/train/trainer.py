@@ -5,11 +5,12 @@ stop, the NaN guard, throttled events, checkpoints, metrics.jsonl, early
 stopping, resuming) and asks a recipe (`studio.train.recipes`) for the task's
 training step and evaluation.
 
-The batch loop keeps each batch's loss on the device in a preallocated buffer
-and reads it back only when an event is due (about 20 times a second, and at
-the end of each epoch), so it waits for the GPU no more often than that. The
-NaN guard works on that buffer, so the batch it names is the exact first batch
-whose loss was not finite.
+The batch loop keeps each batch's loss as a tensor on the device (a
+reference in a list: nothing is copied) and reads them back together only
+when an event is due (about 20 times a second, and at the end of each epoch),
+so it waits for the GPU no more often than that. The NaN guard checks every
+one of those losses, so the batch it names is the exact first batch whose
+loss was not finite.
 
 Resuming from a checkpoint restores the models, optimizer and schedule, the
 metrics history, the early-stopping state and the RNG; with the epoch-seeded
@@ -31,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from studio.errors import StudioError, TrainingError
+from studio.errors import TrainingError
 from studio.train import checkpoint as ckpt
 from studio.train import devices
 from studio.train import distributed as ddp
@@ -39,7 +40,8 @@ from studio.train.config import TrainConfig
 from studio.train.events import (
     BatchEnded, CheckpointSaved, EpochEnded, Event, RunFailed, RunFinished, RunStarted,
 )
-from studio.train.loaders import eval_loader, train_loader
+from studio.train.failures import NonFiniteLoss, Where, explain
+from studio.train.loaders import InMemoryBatches, device_budget, eval_loader, train_loader
 from studio.train.recipes import RecipeContext, make_recipe
 from studio.train.stopping import BestTracker
 
@@ -50,11 +52,6 @@ EVENT_INTERVAL = 0.05
 # With several processes, how many batches between the collective checks
 # (stop, NaN) every process must make at the same point.
 DIST_SYNC_EVERY = 16
-
-
-class _NonFinite(Exception):
-    def __init__(self, epoch: int, batch: int, value: float, elsewhere: bool = False):
-        self.epoch, self.batch, self.value, self.elsewhere = epoch, batch, value, elsewhere
 
 
 class Trainer:
@@ -69,7 +66,7 @@ class Trainer:
     - ``EpochEnded(epoch, metrics)`` after each epoch's evaluation
     - ``CheckpointSaved(path, epoch)`` once the epoch's checkpoint is on disk
     - ``RunFinished(reason, best, best_epoch, epochs_run, final_weights, test)`` or
-      ``RunFailed(message, epoch, batch, last_checkpoint, detail)``, last
+      ``RunFailed(message, epoch, batch, last_checkpoint, detail, kind)``, last
 
     With several processes (torch.distributed initialised) only rank 0 sends
     events and writes files.
@@ -130,7 +127,13 @@ class Trainer:
 
     @property
     def paused(self) -> bool:
+        """Whether `pause` holds the run."""
         return not self._running.is_set()
+
+    @property
+    def stop_requested(self) -> bool:
+        """Whether `stop` was called."""
+        return self._stop.is_set()
 
     def restore(self, path: str | Path) -> None:
         """Continue from checkpoint ``path`` when `run` starts (at its next epoch).
@@ -168,17 +171,29 @@ class Trainer:
         return result
 
     def _check_fit(self) -> None:
+        recipe, c = self.config.recipe, self.config
         missing = [r for r in self.recipe.roles if r not in self.models]
         if missing:
             raise TrainingError(
-                f"the {self.config.recipe} recipe needs a network in role '{missing[0]}'; "
+                f"the {recipe} recipe needs a network in role '{missing[0]}'; "
                 f"got: {', '.join(self.models) or 'none'}")
-        names = self.recipe.metric_names(self.data)
-        if self.config.early_stop_metric not in names and (
-                self.config.early_stop_patience > 0 or self.config.schedule == "plateau"):
+        task = getattr(self.data, "task", None)
+        if task not in self.recipe.tasks:
             raise TrainingError(
-                f"training.early_stop_metric: '{self.config.early_stop_metric}' is not reported "
+                f"training.recipe: the {recipe} recipe trains {' or '.join(self.recipe.tasks)} "
+                f"data, and this data is for {task!r}; choose the recipe for that task")
+        watching = c.early_stop_patience > 0 or c.schedule == "plateau"
+        names = self.recipe.metric_names(self.data)
+        if watching and c.early_stop_metric not in names:
+            raise TrainingError(
+                f"training.early_stop_metric: '{c.early_stop_metric}' is not reported "
                 f"for this task; choose one of {', '.join(names)}")
+        val = getattr(self.data, "val", None)
+        if watching and c.early_stop_metric.startswith("val_") and (val is None or not len(val)):
+            raise TrainingError(
+                f"training.early_stop_metric: '{c.early_stop_metric}' needs validation data, "
+                f"and the validation split is empty; set data.val_split above 0, or turn off "
+                f"early stopping and the plateau schedule")
         world = self.dist.world_size
         if self.config.batch_size % world:
             raise TrainingError(
@@ -203,6 +218,7 @@ class Trainer:
         val = getattr(self.data, "val", None)
         self.val_loader = eval_loader(val, c.batch_size, num_workers=c.num_workers,
                                       pin_memory=pin) if val is not None and len(val) else None
+        self._keep_data_on_device()
         self.tracker = BestTracker(c.early_stop_metric, c.early_stop_mode, c.early_stop_patience)
         self.recipe.setup(RecipeContext(
             models=train_models, raw_models=self.models, data=self.data, config=c,
@@ -212,10 +228,16 @@ class Trainer:
         self.start_epoch = 1
         if self._resume_state is not None:
             self._apply_resume(self._resume_state)
-        self._losses = torch.zeros(self.steps, len(self.recipe.loss_names), device=self.device)
         if self._writes_files:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             ckpt.rewrite_metrics(self.out_dir / "metrics.jsonl", self.history)
+
+    def _keep_data_on_device(self) -> None:
+        budget = device_budget(self.device)
+        for loader in (self.train_loader, self.val_loader):
+            if isinstance(loader, InMemoryBatches) and budget > 0 and loader.keep_on(
+                    self.device, budget):
+                budget -= sum(t.numel() * t.element_size() for t in loader.data.tensors)
 
     def _place_models(self) -> dict[str, nn.Module]:
         train_models = {}
@@ -273,52 +295,60 @@ class Trainer:
         """Train one epoch; False when asked to stop part way."""
         self.sampler.set_epoch(epoch)
         self.recipe.begin_epoch(epoch)
-        losses, steps, recipe = self._losses, self.steps, self.recipe
+        pending: list[torch.Tensor] = []  # this epoch's losses not yet read back
+        steps, recipe = self.steps, self.recipe
         self._epoch_start, self._epoch_pause0 = time.perf_counter(), self._pause_total
-        self._samples, self._synced, self._last_event = 0, 0, self._epoch_start
+        self._samples, self._last_event = 0, self._epoch_start
+        self._loss_sums = torch.zeros(len(recipe.loss_names), dtype=torch.float64)
         distributed = self.dist.active
         for i, batch in enumerate(self.train_loader):
             if not self._running.is_set():
                 self._wait_while_paused()
             self._batch = i + 1
-            losses[i] = recipe.train_step(batch)
+            pending.append(recipe.train_step(batch))
             self._samples += recipe.batch_size(batch)
             self._batches_done += 1
             last = i + 1 == steps
             if distributed:
-                if (last or (i + 1) % DIST_SYNC_EVERY == 0) and self._sync(epoch, i, last):
-                    return False
+                if last or (i + 1) % DIST_SYNC_EVERY == 0:
+                    stop = self._sync(epoch, i, last, pending)
+                    pending = []
+                    if stop:
+                        return False
             elif last or time.perf_counter() - self._last_event >= self.event_interval:
-                self._sync(epoch, i, last)
+                self._sync(epoch, i, last, pending)
+                pending = []
             if self._stop.is_set() and not distributed:
                 return False
         return True
 
-    def _sync(self, epoch: int, i: int, last: bool) -> bool:
-        """Read the losses since the last sync, guard them, maybe send BatchEnded.
+    def _sync(self, epoch: int, i: int, last: bool, pending: list[torch.Tensor]) -> bool:
+        """Read back the pending losses (batches up to ``i``), guard them, maybe send BatchEnded.
 
-        Returns whether every process agreed to stop (distributed runs only).
+        Returns:
+            Whether every process agreed to stop (distributed runs only).
+
         Raises:
-            _NonFinite: a loss was NaN or infinite (here or in another process).
+            NonFiniteLoss: a loss was NaN or infinite (here or in another process).
         """
-        chunk = self._losses[self._synced:i + 1, 0]
-        stop = False
+        chunk = torch.stack(pending).reshape(len(pending), -1)
+        stop = bad_elsewhere = False
         if self.dist.active:
             flags = torch.stack([(~torch.isfinite(chunk)).any().float(),
                                  torch.tensor(float(self._stop.is_set()), device=self.device)])
             bad_elsewhere, stop = (v > 0 for v in ddp.all_max(flags).tolist())
-        values = chunk.cpu()
-        finite = torch.isfinite(values)
+        values = chunk.to("cpu", torch.float64)  # the one wait for the device
+        finite = torch.isfinite(values).all(dim=1)
         if not bool(finite.all()):
             first = int((~finite).nonzero()[0, 0])
-            raise _NonFinite(epoch, self._synced + first + 1, float(values[first]))
-        if self.dist.active and bad_elsewhere:
-            raise _NonFinite(epoch, i + 1, math.nan, elsewhere=True)
-        self._synced = i + 1
+            raise NonFiniteLoss(epoch, i + 2 - len(pending) + first, float(values[first, 0]))
+        if bad_elsewhere:
+            raise NonFiniteLoss(epoch, i + 1, math.nan, elsewhere=True)
+        self._loss_sums += values.sum(dim=0)
         now = time.perf_counter()
         if last or now - self._last_event >= self.event_interval:
             self._last_event = now
-            self._emit(self._batch_event(epoch, i, float(values.mean()), now))
+            self._emit(self._batch_event(epoch, i, float(values[:, 0].mean()), now))
         return stop
 
     def _batch_event(self, epoch: int, i: int, loss: float, now: float) -> BatchEnded:
@@ -359,9 +389,9 @@ class Trainer:
     def _epoch_metrics(self, epoch: int) -> dict[str, Any]:
         now = time.perf_counter()
         train_time = now - self._epoch_start - (self._pause_total - self._epoch_pause0)
-        means = self._losses[:self.steps].mean(dim=0)
+        means = self._loss_sums / self.steps
         if self.dist.active:
-            means = ddp.all_mean(means)
+            means = ddp.all_mean(means.to(self.device)).cpu()
         metrics: dict[str, Any] = {"epoch": epoch}
         for name, value in zip(self.recipe.loss_names, means.tolist()):
             metrics[f"train_{name}"] = value
@@ -426,32 +456,10 @@ class Trainer:
                            final_weights=final, test=test)
 
     def _failure(self, exc: Exception) -> RunFailed:
-        where = (f"epoch {self._epoch}, batch {self._batch}" if self._batch
-                 else f"epoch {self._epoch}" if self._epoch else "before training")
-        kept = (f"Last good checkpoint: {self.last_checkpoint}." if self.last_checkpoint
-                else "No checkpoint was written yet.")
-        detail = ""
-        if isinstance(exc, _NonFinite):
-            value = "NaN" if math.isnan(exc.value) else str(exc.value)
-            source = "in another process" if exc.elsewhere else f"({value})"
-            message = (f"The loss became non-finite {source} at epoch {exc.epoch}, batch "
-                       f"{exc.batch}; training stopped. {kept} Try a lower learning rate "
-                       f"(now {self.config.lr:g}), gradient clipping (grad_clip=1.0), or check "
-                       f"the data for NaN values.")
-            return RunFailed(message, exc.epoch, exc.batch, self.last_checkpoint)
-        if isinstance(exc, torch.cuda.OutOfMemoryError):
-            size = self.config.batch_size
-            message = (f"Out of memory on {devices.describe(self.device)} at {where} with batch "
-                       f"size {size}. {kept} Try a smaller batch, e.g. batch_size={max(1, size // 2)} "
-                       f"(--set batch_size={max(1, size // 2)}).")
-            exc.__traceback__ = None  # drop the frames that hold the batch's tensors
-            torch.cuda.empty_cache()
-        elif isinstance(exc, StudioError):
-            message = f"{exc} ({where}). {kept}"
-        else:
-            message = f"{type(exc).__name__} at {where}: {exc}. {kept}"
-            detail = traceback.format_exc()
-        return RunFailed(message, self._epoch, self._batch, self.last_checkpoint, detail)
+        return explain(exc, Where(
+            epoch=self._epoch, batch=self._batch, last_checkpoint=self.last_checkpoint,
+            lr=self.config.lr, batch_size=self.config.batch_size,
+            device=devices.describe(self.device)))
 
     def _emit(self, event: Event) -> None:
         if self.callback is not None and self.dist.is_main:

@@ -9,7 +9,8 @@ A spec is JSON, so nothing crosses into the workers unpickled:
       "training": {... the "training" section ...},
       "out_dir":  "runs/mnist",
       "resume_from": null,
-      "progress": true
+      "progress": true,
+      "result_path": "runs/mnist/spec.result.json"
     }
 
 A builder is named ``module:function`` and is called with its ``kwargs``; the
@@ -20,13 +21,17 @@ package, can be named: a spec can never point the workers at other code.
 
 Each worker joins the process group from torchrun's environment (NCCL with one
 GPU per worker when CUDA is there and the device is not "cpu", else gloo),
-trains with `run_training` (rank 0 shows the progress bar), and exits 0 when
-the run finished, 1 when it failed (rank 0 prints why on stderr).
+trains with `run_training` (rank 0 shows the progress bar). Rank 0 writes the
+run's last event (`RunFinished` or `RunFailed`) as JSON to ``result_path``,
+which `studio.train.distributed.launch_spec` reads back. A worker exits 0 when
+the run finished or failed in every process at once (a NaN loss) with a
+result file to say so, and 1 otherwise, printing why on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import json
 import os
@@ -39,7 +44,8 @@ import torch
 import torch.distributed as dist
 
 from studio.errors import StudioError, TrainingError
-from studio.train.events import RunFailed
+from studio.train.checkpoint import jsonable
+from studio.train.events import RunFailed, RunFinished, event_to_dict
 
 _BUILDER = re.compile(r"^(studio|tests)(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
 _ROOT = Path(__file__).resolve().parents[2]
@@ -116,16 +122,37 @@ def run_spec(spec: dict[str, Any]) -> int:
     training = _init_process_group(spec.get("training", {}))
     try:
         rank = dist.get_rank()
-        result = run_training(build_models(spec), build_data(spec), training,
-                              spec.get("out_dir"), progress=spec.get("progress", True) and rank == 0,
-                              resume_from=spec.get("resume_from"))
+        show = spec.get("progress", True) and rank == 0
+        result = run_training(build_models(spec), build_data(spec), training, spec.get("out_dir"),
+                              progress=show, resume_from=spec.get("resume_from"))
     finally:
+        # DDP wrappers still alive when the group goes would abort the process on exit.
+        gc.collect()
         dist.destroy_process_group()
-    if isinstance(result, RunFailed):
-        if rank == 0:
+    result_path = spec.get("result_path")
+    if rank == 0 and result_path:
+        write_result(result_path, result)
+    if not isinstance(result, RunFailed):
+        return 0
+    # A NaN stops every rank together: rank 0 reports it (to the launcher when
+    # it reads the result file), and every rank ends normally. Anything else
+    # (out of memory, say) may have hit this rank alone: say so and exit 1, so
+    # that torchrun stops the others.
+    if result.kind == "non_finite":
+        if rank == 0 and not result_path:
             print(result.message, file=sys.stderr)
-        return 1
-    return 0
+        return 0 if result_path else 1
+    if rank != 0 or not result_path:
+        print(f"[rank {rank}] {result.message}", file=sys.stderr)
+    return 1
+
+
+def write_result(path: str | Path, result: RunFinished | RunFailed) -> None:
+    """Write the run's last event as JSON (atomically) for the launching process."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(jsonable(event_to_dict(result))), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,7 @@ skip-gram) is adding a class with the `Recipe` methods and one entry here.
 The contract, in the order the trainer calls it:
 
     recipe = RECIPES[name]()
-    recipe.roles, recipe.loss_names                 # checked before anything runs
+    recipe.roles, recipe.tasks, recipe.loss_names   # checked before anything runs
     recipe.metric_names(data) -> list[str]          # epoch metrics it reports
     recipe.setup(ctx: RecipeContext)                # optimizers, losses, schedules
     recipe.load_state_dict(state)                   # only when resuming
@@ -73,8 +73,9 @@ class RecipeContext:
 class Recipe(Protocol):
     """The methods a training recipe provides (see the module docstring)."""
 
-    roles: tuple[str, ...]
-    loss_names: tuple[str, ...]
+    roles: tuple[str, ...]        # network roles it trains, e.g. ("generator", "discriminator")
+    tasks: tuple[str, ...]        # DataSplits.task values it accepts
+    loss_names: tuple[str, ...]   # what train_step returns, reported as train_<name>
 
     def metric_names(self, data: Any) -> list[str]: ...
     def setup(self, ctx: RecipeContext) -> None: ...

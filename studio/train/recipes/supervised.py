@@ -31,6 +31,7 @@ class SupervisedRecipe:
     """Classification or regression with one network in role "model"."""
 
     roles = ("model",)
+    tasks = ("classification", "regression")
     loss_names = ("loss",)
 
     def metric_names(self, data: Any) -> list[str]:

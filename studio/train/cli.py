@@ -1,0 +1,59 @@
+"""`studio train FILE`: train a project from the command line.
+
+Writes checkpoints, ``metrics.jsonl`` and ``final.pt`` into ``--out`` (by
+default ``runs/NAME``); ``--nproc N`` trains data-parallel in N processes
+through torch's own launcher. Exit code 0 when the run completed (or was
+stopped with Ctrl-C), 1 when it failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from studio.graph import Project
+from studio.train.distributed import launch_spec
+from studio.train.events import RunFailed
+from studio.train.project_run import PROJECT_KEYS, data_for, input_shape, models_for, optimiser_settings, training_copy
+from studio.train.run import add_train_arguments as _add_run_arguments
+from studio.train.run import apply_overrides, run_training
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `studio train` (see `studio.train.run`)."""
+    _add_run_arguments(parser)
+
+
+def run_from_args(project: Project, args: argparse.Namespace, path: Path) -> int:
+    """Trains `project` (read from `path`) as the parsed arguments say; the exit code."""
+    training, data = _settings(project, args)
+    out = Path(args.out or Path("runs") / project.name)
+    root = path.parent
+    if args.nproc > 1:
+        spec = {"models": {"builder": "studio.train.project_run:build_models",
+                           "kwargs": {"project": str(path), "training": training}},
+                "data": {"settings": data, "input_shape": list(input_shape(training_copy(project, training))),
+                         "root": str(root)},
+                "training": optimiser_settings(training), "out_dir": str(out), "resume_from": args.resume}
+        result = launch_spec(spec, args.nproc, out / "spec.json")
+    else:
+        result = run_training(models_for(project, training), data_for(project, training, data, root),
+                              optimiser_settings(training), out, resume_from=args.resume)
+    if isinstance(result, RunFailed):
+        print(f"studio: training failed: {result.message}", file=sys.stderr)
+        return 1
+    print(f"results in {out}/ (metrics.jsonl, checkpoints, final.pt)", file=sys.stderr)
+    return 0
+
+
+def _settings(project: Project, args: argparse.Namespace) -> tuple[dict, dict]:
+    """The training and data sections with the command line's overrides applied."""
+    kept = {k: v for k, v in project.training.items() if k in PROJECT_KEYS}
+    own = [o for o in args.overrides if o.split("=", 1)[0] in PROJECT_KEYS]
+    args.overrides = [o for o in args.overrides if o not in own]
+    training, data = apply_overrides(optimiser_settings(project.training), project.data, args)
+    for item in own:
+        key, _, value = item.partition("=")
+        kept[key] = [int(v) for v in value.strip("[]() ").split(",")]
+    return {**training, **kept}, data
