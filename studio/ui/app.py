@@ -1,23 +1,37 @@
-"""Starting the GUI: `run(path)` opens the main window and returns the exit code."""
+"""Starting the GUI: `run(path)` opens the main window and returns the exit code.
+
+`studio` shows the start page (offering back autosaved work if the last
+session crashed); `studio FILE` opens FILE. The theme follows the saved
+choice, else the system's colour scheme.
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+from PySide6.QtWidgets import QApplication
+
+from studio.ui import theme
+from studio.ui.main_window import MainWindow
+from studio.ui.start_page import settings
+
+
+def make_window(path: Path | None = None) -> MainWindow:
+    """The main window, themed, with `path` opened (or recovered work offered)."""
+    app = QApplication.instance()
+    theme.apply(app, str(settings().value("theme", "system")))
+    window = MainWindow()
+    if not window.offer_recovery() and path is not None:
+        window.open_path(Path(path))
+    return window
 
 
 def run(path: Path | None = None) -> int:
     """Shows the main window (with the project at `path`, if any) until it closes."""
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Network Studio")
-    window = QMainWindow()
-    window.setWindowTitle(f"Network Studio — {path.name}" if path else "Network Studio")
-    label = QLabel("The editor is not built yet.\nUse the studio command line: presets, check, summary, code.")
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    window.setCentralWidget(label)
-    window.resize(900, 600)
+    app.setOrganizationName("NetworkStudio")
+    window = make_window(path)
     window.show()
     return app.exec()

@@ -1,0 +1,64 @@
+"""Every question the app asks, as plain module functions so tests can replace them.
+
+Tests monkeypatch these (`monkeypatch.setattr(dialogs, "ask_save_changes",
+lambda *a: "discard")`); the main window always calls them through this
+module, never QMessageBox directly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+
+FILTER = "Network Studio projects (*.json);;All files (*)"
+
+
+def ask_save_changes(parent, name: str) -> str:
+    """"save", "discard" or "cancel" for unsaved changes to `name`."""
+    box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
+                      f"“{name}” has changes that are not saved.", parent=parent)
+    box.setInformativeText("Save them before going on?")
+    box.setStandardButtons(QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                           | QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(QMessageBox.StandardButton.Save)
+    answer = box.exec()
+    return {QMessageBox.StandardButton.Save: "save",
+            QMessageBox.StandardButton.Discard: "discard"}.get(QMessageBox.StandardButton(answer), "cancel")
+
+
+def show_error(parent, title: str, text: str, detail: str = "") -> None:
+    """Tells the user what went wrong (and where)."""
+    box = QMessageBox(QMessageBox.Icon.Critical, title, text, parent=parent)
+    if detail:
+        box.setInformativeText(detail)
+    box.exec()
+
+
+def ask_restore(parent, description: str) -> bool:
+    """True when the user wants the autosaved work back."""
+    answer = QMessageBox.question(parent, "Restore unsaved work?",
+                                  f"Network Studio did not close cleanly last time.\n\n{description}\n\n"
+                                  "Restore that work?")
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def ask_text(parent, title: str, label: str, text: str = "") -> str | None:
+    """A line of text, or None when cancelled."""
+    value, ok = QInputDialog.getText(parent, title, label, text=text)
+    return value if ok and value else None
+
+
+def ask_open_path(parent) -> Path | None:
+    """A project file to open, or None."""
+    path, _ = QFileDialog.getOpenFileName(parent, "Open project", "", FILTER)
+    return Path(path) if path else None
+
+
+def ask_save_path(parent, suggested: str) -> Path | None:
+    """Where to save, or None."""
+    path, _ = QFileDialog.getSaveFileName(parent, "Save project as", suggested, FILTER)
+    if not path:
+        return None
+    p = Path(path)
+    return p if p.suffix else p.with_suffix(".json")

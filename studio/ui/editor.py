@@ -1,0 +1,280 @@
+"""`Editor`: one open project being edited: its undo stack, analysis, and the network on show.
+
+Every user edit goes through `Editor.edit(text, action)`, which runs `action`
+(a function calling model primitives) inside a `RecordedCommand` and pushes it
+on the `QUndoStack`; an edit that changes nothing leaves no command, one the
+model refuses (GraphError) leaves none either and reports why in
+`message`. After every change, undo or redo the current network is analysed
+again (one `Analyzer` per project, incremental) and `analysed` is sent.
+
+The editor shows one network at a time: a top-level network, or a block
+opened from a Block node (`open_block`), with `path` naming the way down for
+the breadcrumb. Inside a block, shapes come from the analysis of the Block
+node that was opened (its first repetition), so they are the real ones.
+
+Signals:
+    analysed(object)      the current network's Report (None when unknown)
+    scene_changed()       another network is on show (`scene` is new)
+    message(str)          a line for the status bar
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QPointF, Signal, Slot
+from PySide6.QtGui import QUndoStack
+
+from studio import catalog
+from studio.catalog import BLOCK_TYPE
+from studio.errors import StudioError
+from studio.graph import Analyzer, Edge, Network, Project, Report
+from studio.graph.blocks import collapse
+from studio.ui import clipboard
+from studio.ui.autolayout import layered
+from studio.ui.commands import RecordedCommand
+from studio.ui.scene import NetworkScene
+
+GRID = 20.0
+
+
+class Editor(QObject):
+    """The editing state of one project (see the module docstring)."""
+
+    analysed = Signal(object)
+    scene_changed = Signal()
+    message = Signal(str)
+
+    def __init__(self, project: Project, parent=None):
+        super().__init__(parent)
+        self.project = project
+        self.analyzer = Analyzer(project)
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.indexChanged.connect(self._after_change)
+        self.report: Report | None = None
+        self.last_error: str | None = None  # why the latest edit was refused
+        self.root_report: Report | None = None
+        # Levels: [("net", name, None), ("block", block name, Block node id in the level above), ...]
+        self.path: list[tuple[str, str, str | None]] = [("net", project.network().name, None)]
+        self.scene: NetworkScene = self._make_scene()
+        self.refresh()
+
+    # --- what is on show ----------------------------------------------------
+    @property
+    def network(self) -> Network:
+        """The network on show."""
+        kind, name, _ = self.path[-1]
+        return self.project.networks[name] if kind == "net" else self.project.blocks[name].network
+
+    def _make_scene(self) -> NetworkScene:
+        scene = NetworkScene(self.network, self)
+        scene.connect_requested.connect(self.connect_edge)
+        scene.reconnect_requested.connect(self.reconnect)
+        scene.disconnect_requested.connect(self.disconnect_edge)
+        scene.move_requested.connect(self.move_nodes)
+        scene.open_block_requested.connect(self.open_block)
+        scene.status_message.connect(self.message)
+        return scene
+
+    def _show(self, path) -> None:
+        self.path = path
+        old = self.scene
+        old.detach()
+        self.scene = self._make_scene()
+        self.refresh()
+        self.scene_changed.emit()
+        old.deleteLater()
+
+    @Slot(str)
+    def open_block(self, node_id: str) -> None:
+        """Shows the definition of the block that node `node_id` (on show) instantiates."""
+        node = self.network.nodes.get(node_id)
+        if node is None or node.type != BLOCK_TYPE:
+            return
+        self._show(self.path + [("block", node.params["block"], node_id)])
+
+    def go_to_level(self, index: int) -> None:
+        """Goes back up the breadcrumb to level `index` (0 is the top network)."""
+        if 0 <= index < len(self.path) - 1:
+            self._show(self.path[:index + 1])
+
+    def switch_network(self, name: str) -> None:
+        """Shows the top-level network `name`."""
+        self._show([("net", name, None)])
+
+    def in_block(self) -> bool:
+        """True when a block definition is on show."""
+        return len(self.path) > 1
+
+    # --- analysis -------------------------------------------------------------
+    @Slot()
+    def _after_change(self, *_) -> None:
+        # An undo may remove the block on show: fall back to the deepest level that still exists.
+        valid = 1
+        for kind, name, via in self.path[1:]:
+            if name not in self.project.blocks:
+                break
+            valid += 1
+        if valid < len(self.path):
+            self._show(self.path[:valid])
+            return
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Analyses again (only what changed) and shows the result."""
+        try:
+            self.root_report = self.analyzer.analyse(self.path[0][1])
+        except StudioError as e:
+            self.root_report = None
+            self.message.emit(str(e))
+        self.report = self._level_report()
+        self.scene.apply_report(self.report)
+        self.analysed.emit(self.report)
+
+    def _level_report(self) -> Report | None:
+        report = self.root_report
+        for _, _, via in self.path[1:]:
+            res = report.nodes.get(via) if report else None
+            report = res.inner[0] if res is not None and res.inner else None
+        return report
+
+    # --- edits ------------------------------------------------------------------
+    def edit(self, text: str, action, merge_key=None):
+        """Runs `action` as one undoable edit; returns its result (None when refused).
+
+        Consecutive edits with the same `merge_key` (digits typed into one field) become one undo step.
+        """
+        cmd = RecordedCommand(self.project, text, action, merge_key)
+        self.last_error = None
+        try:
+            cmd.run()
+        except (StudioError, ValueError, KeyError) as e:
+            self.last_error = str(e)
+            self.message.emit(f"{text}: {e}")
+            return None
+        if cmd.events:
+            self.undo_stack.push(cmd)  # indexChanged -> refresh
+        return cmd.result
+
+    def add_node(self, type_name: str, pos: QPointF | tuple = (0.0, 0.0)) -> str | None:
+        """Adds a layer of `type_name` at `pos` and selects it."""
+        x, y = (pos.x(), pos.y()) if isinstance(pos, QPointF) else pos
+        net = self.network
+        nid = self.edit(f"add {type_name}", lambda: net.add_node(type_name, pos=(_snap(x), _snap(y))))
+        if nid:
+            self.scene.select_nodes([nid])
+        return nid
+
+    def add_block_node(self, block: str, pos=(0.0, 0.0)) -> str | None:
+        """Adds a node that instantiates block `block`."""
+        net = self.network
+        return self.edit(f"add block {block}", lambda: net.add_node(
+            BLOCK_TYPE, net.unique_name(block), {"block": block, "repeat": 1}, pos))
+
+    @Slot(object)
+    def connect_edge(self, edge: Edge) -> None:
+        """Wires an output to an input."""
+        net = self.network
+        self.edit(f"connect {net.nodes[edge.src].name} → {net.nodes[edge.dst].name}",
+                  lambda: net.connect(edge.src, edge.src_port, edge.dst, edge.dst_port))
+
+    @Slot(object, object)
+    def reconnect(self, old: Edge, new: Edge) -> None:
+        """Moves a wire's input end to another input."""
+        net = self.network
+
+        def action():
+            net.disconnect(old)
+            net.connect(new.src, new.src_port, new.dst, new.dst_port)
+        self.edit("reconnect", action)
+
+    @Slot(object)
+    def disconnect_edge(self, edge: Edge) -> None:
+        """Removes one wire."""
+        net = self.network
+        self.edit("disconnect", lambda: net.disconnect(edge))
+
+    @Slot(dict)
+    def move_nodes(self, positions: dict) -> None:
+        """Moves nodes (one undo step for a whole drag)."""
+        net = self.network
+
+        def action():
+            for nid, pos in positions.items():
+                net.move(nid, pos)
+        n = len(positions)
+        self.edit(f"move {net.nodes[next(iter(positions))].name}" if n == 1 else f"move {n} nodes", action)
+
+    def delete(self, node_ids, edges=()) -> None:
+        """Deletes nodes (with their wires) and wires, as one edit."""
+        net = self.network
+        node_ids = [i for i in node_ids if i in net.nodes]
+
+        def action():
+            for e in edges:
+                if e in net.edges and e.src not in node_ids and e.dst not in node_ids:
+                    net.disconnect(e)
+            for nid in node_ids:
+                net.remove_node(nid)
+        what = net.nodes[node_ids[0]].name if len(node_ids) == 1 else f"{len(node_ids)} nodes"
+        self.edit(f"delete {what}" if node_ids else "delete wire", action)
+
+    def delete_selection(self) -> None:
+        """Deletes what is selected on the canvas."""
+        self.delete(self.scene.selected_node_ids(), self.scene.selected_edges())
+
+    def set_params(self, node_id: str, changes: dict, merge_key=None) -> str | None:
+        """Sets parameters of a node; the reason when refused, else None."""
+        net = self.network
+        keys = ", ".join(changes)
+        self.edit(f"set {net.nodes[node_id].name}.{keys}", lambda: net.set_params(node_id, changes), merge_key)
+        return self.last_error
+
+    def rename(self, node_id: str, name: str) -> str | None:
+        """Renames a node; the reason when refused, else None."""
+        net = self.network
+        old = net.nodes[node_id].name
+        self.edit(f"rename {old} → {name}", lambda: net.rename(node_id, name))
+        return self.last_error
+
+    def paste(self, data: dict, offset=(40.0, 40.0)) -> list[str]:
+        """Pastes clipboard data; selects and returns the new nodes."""
+        net = self.network
+        ids = self.edit(f"paste {len(data.get('nodes', []))} nodes", lambda: clipboard.paste(net, data, offset)) or []
+        self.scene.select_nodes(ids)
+        return ids
+
+    def duplicate(self) -> list[str]:
+        """Copies the selection beside itself."""
+        ids = self.scene.selected_node_ids()
+        return self.paste(clipboard.copy_data(self.network, ids)) if ids else []
+
+    def collapse(self, name: str) -> str | None:
+        """Replaces the selected nodes by a new block `name`."""
+        ids = self.scene.selected_node_ids()
+        net = self.network
+        nid = self.edit(f"collapse into block {name}", lambda: collapse(self.project, net, ids, name))
+        if nid:
+            self.scene.select_nodes([nid])
+        return nid
+
+    def auto_layout(self) -> None:
+        """Lays the network out left to right (one undo step)."""
+        net = self.network
+        wrap = 12 if len(net.nodes) > 60 else 0
+        positions = layered(net, wrap=wrap)
+        self.edit("auto-layout", lambda: [net.move(i, p) for i, p in positions.items()])
+
+    def align_to_grid(self) -> None:
+        """Snaps the selected nodes (or all) to the grid."""
+        net = self.network
+        ids = self.scene.selected_node_ids() or list(net.nodes)
+        self.edit("align to grid", lambda: [net.move(i, (_snap(net.nodes[i].pos[0]), _snap(net.nodes[i].pos[1])))
+                                            for i in ids])
+
+
+def _snap(v: float) -> float:
+    return round(v / GRID) * GRID
+
+
+def layer_types() -> list[str]:
+    """Every type the palette offers."""
+    return list(catalog.REGISTRY)

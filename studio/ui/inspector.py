@@ -1,0 +1,232 @@
+"""The inspector: the selected node's name, parameters and results, editable.
+
+Editors are generated from the node type's `Param`s (see `param_editors`);
+inferred parameters are read-only and show the value analysis found. Each
+change is sent to the `Editor` as it is typed; digits typed into one field
+merge into one undo step (the field's editing session ends when it loses
+focus or Enter is pressed). A Block node shows its block's arguments (which
+may be `$expressions` inside another block) and its repeat count, and a button
+to open it. Below the parameters: the output shapes, parameter count and
+FLOPs. After every change the shown values are refreshed from the model
+with the widgets' signals blocked, so undo updates the inspector and nothing
+echoes back.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QFormLayout, QLabel, QLineEdit, QPushButton, QScrollArea, QSpinBox, QVBoxLayout,
+                               QWidget)
+
+from studio import catalog
+from studio.catalog import BLOCK_TYPE, Param
+from studio.graph import format_shape
+from studio.ui.param_editors import ParamEditor, TextEditor, editor_for
+
+
+def si(n: float) -> str:
+    """A count in short form: 1.2 k, 3.4 M, 5.6 G."""
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n:g}"
+
+
+class Inspector(QScrollArea):
+    """Shows and edits the node selected on the editor's canvas."""
+
+    def __init__(self, editor, parent=None):
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setMinimumWidth(250)
+        self.editor = None
+        self.node_id: str | None = None
+        self.editors: dict[str, ParamEditor] = {}
+        self.name_edit: QLineEdit | None = None
+        self.repeat: QSpinBox | None = None
+        self.problem: QLabel | None = None
+        self.results: QLabel | None = None
+        self._session = 0
+        self._body = QWidget()
+        self.setWidget(self._body)
+        self.set_editor(editor)
+
+    def set_editor(self, editor) -> None:
+        """Follows `editor` (its selection and its analysis)."""
+        self.editor = editor
+        editor.scene_changed.connect(self._scene_changed)
+        editor.analysed.connect(self.refresh)
+        self._scene_changed()
+
+    def _scene_changed(self) -> None:
+        self.editor.scene.selectionChanged.connect(self.show_selection)
+        self.show_selection()
+
+    # --- building --------------------------------------------------------------------
+    def show_selection(self) -> None:
+        """Rebuilds the form for the selected node (or a hint when none or several)."""
+        ids = self.editor.scene.selected_node_ids()
+        node_id = ids[0] if len(ids) == 1 else None
+        if node_id == self.node_id and node_id is not None and self.editors is not None:
+            return
+        self.node_id = node_id
+        self._session += 1
+        self._build(len(ids))
+
+    def _build(self, n_selected: int) -> None:
+        self.editors, self.name_edit, self.repeat, self.problem, self.results = {}, None, None, None, None
+        body = QWidget()
+        outer = QVBoxLayout(body)
+        outer.setContentsMargins(10, 10, 10, 10)
+        outer.setSpacing(8)
+        net = self.editor.network
+        node = net.nodes.get(self.node_id) if self.node_id else None
+        if node is None:
+            hint = QLabel("Select a node to edit it." if n_selected == 0 else f"{n_selected} nodes selected.")
+            hint.setEnabled(False)
+            hint.setWordWrap(True)
+            outer.addWidget(hint)
+            outer.addStretch(1)
+            self._swap(body)
+            return
+        spec = None if node.type == BLOCK_TYPE else catalog.get(node.type)
+        head = QLabel(f"<b>{node.type if spec else 'Block ' + node.params.get('block', '')}</b><br>"
+                      f"<span>{spec.doc if spec else 'an instance of a block definition'}</span>")
+        head.setWordWrap(True)
+        head.setTextFormat(Qt.TextFormat.RichText)
+        outer.addWidget(head)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.name_edit = QLineEdit(node.name)
+        self.name_edit.editingFinished.connect(self._rename)
+        form.addRow("name", self.name_edit)
+        in_block = self.editor.in_block()
+        if spec is not None:
+            for p in spec.params:
+                ed = editor_for(p, allow_expr=in_block, value=node.params.get(p.name))
+                self._hook(ed, p.name)
+                form.addRow(p.name, ed)
+        else:
+            self._block_rows(node, form, in_block)
+        outer.addLayout(form)
+        self.problem = QLabel()
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #d93025;")
+        self.problem.hide()
+        outer.addWidget(self.problem)
+        self.results = QLabel()
+        self.results.setWordWrap(True)
+        self.results.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        outer.addWidget(self.results)
+        outer.addStretch(1)
+        self._swap(body)
+        self.refresh()
+
+    def _block_rows(self, node, form: QFormLayout, in_block: bool) -> None:
+        block = self.editor.project.blocks.get(node.params.get("block"))
+        self.repeat = QSpinBox()
+        self.repeat.setRange(1, 1000)
+        self.repeat.valueChanged.connect(lambda v: self._commit("repeat", v))
+        self.repeat.editingFinished.connect(self._new_session)
+        form.addRow("repeat", self.repeat)
+        for key, default in (block.params.items() if block else ()):
+            kind = "int" if isinstance(default, int) and not isinstance(default, bool) else \
+                "float" if isinstance(default, float) else "bool" if isinstance(default, bool) else "str"
+            ed = TextEditor(Param(key, kind, default, f"block argument (default {default})"), allow_expr=True)
+            self._hook(ed, key)
+            form.addRow(key, ed)
+        if block is not None:
+            button = QPushButton(f"Open block '{block.name}'")
+            button.clicked.connect(lambda: self.editor.open_block(self.node_id))
+            form.addRow("", button)
+
+    def _hook(self, ed: ParamEditor, key: str) -> None:
+        self.editors[key] = ed
+        ed.committed.connect(lambda value, key=key: self._commit(key, value))
+        for cls in (QLineEdit, QSpinBox):
+            for child in ed.findChildren(cls):
+                child.editingFinished.connect(self._new_session)
+
+    def _swap(self, body: QWidget) -> None:
+        old = self.takeWidget()
+        self.setWidget(body)
+        self._body = body
+        if old is not None:
+            old.deleteLater()
+
+    # --- edits ---------------------------------------------------------------------------
+    def _new_session(self) -> None:
+        self._session += 1
+
+    def _commit(self, key: str, value) -> None:
+        if self.node_id is None:
+            return
+        reason = self.editor.set_params(self.node_id, {key: value}, merge_key=(self.node_id, key, self._session))
+        ed = self.editors.get(key)
+        if ed is not None:
+            ed.set_problem(reason)
+
+    def _rename(self) -> None:
+        if self.node_id is None or self.name_edit is None:
+            return
+        name = self.name_edit.text().strip()
+        if name == self.editor.network.nodes[self.node_id].name:
+            return
+        reason = self.editor.rename(self.node_id, name)
+        self.name_edit.setStyleSheet("border: 1.5px solid #d93025;" if reason else "")
+        self.name_edit.setToolTip(reason or "")
+
+    # --- following the model -------------------------------------------------------------
+    def refresh(self, *_) -> None:
+        """Shows the model's current values and the latest analysis."""
+        net = self.editor.network
+        node = net.nodes.get(self.node_id) if self.node_id else None
+        if self.node_id is not None and node is None:  # deleted (or undone)
+            self.node_id = None
+            self._build(0)
+            return
+        if node is None or self.name_edit is None or self.results is None:
+            return
+        if not self.name_edit.hasFocus():
+            self.name_edit.blockSignals(True)
+            self.name_edit.setText(node.name)
+            self.name_edit.blockSignals(False)
+        report = self.editor.report
+        res = report.nodes.get(node.id) if report else None
+        if node.type == BLOCK_TYPE:
+            if self.repeat is not None:
+                self.repeat.blockSignals(True)
+                self.repeat.setValue(int(node.params.get("repeat", 1)) if isinstance(node.params.get("repeat", 1), int) else 1)
+                self.repeat.blockSignals(False)
+            block = self.editor.project.blocks.get(node.params.get("block"))
+            defaults = block.params if block else {}
+            values = {k: node.params.get(k, defaults.get(k)) for k in self.editors}
+        else:
+            spec = catalog.get(node.type)
+            values = {**spec.defaults(), **node.params}
+            if res is not None:
+                values.update(res.inferred)
+        for key, ed in self.editors.items():
+            ed.set_value(values.get(key))
+        self._show_results(res)
+
+    def _show_results(self, res) -> None:
+        if res is None:
+            self.results.setText("")
+            self.problem.hide()
+            return
+        if res.status == "error":
+            self.problem.setText(res.message or "error")
+            self.problem.show()
+        else:
+            self.problem.hide()
+        lines = []
+        for port, shape in res.outputs.items():
+            lines.append(f"output {port}: <b>{format_shape(shape)}</b>" if len(res.outputs) > 1
+                         else f"output: <b>{format_shape(shape)}</b>")
+        if res.status == "blocked":
+            lines.append("waiting for an input that has an error")
+        lines.append(f"parameters: {res.params:,}")
+        lines.append(f"FLOPs per sample: {si(res.flops)}")
+        self.results.setText("<br>".join(lines))

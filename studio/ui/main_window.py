@@ -1,0 +1,571 @@
+"""The main window: start page or editor, docks, menus, files, autosave.
+
+It owns at most one open project (`editor`, an `Editor`) and its file `path`.
+The centre shows the start page until a project is open, then the canvas
+(with the breadcrumb above it). Docks: palette (left), inspector (right),
+problems and summary (bottom). The status bar shows messages (why a wire was
+refused) and, permanently, the parameter count and model memory.
+
+Files never lose work: the title carries `*` while the undo stack is not
+clean; New, Open and closing ask first (`dialogs.ask_save_changes`); a file
+that cannot be read is reported (`dialogs.show_error`, naming file and place)
+and the open project stays as it was; unsaved work is autosaved to the
+recovery file and offered back after a crash (`recovery`). All questions go
+through `studio.ui.dialogs`, which tests replace.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, QSize, Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, QStackedWidget, QVBoxLayout, QWidget)
+
+from studio.errors import ProjectFileError, StudioError
+from studio.graph import Project
+from studio.graph import io as project_io
+from studio.presets import presets_dir
+from studio.ui import clipboard, dialogs, recovery, theme
+from studio.ui.breadcrumb import Breadcrumb
+from studio.ui.editor import Editor
+from studio.ui.inspector import Inspector
+from studio.ui.palette import Palette
+from studio.ui.problems import ProblemsList
+from studio.ui.quick_add import QuickAdd
+from studio.ui.start_page import StartPage, add_recent, settings
+from studio.ui.summary import SummaryTable, memory_text
+from studio.ui.view import EditorView
+
+
+def new_project() -> Project:
+    """An empty project: one network with an Input and an Output."""
+    project = Project("untitled")
+    net = project.add_network("main")
+    net.add_node("Input", "x", {"shape": [1, 28, 28]}, (0, 0))
+    net.add_node("Output", "y", {}, (360, 0))
+    return project
+
+
+class MainWindow(QMainWindow):
+    """The app's window (see the module docstring)."""
+
+    def __init__(self):
+        super().__init__()
+        self.editor: Editor | None = None
+        self.view: EditorView | None = None
+        self.inspector: Inspector | None = None
+        self.path: Path | None = None
+        self.quick_add: QuickAdd | None = None
+        self.resize(1360, 860)
+        self.stack = QStackedWidget()
+        self.setCentralWidget(self.stack)
+        self.start_page = self._make_start_page()
+        self.stack.addWidget(self.start_page)
+        self.editor_area = QWidget()
+        self._area_layout = QVBoxLayout(self.editor_area)
+        self._area_layout.setContentsMargins(0, 0, 0, 0)
+        self._area_layout.setSpacing(0)
+        self.breadcrumb = Breadcrumb()
+        self.breadcrumb.level_chosen.connect(self._level_chosen)
+        self._area_layout.addWidget(self.breadcrumb)
+        self.stack.addWidget(self.editor_area)
+        self._make_docks()
+        self._make_actions()
+        self._make_menus()
+        self.memory = QLabel()
+        self.statusBar().addPermanentWidget(self.memory)
+        self.autosave = QTimer(self)
+        self.autosave.setInterval(recovery.autosave_ms())
+        self.autosave.timeout.connect(self.write_recovery)
+        self.autosave.start()
+        QGuiApplication.styleHints().colorSchemeChanged.connect(self._system_scheme_changed)
+        self._show_start()
+
+    # --- construction ---------------------------------------------------------------
+    def _make_start_page(self) -> StartPage:
+        page = StartPage()
+        page.new_requested.connect(self.new)
+        page.open_requested.connect(self.open_dialog)
+        page.path_chosen.connect(self.open_path)
+        return page
+
+    def _make_docks(self) -> None:
+        self.palette = Palette()
+        self.palette.activated.connect(self._palette_activated)
+        self.problems = ProblemsList()
+        self.problems.node_chosen.connect(self._problem_chosen)
+        self.summary = SummaryTable()
+        self.summary.node_chosen.connect(lambda nid: self.focus_node(nid))
+        self.inspector_dock = self._dock("Inspector", QLabel(), Qt.DockWidgetArea.RightDockWidgetArea)
+        self.palette_dock = self._dock("Layers", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.problems_dock = self._dock("Problems", self.problems, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.summary_dock = self._dock("Summary", self.summary, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.problems_dock, self.summary_dock)
+        self.problems_dock.raise_()
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [220, 290], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.problems_dock], [170], Qt.Orientation.Vertical)
+
+    def _dock(self, title: str, widget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, text: str, slot, shortcut=None, menu=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _make_actions(self) -> None:
+        K = QKeySequence.StandardKey
+        self.act_new = self._action("&New", self.new, K.New)
+        self.act_open = self._action("&Open…", self.open_dialog, K.Open)
+        self.act_save = self._action("&Save", self.save, K.Save)
+        self.act_save_as = self._action("Save &As…", self.save_as, "Ctrl+Shift+S")
+        self.act_close = self._action("&Close project", self.close_project, "Ctrl+W")
+        self.act_quit = self._action("&Quit", self.close, K.Quit)
+        self.act_cut = self._action("Cu&t", self.cut, K.Cut)
+        self.act_copy = self._action("&Copy", self.copy, K.Copy)
+        self.act_paste = self._action("&Paste", self.paste, K.Paste)
+        self.act_duplicate = self._action("&Duplicate", self.duplicate, "Ctrl+D")
+        self.act_delete = self._action("De&lete", self.delete, None)
+        self.act_select_all = self._action("Select &All", self.select_all, K.SelectAll)
+        self.act_rename = self._action("&Rename", self.rename_selected, None)
+        self.act_collapse = self._action("Collapse into &Block…", self.collapse, "Ctrl+G")
+        self.act_fit = self._action("&Fit All", self.fit_all, "Ctrl+0")
+        self.act_zoom_in = self._action("Zoom &In", lambda: self.view and self.view.zoom_by(1.25), K.ZoomIn)
+        self.act_zoom_out = self._action("Zoom &Out", lambda: self.view and self.view.zoom_by(0.8), K.ZoomOut)
+        self.act_layout = self._action("Auto-&Layout", self.auto_layout, "Ctrl+L")
+        self.act_grid = self._action("Align to &Grid", self.align_to_grid, None)
+        self.act_quick_add = self._action("&Add Layer…", self.open_quick_add, None)
+        self.act_quick_add.setToolTip("Tab on the canvas")
+        self._editing_actions = [self.act_save, self.act_save_as, self.act_close, self.act_cut, self.act_copy,
+                                 self.act_paste, self.act_duplicate, self.act_delete, self.act_select_all,
+                                 self.act_rename, self.act_collapse, self.act_fit, self.act_zoom_in,
+                                 self.act_zoom_out, self.act_layout, self.act_grid, self.act_quick_add]
+        self.theme_group = QActionGroup(self)
+        self.theme_actions = {}
+        for mode, label in (("system", "Follow &System"), ("light", "&Light"), ("dark", "&Dark")):
+            a = QAction(label, self, checkable=True)
+            a.triggered.connect(lambda _=False, mode=mode: self.set_theme(mode))
+            self.theme_group.addAction(a)
+            self.theme_actions[mode] = a
+        self.theme_actions[theme.mode()].setChecked(True)
+
+    def _make_menus(self) -> None:
+        bar = self.menuBar()
+        m = bar.addMenu("&File")
+        for a in (self.act_new, self.act_open, None, self.act_save, self.act_save_as, None, self.act_close,
+                  self.act_quit):
+            m.addSeparator() if a is None else m.addAction(a)
+        self.edit_menu = bar.addMenu("&Edit")
+        self._undo_placeholder = (QAction("Undo", self, enabled=False), QAction("Redo", self, enabled=False))
+        self.edit_menu.addActions(list(self._undo_placeholder))
+        self.edit_menu.addSeparator()
+        for a in (self.act_cut, self.act_copy, self.act_paste, self.act_duplicate, self.act_delete, None,
+                  self.act_select_all, self.act_rename, None, self.act_quick_add, self.act_collapse):
+            self.edit_menu.addSeparator() if a is None else self.edit_menu.addAction(a)
+        v = bar.addMenu("&View")
+        for a in (self.act_fit, self.act_zoom_in, self.act_zoom_out, None, self.act_layout, self.act_grid):
+            v.addSeparator() if a is None else v.addAction(a)
+        v.addSeparator()
+        t = v.addMenu("&Theme")
+        t.addActions(list(self.theme_actions.values()))
+        v.addSeparator()
+        for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.summary_dock):
+            v.addAction(dock.toggleViewAction())
+
+    # --- project lifecycle ------------------------------------------------------------
+    def set_project(self, project: Project, path: Path | None, dirty: bool = False) -> None:
+        """Shows `project` (from `path`, None for an unsaved one) in the editor."""
+        old_editor, old_view = self.editor, self.view
+        self.editor = Editor(project, self)
+        self.path = path
+        self.view = EditorView(self.editor)
+        self.view.quick_add_requested.connect(self._quick_add_at)
+        self._area_layout.addWidget(self.view, 1)
+        if old_view is not None:
+            self._area_layout.removeWidget(old_view)
+            old_view.deleteLater()
+        if self.inspector is None:
+            self.inspector = Inspector(self.editor)
+            self.inspector_dock.setWidget(self.inspector)
+        else:
+            self.inspector.set_editor(self.editor)
+        if old_editor is not None:
+            old_editor.scene.detach()
+            old_editor.deleteLater()
+        self._install_undo_actions()
+        self.editor.undo_stack.cleanChanged.connect(self._update_title)
+        self.editor.analysed.connect(self._analysed)
+        self.editor.message.connect(self._status)
+        self.editor.scene_changed.connect(self._scene_changed)
+        self.editor.undo_stack.indexChanged.connect(self._blocks_changed)
+        if dirty:
+            self.editor.undo_stack.resetClean()
+        self.stack.setCurrentWidget(self.editor_area)
+        for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.summary_dock):
+            dock.show()
+        for a in self._editing_actions:
+            a.setEnabled(True)
+        self._scene_changed()
+        self._analysed(self.editor.report)
+        self._blocks_changed()
+        self._update_title()
+        self.view.setFocus()
+        # fit again once the window has its final size, readable rather than all at once
+        QTimer.singleShot(0, self._first_view)
+
+    def _install_undo_actions(self) -> None:
+        stack = self.editor.undo_stack
+        undo = stack.createUndoAction(self, "Undo")
+        redo = stack.createRedoAction(self, "Redo")
+        undo.setShortcut(QKeySequence.StandardKey.Undo)
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence.StandardKey.Redo])
+        first = self.edit_menu.actions()[0]
+        self.edit_menu.insertActions(first, [undo, redo])
+        for a in self._undo_placeholder:
+            self.edit_menu.removeAction(a)
+            self.removeAction(a)
+        self.addAction(undo)
+        self.addAction(redo)
+        self._undo_placeholder = (undo, redo)
+        self.undo_action, self.redo_action = undo, redo
+
+    def _show_start(self) -> None:
+        self.stack.setCurrentWidget(self.start_page)
+        for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.summary_dock):
+            dock.hide()
+        for a in self._editing_actions:
+            a.setEnabled(False)
+        self.memory.setText("")
+        self._update_title()
+
+    def is_dirty(self) -> bool:
+        """True when the open project has unsaved changes."""
+        return self.editor is not None and not self.editor.undo_stack.isClean()
+
+    def _update_title(self, *_) -> None:
+        if self.editor is None:
+            self.setWindowTitle("Network Studio")
+            return
+        name = self.path.name if self.path else self.editor.project.name
+        self.setWindowTitle(f"{name}{'*' if self.is_dirty() else ''} — Network Studio")
+
+    def maybe_keep_work(self) -> bool:
+        """Asks about unsaved changes; True when it is fine to replace or close the project."""
+        if not self.is_dirty():
+            return True
+        answer = dialogs.ask_save_changes(self, self.path.name if self.path else self.editor.project.name)
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    @Slot()
+    def new(self) -> None:
+        """Starts an empty project (after asking about unsaved work)."""
+        if self.maybe_keep_work():
+            self.set_project(new_project(), None)
+
+    @Slot()
+    def open_dialog(self) -> None:
+        """Asks for a file and opens it."""
+        if not self.maybe_keep_work():
+            return
+        path = dialogs.ask_open_path(self)
+        if path is not None:
+            self.open_path(path, asked=True)
+
+    def open_path(self, path: Path, asked: bool = False) -> bool:
+        """Opens a project file; a bad file is reported and the open project stays as it was."""
+        path = Path(path)
+        if not asked and not self.maybe_keep_work():
+            return False
+        try:
+            project = project_io.load(path)
+        except ProjectFileError as e:
+            dialogs.show_error(self, "Cannot open project", f"“{path.name}” cannot be opened: {e.detail}",
+                               f"File: {e.path}" + (f"\nWhere: {e.where}" if e.where else ""))
+            return False
+        except StudioError as e:
+            dialogs.show_error(self, "Cannot open project", str(e))
+            return False
+        is_preset = path.resolve().parent == presets_dir().resolve()
+        # A preset opens as a new, unsaved project so saving never overwrites the library.
+        self.set_project(project, None if is_preset else path)
+        if not is_preset:
+            add_recent(path)
+            self.start_page.refresh_recent()
+        return True
+
+    @Slot()
+    def save(self) -> bool:
+        """Saves to the project's file (asks for one the first time)."""
+        if self.editor is None:
+            return False
+        if self.path is None:
+            return self.save_as()
+        return self._save_to(self.path)
+
+    @Slot()
+    def save_as(self) -> bool:
+        """Asks where, then saves."""
+        if self.editor is None:
+            return False
+        path = dialogs.ask_save_path(self, str(self.path or Path.home() / f"{self.editor.project.name}.json"))
+        return self._save_to(path) if path else False
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            project_io.save(self.editor.project, path)
+        except (OSError, StudioError) as e:
+            dialogs.show_error(self, "Cannot save", f"“{path}” could not be written.", str(e))
+            return False
+        self.path = path
+        self.editor.undo_stack.setClean()
+        recovery.clear()
+        add_recent(path)
+        self.start_page.refresh_recent()
+        self._update_title()
+        self._status(f"saved {path}")
+        return True
+
+    @Slot()
+    def close_project(self) -> None:
+        """Back to the start page (after asking about unsaved work)."""
+        if self.editor is None or not self.maybe_keep_work():
+            return
+        recovery.clear()
+        if self.view is not None:
+            self._area_layout.removeWidget(self.view)
+            self.view.deleteLater()
+        self.editor.scene.detach()
+        self.editor.deleteLater()
+        self.editor = self.view = None
+        if self.inspector is not None:
+            self.inspector.deleteLater()
+            self.inspector = None
+            self.inspector_dock.setWidget(QLabel())
+        self.path = None
+        self._show_start()
+
+    def closeEvent(self, event) -> None:
+        if not self.maybe_keep_work():
+            event.ignore()
+            return
+        self.autosave.stop()
+        recovery.clear()
+        event.accept()
+
+    # --- recovery ---------------------------------------------------------------------------
+    @Slot()
+    def write_recovery(self) -> Path | None:
+        """Autosaves unsaved work to the recovery file."""
+        if not self.is_dirty():
+            return None
+        try:
+            return recovery.write(self.editor.project, self.path)
+        except OSError as e:
+            self._status(f"autosave failed: {e}")
+            return None
+
+    def offer_recovery(self) -> bool:
+        """At start: offers back work autosaved by a session that crashed; True if restored."""
+        found = recovery.find()
+        if found is None:
+            return False
+        where = f"It came from {found.original}." if found.original else "It was never saved to a file."
+        if not dialogs.ask_restore(self, f"Unsaved work on “{found.project.name}” was autosaved. {where}"):
+            recovery.clear()
+            return False
+        self.set_project(found.project, found.original, dirty=True)
+        return True
+
+    # --- editing commands ---------------------------------------------------------------------
+    def _selected(self) -> list[str]:
+        return self.editor.scene.selected_node_ids() if self.editor else []
+
+    @Slot()
+    def copy(self) -> None:
+        """Copies the selected nodes and the wires between them."""
+        ids = self._selected()
+        if ids:
+            QApplication.clipboard().setMimeData(clipboard.to_mime(clipboard.copy_data(self.editor.network, ids)))
+
+    @Slot()
+    def cut(self) -> None:
+        """Copies, then deletes the selection."""
+        self.copy()
+        if self._selected():
+            self.editor.delete_selection()
+
+    @Slot()
+    def paste(self) -> None:
+        """Pastes nodes from the clipboard."""
+        if self.editor is None:
+            return
+        data = clipboard.from_mime(QApplication.clipboard().mimeData())
+        if data is None:
+            self._status("the clipboard holds no layers")
+            return
+        self.editor.paste(data)
+
+    @Slot()
+    def duplicate(self) -> None:
+        """Duplicates the selection."""
+        if self.editor:
+            self.editor.duplicate()
+
+    @Slot()
+    def delete(self) -> None:
+        """Deletes the selection."""
+        if self.editor:
+            self.editor.delete_selection()
+
+    @Slot()
+    def select_all(self) -> None:
+        """Selects every node."""
+        if self.editor:
+            self.editor.scene.select_nodes(self.editor.network.nodes)
+
+    @Slot()
+    def rename_selected(self) -> None:
+        """Renames the selected node in place."""
+        if self.view:
+            self.view.start_rename()
+
+    @Slot()
+    def collapse(self) -> None:
+        """Asks a name and collapses the selection into a new block."""
+        if not self.editor or not self._selected():
+            self._status("select the nodes to put into a block first")
+            return
+        taken = set(self.editor.project.blocks)
+        i = 1
+        while f"block{i}" in taken:
+            i += 1
+        name = dialogs.ask_text(self, "Collapse into block", "Block name:", f"block{i}")
+        if name:
+            self.editor.collapse(name)
+
+    @Slot()
+    def fit_all(self) -> None:
+        """Shows every node."""
+        if self.view:
+            self.view.fit_all()
+
+    @Slot()
+    def _first_view(self) -> None:
+        if self.view:
+            self.view.fit_all(min_zoom=0.6)
+
+    @Slot()
+    def auto_layout(self) -> None:
+        """Lays the network out left to right (undoable)."""
+        if self.editor:
+            self.editor.auto_layout()
+            self.fit_all()
+
+    @Slot()
+    def align_to_grid(self) -> None:
+        """Snaps nodes to the grid (undoable)."""
+        if self.editor:
+            self.editor.align_to_grid()
+
+    @Slot()
+    def open_quick_add(self) -> None:
+        """Opens the quick-add popup at the canvas centre."""
+        if self.view:
+            centre = self.view.viewport().rect().center()
+            self._quick_add_at(self.view.mapToScene(centre), self.view.viewport().mapToGlobal(centre))
+
+    def _quick_add_at(self, scene_pos: QPointF, global_pos) -> None:
+        self.quick_add = QuickAdd(list(self.editor.project.blocks), self)
+        self.quick_add.chosen.connect(lambda what: self._add(what, scene_pos))
+        self.quick_add.popup(global_pos)
+
+    def _add(self, what: str, pos: QPointF) -> None:
+        if what.startswith("Block:"):
+            self.editor.add_block_node(what[6:], (pos.x(), pos.y()))
+        else:
+            self.editor.add_node(what, pos)
+
+    def _palette_activated(self, what: str) -> None:
+        if self.view:
+            self._add(what, self.view.mapToScene(self.view.viewport().rect().center()))
+
+    def focus_node(self, node_id: str) -> None:
+        """Selects a node of the network on show and centres the canvas on it."""
+        item = self.editor.scene.nodes.get(node_id) if self.editor else None
+        if item is None:
+            return
+        self.editor.scene.select_nodes([node_id])
+        self.view.centerOn(item)
+
+    # --- following the editor ------------------------------------------------------------------
+    def _scene_changed(self) -> None:
+        self.breadcrumb.set_path([name for _, name, _ in self.editor.path])
+
+    def _level_chosen(self, level: int) -> None:
+        self.editor.go_to_level(level)
+
+    def _problem_chosen(self, level: int, node_id: str) -> None:
+        if level < len(self.editor.path) - 1:
+            self.editor.go_to_level(level)
+        self.focus_node(node_id)
+
+    def _blocks_changed(self, *_) -> None:
+        if self.editor:
+            self.palette.set_blocks(list(self.editor.project.blocks))
+
+    def _analysed(self, report) -> None:
+        ed = self.editor
+        problems = [(0, p) for p in ed.root_report.problems] if ed.root_report else []
+        if ed.in_block() and report is not None:
+            problems += [(len(ed.path) - 1, p) for p in report.problems]
+        self.problems.show_problems(problems)
+        self.problems_dock.setWindowTitle(f"Problems ({len(problems)})" if problems else "Problems")
+        self.summary.show_report(ed.network, report)
+        total = ed.root_report.total_params if ed.root_report else 0
+        self.memory.setText(memory_text(total))
+
+    def _status(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
+    # --- theme ------------------------------------------------------------------------------------
+    def set_theme(self, mode: str) -> None:
+        """Switches to "light", "dark" or "system" and repaints everything."""
+        theme.apply(QApplication.instance(), mode)
+        settings().setValue("theme", mode)
+        self.theme_actions[mode].setChecked(True)
+        self._repaint_canvas()
+
+    def _system_scheme_changed(self, *_) -> None:
+        if theme.mode() == "system":
+            self.set_theme("system")
+
+    def _repaint_canvas(self) -> None:
+        if self.editor is not None:
+            for item in self.editor.scene.items():
+                item.update()
+            self.view.resetCachedContent()
+            self.view.viewport().update()
+        old = self.start_page
+        self.start_page = self._make_start_page()
+        self.stack.insertWidget(0, self.start_page)
+        if self.stack.currentWidget() is old:
+            self.stack.setCurrentWidget(self.start_page)
+        self.stack.removeWidget(old)
+        old.deleteLater()
+
+    def sizeHint(self) -> QSize:
+        return QSize(1360, 860)

@@ -1,0 +1,186 @@
+"""How one node looks on the canvas: `NodeItem`, a rounded card with ports.
+
+The card shows the node's name (bold) and its type on a second line, a stripe
+in its category's colour, input ports as circles on the left edge and
+outputs on the right (with their names when a side has more than one), a
+selection outline, and a red fill and outline when analysis reports an error
+(the message is its tooltip). Ports are painted, not child items, and found by
+`port_at`, so a 600-node graph stays 600 items.
+
+The item holds only what it displays (a `NodeLook` the scene gives it); the
+node itself lives in the `Network`. Moving the item by mouse is a preview: the
+scene turns it into one undoable move when the drag ends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem
+
+from studio.ui import theme
+
+WIDTH = 132.0
+HEADER = 44.0      # stripe + name line + type line
+ROW = 17.0         # one named port per row
+PORT_R = 5.0       # port circle radius
+HIT_R = 10.0       # how near a click must be to take a port
+
+
+@dataclass
+class NodeLook:
+    """What a node item shows (copied from the model and the analysis report)."""
+
+    name: str
+    type_label: str
+    category: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    status: str = "ok"
+    message: str = ""
+    doc: str = ""
+    marks: dict = field(default_factory=dict)  # input port -> "valid" while a wire is dragged
+
+
+def _fonts() -> tuple[QFont, QFont]:
+    title = QFont()
+    title.setPointSizeF(9.5)
+    title.setBold(True)
+    small = QFont()
+    small.setPointSizeF(8.0)
+    return title, small
+
+
+class NodeItem(QGraphicsItem):
+    """A node card. `node_id` names the model node it shows."""
+
+    def __init__(self, node_id: str, look: NodeLook):
+        super().__init__()
+        self.node_id = node_id
+        self.look = look
+        self._height = 0.0
+        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+                      | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+                      | QGraphicsItem.GraphicsItemFlag.ItemSendsScenePositionChanges)
+        # Painting text is the costly part; cache the card while it only moves.
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setAcceptHoverEvents(False)
+        self.setZValue(1)
+        self._layout()
+
+    # --- geometry ---------------------------------------------------------
+    def _named(self) -> bool:
+        return len(self.look.inputs) > 1 or len(self.look.outputs) > 1
+
+    def _layout(self) -> None:
+        rows = max(len(self.look.inputs), len(self.look.outputs))
+        self._height = HEADER + 4 + rows * ROW if self._named() else HEADER + 6
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(-PORT_R - 2, -2, WIDTH + 2 * PORT_R + 4, self._height + 4)
+
+    def card(self) -> QRectF:
+        """The card's rectangle in item coordinates."""
+        return QRectF(0, 0, WIDTH, self._height)
+
+    def port_pos(self, side: str, port: str) -> QPointF:
+        """Where a port's circle sits, in item coordinates; side is "in" or "out"."""
+        ports = self.look.inputs if side == "in" else self.look.outputs
+        i = ports.index(port) if port in ports else 0
+        x = 0.0 if side == "in" else WIDTH
+        if self._named():
+            return QPointF(x, HEADER + 2 + ROW * (i + 0.5))
+        return QPointF(x, self._height / 2)
+
+    def port_scene_pos(self, side: str, port: str) -> QPointF:
+        """A port's position in scene coordinates."""
+        return self.mapToScene(self.port_pos(side, port))
+
+    def port_at(self, pos: QPointF) -> tuple[str, str] | None:
+        """(side, port) of the port near `pos` (item coordinates), or None."""
+        best = None
+        for side, ports in (("in", self.look.inputs), ("out", self.look.outputs)):
+            for p in ports:
+                d = self.port_pos(side, p) - pos
+                dist = (d.x() ** 2 + d.y() ** 2) ** 0.5
+                if dist <= HIT_R and (best is None or dist < best[0]):
+                    best = (dist, side, p)
+        return (best[1], best[2]) if best else None
+
+    # --- state --------------------------------------------------------------
+    def set_look(self, look: NodeLook) -> None:
+        """Shows new values; geometry changes only when the ports do."""
+        if look == self.look:
+            return
+        if (look.inputs, look.outputs) != (self.look.inputs, self.look.outputs):
+            self.prepareGeometryChange()
+            self.look = look
+            self._layout()
+        else:
+            self.look = look
+        self.setToolTip(look.message if look.status == "error" else f"{look.type_label}: {look.doc}")
+        self.update()
+
+    def set_marks(self, marks: dict) -> None:
+        """Highlights input ports (port -> "valid") while a wire is dragged."""
+        if marks != self.look.marks:
+            self.look.marks = marks
+            self.update()
+
+    def itemChange(self, change, value):
+        if change == QGraphicsItem.GraphicsItemChange.ItemScenePositionHasChanged and self.scene() is not None:
+            self.scene().node_item_moved(self)
+        return super().itemChange(change, value)
+
+    # --- painting -----------------------------------------------------------
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        t = theme.current()
+        look = self.look
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        rect = self.card()
+        error = look.status == "error"
+        fill = t.error_fill if error else t.node
+        border = t.selection if self.isSelected() else (t.error if error else t.node_border)
+        path = QPainterPath()
+        path.addRoundedRect(rect, 7, 7)
+        painter.setPen(QPen(border, 2.2 if self.isSelected() or error else 1.0))
+        painter.setBrush(QBrush(fill))
+        painter.drawPath(path)
+        # Category stripe along the top, clipped to the rounded card.
+        painter.save()
+        painter.setClipPath(path)
+        painter.fillRect(QRectF(0, 0, WIDTH, 4), theme.category_colour(look.category))
+        painter.restore()
+
+        title, small = _fonts()
+        text_w = WIDTH - 20
+        painter.setFont(title)
+        painter.setPen(t.error if error else t.text)
+        fm = QFontMetricsF(title)
+        painter.drawText(QRectF(10, 7, text_w, 18), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         fm.elidedText(look.name, Qt.TextElideMode.ElideRight, text_w))
+        painter.setFont(small)
+        painter.setPen(t.subtext)
+        fm = QFontMetricsF(small)
+        sub = look.type_label if look.status != "blocked" else f"{look.type_label} · blocked"
+        painter.drawText(QRectF(10, 24, text_w, 15), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         fm.elidedText(sub, Qt.TextElideMode.ElideRight, text_w))
+
+        named = self._named()
+        for side, ports in (("in", look.inputs), ("out", look.outputs)):
+            for p in ports:
+                c = self.port_pos(side, p)
+                valid = side == "in" and look.marks.get(p) == "valid"
+                painter.setPen(QPen(t.valid_target if valid else t.node_border, 2.0 if valid else 1.2))
+                painter.setBrush(QBrush(t.valid_target if valid else t.node))
+                r = PORT_R + (1.5 if valid else 0)
+                painter.drawEllipse(c, r, r)
+                if named:
+                    painter.setPen(t.subtext)
+                    box = QRectF(10, c.y() - ROW / 2, WIDTH / 2 - 12, ROW) if side == "in" else \
+                        QRectF(WIDTH / 2, c.y() - ROW / 2, WIDTH / 2 - 10, ROW)
+                    align = Qt.AlignmentFlag.AlignLeft if side == "in" else Qt.AlignmentFlag.AlignRight
+                    painter.drawText(box, align | Qt.AlignmentFlag.AlignVCenter,
+                                     fm.elidedText(p, Qt.TextElideMode.ElideRight, box.width()))

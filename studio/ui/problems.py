@@ -1,0 +1,44 @@
+"""The problems list: every mistake analysis found, one line each; click one to go to its node.
+
+Lines read like `studio check`'s: "main/fc1: Linear 'fc1' expects ...". Clicking
+a line sends `node_chosen(level, node_id)`; the main window selects and
+centres that node (going back up out of a block first when needed).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QListWidget, QListWidgetItem
+
+ROLE = Qt.ItemDataRole.UserRole
+
+
+class ProblemsList(QListWidget):
+    """Problems of the project on show. Signal: node_chosen(int level, str node id)."""
+
+    node_chosen = Signal(int, str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setAlternatingRowColors(True)
+        self.itemClicked.connect(self._clicked)
+        self.itemActivated.connect(self._clicked)
+
+    def show_problems(self, problems: list[tuple[int, object]]) -> None:
+        """Lists (level, Problem) pairs; level 0 is the top network, higher ones the open block."""
+        self.clear()
+        for level, p in problems:
+            item = QListWidgetItem(str(p))
+            item.setData(ROLE, (level, p.node_id))
+            item.setToolTip(p.message)
+            self.addItem(item)
+        if not problems:
+            item = QListWidgetItem("No problems: every layer has a shape.")
+            item.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.addItem(item)
+
+    def _clicked(self, item: QListWidgetItem) -> None:
+        data = item.data(ROLE)
+        if data and data[1]:
+            self.node_chosen.emit(data[0], data[1])

@@ -1,0 +1,309 @@
+"""`NetworkScene`: the canvas items of one `Network`, kept in step with its events.
+
+The scene adds, removes and updates `NodeItem`s and `EdgeItem`s from the
+network's events only (node_added, node_removed, edge_added, edge_removed,
+params_changed, node_renamed, node_moved); `apply_report` shows an analysis
+report (status and tooltip per node, a shape label per wire), touching only
+items whose look changed. It never changes the network: user intent leaves
+as Qt signals that the editor turns into undoable commands:
+
+    connect_requested(Edge)              a wire dropped on a free input
+    reconnect_requested(Edge, Edge)      a wire's end moved to another input
+    disconnect_requested(Edge)           a wire's end dropped off its input
+    move_requested(dict)                 {node id: (x, y)} when a node drag ends
+    open_block_requested(str)            double-click on a Block node
+    quick_add_requested(QPointF)         double-click on empty canvas
+    status_message(str)                  why a drop was refused
+
+The same scene, non-interactive, draws the start page's thumbnails.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtWidgets import QGraphicsScene
+
+from studio import catalog
+from studio.catalog import BLOCK_TYPE
+from studio.graph import Edge, Network, Report, format_shape
+from studio.ui.edge_item import EdgeItem, PendingWire
+from studio.ui.node_item import NodeItem, NodeLook
+
+
+def type_label(node) -> str:
+    """The type line of a node card: "Conv2d", or "Block stage ×3"."""
+    if node.type != BLOCK_TYPE:
+        return node.type
+    repeat = node.params.get("repeat", 1)
+    return f"Block {node.params.get('block')}" + (f" ×{repeat}" if repeat != 1 else "")
+
+
+class NetworkScene(QGraphicsScene):
+    """The items of one network (see the module docstring for its signals)."""
+
+    connect_requested = Signal(object)
+    reconnect_requested = Signal(object, object)
+    disconnect_requested = Signal(object)
+    move_requested = Signal(dict)
+    open_block_requested = Signal(str)
+    quick_add_requested = Signal(QPointF)
+    status_message = Signal(str)
+
+    def __init__(self, network: Network, parent=None):
+        super().__init__(parent)
+        self.network = network
+        self.nodes: dict[str, NodeItem] = {}
+        self.edges: dict[Edge, EdgeItem] = {}
+        self._by_node: dict[str, set[Edge]] = {}
+        self._report: Report | None = None
+        self._pending: PendingWire | None = None
+        self._drag_from: tuple[str, str] | None = None   # (node id, output port)
+        self._picked: Edge | None = None                  # wire whose input end is being moved
+        self._syncing = False
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        for nid in network.nodes:
+            self._add_node(nid)
+        for edge in network.edges:
+            self._add_edge(edge)
+        self._slots = [(network.node_added, self._add_node), (network.node_removed, self._remove_node),
+                       (network.edge_added, self._add_edge), (network.edge_removed, self._remove_edge),
+                       (network.params_changed, self._node_changed), (network.node_renamed, self._node_changed),
+                       (network.node_moved, self._node_moved)]
+        for signal, slot in self._slots:
+            signal.connect(slot)
+
+    def detach(self) -> None:
+        """Stops following the network (call before dropping the scene)."""
+        for signal, slot in self._slots:
+            signal.disconnect(slot)
+        self._slots = []
+
+    # --- following the model ------------------------------------------------
+    def _look(self, node_id: str) -> NodeLook:
+        node = self.network.nodes[node_id]
+        try:
+            ins, outs = self.network.ports(node)
+        except Exception:  # a block whose definition is gone: show the card without ports
+            ins, outs = (), ()
+        spec = None if node.type == BLOCK_TYPE else catalog.get(node.type)
+        look = NodeLook(node.name, type_label(node), spec.category if spec else "Block", tuple(ins), tuple(outs),
+                        doc=spec.doc if spec else f"an instance of block '{node.params.get('block')}'")
+        res = self._report.nodes.get(node_id) if self._report else None
+        if res is not None:
+            look.status, look.message = res.status, res.message or ""
+        return look
+
+    def _add_node(self, node_id: str) -> None:
+        item = NodeItem(node_id, self._look(node_id))
+        item.setToolTip(f"{item.look.type_label}: {item.look.doc}")
+        self._syncing = True
+        item.setPos(*self.network.nodes[node_id].pos)
+        self._syncing = False
+        self.nodes[node_id] = item
+        self._by_node.setdefault(node_id, set())
+        self.addItem(item)
+
+    def _remove_node(self, node) -> None:
+        item = self.nodes.pop(node.id, None)
+        self._by_node.pop(node.id, None)
+        if item is not None:
+            self.removeItem(item)
+
+    def _add_edge(self, edge: Edge) -> None:
+        item = EdgeItem(edge)
+        self.edges[edge] = item
+        self._by_node.setdefault(edge.src, set()).add(edge)
+        self._by_node.setdefault(edge.dst, set()).add(edge)
+        self._place_edge(item)
+        item.set_label(self._edge_label(edge))
+        self.addItem(item)
+
+    def _remove_edge(self, edge: Edge) -> None:
+        item = self.edges.pop(edge, None)
+        for nid in (edge.src, edge.dst):
+            self._by_node.get(nid, set()).discard(edge)
+        if item is not None:
+            self.removeItem(item)
+
+    def _node_changed(self, node_id: str, *_) -> None:
+        item = self.nodes.get(node_id)
+        if item is not None:
+            item.set_look(self._look(node_id))
+            self.node_item_moved(item)  # ports may have moved
+
+    def _node_moved(self, node_id: str, old, new) -> None:
+        item = self.nodes.get(node_id)
+        if item is not None and (item.pos().x(), item.pos().y()) != tuple(new):
+            self._syncing = True
+            item.setPos(*new)
+            self._syncing = False
+
+    def node_item_moved(self, item: NodeItem) -> None:
+        """Keeps the wires of a node attached while it moves (called by the item)."""
+        for edge in self._by_node.get(item.node_id, ()):
+            self._place_edge(self.edges[edge])
+
+    def _place_edge(self, item: EdgeItem) -> None:
+        e = item.edge
+        a, b = self.nodes.get(e.src), self.nodes.get(e.dst)
+        if a is not None and b is not None:
+            item.set_ends(a.port_scene_pos("out", e.src_port), b.port_scene_pos("in", e.dst_port))
+
+    # --- analysis -------------------------------------------------------------
+    def apply_report(self, report: Report | None) -> None:
+        """Shows a report: node states and wire labels; only changed items repaint."""
+        self._report = report
+        for nid, item in self.nodes.items():
+            res = report.nodes.get(nid) if report else None
+            status, message = (res.status, res.message or "") if res else ("ok", "")
+            if (status, message) != (item.look.status, item.look.message):
+                look = NodeLook(**{**item.look.__dict__, "status": status, "message": message, "marks": {}})
+                item.set_look(look)
+        for edge, item in self.edges.items():
+            item.set_label(self._edge_label(edge))
+
+    def _edge_label(self, edge: Edge) -> str:
+        res = self._report.nodes.get(edge.src) if self._report else None
+        if res is None or res.status != "ok" or edge.src_port not in res.outputs:
+            return ""
+        return format_shape(res.outputs[edge.src_port])
+
+    # --- queries ----------------------------------------------------------------
+    def port_at(self, pos: QPointF) -> tuple[str, str, str] | None:
+        """(node id, "in"/"out", port) of the port at scene position `pos`, or None."""
+        probe = QRectF(pos.x() - 12, pos.y() - 12, 24, 24)
+        for item in self.items(probe):
+            if isinstance(item, NodeItem):
+                hit = item.port_at(item.mapFromScene(pos))
+                if hit:
+                    return (item.node_id, *hit)
+        return None
+
+    def node_at(self, pos: QPointF) -> str | None:
+        """The id of the node card under `pos`, or None."""
+        for item in self.items(pos):
+            if isinstance(item, NodeItem):
+                return item.node_id
+        return None
+
+    def selected_node_ids(self) -> list[str]:
+        """Ids of the selected nodes, in network order."""
+        chosen = {i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)}
+        return [nid for nid in self.network.nodes if nid in chosen]
+
+    def selected_edges(self) -> list[Edge]:
+        """The selected wires."""
+        return [i.edge for i in self.selectedItems() if isinstance(i, EdgeItem)]
+
+    def select_nodes(self, node_ids) -> None:
+        """Selects exactly these nodes."""
+        wanted = set(node_ids)
+        self.clearSelection()
+        for nid in wanted:
+            if nid in self.nodes:
+                self.nodes[nid].setSelected(True)
+
+    def items_rect(self) -> QRectF:
+        """The rectangle around every node (with a margin)."""
+        rect = self.itemsBoundingRect()
+        return rect.adjusted(-40, -40, 40, 40) if not rect.isEmpty() else QRectF(-200, -150, 400, 300)
+
+    # --- wiring by mouse -----------------------------------------------------
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            hit = self.port_at(event.scenePos())
+            if hit:
+                nid, side, port = hit
+                if side == "out":
+                    self._start_wire(nid, port, None)
+                    event.accept()
+                    return
+                edge = self.network.incoming(nid).get(port)
+                if edge is not None:  # pick the wire up by its input end
+                    self._start_wire(edge.src, edge.src_port, edge)
+                    self.edges[edge].setVisible(False)
+                    self._pending.follow(event.scenePos())
+                    event.accept()
+                    return
+        super().mousePressEvent(event)
+
+    def _start_wire(self, node_id: str, port: str, picked: Edge | None) -> None:
+        self._drag_from, self._picked = (node_id, port), picked
+        self._pending = PendingWire(self.nodes[node_id].port_scene_pos("out", port))
+        self.addItem(self._pending)
+        # Mark every input that would accept this wire, so the user sees where it can go.
+        for nid, item in self.nodes.items():
+            marks = {}
+            for p in item.look.inputs:
+                edge = Edge(node_id, port, nid, p)
+                if edge == picked or self._reason(edge) is None:
+                    marks[p] = "valid"
+            item.set_marks(marks)
+
+    def _reason(self, edge: Edge) -> str | None:
+        if self._picked is not None and (edge.dst, edge.dst_port) == (self._picked.dst, self._picked.dst_port):
+            return None if edge.src != edge.dst else "a node cannot feed itself"
+        try:
+            return self.network.why_not_connect(edge)
+        except Exception as e:  # a vanished node: refuse quietly
+            return str(e)
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._pending is not None:
+            self._pending.follow(event.scenePos())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:
+        if self._pending is not None:
+            self._finish_wire(event.scenePos())
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._emit_moves()
+
+    def _finish_wire(self, pos: QPointF) -> None:
+        (src, port), picked = self._drag_from, self._picked
+        self.removeItem(self._pending)
+        self._pending = self._drag_from = self._picked = None
+        for item in self.nodes.values():
+            item.set_marks({})
+        if picked is not None and picked in self.edges:
+            self.edges[picked].setVisible(True)
+        hit = self.port_at(pos)
+        if hit is None or hit[1] != "in":
+            if picked is not None:
+                self.disconnect_requested.emit(picked)
+            elif hit is not None:
+                self.status_message.emit("drop the wire on an input port (the left side of a node)")
+            return
+        edge = Edge(src, port, hit[0], hit[2])
+        if edge == picked:
+            return
+        reason = self._reason(edge)
+        if reason:
+            self.status_message.emit(f"cannot connect: {reason}")
+        elif picked is not None:
+            self.reconnect_requested.emit(picked, edge)
+        else:
+            self.connect_requested.emit(edge)
+
+    def _emit_moves(self) -> None:
+        moved = {}
+        for nid, item in self.nodes.items():
+            p = (item.pos().x(), item.pos().y())
+            node = self.network.nodes.get(nid)
+            if node is not None and p != node.pos:
+                moved[nid] = p
+        if moved:
+            self.move_requested.emit(moved)
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        nid = self.node_at(event.scenePos())
+        if nid is None:
+            self.quick_add_requested.emit(event.scenePos())
+        elif self.network.nodes[nid].type == BLOCK_TYPE:
+            self.open_block_requested.emit(nid)
+        event.accept()

@@ -1,0 +1,33 @@
+"""Helpers for driving the canvas with the mouse."""
+
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtTest import QTest
+
+
+def port_point(window, node_id: str, side: str, port: str) -> QPoint:
+    """Where a port is on the view's viewport."""
+    item = window.editor.scene.nodes[node_id]
+    return window.view.mapFromScene(item.port_scene_pos(side, port))
+
+
+def scene_point(window, x: float, y: float) -> QPoint:
+    """A scene position on the viewport."""
+    return window.view.mapFromScene(QPointF(x, y))
+
+
+def drag(window, start: QPoint, end: QPoint, steps: int = 6) -> None:
+    """A left-button drag on the canvas with intermediate moves."""
+    vp = window.view.viewport()
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    for i in range(1, steps + 1):
+        p = start + (end - start) * (i / steps)
+        QTest.mouseMove(vp, p)
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
+
+
+def label(window, src: str, dst: str) -> str:
+    """The shape label on the wire from node `src` to node `dst`."""
+    for edge, item in window.editor.scene.edges.items():
+        if edge.src == src and edge.dst == dst:
+            return item.label
+    raise AssertionError(f"no wire {src} -> {dst}")
