@@ -6,6 +6,8 @@
     studio summary FILE [--json]       per-layer table and totals
     studio code FILE [-o out.py]       standalone PyTorch source
     studio train FILE [options]        train, writing checkpoints and metrics.jsonl (studio train -h)
+    studio export FILE --format F -o PATH   export and verify (torchscript, pt2, onnx, python, state_dict)
+    studio import SPEC -o project.json      trace an nn.Module (module:Class or file.py:Class) into a project
 
 Errors are one or two plain lines on stderr and a non-zero exit; `--debug`
 shows the traceback instead.
@@ -19,12 +21,13 @@ import json
 import sys
 
 from studio import __version__
+from studio.compile.freeze import frozen_nodes
 from studio.errors import StudioError
 from studio.graph import io
 from studio.graph.analysis import Analyzer, format_shape
 from studio.presets import list_presets, resolve
 
-COMMANDS = ("presets", "check", "summary", "code", "train")
+COMMANDS = ("presets", "check", "summary", "code", "train", "export", "import")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,7 +68,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="write to this file instead of standard output")
     p.set_defaults(run=cmd_code)
     _add_train(sub)
+    _add_export(sub)
     return parser
+
+
+def _add_export(sub) -> None:
+    from studio.export import cli as export_cli
+
+    p = sub.add_parser("export", help="export to TorchScript, .pt2, ONNX, Python or a state_dict, verified")
+    p.add_argument("file", help="project file or preset name")
+    export_cli.add_export_arguments(p)
+    p.set_defaults(run=lambda args: export_cli.run_export(load_project(args.file), args))
+    p = sub.add_parser("import", help="trace a PyTorch nn.Module into an editable project")
+    export_cli.add_import_arguments(p)
+    p.set_defaults(run=export_cli.run_import)
 
 
 def _add_train(sub) -> None:
@@ -133,8 +149,10 @@ def summary_data(project, reports) -> dict:
             layers.append({"name": node.name, "type": _type_label(node), "status": res.status,
                            "output_shape": list(out) if out is not None else None,
                            "params": res.params, "flops": res.flops})
+        frozen = set(frozen_nodes(project, name))
+        trainable = sum(r.trainable for nid, r in report.nodes.items() if nid not in frozen)
         networks[name] = {"layers": layers, "total_params": report.total_params,
-                          "trainable_params": report.trainable_params, "flops": report.flops}
+                          "trainable_params": trainable, "flops": report.flops}
     return {"networks": networks, "total_params": sum(n["total_params"] for n in networks.values())}
 
 

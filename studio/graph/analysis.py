@@ -7,8 +7,9 @@ shapes are torch's own, never formulas of ours; FLOPs come from
 below a failed node are marked "blocked" and add no problems of their own.
 
 After an edit only the edited nodes and what lies downstream of them are
-walked again (`Report.computed` counts them), and a memo keyed on (type, name,
-resolved parameters, input shapes) spares nodes whose inputs did not change.
+walked again (`Report.computed` counts them), and a memo keyed on (type,
+resolved parameters, input shapes) spares nodes whose inputs did not change
+and every repeat of an identical layer.
 Shapes in reports leave out the batch dimension.
 """
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -111,6 +112,7 @@ class Report:
 class _Computed:
     values: list[torch.Tensor] | None
     result: NodeResult
+    label: str = ""
 
 
 @dataclass
@@ -148,8 +150,8 @@ class Analyzer:
 
     It listens to each network's events: after an edit, `analyse` walks again
     only the edited nodes and what lies downstream of them, and a per-node memo
-    (keyed on type, name, resolved parameters and input shapes) spares even
-    those whose inputs did not change.
+    (keyed on type, resolved parameters and input shapes) spares even those
+    whose inputs did not change.
     """
 
     def __init__(self, project: Project, cache_size: int = 20000):
@@ -248,7 +250,7 @@ class Analyzer:
             params = self._resolve(node, scope)
         except (ExpressionError, ValueError, StudioError) as e:
             return NodeResult(status="error", message=f"{label}: {e}"), None
-        key = (node.type, node.name, _freeze(params), tuple((tuple(t.shape), t.dtype) for t in inputs),
+        key = (node.type, _freeze(params), tuple((tuple(t.shape), t.dtype) for t in inputs),
                self._blocks_fp if node.type == BLOCK_TYPE else None)
         hit = self._cache.get(key)
         if hit is None:
@@ -256,9 +258,12 @@ class Analyzer:
                 hit = self._block(node, params, inputs, label)
             else:
                 hit = self._layer(node, params, inputs, outs, label)
+            hit.label = label
             self._remember(key, hit)
         else:
             self._cache.move_to_end(key)
+        if hit.result.message and hit.label != label:  # the same layer elsewhere: its message names this node
+            return replace(hit.result, message=hit.result.message.replace(hit.label, label)), hit.values
         return hit.result, hit.values
 
     def _resolve(self, node: Node, scope: dict) -> dict:
@@ -344,7 +349,9 @@ class Analyzer:
             if report.problems:
                 p = report.problems[0]
                 step = f" (repetition {i + 1})" if repeat > 1 else ""
-                return _error(p.port, f"{label}{step}, inside block '{block.name}': {p.message}")
+                failed = _error(p.port, f"{label}{step}, inside block '{block.name}': {p.message}")
+                failed.result.inner = reports  # so the editor can show which inner node failed
+                return failed
             missing = [o for o in outs if o not in produced]
             if missing:
                 return _error(None, f"{label}: block '{block.name}' output '{missing[0]}' gets no value")

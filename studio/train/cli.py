@@ -9,9 +9,11 @@ stopped with Ctrl-C), 1 when it failed.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
+from studio.errors import TrainingError
 from studio.graph import Project
 from studio.train.distributed import launch_spec
 from studio.train.events import RunFailed
@@ -55,5 +57,8 @@ def _settings(project: Project, args: argparse.Namespace) -> tuple[dict, dict]:
     training, data = apply_overrides(optimiser_settings(project.training), project.data, args)
     for item in own:
         key, _, value = item.partition("=")
-        kept[key] = [int(v) for v in value.strip("[]() ").split(",")]
+        try:
+            kept[key] = json.loads(value)
+        except ValueError:
+            raise TrainingError(f"--set {item}: the value must be JSON, e.g. input_shape=[3,64,64]") from None
     return {**training, **kept}, data

@@ -13,18 +13,20 @@ from pathlib import Path
 from torch import nn
 
 from studio.compile import compile_network
+from studio.compile.freeze import apply_frozen
 from studio.data import DataSplits, load_data
 from studio.errors import TrainingError
 from studio.graph import Project, io
 
 # Training keys that describe the project, not the optimisation.
-PROJECT_KEYS = ("input_shape",)
+PROJECT_KEYS = ("input_shape", "frozen")
 
 
 def training_copy(project: Project, training: dict) -> Project:
     """The project as it trains: a copy with the Input shape of ``training["input_shape"]`` applied."""
     shape = training.get("input_shape")
     copy = io.from_dict(io.to_dict(project), f"project '{project.name}'")
+    copy.training = dict(training)
     if shape is None:
         return copy
     net = copy.network()
@@ -44,8 +46,11 @@ def input_shape(project: Project) -> tuple[int, ...]:
 
 
 def models_for(project: Project, training: dict) -> dict[str, nn.Module]:
-    """The models a supervised run trains: {"model": the compiled first network}."""
-    return {"model": compile_network(training_copy(project, training))}
+    """The models a supervised run trains: {"model": the compiled first network}, frozen nodes frozen."""
+    copy = training_copy(project, training)
+    model = compile_network(copy)
+    apply_frozen(model, copy)
+    return {"model": model}
 
 
 def data_for(project: Project, training: dict, data: dict, root: Path | None = None) -> DataSplits:

@@ -1,0 +1,127 @@
+"""The table of export formats and the one entry point, `export`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from studio.compile import compile_network, example_inputs
+from studio.errors import StudioError
+from studio.export import onnx, pt2, python_source, state_dict, torchscript
+from studio.export.base import (RTOL, ExportError, ExportResult, Job, Progress, Writer, commit,
+                                max_difference, staging_folder)
+from studio.export.weights import apply_weights, load_weights
+from studio.graph.project import Project
+
+SAMPLE_SEED = 0
+BATCHES = (2, 3)  # the example batch, and another to check that the batch dimension is really dynamic
+
+
+@dataclass(frozen=True)
+class Format:
+    """One export format: its default file suffix, a line for menus, and its writer."""
+
+    name: str
+    suffix: str
+    description: str
+    write: Writer
+
+
+FORMATS: dict[str, Format] = {
+    "torchscript": Format("torchscript", torchscript.SUFFIX, torchscript.DESCRIPTION, torchscript.write),
+    "pt2": Format("pt2", pt2.SUFFIX, pt2.DESCRIPTION, pt2.write),
+    "onnx": Format("onnx", onnx.SUFFIX, onnx.DESCRIPTION, onnx.write),
+    "python": Format("python", python_source.SUFFIX, python_source.DESCRIPTION, python_source.write),
+    "state_dict": Format("state_dict", state_dict.SUFFIX, state_dict.DESCRIPTION, state_dict.write),
+}
+
+
+def export(project: Project, format: str, path: str | Path, weights: str | Path | dict | None = None,
+           network: str | None = None, progress: Progress | None = None) -> ExportResult:
+    """Exports one network, reloads the file(s), compares outputs, and only then puts them in place.
+
+    Args:
+        project: the project; it is not changed.
+        format: a key of `FORMATS`.
+        path: the main file to write (its folder must exist).
+        weights: a weights file (plain state_dict or run checkpoint) or a
+            state_dict; None exports freshly initialised weights (noted).
+        network: the network to export (the first one when None).
+        progress: called as ``progress(step, fraction)``.
+
+    Raises:
+        ExportError: the export failed or disagreed with the live model; no
+            file was left under the target name(s).
+        StudioError: the network has problems, or the weights do not fit it.
+    """
+    if format not in FORMATS:
+        raise ExportError(f"unknown export format '{format}': choose one of {', '.join(FORMATS)}")
+    report = progress or (lambda step, fraction: None)
+    target = Path(path).absolute()
+    net = project.network(network)
+    with staging_folder(target) as staging:
+        report("compiling", 0.0)
+        model, notes = prepared_model(project, net.name, weights)
+        samples = sample_inputs(project, net.name)
+        job = Job(project, net.name, model, samples, target, staging, notes)
+        report(f"writing {FORMATS[format].description.split(':')[0]}", 0.2)
+        files, runner = FORMATS[format].write(job)
+        report("verifying", 0.7)
+        diff = verify(job, runner)
+        report("saving", 0.95)
+        final = commit(files, target.parent)
+    report("done", 1.0)
+    return ExportResult(final[0], format, final, diff, job.notes)
+
+
+def prepared_model(project: Project, network: str, weights) -> tuple[torch.fx.GraphModule, list[str]]:
+    """The compiled network in eval mode with `weights` loaded (strictly), and notes."""
+    model = compile_network(project, network)
+    notes = []
+    if weights is None:
+        notes.append("no weights given: the export holds freshly initialised (untrained) weights")
+    else:
+        report = load_weights(project, weights, network)
+        try:
+            apply_weights(model, report, strict=True)
+        except StudioError as e:
+            raise ExportError(f"cannot export network '{network}' with {report.source}: {e}") from None
+    return model.eval(), notes
+
+
+def sample_inputs(project: Project, network: str) -> list[tuple[torch.Tensor, ...]]:
+    """Reproducible example inputs, one tuple per batch size of `BATCHES` (global RNG untouched)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(SAMPLE_SEED)
+        return [example_inputs(project, network, batch=b) for b in BATCHES]
+
+
+def verify(job: Job, runner) -> float:
+    """Largest difference between the live model and the reloaded export; ExportError beyond tolerance."""
+    worst = 0.0
+    samples = job.samples if job.dynamic_batch else job.samples[:1]
+    for inputs in samples:
+        where = f"the exported file {job.target} (batch {inputs[0].shape[0]})"
+        with torch.inference_mode():
+            expected = job.model(*inputs)
+            try:
+                got = runner(*inputs)
+            except Exception as e:
+                first = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+                raise ExportError(f"{where} fails to run: {first}. Nothing was written.") from e
+        diff, scale = max_difference(expected, got, where)
+        if not diff <= RTOL * scale:  # also catches NaN
+            raise ExportError(f"{where} disagrees with the network: largest difference {diff:.3g} "
+                              f"(allowed {RTOL * scale:.3g}). Nothing was written; try another format "
+                              f"and report this as a bug.")
+        worst = max(worst, diff)
+    return worst
+
+
+def default_path(project: Project, format: str, folder: str | Path = ".") -> Path:
+    """A file name for an export: the project name with the format's suffix."""
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in project.name) or "model"
+    return Path(folder) / f"{stem}{FORMATS[format].suffix}"
+
