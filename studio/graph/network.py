@@ -14,6 +14,7 @@ and are what users and generated code see.
 from __future__ import annotations
 
 import copy
+import heapq
 import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
@@ -77,6 +78,7 @@ class Network:
         self.edges: set[Edge] = set()
         self._in: dict[str, dict[str, Edge]] = {}   # node id -> input port -> edge
         self._out: dict[str, set[Edge]] = {}        # node id -> edges leaving it
+        self._names: dict[str, str] = {}            # node name -> node id
         self.revision = 0
         self.structure_revision = 0  # changes only when nodes or edges come or go
         self._next_id = 1
@@ -94,9 +96,8 @@ class Network:
 
     def by_name(self, name: str) -> Node:
         """The node called `name`; GraphError if there is none."""
-        for n in self.nodes.values():
-            if n.name == name:
-                return n
+        if name in self._names:
+            return self.nodes[self._names[name]]
         raise GraphError(f"network '{self.name}' has no node named '{name}'")
 
     def ports(self, node: Node) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -141,8 +142,20 @@ class Network:
         """Node ids, every node after its inputs; stable for equal graphs. Cached per structure."""
         if self._order_cache and self._order_cache[0] == self.structure_revision:
             return self._order_cache[1]
+        # Kahn's algorithm, taking ready nodes in insertion order so equal graphs give equal orders.
         rank = {nid: i for i, nid in enumerate(self.nodes)}
-        order = list(nx.lexicographical_topological_sort(self.digraph(), key=rank.__getitem__))
+        waiting = {nid: len(self._in.get(nid, {})) for nid in self.nodes}
+        ready = [rank[nid] for nid, n in waiting.items() if n == 0]
+        heapq.heapify(ready)
+        ids = list(self.nodes)
+        order = []
+        while ready:
+            nid = ids[heapq.heappop(ready)]
+            order.append(nid)
+            for e in self._out.get(nid, ()):
+                waiting[e.dst] -= 1
+                if waiting[e.dst] == 0:
+                    heapq.heappush(ready, rank[e.dst])
         self._order_cache = (self.structure_revision, order)
         return order
 
@@ -161,7 +174,7 @@ class Network:
         base = re.sub(r"\W+", "_", base).strip("_") or "node"
         if base[0].isdigit():
             base = "n_" + base
-        used = {n.name for n in self.nodes.values()}
+        used = self._names
         if base not in used:
             return base
         stem = re.sub(r"_?\d+$", "", base) or base
@@ -178,13 +191,14 @@ class Network:
         self._guard()
         if id is not None and id in self.nodes:
             raise GraphError(f"network '{self.name}' already has a node with id '{id}'")
-        if name is not None and any(n.name == name for n in self.nodes.values()):
+        if name is not None and name in self._names:
             raise GraphError(f"network '{self.name}' already has a node named '{name}'")
         params = self._checked_params(type, dict(params or {}), name or type)
         node_id = id or self._new_id()
         node = Node(node_id, type, name or self.unique_name(type.lower()), params, _pos(pos))
         self.ports(node)  # a block that does not exist fails here, before anything changes
         self.nodes[node_id] = node
+        self._names[node.name] = node_id
         self._changed(structure=True)
         self._emit(self.node_added, node_id)
         return node_id
@@ -197,6 +211,7 @@ class Network:
         for edge in sorted(attached, key=_edge_key):
             self.disconnect(edge)
         del self.nodes[node_id]
+        del self._names[node.name]
         self._in.pop(node_id, None)
         self._out.pop(node_id, None)
         self._changed(structure=True)
@@ -269,9 +284,10 @@ class Network:
             raise GraphError(f"'{name}' is not a valid name: use letters, digits and _, starting with a letter")
         if name == node.name:
             return
-        if any(n.name == name for n in self.nodes.values()):
+        if name in self._names:
             raise GraphError(f"network '{self.name}' already has a node named '{name}'")
         old, node.name = node.name, name
+        self._names[name] = self._names.pop(old)
         self._changed()
         self._emit(self.node_renamed, node_id, old, name)
 
@@ -291,6 +307,7 @@ class Network:
         """Asserts the invariants: ids match, names unique, edges on real ports, one edge per input, acyclic."""
         names = [n.name for n in self.nodes.values()]
         assert len(names) == len(set(names)), f"duplicate names in {self.name}"
+        assert self._names == {n.name: n.id for n in self.nodes.values()}, "name index out of date"
         for nid, n in self.nodes.items():
             assert n.id == nid, f"node id mismatch {nid}"
         seen_inputs = set()

@@ -41,6 +41,7 @@ class Project:
     Events:
         network_added(name: str), network_removed(name: str)
         block_added(name: str), block_removed(name: str)
+        block_params_changed(name: str, old: dict, new: dict)
         settings_changed(section: str)  -- "data", "training" or "metadata"
     """
 
@@ -48,6 +49,7 @@ class Project:
     network_removed = Signal(str)
     block_added = Signal(str)
     block_removed = Signal(str)
+    block_params_changed = Signal(str, dict, dict)
     settings_changed = Signal(str)
 
     def __init__(self, name: str = "untitled"):
@@ -106,6 +108,18 @@ class Project:
         block = self.blocks.pop(name)
         self.block_removed.emit(name)
         return block
+
+    def set_block_params(self, name: str, params: dict) -> None:
+        """Replaces a block definition's parameters (names and default values)."""
+        block = self.block(name)
+        for key, value in params.items():
+            if not key.isidentifier() or key in ("block", "repeat"):
+                raise GraphError(f"block '{name}': '{key}' cannot be a parameter name")
+            if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+                raise GraphError(f"block '{name}': parameter '{key}' must be a number or a text, got {value!r}")
+        old, block.params = dict(block.params), dict(params)
+        if old != block.params:
+            self.block_params_changed.emit(name, old, dict(params))
 
     def block(self, name: str) -> BlockDef:
         """The block definition called `name`."""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
+from studio.graph import warmup
 from studio.ui import theme
 from studio.ui.main_window import MainWindow
 from studio.ui.start_page import settings
@@ -32,6 +33,8 @@ def run(path: Path | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Network Studio")
     app.setOrganizationName("NetworkStudio")
+    if path is None:
+        warmup.start()  # torch's first shape analysis is slow; pay it while the start page shows
     window = make_window(path)
     window.show()
     return app.exec()

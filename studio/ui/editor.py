@@ -29,7 +29,7 @@ from studio.errors import StudioError
 from studio.graph import Analyzer, Edge, Network, Project, Report
 from studio.graph.blocks import collapse
 from studio.ui import clipboard
-from studio.ui.autolayout import layered
+from studio.graph.layout import layered
 from studio.ui.commands import RecordedCommand
 from studio.ui.scene import NetworkScene
 

@@ -20,7 +20,7 @@ from studio.graph import Project
 from studio.graph import io as project_io
 from studio.presets import list_presets
 from studio.ui import theme
-from studio.ui.autolayout import layered
+from studio.graph.layout import layered
 from studio.ui.scene import NetworkScene
 
 MAX_RECENT = 8

@@ -53,3 +53,19 @@ def test_instances_take_arguments_and_report_their_inside_problems():
     second = instantiate(project, net, "basic", width=8)
     assert net.nodes[second].params == {"block": "basic", "repeat": 1, "width": 8}
     assert net.ports(net.nodes[second]) == (("x",), ("y",))
+
+
+def test_block_defaults_can_change_and_analysis_follows():
+    project = residual_block_project(repeat=1)
+    net = project.network()
+    net.set_params(net.by_name("stage").id, {"width": None})  # no argument: the block's default applies
+    assert "width" not in net.by_name("stage").params
+    analyzer = Analyzer(project)
+    assert analyzer.analyse().ok
+    seen = []
+    project.block_params_changed.connect(lambda *a: seen.append(a))
+    project.set_block_params("basic", {"width": 16})
+    assert seen == [("basic", {"width": 8}, {"width": 16})]
+    assert not analyzer.analyse().ok  # 8-channel skip + 16-channel path
+    with pytest.raises(GraphError, match="cannot be a parameter name"):
+        project.set_block_params("basic", {"repeat": 2})

@@ -1,4 +1,4 @@
-"""Auto-layout: layered, left to right (Qt-free; belongs in `studio/graph/layout.py`).
+"""Auto-layout: layered, left to right.
 
 `layered(network)` gives every node a position: its layer is the length of the
 longest path from a source (networkx's topological generations refined by
@@ -10,7 +10,7 @@ straight and few wires crossing. Long chains wrap onto new rows after
 
 from __future__ import annotations
 
-from studio.graph import Network
+from studio.graph.network import Network
 
 DX = 180.0  # column pitch: a node is about 130 wide, the rest is room for the shape label
 DY = 110.0  # row pitch
