@@ -93,6 +93,11 @@ def _edit_through_inspector(app, window, node_id: str, value: int) -> float:
 
 
 def main() -> int:
+    from PySide6.QtCore import QSettings
+
+    settings_dir = tempfile.mkdtemp(prefix="studio-bench-settings-")  # keep the user's recent files clean
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, settings_dir)
     app = QApplication.instance() or QApplication(sys.argv)
     from studio.ui import theme
     from studio.ui.main_window import MainWindow

@@ -17,8 +17,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from studio.graph import Project, io  # noqa: E402
+from studio.graph.layout import layered  # noqa: E402
 
-DX, DY = 200, 110  # canvas spacing between nodes
+WRAP = 6  # top-level networks longer than this wrap into bands, so they open readable
+
+DX, DY = 230, 120  # canvas spacing between nodes: room for a shape label between two nodes
 
 
 class Builder:
@@ -481,6 +484,9 @@ def build_all() -> dict[str, str]:
     out = {}
     for make in PRESETS:
         project = make()
+        for net in project.networks.values():
+            for node_id, pos in layered(net, wrap=WRAP).items():
+                net.move(node_id, pos)
         out[project.name] = io.dumps(project)
     return out
 

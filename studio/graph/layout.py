@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from studio.graph.network import Network
 
-DX = 180.0  # column pitch: a node is about 130 wide, the rest is room for the shape label
-DY = 110.0  # row pitch
+DX = 230.0  # column pitch: a node is 132 wide, the rest is room for a shape label such as 2048×7×7
+DY = 120.0  # row pitch
 
 
 def layered(network: Network, wrap: int = 0) -> dict[str, tuple[float, float]]:
