@@ -479,10 +479,23 @@ PRESETS = [lenet5, mlp_xor, alexnet, lambda: vgg("vgg16"), lambda: vgg("vgg19"),
            *(lambda n=n: resnet(n) for n in RESNETS), googlenet, inception_v3, multiscale_resnet]
 
 
+def all_presets() -> list:
+    """The preset makers of this file and of every `build_*.py` beside it (each lists its own PRESETS)."""
+    import importlib.util
+
+    makers = list(PRESETS)
+    for path in sorted(HERE.glob("build_*.py")):
+        spec = importlib.util.spec_from_file_location(f"presets_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        makers += module.PRESETS
+    return makers
+
+
 def build_all() -> dict[str, str]:
     """Preset name -> the text of its project file."""
     out = {}
-    for make in PRESETS:
+    for make in all_presets():
         project = make()
         for net in project.networks.values():
             for node_id, pos in layered(net, wrap=WRAP).items():
