@@ -122,6 +122,12 @@ def _recurrent(cell: str) -> LayerSpec:
 
 
 _P_ATT = (P("dropout", "float", 0.0, "dropout on attention weights", min=0.0, max=1.0),)
+_P_TRANSFORMER = (inferred("d_model", _last, "features per position"),
+                  P("nhead", "int", 8, "attention heads (must divide d_model)", min=1, max=256),
+                  P("dim_feedforward", "int", 2048, "width of the feed-forward block", min=1, max=1_000_000),
+                  P("dropout", "float", 0.1, "dropout", min=0.0, max=1.0),
+                  P("activation", "choice", "relu", "feed-forward activation", choices=("relu", "gelu")),
+                  P("norm_first", "bool", False, "pre-norm (more stable) instead of post-norm"))
 
 SPECS: tuple[LayerSpec, ...] = (
     # --- Input / output -------------------------------------------------
@@ -275,21 +281,9 @@ SPECS: tuple[LayerSpec, ...] = (
               inputs=("query", "key", "value"), optional=("key", "value"),
               fallback={"key": "query", "value": "key"}, module=sm.ScaledDotProductAttention),
     LayerSpec("TransformerEncoderLayer", "Attention", "Self-attention and a feed-forward block, each with a residual.",
-              (inferred("d_model", _last, "features per position"),
-               P("nhead", "int", 8, "attention heads (must divide d_model)", min=1, max=256),
-               P("dim_feedforward", "int", 2048, "width of the feed-forward block", min=1, max=1_000_000),
-               P("dropout", "float", 0.1, "dropout", min=0.0, max=1.0),
-               P("activation", "choice", "relu", "feed-forward activation", choices=("relu", "gelu")),
-               P("norm_first", "bool", False, "pre-norm (more stable) instead of post-norm")),
-              build=lambda kw: (nn.TransformerEncoderLayer, {**kw, "batch_first": True}), rank=3),
+              _P_TRANSFORMER, build=lambda kw: (nn.TransformerEncoderLayer, {**kw, "batch_first": True}), rank=3),
     LayerSpec("TransformerDecoderLayer", "Attention", "Causal self-attention, attention to the encoder memory, feed-forward.",
-              (inferred("d_model", _last, "features per position"),
-               P("nhead", "int", 8, "attention heads (must divide d_model)", min=1, max=256),
-               P("dim_feedforward", "int", 2048, "width of the feed-forward block", min=1, max=1_000_000),
-               P("dropout", "float", 0.1, "dropout", min=0.0, max=1.0),
-               P("activation", "choice", "relu", "feed-forward activation", choices=("relu", "gelu")),
-               P("norm_first", "bool", False, "pre-norm instead of post-norm"),
-               P("causal", "bool", True, "each target position sees only earlier ones")),
+              (*_P_TRANSFORMER, P("causal", "bool", True, "each target position sees only earlier ones")),
               inputs=("tgt", "memory"), module=sm.DecoderLayer, rank=3),
     LayerSpec("PositionalEncoding", "Attention", "Adds position information to a (L, features) sequence.",
               (inferred("d_model", _last, "features per position"),
