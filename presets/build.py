@@ -73,6 +73,11 @@ def new_project(name, title, description, about, input_shape, data, training, ta
     p = Project(name)
     p.metadata = {"title": title, "task": task, "description": description, "about": about,
                   "input": "×".join(map(str, input_shape))}
+    if "input_shape" in training:
+        small = "×".join(map(str, training["input_shape"]))
+        p.metadata["training_note"] = (f"Trains at {small} on the {data['source']} data by default "
+                                       f"(training setting input_shape); remove that setting to train at "
+                                       f"{p.metadata['input']}.")
     p.data = data
     p.training = training
     return p
