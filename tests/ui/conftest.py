@@ -16,6 +16,14 @@ def no_leaked_windows(qapp):
 
 
 @pytest.fixture(autouse=True)
+def empty_clipboard(qapp):
+    """Clears the clipboard after a test: data left on the offscreen clipboard crashes Qt at exit."""
+    yield
+    qapp.clipboard().clear()
+    qapp.processEvents()
+
+
+@pytest.fixture(autouse=True)
 def isolated_settings(tmp_path, monkeypatch):
     """Recent files, theme and the recovery file live in this test's temp folder."""
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
