@@ -264,7 +264,8 @@ SPECS: tuple[LayerSpec, ...] = (
     LayerSpec("EmbeddingBag", "Embedding", "Sums or averages the vectors of each row of ids (FastText).",
               (P("num_embeddings", "int", 1000, "vocabulary size", min=1, max=10_000_000),
                P("embedding_dim", "int", 64, "vector size", min=1, max=65536),
-               P("mode", "choice", "mean", "how a bag is reduced", choices=("mean", "sum", "max"))),
+               P("mode", "choice", "mean", "how a bag is reduced", choices=("mean", "sum", "max")),
+               P("padding_idx", "optional_int", None, "an id that pads a row: left out of the bag")),
               module=nn.EmbeddingBag, dtype="long", rank=2),
     # --- Recurrent -------------------------------------------------------
     _recurrent("RNN"), _recurrent("LSTM"), _recurrent("GRU"),
@@ -292,6 +293,12 @@ SPECS: tuple[LayerSpec, ...] = (
                P("dropout", "float", 0.0, "dropout after adding", min=0.0, max=1.0)),
               build=lambda kw: (sm.LearnedPositionalEncoding if kw["kind"] == "learned" else sm.SinusoidalPositionalEncoding,
                                 {k: v for k, v in kw.items() if k != "kind"}), rank=3),
+    # --- Energy-based --------------------------------------------------
+    LayerSpec("RBM", "Energy-based", "A Bernoulli restricted Boltzmann machine; outputs p(hidden | visible), trains by CD-k.",
+              (inferred("visible", _last, "visible units: size of the last input dimension"),
+               P("hidden", "int", 64, "hidden units", min=1, max=1_000_000),
+               P("k", "int", 1, "Gibbs steps of contrastive divergence (CD-k)", min=1, max=1000)),
+              module=sm.RBM),
     # --- Resampling and padding -----------------------------------------
     LayerSpec("Upsample", "Resampling", "Scales the spatial size up (or down) by a factor.",
               (P("scale_factor", "float", 2.0, "factor on each spatial dim", min=0.01, max=64.0),

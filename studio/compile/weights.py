@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from studio.compile import compile_network
+from studio.compile.fx import compile_network
 from studio.errors import StudioError
 from studio.graph.project import Project
 

@@ -16,7 +16,7 @@ the training split, applied to every split), ``augment`` (``flip``,
 ``crop_padding``, ``rotation``, ``noise``; train split only, all off by
 default), ``max_samples`` (none). Each source's own settings are listed in the
 docstring of its module (`builtin`, `generated`, `shapes`, `idx`, `cifar`,
-`image_folder`, `csvfile`, `npzfile`, `textfile`).
+`image_folder`, `csvfile`, `npzfile`, `textfile`, `grammar`).
 
 Every problem with the data or a file is a `studio.errors.DataError` whose
 message names the file (or setting) and what to do. Nothing here downloads,

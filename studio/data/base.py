@@ -30,7 +30,8 @@ class DataSplits:
         val: the validation pairs (may be empty when ``val_split`` is 0).
         test: the test pairs, or ``None`` when there is no test split.
         input_shape: one sample's ``x`` shape, without the batch dimension.
-        task: ``"classification"``, ``"regression"`` or ``"language_model"``.
+        task: ``"classification"``, ``"regression"``, ``"language_model"`` or
+            ``"word_embedding"`` (word2vec rows of the ``word_pairs`` source).
         num_classes: number of classes (vocabulary size for a language model),
             ``None`` for regression.
         class_names: a name per class (the characters for a language model).

@@ -12,6 +12,9 @@ Point sets (float32 2-D points unless said otherwise, classification):
 - ``blobs``: Gaussian blobs, one per class. Settings: ``n`` (600), ``classes``
   (3), ``features`` (2, or the Input node's size when it is 1-D), ``spread`` (1.0,
   the standard deviation of each blob; centres lie in [-5, 5]).
+- ``ring``: a mixture of Gaussians evenly spaced on a circle, the classic test of
+  whether a GAN covers every mode; the class is the mode. Settings: ``n``
+  (2000), ``modes`` (8), ``radius`` (2.0), ``std`` (0.02, of each Gaussian).
 
 Token sequences:
 
@@ -109,6 +112,20 @@ def load_blobs(settings: dict, root: Path, input_shape) -> RawData:
     labels = _balanced_labels(n, classes, rng)
     points = centres[labels] + spread * torch.randn(n, features, generator=rng)
     return _points(points, labels, classes)
+
+
+def load_ring(settings: dict, root: Path, input_shape) -> RawData:
+    """Gaussians of equal weight evenly spaced on a circle; the label is the mode."""
+    rng = _rng(settings)
+    n = s.number(settings, "n", 2000, lo=2, integer=True)
+    modes = s.number(settings, "modes", 8, lo=2, integer=True)
+    radius = s.number(settings, "radius", 2.0, lo=0.0)
+    std = s.number(settings, "std", 0.02, lo=0.0)
+    labels = _balanced_labels(n, modes, rng)
+    angle = labels.double() * (2 * math.pi / modes)
+    centres = torch.stack([torch.cos(angle), torch.sin(angle)], dim=1) * radius
+    points = centres + std * torch.randn(n, 2, generator=rng, dtype=torch.float64)
+    return _points(points, labels, modes)
 
 
 def load_sequences(settings: dict, root: Path, input_shape) -> RawData:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, NamedTuple
 
-from studio.data import builtin, cifar, csvfile, generated, idx, image_folder, npzfile, shapes, textfile
+from studio.data import builtin, cifar, csvfile, generated, grammar, idx, image_folder, npzfile, shapes, textfile
 from studio.data.base import RawData
 
 KINDS = ("built-in", "generated", "file")
@@ -48,10 +48,18 @@ SOURCES: dict[str, Source] = {
                       generated.load_circles),
     "blobs": Source("generated", "Gaussian blobs, one per class (n, classes, features, spread)",
                     generated.load_blobs),
+    "ring": Source("generated", "a ring of 2-D Gaussians, one per class: GAN mode coverage (n, modes, radius, std)",
+                   generated.load_ring),
     "shapes": Source("generated", "greyscale images of circles, squares, triangles... (n, size, kinds, noise)",
                      shapes.load_shapes),
     "sequences": Source("generated", "token sequences: are there more 7s than 3s? (n, length, vocab)",
                         generated.load_sequences),
+    "grammar_text": Source("generated", "sentences from a small grammar as characters, for a language model "
+                           "(n, seq_len, stride)", grammar.load_grammar_text),
+    "labelled_sentences": Source("generated", "grammar sentences labelled by topic, as hashed word and "
+                                 "character n-gram ids (n, length, buckets)", grammar.load_labelled_sentences),
+    "word_pairs": Source("generated", "word2vec rows from grammar sentences: target, negatives, inputs "
+                         "(n, window, negatives, mode)", grammar.load_word_pairs),
     "mnist": Source("file", "MNIST-style IDX files, plain or .gz (images, labels, test_images, test_labels)",
                     idx.load_mnist),
     "cifar10": Source("file", "CIFAR-10 binary batches (files, test_files, or path to the folder)",

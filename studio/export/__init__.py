@@ -11,7 +11,7 @@ functions.
 from studio.export.base import RTOL, ExportError, ExportResult
 from studio.export.formats import FORMATS, Format, export
 from studio.compile.freeze import FROZEN_KEY, apply_frozen, frozen_nodes, set_frozen, trainable_count
-from studio.export.weights import (INIT_KEY, LoadReport, apply_initial_weights, apply_weights, load_weights,
+from studio.compile.weights import (INIT_KEY, LoadReport, apply_initial_weights, apply_weights, load_weights,
                                    read_state_dict)
 
 __all__ = ["FORMATS", "FROZEN_KEY", "INIT_KEY", "RTOL", "ExportError", "ExportResult", "Format", "LoadReport",

@@ -12,7 +12,7 @@ from studio.errors import StudioError
 from studio.export import onnx, pt2, python_source, state_dict, torchscript
 from studio.export.base import (RTOL, ExportError, ExportResult, Job, Progress, Writer, commit,
                                 max_difference, staging_folder)
-from studio.export.weights import apply_weights, load_weights
+from studio.compile.weights import apply_weights, load_weights
 from studio.graph.project import Project
 
 SAMPLE_SEED = 0

@@ -40,7 +40,7 @@ def run_from_args(project: Project, args: argparse.Namespace, path: Path) -> int
                 "training": optimiser_settings(training), "out_dir": str(out), "resume_from": args.resume}
         result = launch_spec(spec, args.nproc, out / "spec.json")
     else:
-        result = run_training(models_for(project, training), data_for(project, training, data, root),
+        result = run_training(models_for(project, training, root), data_for(project, training, data, root),
                               optimiser_settings(training), out, resume_from=args.resume)
     if isinstance(result, RunFailed):
         print(f"studio: training failed: {result.message}", file=sys.stderr)

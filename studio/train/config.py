@@ -17,6 +17,11 @@ Keys (default):
     early_stop_patience (0 = off), early_stop_mode ("auto"), seed (0),
     device ("auto"), mixed_precision ("auto"), channels_last ("auto"),
     num_workers (0), keep_checkpoints (0 = keep all), sample_predictions (8).
+
+Keys only some recipes read: sample_prompt ("": the start of the validation
+text), sample_length (200 tokens), temperature (0.8) for the language
+model's text samples; probe_words ([]: a few words the recipe picks) for the
+skip-gram recipe's nearest-neighbour table.
 """
 
 from __future__ import annotations
@@ -71,6 +76,10 @@ class TrainConfig:
     num_workers: int = 0
     keep_checkpoints: int = 0
     sample_predictions: int = 8
+    sample_prompt: str = ""
+    sample_length: int = 200
+    temperature: float = 0.8
+    probe_words: list[str] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> TrainConfig:
@@ -190,6 +199,18 @@ def _recipe(key: str, value: Any) -> Any:
     return _choice(*RECIPES)(key, value)
 
 
+def _text(key: str, value: Any) -> Any:
+    if not isinstance(value, str):
+        raise TrainingError(f"training.{key}: must be a string, got {value!r}")
+    return value
+
+
+def _words(key: str, value: Any) -> Any:
+    if not isinstance(value, (list, tuple)) or not all(isinstance(w, str) and w for w in value):
+        raise TrainingError(f"training.{key}: must be a list of words, e.g. [\"cat\", \"rain\"], got {value!r}")
+    return list(value)
+
+
 def _metric_name(key: str, value: Any) -> Any:
     if not isinstance(value, str) or not re.match(r"^(train|val)_\w+$", value):
         raise TrainingError(
@@ -230,6 +251,10 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "num_workers": _number(integer=True),
     "keep_checkpoints": _number(integer=True),
     "sample_predictions": _number(integer=True, high=64),
+    "sample_prompt": _text,
+    "sample_length": _number(integer=True, high=100_000),
+    "temperature": _number(low_open=True, high=100.0),
+    "probe_words": _words,
 }
 
 

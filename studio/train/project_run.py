@@ -4,22 +4,34 @@ A project's "training" section may carry ``input_shape``: the size it trains
 at by default (a ResNet preset is defined at 3×224×224 but trains on the
 built-in digits at 3×32×32). Training then compiles a copy of the network with
 its Input set to that shape; the project itself is never changed.
+
+Which network plays which role is the recipe's to say (its ``roles``): a
+recipe with the one role "model" trains the project's first network; a recipe
+with several roles (the GAN's "generator" and "discriminator") trains the
+networks named after them. The data is shaped for the Input of the recipe's
+``data_role`` network (the discriminator for a GAN; the first network
+otherwise), and ``input_shape`` applies to that network. Each compiled
+module's placeholders carry their Input's sample shape in
+``node.meta["sample_shape"]``, so a recipe can make inputs of its own (a GAN's
+noise).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from torch import nn
+from torch import fx, nn
 
 from studio.compile import compile_network
 from studio.compile.freeze import apply_frozen
+from studio.compile.weights import apply_initial_weights
 from studio.data import DataSplits, load_data
 from studio.errors import TrainingError
-from studio.graph import Project, io
+from studio.graph import Network, Project, io
+from studio.train.recipes import RECIPES, make_recipe
 
 # Training keys that describe the project, not the optimisation.
-PROJECT_KEYS = ("input_shape", "frozen")
+PROJECT_KEYS = ("input_shape", "frozen", "init_weights")
 
 
 def training_copy(project: Project, training: dict) -> Project:
@@ -29,7 +41,7 @@ def training_copy(project: Project, training: dict) -> Project:
     copy.training = dict(training)
     if shape is None:
         return copy
-    net = copy.network()
+    net = data_network(copy, training)
     inputs = [n for n in net.nodes.values() if n.type == "Input"]
     if len(inputs) != 1:
         raise TrainingError(f"training.input_shape needs a network with one Input; '{net.name}' has {len(inputs)}")
@@ -37,20 +49,67 @@ def training_copy(project: Project, training: dict) -> Project:
     return copy
 
 
+def recipe_roles(training: dict) -> tuple[tuple[str, ...], str | None]:
+    """The roles of the recipe ``training`` names and its data role (None: the first network)."""
+    name = training.get("recipe", "supervised")
+    if name not in RECIPES:  # TrainConfig reports the unknown name with the allowed ones
+        return ("model",), None
+    recipe = make_recipe(name)
+    return tuple(recipe.roles), getattr(recipe, "data_role", None)
+
+
+def role_networks(project: Project, training: dict) -> dict[str, Network]:
+    """Role -> the network that plays it: "model" is the first network, other roles their namesakes."""
+    roles, _ = recipe_roles(training)
+    if roles == ("model",):
+        return {"model": project.network()}
+    missing = [r for r in roles if r not in project.networks]
+    if missing:
+        recipe = training.get("recipe")
+        raise TrainingError(
+            f"the {recipe} recipe trains networks named {', '.join(roles)}; this project has no network "
+            f"'{missing[0]}' (it has: {', '.join(project.networks) or 'none'}); add or rename one")
+    return {role: project.networks[role] for role in roles}
+
+
+def data_network(project: Project, training: dict) -> Network:
+    """The network whose Input the data feeds: the recipe's data role, else the first network."""
+    _, role = recipe_roles(training)
+    return role_networks(project, training)[role] if role else project.network()
+
+
 def input_shape(project: Project) -> tuple[int, ...]:
-    """The shape of the first network's (single) Input node."""
-    node = next((n for n in project.network().nodes.values() if n.type == "Input"), None)
+    """The shape of the (single) Input node of the network the data feeds."""
+    net = data_network(project, project.training or {})
+    node = next((n for n in net.nodes.values() if n.type == "Input"), None)
     if node is None:
-        raise TrainingError(f"network '{project.network().name}' has no Input node to train on")
+        raise TrainingError(f"network '{net.name}' has no Input node to train on")
     return tuple(node.params.get("shape", [1, 28, 28]))
 
 
-def models_for(project: Project, training: dict) -> dict[str, nn.Module]:
-    """The models a supervised run trains: {"model": the compiled first network}, frozen nodes frozen."""
+def models_for(project: Project, training: dict, base: Path | None = None) -> dict[str, nn.Module]:
+    """Role -> compiled network: {"model": the first network} for supervised runs.
+
+    Weights named by ``init_weights`` (relative to `base`, the project's folder)
+    are loaded where names and shapes match, and frozen nodes are frozen.
+    """
     copy = training_copy(project, training)
-    model = compile_network(copy)
-    apply_frozen(model, copy)
-    return {"model": model}
+    models = {}
+    for role, net in role_networks(copy, training).items():
+        model = compile_network(copy, net.name)
+        apply_initial_weights(model, copy, net.name, base=base)
+        apply_frozen(model, copy, net.name)
+        _note_sample_shapes(model, net)
+        models[role] = model
+    return models
+
+
+def _note_sample_shapes(model: fx.GraphModule, net: Network) -> None:
+    """Record each Input's sample shape on its placeholder (``meta["sample_shape"]``)."""
+    shapes = [tuple(n.params.get("shape", [1, 28, 28])) for n in net.iter_nodes() if n.type == "Input"]
+    placeholders = [n for n in model.graph.nodes if n.op == "placeholder"]
+    for node, shape in zip(placeholders, shapes):
+        node.meta["sample_shape"] = shape
 
 
 def data_for(project: Project, training: dict, data: dict, root: Path | None = None) -> DataSplits:
@@ -66,4 +125,4 @@ def optimiser_settings(training: dict) -> dict:
 def build_models(project: str, training: dict | None = None) -> dict[str, nn.Module]:
     """Worker entry for distributed runs: the models of the project file at `project`."""
     loaded = io.load(project)
-    return models_for(loaded, loaded.training if training is None else training)
+    return models_for(loaded, loaded.training if training is None else training, base=Path(project).parent)

@@ -49,6 +49,9 @@ Callback = Callable[[Event], None]
 
 # Seconds between BatchEnded events: about 20 a second.
 EVENT_INTERVAL = 0.05
+# Epoch metrics that are pictures for the dashboard (sample predictions, generated
+# samples, filters): sent with EpochEnded, kept out of metrics.jsonl and checkpoints.
+PICTURES = frozenset({"samples", "samples_images", "samples_inputs", "samples_xy", "filters"})
 # With several processes, how many batches between the collective checks
 # (stop, NaN) every process must make at the same point.
 DIST_SYNC_EVERY = 16
@@ -378,7 +381,7 @@ class Trainer:
             value, flag = ddp.from_main(shared).tolist()
             watched, early = (None if math.isnan(value) else value), flag > 0
         self.recipe.end_epoch(epoch, watched)
-        record = {k: v for k, v in metrics.items() if k != "samples"}
+        record = {k: v for k, v in metrics.items() if k not in PICTURES}
         self.history.append(record)
         saved = self._save_epoch(epoch, record, improved)
         self._emit(EpochEnded(epoch=epoch, metrics=metrics))

@@ -62,3 +62,25 @@ def ask_save_path(parent, suggested: str) -> Path | None:
         return None
     p = Path(path)
     return p if p.suffix else p.with_suffix(".json")
+
+
+def ask_weights_path(parent, folder: str = "") -> Path | None:
+    """A weights file to read (final.pt, last.pt, checkpoint_epochN.pt, a state_dict), or None."""
+    path, _ = QFileDialog.getOpenFileName(parent, "Choose weights", folder,
+                                          "Weights (*.pt *.pth *.safetensors);;All files (*)")
+    return Path(path) if path else None
+
+
+def ask_export_path(parent, suggested: str, suffix: str) -> Path | None:
+    """Where to write an export (the format's `suffix` added when none is typed), or None."""
+    path, _ = QFileDialog.getSaveFileName(parent, "Export to", suggested, f"*{suffix};;All files (*)")
+    if not path:
+        return None
+    p = Path(path)
+    return p if p.suffix else p.with_suffix(suffix)
+
+
+def ask_python_file(parent) -> Path | None:
+    """A Python file holding the module class to import, or None."""
+    path, _ = QFileDialog.getOpenFileName(parent, "Python file with the module", "", "Python (*.py);;All files (*)")
+    return Path(path) if path else None

@@ -7,9 +7,9 @@ merge into one undo step (the field's editing session ends when it loses
 focus or Enter is pressed). A Block node shows its block's arguments (which
 may be `$expressions` inside another block) and its repeat count, and a button
 to open it. Below the parameters: the output shapes, parameter count and
-FLOPs. After every change the shown values are refreshed from the model
-with the widgets' signals blocked, so undo updates the inspector and nothing
-echoes back.
+FLOPs (and "frozen" for a frozen layer, see `studio.ui.freeze`). After every
+change the shown values are refreshed from the model with the widgets'
+signals blocked, so undo updates the inspector and nothing echoes back.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QFormLayout, QLabel, QLineEdit, QPushButton, QScr
 from studio import catalog
 from studio.catalog import BLOCK_TYPE, Param
 from studio.graph import format_shape
+from studio.ui import freeze
 from studio.ui.param_editors import ParamEditor, TextEditor, editor_for
 
 
@@ -228,5 +229,7 @@ class Inspector(QScrollArea):
         if res.status == "blocked":
             lines.append("waiting for an input that has an error")
         lines.append(f"parameters: {res.params:,}")
+        if res.params and self.node_id in freeze.frozen_ids(self.editor.project, self.editor.network):
+            lines.append("<i>frozen: training leaves these weights alone</i>")
         lines.append(f"FLOPs per sample: {si(res.flops)}")
         self.results.setText("<br>".join(lines))

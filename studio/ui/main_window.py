@@ -12,6 +12,12 @@ that cannot be read is reported (`dialogs.show_error`, naming file and place)
 and the open project stays as it was; unsaved work is autosaved to the
 recovery file and offered back after a crash (`recovery`). All questions go
 through `studio.ui.dialogs`, which tests replace.
+
+Export…, Import PyTorch module…, Load weights… and Freeze / Unfreeze come
+from `ModelFilesMixin` (`studio.ui.model_files`); `_analysed` shows the
+frozen nodes on the canvas and in the summary and the trainable count in the
+status bar. The training dock tells the window where its last run's weights
+are with `set_last_run_weights`.
 """
 
 from __future__ import annotations
@@ -26,15 +32,18 @@ from studio.errors import ProjectFileError, StudioError
 from studio.graph import Project
 from studio.graph import io as project_io
 from studio.presets import presets_dir
-from studio.ui import clipboard, dialogs, recovery, theme
+from studio.ui import clipboard, dialogs, freeze, recovery, theme
 from studio.ui.breadcrumb import Breadcrumb
 from studio.ui.editor import Editor
 from studio.ui.inspector import Inspector
+from studio.ui.model_files import ModelFilesMixin
 from studio.ui.palette import Palette
 from studio.ui.problems import ProblemsList
 from studio.ui.quick_add import QuickAdd
 from studio.ui.start_page import StartPage, add_recent, settings
-from studio.ui.summary import SummaryTable, memory_text
+from studio.train.events import RunFinished
+from studio.ui.summary import SummaryTable, memory_text, trainable_params
+from studio.ui.training import TrainingDock
 from studio.ui.view import EditorView
 
 
@@ -47,7 +56,7 @@ def new_project() -> Project:
     return project
 
 
-class MainWindow(QMainWindow):
+class MainWindow(ModelFilesMixin, QMainWindow):
     """The app's window (see the module docstring)."""
 
     def __init__(self):
@@ -57,6 +66,7 @@ class MainWindow(QMainWindow):
         self.inspector: Inspector | None = None
         self.path: Path | None = None
         self.quick_add: QuickAdd | None = None
+        self._init_model_files()
         self.resize(1360, 860)
         self.stack = QStackedWidget()
         self.setCentralWidget(self.stack)
@@ -102,9 +112,15 @@ class MainWindow(QMainWindow):
         self.problems_dock = self._dock("Problems", self.problems, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.summary_dock = self._dock("Summary", self.summary, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.problems_dock, self.summary_dock)
+        self.training_dock = TrainingDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.training_dock)
+        self.tabifyDockWidget(self.summary_dock, self.training_dock)
+        self.training_dock.status_message.connect(self._status)
+        self.training_dock.run_ended.connect(self._run_ended)
+        self.training_dock.running_changed.connect(self._training_running)
         self.problems_dock.raise_()
         self.resizeDocks([self.palette_dock, self.inspector_dock], [220, 290], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.problems_dock], [170], Qt.Orientation.Vertical)
+        self.resizeDocks([self.problems_dock], [110], Qt.Orientation.Vertical)
 
     def _dock(self, title: str, widget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -148,10 +164,16 @@ class MainWindow(QMainWindow):
         self.act_grid = self._action("Align to &Grid", self.align_to_grid, None)
         self.act_quick_add = self._action("&Add Layer…", self.open_quick_add, None)
         self.act_quick_add.setToolTip("Tab on the canvas")
+        self.act_export = self._action("&Export…", self.open_export_dialog, "Ctrl+E")
+        self.act_import = self._action("&Import PyTorch Module…", self.open_import_dialog, None)
+        self.act_load_weights = self._action("Load &Weights…", self.load_weights_dialog, None)
+        self.act_freeze = self._action("&Freeze / Unfreeze", self.toggle_frozen, "Ctrl+Shift+F")
+        self.act_freeze.setToolTip("Frozen layers keep their weights during training")
         self._editing_actions = [self.act_save, self.act_save_as, self.act_close, self.act_cut, self.act_copy,
                                  self.act_paste, self.act_duplicate, self.act_delete, self.act_select_all,
                                  self.act_rename, self.act_collapse, self.act_fit, self.act_zoom_in,
-                                 self.act_zoom_out, self.act_layout, self.act_grid, self.act_quick_add]
+                                 self.act_zoom_out, self.act_layout, self.act_grid, self.act_quick_add,
+                                 self.act_export, self.act_load_weights, self.act_freeze]
         self.theme_group = QActionGroup(self)
         self.theme_actions = {}
         for mode, label in (("system", "Follow &System"), ("light", "&Light"), ("dark", "&Dark")):
@@ -164,15 +186,16 @@ class MainWindow(QMainWindow):
     def _make_menus(self) -> None:
         bar = self.menuBar()
         m = bar.addMenu("&File")
-        for a in (self.act_new, self.act_open, None, self.act_save, self.act_save_as, None, self.act_close,
-                  self.act_quit):
+        for a in (self.act_new, self.act_open, self.act_import, None, self.act_save, self.act_save_as, None,
+                  self.act_load_weights, self.act_export, None, self.act_close, self.act_quit):
             m.addSeparator() if a is None else m.addAction(a)
         self.edit_menu = bar.addMenu("&Edit")
         self._undo_placeholder = (QAction("Undo", self, enabled=False), QAction("Redo", self, enabled=False))
         self.edit_menu.addActions(list(self._undo_placeholder))
         self.edit_menu.addSeparator()
         for a in (self.act_cut, self.act_copy, self.act_paste, self.act_duplicate, self.act_delete, None,
-                  self.act_select_all, self.act_rename, None, self.act_quick_add, self.act_collapse):
+                  self.act_select_all, self.act_rename, None, self.act_quick_add, self.act_collapse, None,
+                  self.act_freeze):
             self.edit_menu.addSeparator() if a is None else self.edit_menu.addAction(a)
         v = bar.addMenu("&View")
         for a in (self.act_fit, self.act_zoom_in, self.act_zoom_out, None, self.act_layout, self.act_grid):
@@ -181,8 +204,12 @@ class MainWindow(QMainWindow):
         t = v.addMenu("&Theme")
         t.addActions(list(self.theme_actions.values()))
         v.addSeparator()
-        for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.summary_dock):
+        for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.summary_dock, self.training_dock):
             v.addAction(dock.toggleViewAction())
+        train = bar.addMenu("&Train")
+        d = self.training_dock
+        for a in (d.start_action, d.pause_action, d.stop_action, None, d.clear_action):
+            train.addSeparator() if a is None else train.addAction(a)
 
     # --- project lifecycle ------------------------------------------------------------
     def set_project(self, project: Project, path: Path | None, dirty: bool = False) -> None:
@@ -192,6 +219,10 @@ class MainWindow(QMainWindow):
         self.path = path
         self.view = EditorView(self.editor)
         self.view.quick_add_requested.connect(self._quick_add_at)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._canvas_menu)
+        self.last_run_weights = self.memory_weights = None
+        self.frozen = set()
         self._area_layout.addWidget(self.view, 1)
         if old_view is not None:
             self._area_layout.removeWidget(old_view)
@@ -205,6 +236,7 @@ class MainWindow(QMainWindow):
             old_editor.scene.detach()
             old_editor.deleteLater()
         self._install_undo_actions()
+        self.training_dock.set_project(project, path)
         self.editor.undo_stack.cleanChanged.connect(self._update_title)
         self.editor.analysed.connect(self._analysed)
         self.editor.message.connect(self._status)
@@ -262,7 +294,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{name}{'*' if self.is_dirty() else ''} — Network Studio")
 
     def maybe_keep_work(self) -> bool:
-        """Asks about unsaved changes; True when it is fine to replace or close the project."""
+        """Asks about a running training and unsaved changes; True when it is fine to replace or close the project."""
+        if self.training_dock.running and not self.training_dock.request_close():
+            return False
         if not self.is_dirty():
             return True
         answer = dialogs.ask_save_changes(self, self.path.name if self.path else self.editor.project.name)
@@ -325,12 +359,24 @@ class MainWindow(QMainWindow):
         return self._save_to(path) if path else False
 
     def _save_to(self, path: Path) -> bool:
+        project = self.editor.project
+        before = dict(project.training)
+        written = None
         try:
-            project_io.save(self.editor.project, path)
+            written = self.place_weights(path)
+            project_io.save(project, path)
         except (OSError, StudioError) as e:
+            if project.training != before:
+                project.set_settings("training", before)
+            if written is not None:
+                written.unlink(missing_ok=True)
             dialogs.show_error(self, "Cannot save", f"“{path}” could not be written.", str(e))
             return False
+        if written is not None:
+            self.memory_weights = None
+            self._status(f"saved the imported weights to {written}")
         self.path = path
+        self.training_dock.set_project(project, path)  # runs now go beside the file
         self.editor.undo_stack.setClean()
         recovery.clear()
         add_recent(path)
@@ -362,6 +408,7 @@ class MainWindow(QMainWindow):
         if not self.maybe_keep_work():
             event.ignore()
             return
+        self.wait_for_jobs()
         self.autosave.stop()
         recovery.clear()
         event.accept()
@@ -466,7 +513,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def _first_view(self) -> None:
         if self.view:
-            self.view.fit_all(min_zoom=0.6)
+            self.view.fit_all(min_zoom=0.5)
 
     @Slot()
     def auto_layout(self) -> None:
@@ -534,12 +581,34 @@ class MainWindow(QMainWindow):
             problems += [(len(ed.path) - 1, p) for p in report.problems]
         self.problems.show_problems(problems)
         self.problems_dock.setWindowTitle(f"Problems ({len(problems)})" if problems else "Problems")
-        self.summary.show_report(ed.network, report)
+        project = ed.project
+        self.frozen = freeze.frozen_ids(project, ed.network)
+        for nid, item in ed.scene.nodes.items():
+            item.set_frozen(nid in self.frozen)
+        self.summary.show_report(ed.network, report, frozen=self.frozen)
+        top_frozen = freeze.frozen_ids(project, project.networks[ed.path[0][1]])
         total = ed.root_report.total_params if ed.root_report else 0
-        self.memory.setText(memory_text(total))
+        text = memory_text(total, trainable_params(ed.root_report, top_frozen) if top_frozen else None)
+        dangling = freeze.dangling_entries(project)
+        if dangling:
+            text += f" · frozen list: {', '.join(repr(d) for d in dangling)} names no node"
+        self.memory.setText(text)
 
     def _status(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
+
+    @Slot(object)
+    def _run_ended(self, event) -> None:
+        """A finished run's weights become the export dialog's "last run" choice."""
+        weights = getattr(event, "final_weights", None)
+        if isinstance(event, RunFinished) and weights:
+            self.set_last_run_weights(Path(weights))
+
+    @Slot(bool)
+    def _training_running(self, running: bool) -> None:
+        if running:
+            self.training_dock.show()
+            self.training_dock.raise_()
 
     # --- theme ------------------------------------------------------------------------------------
     def set_theme(self, mode: str) -> None:

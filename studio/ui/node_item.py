@@ -4,7 +4,10 @@ The card shows the node's name (bold) and its type on a second line, a stripe
 in its category's colour, input ports as circles on the left edge and
 outputs on the right (with their names when a side has more than one), a
 selection outline, and a red fill and outline when analysis reports an error
-(the message is its tooltip). Ports are painted, not child items, and found by
+(the message is its tooltip). A frozen node (its weights left alone by
+training, see `studio.ui.freeze`) is drawn muted, hatched, with a dashed
+ice-blue outline, a snowflake in its corner and "· frozen" after its type.
+Ports are painted, not child items, and found by
 `port_at`, so a 600-node graph stays 600 items.
 
 The item holds only what it displays (a `NodeLook` the scene gives it); the
@@ -16,7 +19,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+import math
+
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem
 
@@ -27,6 +32,28 @@ HEADER = 44.0      # stripe + name line + type line
 ROW = 17.0         # one named port per row
 PORT_R = 5.0       # port circle radius
 HIT_R = 10.0       # how near a click must be to take a port
+
+
+def ice_colour(t) -> QColor:
+    """The accent of frozen nodes, readable on the light and the dark canvas."""
+    return QColor("#2f74b5") if t.name == "light" else QColor("#8cc4ff")
+
+
+def draw_snowflake(painter: QPainter, centre: QPointF, r: float, colour: QColor) -> None:
+    """A six-armed snowflake drawn with lines (no font needs the glyph)."""
+    painter.save()
+    pen = QPen(colour, 1.4)
+    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+    painter.setPen(pen)
+    for k in range(6):
+        a = math.radians(90 + 60 * k)
+        tip = QPointF(centre.x() + r * math.cos(a), centre.y() - r * math.sin(a))
+        painter.drawLine(QLineF(centre, tip))
+        mid = QPointF(centre.x() + 0.55 * r * math.cos(a), centre.y() - 0.55 * r * math.sin(a))
+        for side in (-1, 1):
+            b = a + side * math.radians(45)
+            painter.drawLine(QLineF(mid, QPointF(mid.x() + 0.38 * r * math.cos(b), mid.y() - 0.38 * r * math.sin(b))))
+    painter.restore()
 
 
 @dataclass
@@ -61,6 +88,7 @@ class NodeItem(QGraphicsItem):
         self.node_id = node_id
         self.look = look
         self._height = 0.0
+        self.frozen = False
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsScenePositionChanges)
@@ -123,6 +151,12 @@ class NodeItem(QGraphicsItem):
         self.setToolTip(look.message if look.status == "error" else f"{look.type_label}: {look.doc}")
         self.update()
 
+    def set_frozen(self, frozen: bool) -> None:
+        """Shows the node as frozen (training leaves its weights alone) or not."""
+        if frozen != self.frozen:
+            self.frozen = frozen
+            self.update()
+
     def set_marks(self, marks: dict) -> None:
         """Highlights input ports (port -> "valid") while a wire is dragged."""
         if marks != self.look.marks:
@@ -141,21 +175,35 @@ class NodeItem(QGraphicsItem):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         rect = self.card()
         error = look.status == "error"
-        fill = t.error_fill if error else t.node
-        border = t.selection if self.isSelected() else (t.error if error else t.node_border)
+        frozen = self.frozen
+        ice = ice_colour(t)
+        fill = t.error_fill if error else (_mix(t.node, t.canvas, 0.55) if frozen else t.node)
+        border = t.selection if self.isSelected() else (t.error if error else (ice if frozen else t.node_border))
         path = QPainterPath()
         path.addRoundedRect(rect, 7, 7)
-        painter.setPen(QPen(border, 2.2 if self.isSelected() or error else 1.0))
+        pen = QPen(border, 2.2 if self.isSelected() or error else (1.4 if frozen else 1.0))
+        if frozen and not self.isSelected() and not error:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        painter.setPen(pen)
         painter.setBrush(QBrush(fill))
         painter.drawPath(path)
-        # Category stripe along the top, clipped to the rounded card.
+        # Category stripe along the top (and the frozen hatching), clipped to the rounded card.
         painter.save()
         painter.setClipPath(path)
-        painter.fillRect(QRectF(0, 0, WIDTH, 4), theme.category_colour(look.category))
+        if frozen:
+            hatch = QColor(ice)
+            hatch.setAlphaF(0.16 if t.name == "light" else 0.22)
+            painter.fillRect(rect, QBrush(hatch, Qt.BrushStyle.BDiagPattern))
+        stripe = theme.category_colour(look.category)
+        if frozen:
+            stripe = _mix(stripe, t.canvas, 0.5)
+        painter.fillRect(QRectF(0, 0, WIDTH, 4), stripe)
         painter.restore()
+        if frozen:
+            draw_snowflake(painter, QPointF(WIDTH - 13, 16), 6.5, ice)
 
         title, small = _fonts()
-        text_w = WIDTH - 20
+        text_w = WIDTH - (34 if frozen else 20)
         painter.setFont(title)
         painter.setPen(t.error if error else t.text)
         fm = QFontMetricsF(title)
@@ -165,6 +213,9 @@ class NodeItem(QGraphicsItem):
         painter.setPen(t.subtext)
         fm = QFontMetricsF(small)
         sub = look.type_label if look.status != "blocked" else f"{look.type_label} · blocked"
+        if frozen:
+            sub += " · frozen"
+            painter.setPen(ice)
         painter.drawText(QRectF(10, 24, text_w, 15), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                          fm.elidedText(sub, Qt.TextElideMode.ElideRight, text_w))
 
@@ -184,3 +235,9 @@ class NodeItem(QGraphicsItem):
                     align = Qt.AlignmentFlag.AlignLeft if side == "in" else Qt.AlignmentFlag.AlignRight
                     painter.drawText(box, align | Qt.AlignmentFlag.AlignVCenter,
                                      fm.elidedText(p, Qt.TextElideMode.ElideRight, box.width()))
+
+
+def _mix(a: QColor, b: QColor, t: float) -> QColor:
+    """`a` moved a fraction `t` of the way towards `b`."""
+    return QColor(round(a.red() + (b.red() - a.red()) * t), round(a.green() + (b.green() - a.green()) * t),
+                  round(a.blue() + (b.blue() - a.blue()) * t))

@@ -1,8 +1,10 @@
 """The summary table: per layer its name, type, output shape, parameters and FLOPs, then totals.
 
 Rows follow the network's topological order (the same rows as `studio
-summary`); clicking a row sends `node_chosen(node_id)`. `memory_text` gives
-the status bar's "params × 4 bytes" in human units. The table is refilled
+summary`); clicking a row sends `node_chosen(node_id)`. Frozen nodes (given by the
+caller) are marked "· frozen" in italics and left out of the trainable
+total. `memory_text` gives the status bar's "params × 4 bytes" in human
+units (and the trainable count when some layers are frozen). The table is refilled
 only while it is visible, and cells are updated in place when the rows are
 the same, so a 600-layer network stays quick to edit.
 """
@@ -29,9 +31,17 @@ def human_bytes(n: float) -> str:
     return f"{n:.1f} GB"
 
 
-def memory_text(params: int) -> str:
-    """The status bar line: parameters and their size as float32."""
-    return f"{params:,} parameters · {human_bytes(params * 4)}"
+def memory_text(params: int, trainable: int | None = None) -> str:
+    """The status bar line: parameters and their size as float32 (and how many train, if not all)."""
+    text = f"{params:,} parameters · {human_bytes(params * 4)}"
+    return text if trainable is None else f"{text} · {trainable:,} trainable"
+
+
+def trainable_params(report, frozen=()) -> int:
+    """The report's trainable parameters less those of the `frozen` node ids."""
+    if report is None:
+        return 0
+    return sum(r.trainable for nid, r in report.nodes.items() if nid not in frozen)
 
 
 class SummaryTable(QWidget):
@@ -60,9 +70,9 @@ class SummaryTable(QWidget):
         self.table.cellClicked.connect(self._clicked)
         self._pending = None
 
-    def show_report(self, network, report, force: bool = False) -> None:
-        """Fills the table from `network` and its `report` (deferred while hidden)."""
-        self._pending = (network, report)
+    def show_report(self, network, report, force: bool = False, frozen=frozenset()) -> None:
+        """Fills the table from `network` and its `report` (deferred while hidden); `frozen`: node ids."""
+        self._pending = (network, report, frozenset(frozen))
         if self.isVisible() or force:
             self._fill()
 
@@ -72,13 +82,14 @@ class SummaryTable(QWidget):
             self._fill()
 
     def _fill(self) -> None:
-        network, report = self._pending
+        network, report, frozen = self._pending
         rows = []
         for node in network.iter_nodes():
             res = report.nodes.get(node.id) if report else None
             out = next(iter(res.outputs.values()), None) if res else None
             shape = format_shape(out) if out is not None and res.status == "ok" else (res.status if res else "")
-            rows.append((node.id, (node.name, type_label(node), shape, f"{res.params:,}" if res else "",
+            kind = type_label(node) + (" · frozen" if node.id in frozen else "")
+            rows.append((node.id, (node.name, kind, shape, f"{res.params:,}" if res else "",
                                    si(res.flops) if res else "")))
         t = self.table
         if t.rowCount() != len(rows):
@@ -94,8 +105,15 @@ class SummaryTable(QWidget):
                 elif item.text() != text:
                     item.setText(text)
                 item.setData(ROLE, nid)
+                if item.font().italic() != (nid in frozen):
+                    font = item.font()
+                    font.setItalic(nid in frozen)
+                    item.setFont(font)
         if report is not None:
-            self.totals.setText(f"  total: {report.total_params:,} parameters ({report.trainable_params:,} trainable)"
+            trainable = trainable_params(report, frozen)
+            held = report.trainable_params - trainable
+            extra = f", {held:,} frozen" if frozen else ""
+            self.totals.setText(f"  total: {report.total_params:,} parameters ({trainable:,} trainable{extra})"
                                 f" · {si(report.flops)}FLOPs per sample")
         else:
             self.totals.setText("")

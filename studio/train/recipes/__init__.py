@@ -97,9 +97,37 @@ def _supervised() -> Recipe:
     return SupervisedRecipe()
 
 
+def _language_model() -> Recipe:
+    from studio.train.recipes.language_model import LanguageModelRecipe
+
+    return LanguageModelRecipe()
+
+
+def _skipgram() -> Recipe:
+    from studio.train.recipes.skipgram import SkipGramRecipe
+
+    return SkipGramRecipe()
+
+
+def _gan() -> Recipe:
+    from studio.train.recipes.gan import GanRecipe
+
+    return GanRecipe()
+
+
+def _rbm() -> Recipe:
+    from studio.train.recipes.rbm import RbmRecipe
+
+    return RbmRecipe()
+
+
 # name -> factory of a fresh recipe; the config's "recipe" key is checked against it.
 RECIPES: dict[str, Any] = {
     "supervised": _supervised,
+    "gan": _gan,
+    "rbm": _rbm,
+    "language_model": _language_model,
+    "skipgram": _skipgram,
 }
 
 

@@ -1,0 +1,179 @@
+"""Training speed: plain PyTorch vs the `Trainer` vs the `Trainer` behind the GUI dock.
+
+LeNet-5 (the preset, compiled by studio) on the built-in digits at batch 64,
+Adam, a fixed number of epochs, in one process with the same
+``torch.set_num_threads`` for all three:
+
+    plain    a hand-written loop over the same tensors (shuffle, step, and a
+             validation pass per epoch, as any real loop has), no events
+    trainer  `Trainer(...).run()` alone (no callback, no files)
+    gui      the `TrainingDock` of an offscreen QApplication, shown, training
+             in its QThread while the dashboard draws every event and writes
+             its run folder (checkpoints, metrics.jsonl)
+
+Each figure is images per second over the whole run (model compile and data
+load included, for all three). The three are run interleaved ``--repeats``
+times and the median of each is reported. ``ui_lag_ms_p99`` is how late a 5 ms
+QTimer fired (99th percentile) while the GUI run trained.
+
+    python bench/train.py [--epochs 3] [--repeats 3] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import torch  # noqa: E402
+from torch.nn import functional as F  # noqa: E402
+
+from studio.graph import io  # noqa: E402
+from studio.presets import resolve  # noqa: E402
+from studio.train import Trainer  # noqa: E402
+from studio.train.project_run import data_for, models_for, optimiser_settings  # noqa: E402
+
+
+def load_project(epochs: int):
+    project = io.load(resolve("lenet5"))
+    project.set_settings("training", {**project.training, "epochs": epochs, "batch_size": 64,
+                                      "device": "cpu"})
+    return project
+
+
+def prepare(project):
+    models = models_for(project, project.training)
+    data = data_for(project, project.training, project.data)
+    return models, data
+
+
+def tensors(dataset):
+    xs, ys = zip(*(dataset[i] for i in range(len(dataset))))
+    return torch.stack(xs), torch.as_tensor(ys)
+
+
+def plain(project) -> float:
+    """A hand-written loop; returns training images per second."""
+    start = time.perf_counter()
+    models, data = prepare(project)
+    model = models["model"]
+    c = project.training
+    torch.manual_seed(0)
+    x, y = tensors(data.train)
+    vx, vy = tensors(data.val)
+    opt = torch.optim.Adam(model.parameters(), lr=c["lr"])
+    bs, n = c["batch_size"], len(x)
+    for _ in range(c["epochs"]):
+        model.train()
+        order = torch.randperm(n)
+        for i in range(0, n, bs):
+            idx = order[i:i + bs]
+            loss = F.cross_entropy(model(x[idx]), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        model.eval()
+        with torch.no_grad():
+            correct = sum(int((model(vx[i:i + bs]).argmax(1) == vy[i:i + bs]).sum())
+                          for i in range(0, len(vx), bs))
+    _ = correct
+    return n * c["epochs"] / (time.perf_counter() - start)
+
+
+def trainer(project) -> float:
+    start = time.perf_counter()
+    models, data = prepare(project)
+    result = Trainer(models, data, optimiser_settings(project.training)).run()
+    assert result.reason == "completed", result
+    return len(data.train) * project.training["epochs"] / (time.perf_counter() - start)
+
+
+def gui(project, app, dock) -> tuple[float, list[float]]:
+    """Train through the dock; images/s and the late-by (ms) of every 5 ms timer tick."""
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+
+    n_train = len(prepare(project)[1].train)
+    dock.set_project(project, None)
+    ticks: list[float] = []
+    clock = QElapsedTimer()
+    timer = QTimer()
+    timer.setTimerType(timer.timerType().PreciseTimer)
+    timer.setInterval(5)
+    last = [0]
+
+    def tick() -> None:  # a 5 ms timer in the GUI thread: how late does it come?
+        now = clock.nsecsElapsed()
+        ticks.append((now - last[0]) / 1e6 - 5.0)
+        last[0] = now
+
+    timer.timeout.connect(tick)
+    loop = QEventLoop()
+    dock.running_changed.connect(lambda running: None if running else loop.quit())
+    start = time.perf_counter()
+    clock.start()
+    timer.start()
+    assert dock.start(), dock.message.text()
+    loop.exec()
+    elapsed = time.perf_counter() - start
+    timer.stop()
+    record = dock.records[-1]
+    assert record.status == "completed", (record.status, record.message)
+    return n_train * project.training["epochs"] / elapsed, ticks[1:]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3)
+    # One core is left to the GUI thread (on 2 cores: torch gets 1, for all three loops).
+    parser.add_argument("--threads", type=int, default=max(1, min(4, (os.cpu_count() or 2) - 1)))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    os.environ["STUDIO_RUNS_DIR"] = tempfile.mkdtemp(prefix="studio-bench-runs-")
+
+    from PySide6.QtWidgets import QApplication
+
+    from studio.ui.training import TrainingDock
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    dock = TrainingDock()
+    dock.resize(1400, 600)
+    dock.show()
+    app.processEvents()
+    project = load_project(args.epochs)
+    plain(project)  # warm-up: first-call costs (allocator, kernels) hit no one figure
+    results: dict[str, list[float]] = {"plain": [], "trainer": [], "gui": []}
+    lags: list[float] = []
+    for _ in range(args.repeats):
+        results["plain"].append(plain(project))
+        results["trainer"].append(trainer(project))
+        speed, ticks = gui(project, app, dock)
+        results["gui"].append(speed)
+        lags += ticks
+        dock.clear_runs()
+    med = {k: statistics.median(v) for k, v in results.items()}
+    lags.sort()
+    p99 = lags[min(len(lags) - 1, int(0.99 * len(lags)))] if lags else float("nan")
+    print(f"threads: {args.threads}")
+    print(f"epochs: {args.epochs}")
+    print(f"repeats: {args.repeats}")
+    for k in ("plain", "trainer", "gui"):
+        print(f"{k}_images_per_s: {med[k]:.0f}")
+        print(f"{k}_images_per_s_runs: {' '.join(f'{v:.0f}' for v in results[k])}")
+    print(f"trainer_ratio: {med['trainer'] / med['plain']:.3f}")
+    print(f"gui_ratio: {med['gui'] / med['plain']:.3f}")
+    print(f"ui_lag_ms_p99: {p99:.1f}")
+    print(f"ui_lag_ms_max: {lags[-1] if lags else float('nan'):.1f}")
+    dock.close()
+    dock.deleteLater()
+    app.processEvents()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,310 @@
+"""The GAN recipe: a generator and a discriminator trained against each other.
+
+Roles: "generator" maps noise of the shape of its Input node (the noise size
+is that Input's shape: [2] or [64] for an MLP, [100, 1, 1] for DCGAN) to a
+sample; "discriminator" maps a sample to one score per sample. The data feed
+the discriminator's Input; labels are ignored.
+
+One step, as in the PyTorch DCGAN tutorial: draw noise, make a batch of fakes;
+update the discriminator on the real batch (target 1) and the detached fakes
+(target 0), the two losses summed; then update the generator with the
+non-saturating loss (the fakes scored against target 1). Each network has its
+own optimizer built from the one config (Adam, lr 2e-4, betas (0.5, 0.999) in
+the presets) and its own schedule. ``train_step`` returns ``[d_loss, g_loss]``.
+
+The loss is binary cross-entropy: on probabilities when the discriminator
+ends in a Sigmoid (as DCGAN's does; the config's ``loss`` "auto" or "bce"), on
+logits otherwise ("auto" or "bce_logits"). Convolution, transposed
+convolution and batch-norm layers start from the DCGAN initialisation
+(weights N(0, 0.02), batch-norm scales N(1, 0.02), shifts 0); other layers keep
+torch's defaults.
+
+Images reach the discriminator in [-1, 1], the range of the generator's Tanh:
+the data's normalisation is undone and the 0..1 pixels mapped to [-1, 1].
+Vectors (points) are used as the data gives them.
+
+Evaluation (``prefix`` "val_" or "test_") reports ``<prefix>d_loss`` and
+``<prefix>g_loss`` on the split; on the validation split also ``d_loss`` and
+``g_loss`` (the means over the epoch's training steps) and samples made from a
+fixed noise batch: ``samples_xy`` (a list of [x, y] points) for 2-D data,
+``samples_images`` (a list of C×H×W nested lists in 0..1) for images. For
+2-D data with class labels whose classes are modes (the ``ring`` source),
+``mode_share`` (share of samples within 3σ of a mode's centre) and
+``modes_covered`` (modes that received at least a fifth of their fair share of
+such samples); centres and σ are measured on the split itself.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import fx, nn
+from torch.utils.data import DataLoader
+
+from studio.errors import TrainingError
+from studio.train import devices
+from studio.train.metrics import is_image_shape, thumbnails
+from studio.train.optim import Schedule, build_optimizer
+from studio.train.recipes import RecipeContext
+
+# Samples made from the fixed noise at each evaluation: points, images.
+POINT_SAMPLES = 512
+IMAGE_SAMPLES = 16
+# Seed of the fixed noise, so the samples of successive epochs are comparable.
+FIXED_NOISE_SEED = 1234
+
+
+class GanRecipe:
+    """Non-saturating GAN training of roles "generator" and "discriminator"."""
+
+    roles = ("generator", "discriminator")
+    data_role = "discriminator"
+    tasks = ("classification", "regression")
+    loss_names = ("d_loss", "g_loss")
+
+    def metric_names(self, data: Any) -> list[str]:
+        names = ["train_d_loss", "train_g_loss", "val_d_loss", "val_g_loss", "d_loss", "g_loss",
+                 "lr", "samples_per_s"]
+        if _is_points(data):
+            names += ["mode_share", "modes_covered"]
+        return names
+
+    def setup(self, ctx: RecipeContext) -> None:
+        self.ctx = ctx
+        self.device = ctx.device
+        self.G, self.D = ctx.models["generator"], ctx.models["discriminator"]
+        self.raw_G, self.raw_D = ctx.raw_models["generator"], ctx.raw_models["discriminator"]
+        self.noise_shape = noise_shape(self.raw_G)
+        self.images = is_image_shape(ctx.data.input_shape)
+        self.loss_fn = _loss(ctx.config.loss, self.raw_D)
+        for model in (self.raw_G, self.raw_D):
+            dcgan_init(model)
+        self.opt_g = build_optimizer([p for p in self.raw_G.parameters() if p.requires_grad], ctx.config)
+        self.opt_d = build_optimizer([p for p in self.raw_D.parameters() if p.requires_grad], ctx.config)
+        self.sched_g = Schedule(self.opt_g, ctx.config, ctx.steps_per_epoch, plateau_mode=ctx.watch_mode)
+        self.sched_d = Schedule(self.opt_d, ctx.config, ctx.steps_per_epoch, plateau_mode=ctx.watch_mode)
+        self.grad_clip = ctx.config.grad_clip
+        count = POINT_SAMPLES if not self.images else IMAGE_SAMPLES
+        rng = torch.Generator().manual_seed(FIXED_NOISE_SEED)
+        self.fixed_noise = torch.randn(count, *self.noise_shape, generator=rng).to(self.device)
+        self.scale = _image_scale(ctx.data) if self.images else None
+        self._sums = torch.zeros(2, device=self.device)
+        self._steps = 0
+
+    # --- training -------------------------------------------------------------------
+
+    def begin_epoch(self, epoch: int) -> None:
+        self.G.train()
+        self.D.train()
+        self._sums = torch.zeros(2, device=self.device)
+        self._steps = 0
+
+    def train_step(self, batch: Any) -> torch.Tensor:
+        real = self._real(batch[0])
+        n = len(real)
+        ones = torch.ones(n, device=self.device)
+        zeros = torch.zeros(n, device=self.device)
+        z = torch.randn(n, *self.noise_shape, device=self.device)
+        with devices.autocast(self.device, self.ctx.mixed_precision):
+            fake = self.G(z)
+        # Discriminator: real -> 1, fake -> 0.
+        self.opt_d.zero_grad(set_to_none=True)
+        with devices.autocast(self.device, self.ctx.mixed_precision):
+            d_real = self.D(real)
+            d_fake = self.D(fake.detach())
+        d_loss = self.loss_fn(_scores(d_real), ones) + self.loss_fn(_scores(d_fake), zeros)
+        d_loss.backward()
+        self._clip(self.raw_D)
+        self.opt_d.step()
+        # Generator: the non-saturating loss, fakes scored against 1.
+        self.opt_g.zero_grad(set_to_none=True)
+        with devices.autocast(self.device, self.ctx.mixed_precision):
+            d_gen = self.D(fake)
+        g_loss = self.loss_fn(_scores(d_gen), ones)
+        g_loss.backward()
+        self._clip(self.raw_G)
+        self.opt_g.step()
+        self.sched_d.after_batch()
+        self.sched_g.after_batch()
+        losses = torch.stack([d_loss.detach(), g_loss.detach()])
+        self._sums += losses
+        self._steps += 1
+        return losses
+
+    def end_epoch(self, epoch: int, watched: float | None) -> None:
+        self.sched_d.after_epoch(epoch, watched)
+        self.sched_g.after_epoch(epoch, watched)
+
+    @property
+    def lr(self) -> float:
+        return self.sched_g.lr
+
+    def batch_size(self, batch: Any) -> int:
+        return len(batch[0])
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                "sched_g": self.sched_g.state_dict(), "sched_d": self.sched_d.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.sched_g.load_state_dict(state["sched_g"])
+        self.sched_d.load_state_dict(state["sched_d"])
+
+    def _clip(self, model: nn.Module) -> None:
+        if self.grad_clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), self.grad_clip)
+
+    def _real(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.to(self.device, non_blocking=True).float()
+        if self.scale is not None:
+            mul, add = self.scale
+            x = x * mul.to(self.device) + add.to(self.device)
+        if self.ctx.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    # --- evaluation -----------------------------------------------------------------
+
+    @torch.no_grad()
+    def evaluate(self, loader: DataLoader, prefix: str = "val_",
+                 with_samples: bool = False) -> dict[str, Any]:
+        """Losses on ``loader`` (fresh noise per batch); on validation, samples and mode figures."""
+        G, D = self.raw_G, self.raw_D
+        modes = (G.training, D.training)
+        G.eval()
+        D.eval()
+        try:
+            sums, count, reals, labels = torch.zeros(2, device=self.device), 0, [], []
+            for batch in loader:
+                real = self._real(batch[0])
+                n = len(real)
+                fake = G(torch.randn(n, *self.noise_shape, device=self.device))
+                d_real, d_fake = _scores(D(real)), _scores(D(fake))
+                ones, zeros = torch.ones(n, device=self.device), torch.zeros(n, device=self.device)
+                d_loss = self.loss_fn(d_real, ones) + self.loss_fn(d_fake, zeros)
+                sums += torch.stack([d_loss, self.loss_fn(d_fake, ones)]) * n
+                count += n
+                if with_samples and _is_points(self.ctx.data):
+                    reals.append(real.cpu())
+                    labels.append(batch[1].reshape(-1).cpu())
+            metrics: dict[str, Any] = {}
+            if count:
+                d_mean, g_mean = (sums / count).tolist()
+                metrics.update({prefix + "d_loss": d_mean, prefix + "g_loss": g_mean})
+            if with_samples:
+                metrics.update(self._samples(reals, labels))
+        finally:
+            G.train(modes[0])
+            D.train(modes[1])
+        return metrics
+
+    def _samples(self, reals: list[torch.Tensor], labels: list[torch.Tensor]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self._steps:
+            d_mean, g_mean = (self._sums / self._steps).tolist()
+            out.update(d_loss=d_mean, g_loss=g_mean)
+        fake = self.raw_G(self.fixed_noise).float().cpu()
+        if self.images:
+            out["samples_images"] = thumbnails(((fake + 1) / 2).clamp(0, 1), None, None)
+        elif fake.dim() == 2 and fake.shape[1] == 2:
+            out["samples_xy"] = torch.round(fake * 1e4).div(1e4).tolist()
+            if reals:
+                centres, sigma = mode_geometry(torch.cat(reals), torch.cat(labels))
+                out.update(mode_quality(fake, centres, sigma))
+        return out
+
+
+# --- pieces the bench and the tests use too ------------------------------------------
+
+def noise_shape(generator: nn.Module) -> tuple[int, ...]:
+    """The generator's input sample shape: its placeholder's ``meta["sample_shape"]``, or the
+    input size of its first layer (a Linear's ``in_features``; a convolution's ``in_channels``, 1×1)."""
+    if isinstance(generator, fx.GraphModule):
+        for node in generator.graph.nodes:
+            if node.op == "placeholder" and "sample_shape" in node.meta:
+                return tuple(node.meta["sample_shape"])
+    for module in generator.modules():
+        if isinstance(module, nn.Linear):
+            return (module.in_features,)
+        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+            return (module.in_channels, 1, 1)
+    raise TrainingError("the gan recipe cannot tell the generator's noise size; give the generator "
+                        "network an Input node (its shape is the noise shape)")
+
+
+def dcgan_init(model: nn.Module) -> None:
+    """The DCGAN tutorial's initialisation of convolutions and batch norms."""
+    for module in model.modules():
+        if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d,
+                               nn.ConvTranspose2d, nn.ConvTranspose3d)):
+            nn.init.normal_(module.weight, 0.0, 0.02)
+        elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)) and module.affine:
+            nn.init.normal_(module.weight, 1.0, 0.02)
+            nn.init.zeros_(module.bias)
+
+
+def mode_geometry(points: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-class centres ``(K, 2)`` and the pooled per-coordinate standard deviation."""
+    present, index = labels.unique(return_inverse=True)
+    centres = torch.stack([points[labels == k].mean(0) for k in present.tolist()])
+    spread = (points - centres[index]).pow(2).mean().sqrt()
+    return centres, spread
+
+
+def mode_quality(samples: torch.Tensor, centres: torch.Tensor, sigma: float | torch.Tensor) -> dict[str, float]:
+    """``mode_share``: share of samples within 3σ of their nearest centre; ``modes_covered``:
+    centres that got at least a fifth of their fair share (len / K) of those samples."""
+    dist = torch.cdist(samples.float(), centres.float())
+    nearest, which = dist.min(1)
+    good = nearest <= 3 * float(sigma)
+    counts = torch.bincount(which[good], minlength=len(centres))
+    needed = max(1, math.ceil(len(samples) / len(centres) / 5))
+    return {"mode_share": float(good.float().mean()), "modes_covered": int((counts >= needed).sum())}
+
+
+def _is_points(data: Any) -> bool:
+    return tuple(data.input_shape) == (2,) and data.task == "classification"
+
+
+def _scores(out: torch.Tensor) -> torch.Tensor:
+    """The discriminator's output as one float32 score per sample."""
+    return out.float().reshape(len(out), -1).mean(1) if out[0].numel() > 1 else out.float().reshape(-1)
+
+
+def _ends_in_sigmoid(model: nn.Module) -> bool:
+    if isinstance(model, fx.GraphModule):
+        out = next(n for n in reversed(model.graph.nodes) if n.op == "output")
+        last = out.args[0]
+        if isinstance(last, fx.Node):
+            if last.op == "call_module":
+                return isinstance(model.get_submodule(last.target), nn.Sigmoid)
+            return last.target in (torch.sigmoid, F.sigmoid)
+        return False
+    children = list(model.children())
+    return bool(children) and isinstance(children[-1], nn.Sigmoid)
+
+
+def _loss(name: str, discriminator: nn.Module):
+    probabilities = _ends_in_sigmoid(discriminator)
+    if name == "auto":
+        name = "bce" if probabilities else "bce_logits"
+    if name == "bce":
+        return F.binary_cross_entropy
+    if name == "bce_logits":
+        return F.binary_cross_entropy_with_logits
+    raise TrainingError(f"training.loss: the gan recipe uses binary cross-entropy; set loss to "
+                        f"\"auto\", \"bce\" or \"bce_logits\", not {name!r}")
+
+
+def _image_scale(data: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mul, add) per channel taking the data's images to [-1, 1]: undo normalisation, then 2x - 1."""
+    channels = data.input_shape[0]
+    mean = torch.tensor(data.mean if data.mean is not None else [0.0] * channels)
+    std = torch.tensor(data.std if data.std is not None else [1.0] * channels)
+    mean, std = mean.expand(channels), std.expand(channels)
+    return (2 * std).view(1, -1, 1, 1), (2 * mean - 1).view(1, -1, 1, 1)

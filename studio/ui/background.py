@@ -1,0 +1,87 @@
+"""Running one slow, Qt-free job (an export, an import) in a worker thread.
+
+`BackgroundJob(fn, receiver)` runs ``fn(progress)`` in a fresh `QThread`;
+``progress(step, fraction)`` may be called from the job. The worker's
+signals are connected to `@Slot` methods of `receiver`, a QObject living in
+the GUI thread, so they arrive there queued (never connect a worker signal
+to a lambda: it would run in the worker thread, see DESIGN.md):
+
+    receiver.job_progress(str step, float fraction)
+    receiver.job_done(object result)        what fn returned
+    receiver.job_failed(str message)        a StudioError's message, or "Type: text" for anything else
+
+The job cannot be cancelled (the export API has no cancel); `wait()` blocks
+until it has finished and the thread is gone, and `running` says whether it
+still runs. The thread is quit, joined and deleted when the job ends.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Callable
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from studio.errors import StudioError
+
+
+class _Worker(QObject):
+    progress = Signal(str, float)
+    done = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, fn: Callable):
+        super().__init__()
+        self.fn = fn
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = self.fn(self._progress)
+        except StudioError as e:
+            self.failed.emit(str(e))
+        except Exception as e:  # an unexpected failure: say what it was rather than vanish
+            traceback.print_exc()
+            self.failed.emit(f"{type(e).__name__}: {e}")
+        else:
+            self.done.emit(result)
+
+    def _progress(self, step: str, fraction: float) -> None:
+        self.progress.emit(str(step), float(fraction))
+
+
+class BackgroundJob(QObject):
+    """One job in its own thread (see the module docstring)."""
+
+    def __init__(self, fn: Callable, receiver: QObject):
+        super().__init__(receiver)
+        self.thread = QThread()
+        self.worker = _Worker(fn)
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.run)
+        self.worker.progress.connect(receiver.job_progress)
+        self.worker.done.connect(receiver.job_done)
+        self.worker.failed.connect(receiver.job_failed)
+        # ending: the worker's last signal asks the thread to stop; this object (GUI thread) joins it
+        self.worker.done.connect(self.thread.quit)
+        self.worker.failed.connect(self.thread.quit)
+        self.thread.finished.connect(self.worker.deleteLater)  # Qt's pattern: deleted in its own thread
+        self.thread.finished.connect(self._finished)
+        self.running = False
+
+    def start(self) -> None:
+        """Starts the job."""
+        self.running = True
+        self.thread.start()
+
+    @Slot()
+    def _finished(self) -> None:
+        self.running = False
+        self.thread.wait()
+        self.worker = None
+
+    def wait(self) -> None:
+        """Blocks until the job has finished (used when the window closes)."""
+        if self.running:
+            self.thread.wait()
+            self.running = False

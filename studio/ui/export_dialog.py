@@ -1,0 +1,349 @@
+"""The Export dialog (File → Export…, Ctrl+E): format, file, weights, network; runs in the background.
+
+The user picks a format (each with its one-line description), the file (the
+suffix follows the format until the name is typed by hand), the weights and,
+when the project has several, the network. Export runs
+`studio.export.export` on a *copy* of the project in a `BackgroundJob`, so the
+project is never touched and the window keeps repainting; a progress bar
+shows the export's own steps (compiling, writing, verifying, saving). When it
+ends the dialog lists the files written, the largest difference found when
+the export was reloaded and compared with the live network, and the export's
+notes ("untrained weights", "traced, not scripted" ...), or the error's
+message (nothing is written then). The dialog cannot be closed while an
+export runs (there is no way to stop one half-way).
+
+Weights choices (`WeightsChoice`): fresh (untrained) weights, the project's
+own (``training["init_weights"]`` or an import's in-memory weights), the last
+training run's when the main window knows one, or any weights file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import (QComboBox, QDialog, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit,
+                               QProgressBar, QPushButton, QVBoxLayout, QWidget)
+
+from studio.export import FORMATS, export
+from studio.graph import Project
+from studio.graph import io as project_io
+from studio.ui import dialogs, theme
+from studio.ui.background import BackgroundJob
+
+FRESH, PROJECT, LAST_RUN, FILE = "fresh", "project", "last_run", "file"
+
+
+@dataclass
+class WeightsChoice:
+    """One entry of the weights combo: `value` is what `export` gets (None, a path or a state_dict)."""
+
+    kind: str
+    label: str
+    value: object = None
+
+
+def default_name(project: Project, fmt: str, network: str = "") -> str:
+    """A file name for an export of `project` in format `fmt` (weights-only files and networks of several say so)."""
+    name = f"{project.name}_{network}" if network and len(project.networks) > 1 else project.name
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in name) or "model"
+    return f"{stem}_weights{FORMATS[fmt].suffix}" if fmt == "state_dict" else f"{stem}{FORMATS[fmt].suffix}"
+
+
+def format_label(fmt: str) -> tuple[str, str]:
+    """(short name, description) of a format, from its description line."""
+    head, _, rest = FORMATS[fmt].description.partition(":")
+    return head.strip(), rest.strip()
+
+
+class ExportDialog(QDialog):
+    """Export one network of `project` (see the module docstring).
+
+    Attributes after an export: `result` (an `ExportResult`) or `error` (the message).
+    """
+
+    def __init__(self, project: Project, folder: Path, choices: list[WeightsChoice], parent=None):
+        super().__init__(parent)
+        self.project = project
+        self.folder = Path(folder)
+        self.job: BackgroundJob | None = None
+        self.result = None
+        self.error: str | None = None
+        self._auto_path = True
+        self.setWindowTitle("Export network")
+        self.setMinimumWidth(600)
+        self._build(choices)
+        self._format_changed()
+
+    # --- building ---------------------------------------------------------------------
+    def _build(self, choices: list[WeightsChoice]) -> None:
+        t = theme.current()
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(18, 16, 18, 14)
+        outer.setSpacing(12)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        form.setVerticalSpacing(8)
+        self.network = QComboBox()
+        self.network.addItems(list(self.project.networks))
+        self.network.currentIndexChanged.connect(self._network_changed)
+        if len(self.project.networks) > 1:
+            form.addRow("Network", self.network)
+        self.format = QComboBox()
+        for name in FORMATS:
+            head, desc = format_label(name)
+            self.format.addItem(head, name)
+            self.format.setItemData(self.format.count() - 1, desc, Qt.ItemDataRole.ToolTipRole)
+        self.format.currentIndexChanged.connect(self._format_changed)
+        self.description = QLabel()
+        self.description.setWordWrap(True)
+        self.description.setStyleSheet(f"color: {t.subtext.name()};")
+        fmt_box = QVBoxLayout()
+        fmt_box.setSpacing(3)
+        fmt_box.addWidget(self.format)
+        fmt_box.addWidget(self.description)
+        form.addRow("Format", fmt_box)
+        self.path = QLineEdit()
+        self.path.textEdited.connect(self._path_typed)
+        self.browse = QPushButton("Browse…")
+        self.browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.setSpacing(6)
+        row.addWidget(self.path, 1)
+        row.addWidget(self.browse)
+        form.addRow("File", row)
+        self.weights = QComboBox()
+        self._choices: list[WeightsChoice] = []
+        for c in choices:
+            self._add_choice(c)
+        self._add_choice(WeightsChoice(FILE, "A weights file…"))
+        default = next((i for i, c in enumerate(self._choices) if c.kind == LAST_RUN),
+                       next((i for i, c in enumerate(self._choices) if c.kind == PROJECT), 0))
+        self.weights.setCurrentIndex(default)
+        self._weights_index = default
+        self.weights.activated.connect(self._weights_chosen)
+        form.addRow("Weights", self.weights)
+        outer.addLayout(form)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setTextVisible(False)
+        self.progress.setFixedHeight(8)
+        self.step = QLabel("")
+        self.step.setStyleSheet(f"color: {t.subtext.name()};")
+        self.outcome = QLabel()
+        self.outcome.setWordWrap(True)
+        self.outcome.setTextFormat(Qt.TextFormat.RichText)
+        self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.outcome.setMinimumHeight(20)
+        self.outcome_box = QFrame()
+        self.outcome_box.setFrameShape(QFrame.Shape.StyledPanel)
+        box = QVBoxLayout(self.outcome_box)
+        box.setContentsMargins(10, 8, 10, 8)
+        box.addWidget(self.outcome)
+        status = QWidget()
+        status_layout = QVBoxLayout(status)
+        status_layout.setContentsMargins(0, 0, 0, 0)
+        status_layout.setSpacing(6)
+        status_layout.addWidget(self.progress)
+        status_layout.addWidget(self.step)
+        status_layout.addWidget(self.outcome_box)
+        outer.addWidget(status)
+        self.progress.hide()
+        self.step.hide()
+        self.outcome_box.hide()
+        outer.addStretch(1)
+
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        self.export_button = QPushButton("Export")
+        self.export_button.setDefault(True)
+        self.export_button.clicked.connect(self.start)
+        self.close_button = QPushButton("Close")
+        self.close_button.clicked.connect(self.reject)
+        buttons.addWidget(self.export_button)
+        buttons.addWidget(self.close_button)
+        outer.addLayout(buttons)
+
+    def _add_choice(self, choice: WeightsChoice) -> None:
+        self._choices.append(choice)
+        self.weights.addItem(choice.label)
+
+    # --- fields -------------------------------------------------------------------------
+    @property
+    def fmt(self) -> str:
+        """The chosen format's key."""
+        return self.format.currentData()
+
+    @Slot()
+    def _format_changed(self, *_) -> None:
+        self.description.setText(format_label(self.fmt)[1])
+        if self._auto_path or not self.path.text().strip():
+            self.path.setText(str(self.folder / default_name(self.project, self.fmt, self.network.currentText())))
+            self._auto_path = True
+        else:
+            current = Path(self.path.text().strip())
+            self.path.setText(str(current.with_suffix(FORMATS[self.fmt].suffix)))
+
+    @Slot()
+    def _network_changed(self, *_) -> None:
+        if self._auto_path:
+            self._format_changed()
+
+    @Slot(str)
+    def _path_typed(self, _text: str) -> None:
+        self._auto_path = False
+
+    @Slot()
+    def _browse(self) -> None:
+        chosen = dialogs.ask_export_path(self, self.path.text(), FORMATS[self.fmt].suffix)
+        if chosen is not None:
+            self.path.setText(str(chosen))
+            self._auto_path = False
+
+    @Slot(int)
+    def _weights_chosen(self, index: int) -> None:
+        choice = self._choices[index]
+        if choice.kind != FILE:
+            self._weights_index = index
+            return
+        path = dialogs.ask_weights_path(self, str(self.folder))
+        if path is None:  # cancelled: back to what was chosen before
+            self.weights.setCurrentIndex(self._weights_index)
+            return
+        self.set_weights_file(path)
+
+    def set_weights_file(self, path: Path) -> None:
+        """Chooses the weights file `path` (what picking "A weights file…" does)."""
+        i = len(self._choices) - 1
+        self._choices[i] = WeightsChoice(FILE, f"File: {Path(path).name}", Path(path))
+        self.weights.setItemText(i, f"File: {Path(path).name}")
+        self.weights.setItemData(i, str(path), Qt.ItemDataRole.ToolTipRole)
+        self.weights.setCurrentIndex(i)
+        self._weights_index = i
+
+    def choose_weights(self, kind: str) -> None:
+        """Selects the first weights choice of `kind` (fresh, project, last_run)."""
+        for i, c in enumerate(self._choices):
+            if c.kind == kind:
+                self.weights.setCurrentIndex(i)
+                self._weights_index = i
+                return
+        raise KeyError(kind)
+
+    def weights_kinds(self) -> list[str]:
+        """The kinds of weights offered, in order."""
+        return [c.kind for c in self._choices]
+
+    # --- running --------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        """True while an export runs."""
+        return self.job is not None and self.job.running
+
+    @Slot()
+    def start(self) -> None:
+        """Starts the export with the fields' values (in the background)."""
+        if self.running:
+            return
+        text = self.path.text().strip()
+        if not text:
+            self._show_error("Choose the file to write first.")
+            return
+        choice = self._choices[self.weights.currentIndex()]
+        if choice.kind == FILE and choice.value is None:
+            self._show_error("Choose the weights file first, or another weights choice.")
+            return
+        path = Path(text).expanduser()
+        if not path.is_absolute():
+            path = self.folder / path
+        snapshot = project_io.from_dict(project_io.to_dict(self.project), f"project '{self.project.name}'")
+        fmt, network, weights = self.fmt, self.network.currentText(), choice.value
+        self.result, self.error = None, None
+        self._set_busy(True)
+        self.job = BackgroundJob(lambda progress: export(snapshot, fmt, path, weights, network, progress), self)
+        self.job.start()
+
+    def _set_busy(self, busy: bool) -> None:
+        for w in (self.network, self.format, self.path, self.browse, self.weights, self.export_button,
+                  self.close_button):
+            w.setEnabled(not busy)
+        self.progress.setVisible(busy)
+        self.step.setVisible(busy)
+        if busy:
+            self.progress.setValue(0)
+            self.step.setText("starting…")
+            self.outcome_box.hide()
+
+    @Slot(str, float)
+    def job_progress(self, step: str, fraction: float) -> None:
+        self.progress.setValue(round(100 * fraction))
+        self.step.setText(f"{step}…" if fraction < 1 else step)
+
+    @Slot(object)
+    def job_done(self, result) -> None:
+        self.result = result
+        self._set_busy(False)
+        t = theme.current()
+        files = "".join(f"<li>{_html(f)} <span style='color:{t.subtext.name()}'>({_size(f)})</span></li>"
+                        for f in result.files)
+        notes = "".join(f"<li>{_html(n)}</li>" for n in result.notes)
+        self.outcome.setText(
+            f"<b style='color:{t.valid_target.name()}'>Exported and verified.</b><br>"
+            f"Reloaded and compared with the network: <b>max difference {result.max_abs_diff:.2g}</b>"
+            f"<p style='margin:6px 0 0 0'>Files written:</p><ul style='margin:2px 0'>{files}</ul>"
+            + (f"<p style='margin:6px 0 0 0'>Notes:</p><ul style='margin:2px 0'>{notes}</ul>" if notes else ""))
+        self.outcome_box.show()
+        fit_height(self)
+
+    @Slot(str)
+    def job_failed(self, message: str) -> None:
+        self.error = message
+        self._set_busy(False)
+        self._show_error(message)
+
+    def _show_error(self, message: str) -> None:
+        t = theme.current()
+        self.outcome.setText(f"<b style='color:{t.error.name()}'>Export failed.</b><br>{_html(message)}")
+        self.outcome_box.show()
+        fit_height(self)
+
+    def wait(self) -> None:
+        """Blocks until a running export ends (the main window calls it when closing)."""
+        if self.job is not None:
+            self.job.wait()
+
+    # --- closing ---------------------------------------------------------------------------
+    def reject(self) -> None:
+        if self.running:  # no way to stop half-way; the Close button is disabled meanwhile
+            return
+        super().reject()
+
+    def closeEvent(self, event) -> None:
+        if self.running:
+            event.ignore()
+            return
+        super().closeEvent(event)
+
+
+def fit_height(dialog: QDialog) -> None:
+    """Resizes `dialog` to the height its contents need at its current width (wrapped text included)."""
+    layout = dialog.layout()
+    w = dialog.width()
+    h = layout.totalHeightForWidth(w) if layout.hasHeightForWidth() else layout.totalSizeHint().height()
+    dialog.resize(w, max(h, layout.totalMinimumSize().height()))
+
+
+def _html(value) -> str:
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "<br>")
+
+
+def _size(path: Path) -> str:
+    from studio.ui.summary import human_bytes
+
+    try:
+        return human_bytes(Path(path).stat().st_size)
+    except OSError:
+        return "?"

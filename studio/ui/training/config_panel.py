@@ -1,0 +1,441 @@
+"""`ConfigPanel`: a form over the project's "training" and "data" sections.
+
+Every control is bound to one key (`_Binding`): it shows the section's value,
+or the default when the key is absent, and a change writes just that key back
+with `Project.set_settings`, so the settings are saved in the project file and
+keys the panel does not know (``input_shape``, a source's own options) are
+kept. When the project's settings change elsewhere (undo, another editor) the
+panel reloads with its signals blocked, so nothing echoes.
+
+Signals:
+    edited(str): a section ("training" or "data") was written by the panel.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QValidator
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
+    QHBoxLayout, QLineEdit, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget,
+)
+
+from studio.data import describe_sources
+from studio.data.settings import COMMON_DEFAULTS
+from studio.train.config import LOSS_NAMES, OPTIMIZER_NAMES, SCHEDULE_NAMES, TrainConfig
+
+_DEFAULTS = TrainConfig().to_dict()
+_LOSS_LABELS = {"auto": "auto (from the task)", "cross_entropy": "cross entropy",
+                "bce": "binary cross entropy", "bce_logits": "BCE with logits", "mse": "mean squared error",
+                "l1": "mean absolute error (L1)", "kl_div": "KL divergence", "nll": "negative log likelihood"}
+_OPT_LABELS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop"}
+_SCHEDULE_LABELS = {"none": "constant", "step": "step decay", "cosine": "cosine",
+                    "onecycle": "one-cycle", "plateau": "reduce on plateau"}
+_METRICS = ("val_loss", "val_accuracy", "val_macro_f1", "val_mae", "val_rmse", "val_r2", "train_loss")
+# Augmentation checkboxes: key, label, the value a tick sets (unless the project has its own).
+_AUGMENT = (("flip", "Flip", True), ("crop_padding", "Crop (pad 4)", 4),
+            ("rotation", "Rotate ±15°", 15.0), ("noise", "Noise 0.05", 0.05))
+# File sources: the settings naming their files, and whether each is a folder.
+_SOURCE_PATHS = {
+    "mnist": (("images", False), ("labels", False)),
+    "cifar10": (("path", True),),
+    "image_folder": (("path", True),),
+    "csv": (("path", False), ("target", None)),
+    "npz": (("path", False),),
+    "text": (("path", False),),
+}
+
+
+class LogSpinBox(QDoubleSpinBox):
+    """A spin box for values spanning decades (a learning rate): steps 1, 2, 5, 10, 20...; shows 3e-4."""
+
+    def __init__(self, low: float = 1e-7, high: float = 1e6, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setDecimals(12)
+        self.setRange(low, high)
+        self.setKeyboardTracking(False)
+
+    def textFromValue(self, value: float) -> str:
+        return f"{value:.4g}"
+
+    def valueFromText(self, text: str) -> float:
+        try:
+            return float(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int) -> object:
+        try:
+            value = float(text)
+        except ValueError:
+            ok = all(c in "0123456789.eE+-" for c in text)
+            return QValidator.State.Intermediate if ok else QValidator.State.Invalid
+        ok = self.minimum() <= value <= self.maximum()
+        return QValidator.State.Acceptable if ok else QValidator.State.Intermediate
+
+    def stepBy(self, steps: int) -> None:
+        value = self.value()
+        for _ in range(abs(steps)):
+            value = _next_125(value, up=steps > 0)
+        self.setValue(min(max(value, self.minimum()), self.maximum()))
+
+
+def _next_125(value: float, up: bool) -> float:
+    """The next value of the 1-2-5 series above (or below) ``value``."""
+    if value <= 0:
+        return 1e-7 if up else 0.0
+    exponent = math.floor(math.log10(value))
+    candidates = [m * 10.0 ** e for e in (exponent - 1, exponent, exponent + 1) for m in (1, 2, 5)]
+    if up:
+        return min(c for c in candidates if c > value * (1 + 1e-9))
+    below = [c for c in candidates if c < value * (1 - 1e-9)]
+    return max(below) if below else 0.0
+
+
+@dataclass
+class _Binding:
+    """One control bound to one key of a section (a dotted key reaches into a nested dict)."""
+
+    section: str
+    key: str
+    default: Any
+    read: Callable[[], Any]
+    show: Callable[[Any], None]
+    widget: QWidget
+
+
+class ConfigPanel(QScrollArea):
+    """The training and data settings of one project, as a scrollable form."""
+
+    edited = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.project = None
+        self._bindings: list[_Binding] = []
+        self._writing = False
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(4, 4, 8, 4)
+        layout.setSpacing(8)
+        layout.addWidget(self._optimisation_group())
+        layout.addWidget(self._schedule_group())
+        layout.addWidget(self._regularisation_group())
+        layout.addWidget(self._run_group())
+        layout.addWidget(self._data_group())
+        layout.addStretch(1)
+        self.setWidget(body)
+        self.setMinimumWidth(body.minimumSizeHint().width() + 24)
+        self.setEnabled(False)
+
+    # --- the groups -------------------------------------------------------------------
+    def _optimisation_group(self) -> QGroupBox:
+        box, form = _group("Optimisation")
+        self.loss = self._combo("training", "loss", [(_LOSS_LABELS[n], n) for n in LOSS_NAMES])
+        self.optimizer = self._combo("training", "optimizer", [(_OPT_LABELS[n], n) for n in OPTIMIZER_NAMES])
+        self.lr = self._log_spin("training", "lr")
+        self.momentum = self._double("training", "momentum", 0.0, 1.0, 0.05, 3)
+        self.epochs = self._int("training", "epochs", 1, 100_000)
+        self.batch_size = self._int("training", "batch_size", 1, 65_536)
+        form.addRow("Loss", self.loss)
+        form.addRow("Optimizer", self.optimizer)
+        form.addRow("Learning rate", self.lr)
+        form.addRow("Momentum", self.momentum)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Batch size", self.batch_size)
+        self._opt_form = form
+        self.optimizer.currentIndexChanged.connect(self._update_rows)
+        return box
+
+    def _schedule_group(self) -> QGroupBox:
+        box, form = _group("Learning-rate schedule")
+        self.schedule = self._combo("training", "schedule", [(_SCHEDULE_LABELS[n], n) for n in SCHEDULE_NAMES])
+        self.warmup = self._int("training", "warmup_epochs", 0, 1000)
+        self.step_size = self._int("training", "step_size", 1, 10_000, suffix=" epochs")
+        self.gamma = self._double("training", "gamma", 0.001, 1.0, 0.05, 3)
+        self.min_lr = self._log_spin("training", "min_lr", low=0.0)
+        self.plateau_patience = self._int("training", "plateau_patience", 0, 1000, suffix=" epochs")
+        self.plateau_factor = self._double("training", "plateau_factor", 0.001, 1.0, 0.05, 3)
+        form.addRow("Schedule", self.schedule)
+        form.addRow("Warm-up", self.warmup)
+        form.addRow("Step every", self.step_size)
+        form.addRow("Decay (γ)", self.gamma)
+        form.addRow("Minimum LR", self.min_lr)
+        form.addRow("Wait", self.plateau_patience)
+        form.addRow("Factor", self.plateau_factor)
+        self.warmup.setSuffix(" epochs")
+        self._schedule_form = form
+        self.schedule.currentIndexChanged.connect(self._update_rows)
+        return box
+
+    def _regularisation_group(self) -> QGroupBox:
+        box, form = _group("Regularisation")
+        self.weight_decay = self._log_spin("training", "weight_decay", low=0.0)
+        self.l1 = self._log_spin("training", "l1", low=0.0)
+        self.grad_clip = self._double("training", "grad_clip", 0.0, 1e6, 0.5, 3)
+        self.label_smoothing = self._double("training", "label_smoothing", 0.0, 1.0, 0.05, 3)
+        self.grad_clip.setSpecialValueText("off")
+        form.addRow("L2 (weight decay)", self.weight_decay)
+        form.addRow("L1", self.l1)
+        form.addRow("Gradient clip", self.grad_clip)
+        form.addRow("Label smoothing", self.label_smoothing)
+        return box
+
+    def _run_group(self) -> QGroupBox:
+        box, form = _group("Stopping and device")
+        self.early_metric = self._combo("training", "early_stop_metric", [(m, m) for m in _METRICS])
+        self.early_patience = self._int("training", "early_stop_patience", 0, 10_000, suffix=" epochs")
+        self.early_patience.setSpecialValueText("off")
+        self.seed = self._int("training", "seed", 0, 2**31 - 1)
+        self.device = self._combo("training", "device", [(d, d) for d in available_devices()])
+        self.mixed_precision = self._combo(
+            "training", "mixed_precision", [("auto (CUDA only)", "auto"), ("on (bf16)", True), ("off", False)])
+        self.mixed_precision.setToolTip("bf16 autocast; used on CUDA only")
+        form.addRow("Early stop on", self.early_metric)
+        form.addRow("Patience", self.early_patience)
+        form.addRow("Seed", self.seed)
+        form.addRow("Device", self.device)
+        form.addRow("Mixed precision", self.mixed_precision)
+        return box
+
+    def _data_group(self) -> QGroupBox:
+        box, form = _group("Data")
+        sources = describe_sources()
+        self.source = self._combo("data", "source", [(f"{n}  ({k})", n) for n, k, _ in sources],
+                                  default=COMMON_DEFAULTS["source"])
+        for i, (_, _, description) in enumerate(sources):
+            self.source.setItemData(i, description, Qt.ItemDataRole.ToolTipRole)
+        self.source.currentIndexChanged.connect(self._update_rows)
+        self.val_split = self._double("data", "val_split", 0.0, 0.9, 0.05, 2,
+                                      default=COMMON_DEFAULTS["val_split"])
+        self.test_split = self._double("data", "test_split", 0.0, 0.9, 0.05, 2,
+                                       default=COMMON_DEFAULTS["test_split"])
+        self.normalize = self._check("data", "normalize", "per-channel mean and std",
+                                     default=COMMON_DEFAULTS["normalize"])
+        augment = QWidget()
+        grid = QGridLayout(augment)
+        grid.setContentsMargins(0, 0, 0, 0)
+        self.augment: dict[str, QCheckBox] = {}
+        for i, (key, label, value) in enumerate(_AUGMENT):
+            box_ = self._augment_check(key, label, value)
+            self.augment[key] = box_
+            grid.addWidget(box_, i // 2, i % 2)
+        self.max_samples = self._int("data", "max_samples", 0, 10**9, default=None, zero_is_none=True)
+        self.max_samples.setSpecialValueText("all")
+        self.path_edits: dict[str, QWidget] = {}
+        form.addRow("Source", self.source)
+        self._data_form = form
+        for key, folder in {k: f for paths in _SOURCE_PATHS.values() for k, f in paths}.items():
+            row = self._path_row(key, folder)
+            self.path_edits[key] = row
+            form.addRow(key.capitalize(), row)
+        form.addRow("Validation", self.val_split)
+        form.addRow("Test", self.test_split)
+        form.addRow("Normalise", self.normalize)
+        form.addRow("Augment", augment)
+        form.addRow("Max samples", self.max_samples)
+        return box
+
+    # --- controls bound to keys -------------------------------------------------------
+    def _bind(self, section: str, key: str, widget: QWidget, read, show, default=None) -> None:
+        if default is None and section == "training":
+            default = _DEFAULTS[key]
+        self._bindings.append(_Binding(section, key, default, read, show, widget))
+
+    def _combo(self, section: str, key: str, items: list[tuple[str, Any]], default=None) -> QComboBox:
+        combo = QComboBox()
+        for label, value in items:
+            combo.addItem(label, value)
+
+        def show(value: Any) -> None:
+            index = next((i for i in range(combo.count()) if combo.itemData(i) == value
+                          and type(combo.itemData(i)) is type(value)), -1)
+            if index < 0:  # a value the list lacks (cuda:3 on this machine): show it as it is
+                combo.addItem(str(value), value)
+                index = combo.count() - 1
+            combo.setCurrentIndex(index)
+
+        self._bind(section, key, combo, combo.currentData, show, default)
+        combo.currentIndexChanged.connect(lambda *_: self._write(section, key, combo.currentData()))
+        return combo
+
+    def _int(self, section: str, key: str, low: int, high: int, suffix: str = "", default=None,
+             zero_is_none: bool = False) -> QSpinBox:
+        spin = QSpinBox()
+        spin.setRange(low, high)
+        spin.setSuffix(suffix)
+        spin.setKeyboardTracking(False)
+        spin.setAccelerated(True)
+        self._bind(section, key, spin, spin.value, lambda v: spin.setValue(int(v or 0)), default)
+        spin.valueChanged.connect(lambda v: self._write(section, key, None if zero_is_none and not v else v))
+        return spin
+
+    def _double(self, section: str, key: str, low: float, high: float, step: float, decimals: int,
+                default=None) -> QDoubleSpinBox:
+        spin = QDoubleSpinBox()
+        spin.setRange(low, high)
+        spin.setSingleStep(step)
+        spin.setDecimals(decimals)
+        spin.setKeyboardTracking(False)
+        self._bind(section, key, spin, spin.value, lambda v: spin.setValue(float(v or 0)), default)
+        spin.valueChanged.connect(lambda v: self._write(section, key, v))
+        return spin
+
+    def _log_spin(self, section: str, key: str, low: float = 1e-7) -> LogSpinBox:
+        spin = LogSpinBox(low=low)
+        if low == 0.0:
+            spin.setSpecialValueText("0")
+        self._bind(section, key, spin, spin.value, lambda v: spin.setValue(float(v)))
+        spin.valueChanged.connect(lambda v: self._write(section, key, v))
+        return spin
+
+    def _check(self, section: str, key: str, label: str, default=None) -> QCheckBox:
+        box = QCheckBox(label)
+        self._bind(section, key, box, box.isChecked, lambda v: box.setChecked(bool(v)), default)
+        box.toggled.connect(lambda v: self._write(section, key, v))
+        return box
+
+    def _augment_check(self, key: str, label: str, on_value: Any) -> QCheckBox:
+        box = QCheckBox(label)
+        self._bind("data", f"augment.{key}", box, box.isChecked, lambda v: box.setChecked(bool(v)), False)
+        box.toggled.connect(lambda v: self._write("data", f"augment.{key}", on_value if v else None))
+        return box
+
+    def _path_row(self, key: str, folder: bool | None) -> QWidget:
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        edit = QLineEdit()
+        edit.setPlaceholderText("column name" if folder is None else "relative to the project file")
+        layout.addWidget(edit, 1)
+        if folder is not None:
+            browse = QPushButton("…")
+            browse.setFixedWidth(28)
+            browse.setToolTip("Choose a folder" if folder else "Choose a file")
+            browse.clicked.connect(lambda: self._browse(edit, folder))
+            layout.addWidget(browse)
+        row.edit = edit
+        self._bind("data", key, edit, edit.text, lambda v: edit.setText("" if v is None else str(v)), "")
+        edit.editingFinished.connect(lambda: self._write("data", key, edit.text().strip() or None))
+        return row
+
+    def _browse(self, edit: QLineEdit, folder: bool) -> None:
+        if folder:
+            chosen = QFileDialog.getExistingDirectory(self, "Choose the data folder", edit.text())
+        else:
+            chosen, _ = QFileDialog.getOpenFileName(self, "Choose the data file", edit.text())
+        if chosen:
+            edit.setText(chosen)
+            edit.editingFinished.emit()
+
+    # --- project <-> controls ---------------------------------------------------------
+    def set_project(self, project: Any) -> None:
+        """Show (and from now on edit) ``project``'s settings; None empties and disables the form."""
+        if self.project is not None:
+            self.project.settings_changed.disconnect(self._settings_changed)
+        self.project = project
+        if project is not None:
+            project.settings_changed.connect(self._settings_changed)
+        self.setEnabled(project is not None)
+        self.reload()
+
+    def _settings_changed(self, section: str) -> None:
+        if section in ("training", "data") and not self._writing:
+            self.reload()
+
+    def reload(self) -> None:
+        """Show the project's current values (signals blocked: nothing is written back)."""
+        if self.project is None:
+            return
+        for b in self._bindings:
+            section = getattr(self.project, b.section) or {}
+            value = _get(section, b.key)
+            b.widget.blockSignals(True)
+            try:
+                b.show(b.default if value is None else value)
+            finally:
+                b.widget.blockSignals(False)
+        self._update_rows()
+
+    def _write(self, section: str, key: str, value: Any) -> None:
+        if self.project is None:
+            return
+        current = dict(getattr(self.project, section) or {})
+        if _get(current, key) == value and (value is not None or not _has(current, key)):
+            return
+        _set(current, key, value)
+        self._writing = True
+        try:
+            self.project.set_settings(section, current)
+        finally:
+            self._writing = False
+        self.edited.emit(section)
+
+    def _update_rows(self, *_: Any) -> None:
+        opt = self.optimizer.currentData()
+        self._opt_form.setRowVisible(self.momentum, opt in ("sgd", "rmsprop"))
+        schedule = self.schedule.currentData()
+        self._schedule_form.setRowVisible(self.step_size, schedule == "step")
+        self._schedule_form.setRowVisible(self.gamma, schedule == "step")
+        self._schedule_form.setRowVisible(self.min_lr, schedule == "cosine")
+        self._schedule_form.setRowVisible(self.plateau_patience, schedule == "plateau")
+        self._schedule_form.setRowVisible(self.plateau_factor, schedule == "plateau")
+        wanted = {k for k, _ in _SOURCE_PATHS.get(self.source.currentData(), ())}
+        for key, row in self.path_edits.items():
+            self._data_form.setRowVisible(row, key in wanted)
+
+
+def available_devices() -> list[str]:
+    """The devices this machine can train on: auto, cpu, then cuda / cuda:N and mps when present."""
+    devices = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        count = torch.cuda.device_count()
+        devices += ["cuda"] if count == 1 else [f"cuda:{i}" for i in range(count)]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        devices.append("mps")
+    return devices
+
+
+def _group(title: str) -> tuple[QGroupBox, QFormLayout]:
+    box = QGroupBox(title)
+    form = QFormLayout(box)
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    form.setContentsMargins(8, 6, 8, 8)
+    form.setVerticalSpacing(4)
+    return box, form
+
+
+def _get(section: dict, key: str) -> Any:
+    for part in key.split(".")[:-1]:
+        section = section.get(part) if isinstance(section.get(part), dict) else {}
+    return section.get(key.split(".")[-1])
+
+
+def _has(section: dict, key: str) -> bool:
+    for part in key.split(".")[:-1]:
+        section = section.get(part) if isinstance(section.get(part), dict) else {}
+    return key.split(".")[-1] in section
+
+
+def _set(section: dict, key: str, value: Any) -> None:
+    """Set (or, for None, remove) a dotted key, copying each nested dict on the way."""
+    parts = key.split(".")
+    for part in parts[:-1]:
+        inner = section.get(part)
+        section[part] = dict(inner) if isinstance(inner, dict) else {}
+        section = section[part]
+    if value is None:
+        section.pop(parts[-1], None)
+    else:
+        section[parts[-1]] = value

@@ -1,0 +1,174 @@
+"""The confusion matrix (pyqtgraph image with counts) and the per-class metrics table.
+
+`ConfusionView.show_matrix(matrix, names, epoch)` draws rows as true classes
+and columns as predictions; a cell's colour is its share of the true class
+(the row), its text the count. Past `MAX_LABELLED` classes the counts are
+left out (they would not fit). `ClassTable.show_metrics(metrics, names)`
+lists precision, recall, F1 and support per class.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtWidgets import QGraphicsItem, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+
+MAX_LABELLED = 20
+
+
+def _mix(a: QColor, b: QColor, t: float) -> QColor:
+    return QColor.fromRgbF(*(a.getRgbF()[i] * (1 - t) + b.getRgbF()[i] * t for i in range(3)))
+
+
+class ConfusionView(QWidget):
+    """The validation confusion matrix of the latest epoch."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setMinimumSize(260, 240)
+        layout.addWidget(self.view)
+        self.plot = self.view.addPlot()
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.invertY(True)
+        self.plot.setAspectLocked(True)
+        for name in ("left", "bottom"):  # axes drawn once, then blitted (see dashboard.py)
+            self.plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        self.texts: list[pg.TextItem] = []
+        self.matrix: np.ndarray | None = None
+        self.names: list[str] = []
+        self.epoch = 0
+        self.apply_palette()
+
+    def show_matrix(self, matrix: list[list[int]], names: list[str] | None, epoch: int) -> None:
+        """Draw ``matrix`` (rows: true class) with ``names`` on both axes."""
+        m = np.asarray(matrix, dtype=float)
+        n = m.shape[0]
+        self.matrix, self.epoch = m, epoch
+        self.names = list(names) if names and len(names) == n else [str(i) for i in range(n)]
+        rows = m.sum(axis=1, keepdims=True)
+        self.share = np.divide(m, rows, out=np.zeros_like(m), where=rows > 0)
+        self.image.setImage(self.share, levels=(0.0, 1.0))
+        self.image.setRect(0, 0, n, n)
+        ticks = [[(i + 0.5, name) for i, name in enumerate(self.names)]]
+        for axis in ("left", "bottom"):
+            self.plot.getAxis(axis).setTicks(ticks)
+        self.plot.setRange(xRange=(0, n), yRange=(0, n), padding=0.02)
+        self._draw_counts()
+        self._colour_counts()
+        self.plot.setTitle(f"Confusion matrix, validation, epoch {epoch}", size="9pt",
+                           color=self.palette().color(QPalette.ColorRole.Text).name())
+
+    def _draw_counts(self) -> None:
+        """One text item per cell, kept while the matrix keeps its size (only texts change)."""
+        m = self.matrix
+        n = 0 if m is None or m.shape[0] > MAX_LABELLED else m.shape[0]
+        if len(self.texts) != n * n:
+            for t in self.texts:
+                self.plot.removeItem(t)
+            self.texts = []
+            font = QFont()
+            font.setPointSizeF(7.5 if n > 10 else 8.5)
+            for i in range(n):
+                for j in range(n):
+                    text = pg.TextItem("", anchor=(0.5, 0.5))
+                    text.setFont(font)
+                    text.setPos(j + 0.5, i + 0.5)
+                    self.plot.addItem(text)
+                    self.texts.append(text)
+        for k, text in enumerate(self.texts):
+            i, j = divmod(k, n)
+            count = int(m[i, j])
+            text.setText(str(count) if count or i == j else "")
+
+    def clear(self) -> None:
+        self.matrix = None
+        self.image.clear()
+        self._draw_counts()
+        self.plot.setTitle("")
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self.apply_palette()
+        super().changeEvent(event)
+
+    def apply_palette(self) -> None:
+        pal = self.palette()
+        base, text = pal.color(QPalette.ColorRole.Base), pal.color(QPalette.ColorRole.Text)
+        high = pal.color(QPalette.ColorRole.Highlight)
+        self.view.setBackground(base)
+        cmap = pg.ColorMap([0.0, 1.0], [_mix(base, high, 0.04), high])
+        self.image.setLookupTable(cmap.getLookupTable(nPts=256))
+        sub = QColor(text)
+        sub.setAlphaF(0.8)
+        for name, label in (("left", "true"), ("bottom", "predicted")):
+            axis = self.plot.getAxis(name)
+            axis.setPen(pg.mkPen(sub))
+            axis.setTextPen(pg.mkPen(sub))
+            self.plot.setLabel(name, label, color=sub.name())
+        title = f"Confusion matrix, validation, epoch {self.epoch}" if self.matrix is not None else ""
+        self.plot.setTitle(title, size="9pt", color=text.name())
+        self._colour_counts()
+
+    def _colour_counts(self) -> None:
+        """Counts on dark cells in the highlighted-text colour, the rest in the text colour."""
+        pal = self.palette()
+        colours = (pal.color(QPalette.ColorRole.Text), pal.color(QPalette.ColorRole.HighlightedText))
+        n = int(round(len(self.texts) ** 0.5))
+        for k, t in enumerate(self.texts):
+            i, j = divmod(k, n)
+            colour = colours[int(self.share[i, j] > 0.55)]
+            if t.color != colour:
+                t.setColor(colour)
+
+
+class ClassTable(QTableWidget):
+    """Precision, recall, F1 and support of each class, from an epoch's metrics."""
+
+    COLUMNS = ("Class", "Precision", "Recall", "F1", "Support")
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(0, len(self.COLUMNS), parent)
+        self.setHorizontalHeaderLabels(self.COLUMNS)
+        self.verticalHeader().setVisible(False)
+        self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        self.setAlternatingRowColors(True)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+
+    def show_metrics(self, metrics: dict[str, Any], names: list[str] | None) -> None:
+        precision = metrics.get("val_precision") or []
+        recall = metrics.get("val_recall") or []
+        f1 = metrics.get("val_f1") or []
+        confusion = metrics.get("val_confusion") or []
+        n = max(len(precision), len(recall), len(f1))
+        names = list(names) if names and len(names) == n else [str(i) for i in range(n)]
+        self.setRowCount(n)
+        for i in range(n):
+            support = int(sum(confusion[i])) if i < len(confusion) else 0
+            cells = [names[i]] + [f"{v[i]:.3f}" if i < len(v) else "" for v in (precision, recall, f1)]
+            cells.append(str(support))
+            for col, value in enumerate(cells):
+                item = self.item(i, col)
+                if item is None:
+                    item = QTableWidgetItem()
+                    align = Qt.AlignmentFlag.AlignVCenter | (
+                        Qt.AlignmentFlag.AlignLeft if col == 0 else Qt.AlignmentFlag.AlignRight)
+                    item.setTextAlignment(align)
+                    self.setItem(i, col, item)
+                item.setText(value)
+
+    def clear_rows(self) -> None:
+        self.setRowCount(0)

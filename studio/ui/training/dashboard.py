@@ -1,0 +1,231 @@
+"""`Dashboard`: live curves of every run in this dock, laid over each other (pyqtgraph).
+
+Four plots share the x axis (epochs; batch points at fractions of an epoch):
+loss (training per batch event, validation per epoch, dashed), the task's
+validation metric (accuracy in %, or R² and MAE for regression), the learning
+rate and samples per second. New points are drawn at most five times a
+second (`redraw_ms`), which keeps the GUI thread's share of the GIL small. Each run gets its own colour; the loss plot's
+legend names them ("run 1 train", "run 1 val"). `clear` forgets every run.
+Colours follow the application palette (light or dark) and change with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, Qt, QTimer, Slot
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
+
+from studio.train import BatchEnded, EpochEnded
+
+# Readable on light and dark backgrounds; a run takes the next one.
+RUN_COLOURS = ("#2f7df6", "#f08c00", "#1e9e5a", "#d6336c", "#8b5cf6", "#0ea5e9", "#a16207", "#64748b")
+
+
+def run_colour(number: int) -> QColor:
+    """The colour of run ``number`` (1-based)."""
+    return QColor(RUN_COLOURS[(number - 1) % len(RUN_COLOURS)])
+
+
+@dataclass
+class _Series:
+    """One curve and its points; new points reach the curve at the next `flush`."""
+
+    item: pg.PlotDataItem
+    x: list[float] = field(default_factory=list)
+    y: list[float] = field(default_factory=list)
+    dirty: bool = False
+
+    def add(self, x: float, y: float | None) -> None:
+        if y is None or not np.isfinite(y):
+            return
+        self.x.append(x)
+        self.y.append(y)
+        self.dirty = True
+
+    def flush(self) -> None:
+        if self.dirty:
+            self.dirty = False
+            self.item.setData(np.asarray(self.x), np.asarray(self.y))
+
+
+class Dashboard(QWidget):
+    """The curves of every run; `begin_run`, `add_batch`, `add_epoch` feed it."""
+
+    def __init__(self, parent: QWidget | None = None, redraw_ms: int = 200):
+        super().__init__(parent)
+        # Points arrive ~20 times a second; the curves are redrawn at most every
+        # `redraw_ms`, so drawing takes little of the GIL the training thread needs.
+        self._redraw = QTimer(self)
+        self._redraw.setSingleShot(True)
+        self._redraw.setInterval(redraw_ms)
+        self._redraw.timeout.connect(self.flush)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setMinimumSize(420, 300)
+        layout.addWidget(self.view)
+        self.loss_plot = self._plot(0, 0, "Loss")
+        self.metric_plot = self._plot(0, 1, "Validation accuracy (%)")
+        self.lr_plot = self._plot(1, 0, "Learning rate")
+        self.lr_plot.enableAutoRange(y=False)
+        self.speed_plot = self._plot(1, 1, "Samples / s")
+        self.legend = self.loss_plot.addLegend(offset=(-8, 8), labelTextSize="8pt")
+        self.legend.setColumnCount(1)
+        self.metric_legend = None
+        self.runs: dict[int, dict[str, _Series]] = {}
+        self.task: str | None = None
+        self.apply_palette()
+
+    def _plot(self, row: int, col: int, title: str) -> pg.PlotItem:
+        plot = self.view.addPlot(row=row, col=col)
+        plot.setTitle(title, size="9pt")
+        plot.showGrid(x=True, y=True, alpha=0.15)
+        plot.setLabel("bottom", "epoch")
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        plot.getAxis("left").setWidth(52)
+        for name in ("left", "bottom"):
+            axis = plot.getAxis(name)
+            axis.enableAutoSIPrefix(False)
+            # Drawing an axis (its ticks, labels and grid lines) is most of a frame; cached, it is
+            # drawn again only when its range changes, not each time a curve gets a point.
+            axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        return plot
+
+    # --- feeding ----------------------------------------------------------------------
+    def begin_run(self, number: int) -> None:
+        """Add the (still empty) curves of run ``number``."""
+        colour = run_colour(number)
+        solid = pg.mkPen(colour, width=1.6)
+        dashed = pg.mkPen(colour, width=1.8, style=Qt.PenStyle.DashLine)
+        symbol = dict(symbol="o", symbolSize=5, symbolBrush=colour, symbolPen=colour)
+        label = f"run {number}"
+        series = {
+            "train_loss": self._series(self.loss_plot, solid, f"{label} train"),
+            "val_loss": self._series(self.loss_plot, dashed, f"{label} val", **symbol),
+            "metric": self._series(self.metric_plot, solid, None, **symbol),
+            "metric2": self._series(self.metric_plot, dashed, None, **symbol),
+            "lr": self._series(self.lr_plot, solid, None),
+            "speed": self._series(self.speed_plot, solid, None),
+        }
+        self.runs[number] = series
+
+    def _series(self, plot: pg.PlotItem, pen, name: str | None, **kw: Any) -> _Series:
+        item = plot.plot([], [], pen=pen, name=name, **kw)
+        item.setClipToView(True)
+        item.setDownsampling(auto=True, method="mean")
+        return _Series(item)
+
+    def set_epochs(self, total: int) -> None:
+        """Fix the x axis to 0..``total`` epochs (the longest run shown), so it never rescales mid-run."""
+        self._epochs = max(total, getattr(self, "_epochs", 0) if self.runs else total)
+        for plot in (self.loss_plot, self.metric_plot, self.lr_plot, self.speed_plot):
+            plot.enableAutoRange(x=False)
+            plot.setXRange(0, self._epochs, padding=0.02)
+
+    def add_batch(self, number: int, event: BatchEnded) -> None:
+        """A batch event of run ``number``: training loss, learning rate and speed."""
+        series = self.runs.get(number)
+        if series is None:
+            return
+        x = event.epoch - 1 + event.batch / max(event.batches, 1)
+        series["train_loss"].add(x, event.loss)
+        series["lr"].add(x, event.lr if event.lr > 0 else None)
+        series["speed"].add(x, event.samples_per_s)
+        self._schedule()
+
+    def add_epoch(self, number: int, event: EpochEnded) -> None:
+        """An epoch of run ``number``: validation loss and the task's metric."""
+        series = self.runs.get(number)
+        if series is None:
+            return
+        m = event.metrics
+        series["val_loss"].add(event.epoch, m.get("val_loss"))
+        if "val_accuracy" in m:
+            self._set_task("classification")
+            series["metric"].add(event.epoch, 100.0 * m["val_accuracy"])
+        elif "val_r2" in m:
+            self._set_task("regression")
+            series["metric"].add(event.epoch, m.get("val_r2"))
+            series["metric2"].add(event.epoch, m.get("val_mae"))
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if not self._redraw.isActive():
+            self._redraw.start()
+
+    @Slot()
+    def flush(self) -> None:
+        """Show every point received so far (called by the redraw timer)."""
+        for series in self.runs.values():
+            for s in series.values():
+                s.flush()
+        # A constant learning rate would get a range around it that hides it at "0": show 0..max.
+        top = max((max(r["lr"].y) for r in self.runs.values() if r["lr"].y), default=0.0)
+        if top > 0 and top != getattr(self, "_lr_top", None):
+            self._lr_top = top
+            self.lr_plot.setYRange(0, top * 1.1, padding=0)
+
+    def _set_task(self, task: str) -> None:
+        if task == self.task:
+            return
+        self.task = task
+        if task == "regression":
+            self.metric_plot.setTitle("Validation R² (solid) and MAE (dashed)", size="9pt")
+        else:
+            self.metric_plot.setTitle("Validation accuracy (%)", size="9pt")
+        self.apply_palette()
+
+    def clear(self, keep: int | None = None) -> None:
+        """Forget every run's curves (but run ``keep``, when given: the one training now)."""
+        for number in [n for n in self.runs if n != keep]:
+            self.remove_run(number)
+
+    def remove_run(self, number: int) -> None:
+        """Take the curves of run ``number`` off the plots."""
+        for s in self.runs.pop(number, {}).values():
+            self.legend.removeItem(s.item)
+            for plot in (self.loss_plot, self.metric_plot, self.lr_plot, self.speed_plot):
+                if s.item in plot.listDataItems():
+                    plot.removeItem(s.item)
+        if not self.runs:
+            self.task = None
+
+    def points(self, number: int, name: str) -> tuple[list[float], list[float]]:
+        """The points curve ``name`` of run ``number`` shows now (for tests and tools)."""
+        item = self.runs[number][name].item
+        x, y = item.xData, item.yData  # all of it, not just what is in view
+        return ([] if x is None else list(x)), ([] if y is None else list(y))
+
+    # --- look -------------------------------------------------------------------------
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self.apply_palette()
+        super().changeEvent(event)
+
+    def apply_palette(self) -> None:
+        """Background, axes, grid and titles from the widget's palette."""
+        pal = self.palette()
+        base = pal.color(QPalette.ColorRole.Base)
+        text = pal.color(QPalette.ColorRole.Text)
+        sub = QColor(text)
+        sub.setAlphaF(0.75)
+        self.view.setBackground(base)
+        for plot in (self.loss_plot, self.metric_plot, self.lr_plot, self.speed_plot):
+            for name in ("left", "bottom"):
+                axis = plot.getAxis(name)
+                axis.setPen(pg.mkPen(sub))
+                axis.setTextPen(pg.mkPen(sub))
+            plot.titleLabel.setText(plot.titleLabel.text, color=text.name(), size="9pt")
+            axis_label = plot.getAxis("bottom").label
+            axis_label.setDefaultTextColor(sub)
+        self.legend.setLabelTextColor(text)
+        fill = QColor(base)
+        fill.setAlphaF(0.8)
+        self.legend.setBrush(pg.mkBrush(fill))
+        self.legend.setPen(pg.mkPen(QColor(text.red(), text.green(), text.blue(), 60)))

@@ -1,0 +1,526 @@
+"""`TrainingDock`: settings, Train / Pause / Stop, progress and the live dashboard in one dock.
+
+Layout: a header (Train, Pause, Stop, the progress bar, Clear) and a message
+line for failures; below, the settings form (`ConfigPanel`), the curves
+(`Dashboard`) and tabs with the confusion matrix, the per-class table, the
+sample predictions and the list of runs.
+
+The main window needs only::
+
+    dock = TrainingDock(window)
+    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+    dock.status_message.connect(window.statusBar().showMessage)
+    dock.set_project(project, path)           # on every open / new / save-as
+    if not dock.request_close(): ...          # before closing or switching projects
+
+Signals:
+    status_message(str): one line for the status bar (started, finished, failed).
+    running_changed(bool): a run began or ended.
+    run_ended(object): the last event of a run (`RunFinished` or `RunFailed`).
+    checkpoint_saved(str): the path of a checkpoint now complete on disk.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QColor, QKeySequence, QPalette
+from PySide6.QtWidgets import (
+    QDockWidget, QHBoxLayout, QLabel, QMessageBox, QProgressBar, QSplitter, QStyle, QTabWidget,
+    QToolButton, QVBoxLayout, QWidget,
+)
+
+from studio.errors import StudioError
+from studio.train import BatchEnded, CheckpointSaved, EpochEnded, RunFailed, RunFinished, RunStarted
+from studio.ui.training.config_panel import ConfigPanel
+from studio.ui.training.confusion import ClassTable, ConfusionView
+from studio.ui.training.controller import TrainingController
+from studio.ui.training.dashboard import Dashboard, run_colour
+from studio.ui.training.runs import RunRecord, RunsTable, next_run_dir, runs_root
+from studio.ui.training.samples import SamplesGrid
+
+
+def confirm_stop(parent: QWidget | None) -> bool:
+    """Ask whether to stop the running training to close; tests replace this function."""
+    answer = QMessageBox.question(
+        parent, "Training is running",
+        "Training is running: stop it and close?\n\nThe last epoch's checkpoint is kept.",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+class TrainingDock(QDockWidget):
+    """The training dock of the main window (see the module docstring for its signals)."""
+
+    status_message = Signal(str)
+    running_changed = Signal(bool)
+    run_ended = Signal(object)
+    checkpoint_saved = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__("Training", parent)
+        self.setObjectName("Training")
+        self.project = None
+        self.path: Path | None = None
+        self.records: list[RunRecord] = []
+        self.current: RunRecord | None = None
+        self.class_names: list[str] | None = None
+        self.controller = TrainingController(self)
+        self._make_actions()
+        self._make_widgets()
+        self._connect()
+        self._update_buttons()
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
+
+    # --- construction -----------------------------------------------------------------
+    def _make_actions(self) -> None:
+        self.start_action = self._action("Train", "F5", QStyle.StandardPixmap.SP_MediaPlay, self.start,
+                                         "Train the network with these settings (F5)")
+        self.pause_action = self._action("Pause", "F6", QStyle.StandardPixmap.SP_MediaPause,
+                                         self.toggle_pause, "Pause or resume after the current batch (F6)")
+        self.stop_action = self._action("Stop", "Shift+F5", QStyle.StandardPixmap.SP_MediaStop, self.stop,
+                                        "Stop after the current batch; checkpoints are kept (Shift+F5)")
+        self.clear_action = self._action("Clear runs", None, QStyle.StandardPixmap.SP_DialogResetButton,
+                                         self.clear_runs, "Remove the curves of earlier runs")
+
+    def _action(self, text: str, shortcut: str | None, icon, slot, tip: str) -> QAction:
+        action = QAction(self.style().standardIcon(icon), text, self)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.setToolTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _button(self, action: QAction) -> QToolButton:
+        button = QToolButton()
+        button.setDefaultAction(action)
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        button.setAutoRaise(False)
+        return button
+
+    def _make_widgets(self) -> None:
+        body = QWidget()
+        outer = QVBoxLayout(body)
+        outer.setContentsMargins(6, 4, 6, 4)
+        outer.setSpacing(4)
+        header = QHBoxLayout()
+        header.setSpacing(6)
+        self.train_button = self._button(self.start_action)
+        self.pause_button = self._button(self.pause_action)
+        self.stop_button = self._button(self.stop_action)
+        self.clear_button = self._button(self.clear_action)
+        self.progress = QProgressBar()
+        self.progress.setMinimumWidth(320)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("Ready")
+        self.progress.setValue(0)
+        for w in (self.train_button, self.pause_button, self.stop_button):
+            header.addWidget(w)
+        header.addWidget(self.progress, 1)
+        header.addWidget(self.clear_button)
+        outer.addLayout(header)
+        self.summary = QLabel("Set the training options on the left, then press Train (F5).")
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        outer.addWidget(self.summary)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.setVisible(False)
+        outer.addWidget(self.message)
+
+        self.panel = ConfigPanel()
+        self.dashboard = Dashboard()
+        self.confusion = ConfusionView()
+        self.class_table = ClassTable()
+        self.samples = SamplesGrid()
+        self.runs_table = RunsTable()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.confusion, "Confusion")
+        self.tabs.addTab(self.class_table, "Per class")
+        self.tabs.addTab(self.samples, "Samples")
+        self.tabs.addTab(self.runs_table, "Runs")
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.panel)
+        self.splitter.addWidget(self.dashboard)
+        self.splitter.addWidget(self.tabs)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setStretchFactor(2, 2)
+        self.splitter.setChildrenCollapsible(False)
+        self._latest: EpochEnded | None = None
+        self._stale: set[str] = set()
+        self._views_timer = QTimer(self)
+        self._views_timer.setSingleShot(True)
+        self._views_timer.setInterval(500)
+        self._views_timer.timeout.connect(self.refresh_views)
+        self.tabs.currentChanged.connect(self.refresh_views)
+        self._last_batch: BatchEnded | None = None
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setSingleShot(True)
+        self._progress_timer.setInterval(200)
+        self._progress_timer.timeout.connect(self._show_progress)
+        outer.addWidget(self.splitter, 1)
+        self.setWidget(body)
+        self._style_message()
+
+    def _connect(self) -> None:
+        c = self.controller
+        c.run_started.connect(self._run_started)
+        c.batch_ended.connect(self._batch_ended)
+        c.epoch_ended.connect(self._epoch_ended)
+        c.checkpoint_saved.connect(self._checkpoint_saved)
+        c.run_finished.connect(self._run_finished)
+        c.run_failed.connect(self._run_failed)
+        c.not_started.connect(self._not_started)
+        c.running_changed.connect(self._running_changed)
+        c.paused_changed.connect(self._paused_changed)
+
+    # --- the project ------------------------------------------------------------------
+    def set_project(self, project: Any, path: Path | None) -> None:
+        """Edit and train ``project`` (saved at ``path``, or None when unsaved).
+
+        A different project clears the dashboard (unless a run is going: its
+        curves stay until it ends).
+        """
+        if project is not self.project and not self.running:
+            self.clear_runs(all_runs=True)
+        self.project = project
+        self.path = Path(path) if path is not None else None
+        self.panel.set_project(project)
+        self._update_buttons()
+
+    @property
+    def running(self) -> bool:
+        """Whether a run is going (preparing, training, paused or stopping)."""
+        return self.controller.running
+
+    # --- user intent ------------------------------------------------------------------
+    @Slot()
+    def start(self) -> bool:
+        """Start a run with the project's settings; False (and a message) when it cannot start."""
+        if self.project is None:
+            self._say("Open or create a project to train.")
+            return False
+        if self.running:
+            return False
+        self._show_message("")
+        training, data = dict(self.project.training or {}), dict(self.project.data or {})
+        record = RunRecord(number=self._next_number(), out_dir=next_run_dir(runs_root(self.path),
+                                                                             self.project.name))
+        try:
+            self.controller.start(self.project, training, data,
+                                  self.path.parent if self.path is not None else None, record.out_dir)
+        except StudioError as exc:
+            self._show_message(f"Cannot start training: {exc}")
+            self._say(f"Cannot start training: {exc}")
+            return False
+        self.records.append(record)
+        self.current = record
+        self.class_names = None
+        self.dashboard.begin_run(record.number)
+        self.progress.setRange(0, 0)  # busy until RunStarted says how long
+        self.progress.setFormat("Preparing the data and the model…")
+        self.summary.setText(f"{record.label}: preparing; writing to {record.out_dir}")
+        self._refresh_runs()
+        return True
+
+    @Slot()
+    def toggle_pause(self) -> None:
+        if self.controller.paused:
+            self.controller.resume()
+        else:
+            self.controller.pause()
+
+    @Slot()
+    def pause(self) -> None:
+        self.controller.pause()
+
+    @Slot()
+    def resume(self) -> None:
+        self.controller.resume()
+
+    @Slot()
+    def stop(self) -> None:
+        """Stop the run after its current batch (its last epoch checkpoint stays)."""
+        if self.running:
+            self.controller.stop()
+            self.progress.setFormat("Stopping after this batch…")
+            self.stop_action.setEnabled(False)
+
+    @Slot()
+    def clear_runs(self, all_runs: bool = False) -> None:
+        """Forget earlier runs (their files stay on disk); the running one is kept."""
+        keep = self.current if self.running and not all_runs else None
+        self.dashboard.clear(keep=keep.number if keep else None)
+        self.records = [keep] if keep else []
+        if keep is None:
+            self.current = None
+            self._latest = None
+            self.confusion.clear()
+            self.class_table.clear_rows()
+            self.samples.clear()
+        self._refresh_runs()
+
+    def request_close(self) -> bool:
+        """Whether the window may close: asks first while training, then stops and waits.
+
+        The run stops after its current batch; its last epoch checkpoint stays on disk.
+        """
+        if not self.running:
+            return True
+        if not confirm_stop(self.window()):
+            return False
+        self.shutdown()
+        return not self.running
+
+    @Slot()
+    def shutdown(self) -> None:
+        """Stop any run without asking and wait for its thread to end."""
+        if self.running:
+            self.controller.stop()
+            self.controller.wait()
+
+    def _next_number(self) -> int:
+        return max((r.number for r in self.records), default=0) + 1
+
+    # --- events (GUI thread) ----------------------------------------------------------
+    @Slot(object)
+    def _run_started(self, e: RunStarted) -> None:
+        r = self.current
+        if r is None:
+            return
+        r.status = "running"
+        self.class_names = self.controller.class_names
+        total = (e.total_epochs - e.start_epoch + 1) * e.batches_per_epoch
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(0)
+        self.progress.setFormat(f"Epoch {e.start_epoch}/{e.total_epochs}")
+        self._run_info = e
+        self.dashboard.set_epochs(e.total_epochs)
+        extras = ", bf16" if e.mixed_precision else ""
+        self.summary.setText(f"{r.label}: training on {e.device}{extras}, {e.total_epochs} epochs "
+                             f"of {e.batches_per_epoch} batches; writing to {r.out_dir}")
+        self._say(f"Training {r.label} on {e.device}")
+        self._refresh_runs()
+
+    @Slot(object)
+    def _batch_ended(self, e: BatchEnded) -> None:
+        r = self.current
+        if r is None:
+            return
+        self.dashboard.add_batch(r.number, e)
+        self._last_batch = e
+        if not self._progress_timer.isActive():
+            self._progress_timer.start()
+
+    @Slot()
+    def _show_progress(self) -> None:
+        """The progress bar and its text from the latest batch event (at most 5 times a second)."""
+        e, info = self._last_batch, getattr(self, "_run_info", None)
+        if e is None or not self.running:
+            return
+        start = info.start_epoch if info else 1
+        total = info.total_epochs if info else e.epoch
+        self.progress.setValue((e.epoch - start) * e.batches + e.batch)
+        state = " (paused)" if self.controller.paused else ""
+        self.progress.setFormat(f"Epoch {e.epoch}/{total} · batch {e.batch}/{e.batches} · "
+                                f"{e.samples_per_s:,.0f} samples/s · {_duration(e.eta_s)} left{state}")
+
+    @Slot(object)
+    def _epoch_ended(self, e: EpochEnded) -> None:
+        r = self.current
+        if r is None:
+            return
+        m = e.metrics
+        r.epochs.append({k: v for k, v in m.items() if k != "samples"})
+        self.dashboard.add_epoch(r.number, e)
+        self.summary.setText(f"{r.label}, epoch {e.epoch}: {_metrics_text(m)}")
+        self._latest = e
+        self._stale = {"confusion", "classes", "samples", "runs"}
+        if not self._views_timer.isActive():
+            self._views_timer.start()
+
+    @Slot()
+    def refresh_views(self) -> None:
+        """Bring the visible tab up to date with the latest epoch (the others wait until shown).
+
+        Epochs of a small network can end several times a second; drawing only
+        the visible tab, at most twice a second, keeps the GUI thread light.
+        """
+        current = self.tabs.currentWidget()
+        e = self._latest
+        if current is self.runs_table and "runs" in self._stale:
+            self._refresh_runs()
+        if e is None:
+            self._stale.discard("runs")
+            return
+        m = e.metrics
+        if current is self.confusion and "confusion" in self._stale and "val_confusion" in m:
+            self.confusion.show_matrix(m["val_confusion"], self.class_names, e.epoch)
+        if current is self.class_table and "classes" in self._stale and "val_confusion" in m:
+            self.class_table.show_metrics(m, self.class_names)
+        if current is self.samples and "samples" in self._stale and m.get("samples"):
+            self.samples.show_samples(m["samples"], e.epoch)
+        self._stale.discard({self.confusion: "confusion", self.class_table: "classes",
+                             self.samples: "samples", self.runs_table: "runs"}.get(current))
+
+    def refresh_all(self) -> None:
+        """Draw every view now (the end of a run, tests, screenshots)."""
+        self.dashboard.flush()
+        index = self.tabs.currentIndex()
+        for i in range(self.tabs.count()):
+            self.tabs.blockSignals(True)
+            self.tabs.setCurrentIndex(i)
+            self.tabs.blockSignals(False)
+            self.refresh_views()
+        self.tabs.blockSignals(True)
+        self.tabs.setCurrentIndex(index)
+        self.tabs.blockSignals(False)
+
+    @Slot(object)
+    def _checkpoint_saved(self, e: CheckpointSaved) -> None:
+        if self.current is not None:
+            self.current.last_checkpoint = e.path
+        self.checkpoint_saved.emit(e.path)
+
+    @Slot(object)
+    def _run_finished(self, e: RunFinished) -> None:
+        r = self.current
+        if r is not None:
+            r.status = e.reason
+        words = {"completed": "finished", "stopped": "stopped", "early_stopped": "stopped early"}
+        text = f"Training {words.get(e.reason, e.reason)} after {e.epochs_run} epoch(s)"
+        if e.best_epoch:
+            text += f"; best epoch {e.best_epoch}: {_metrics_text(e.best)}"
+        if e.test:
+            text += f"; test: {_metrics_text(e.test, prefix='test_')}"
+        if r is not None:
+            text += f". Files in {r.out_dir}"
+        self.summary.setText(text)
+        self.progress.setFormat(f"{words.get(e.reason, e.reason).capitalize()} · epoch {e.epochs_run}")
+        if e.reason == "completed":
+            self.progress.setValue(self.progress.maximum())
+        self._say(text)
+        self.refresh_all()
+        self.run_ended.emit(e)
+
+    @Slot(object)
+    def _run_failed(self, e: RunFailed) -> None:
+        r = self.current
+        if r is not None:
+            r.status, r.message = "failed", e.message
+        self._show_message(f"Training failed: {e.message}")
+        where = f" at epoch {e.epoch}, batch {e.batch}" if e.batch else (f" in epoch {e.epoch}" if e.epoch else "")
+        self.progress.setFormat(f"Failed{where}")
+        self._say(f"Training failed{where}: {e.message}")
+        self.refresh_all()
+        self.run_ended.emit(e)
+
+    @Slot(str)
+    def _not_started(self, message: str) -> None:
+        r = self.current
+        if r is not None:  # it never trained: no run to keep
+            self.records.remove(r)
+            self.dashboard.remove_run(r.number)
+            self.current = None
+        self._show_message(f"Cannot start training: {message}")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("Not started")
+        self.summary.setText("Fix the settings, then press Train again.")
+        self._say(f"Cannot start training: {message}")
+        self._refresh_runs()
+
+    @Slot(bool)
+    def _running_changed(self, running: bool) -> None:
+        if not running and self.progress.maximum() == 0:  # ended before RunStarted
+            self.progress.setRange(0, 1)
+        self.panel.setEnabled(not running and self.project is not None)
+        self._update_buttons()
+        self.running_changed.emit(running)
+
+    @Slot(bool)
+    def _paused_changed(self, paused: bool) -> None:
+        r = self.current
+        if r is not None and r.status in ("running", "paused"):
+            r.status = "paused" if paused else "running"
+        text = self.progress.format()
+        self.progress.setFormat(text + " (paused)" if paused else text.replace(" (paused)", ""))
+        self._say("Training paused" if paused else "Training resumed")
+        self._update_buttons()
+        self._refresh_runs()
+
+    # --- look -------------------------------------------------------------------------
+    def _update_buttons(self) -> None:
+        running = self.running
+        self.start_action.setEnabled(not running and self.project is not None)
+        self.pause_action.setEnabled(running)
+        self.stop_action.setEnabled(running)
+        paused = self.controller.paused
+        self.pause_action.setText("Resume" if paused else "Pause")
+        self.pause_action.setIcon(self.style().standardIcon(
+            QStyle.StandardPixmap.SP_MediaPlay if paused else QStyle.StandardPixmap.SP_MediaPause))
+
+    def _refresh_runs(self) -> None:
+        self.runs_table.show_runs(self.records, run_colour)
+
+    def _show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+        self._style_message()
+
+    def _style_message(self) -> None:
+        dark = self.palette().color(QPalette.ColorRole.Window).lightness() < 128
+        fg, bg = ("#ff8a80", "#4a2624") if dark else ("#a1201a", "#fde8e6")
+        self.message.setStyleSheet(
+            f"QLabel {{ color: {fg}; background: {bg}; border: 1px solid {QColor(fg).name()}; "
+            f"border-radius: 4px; padding: 6px; }}")
+
+    def changeEvent(self, event) -> None:
+        from PySide6.QtCore import QEvent
+
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self._style_message()
+        super().changeEvent(event)
+
+    def _say(self, text: str) -> None:
+        self.status_message.emit(text)
+
+
+def _duration(seconds: float) -> str:
+    if not math.isfinite(seconds) or seconds < 0:
+        return "?"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, s = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}:{s:02d}"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{s:02d}"
+
+
+_SHOWN = (("train_loss", "train loss {:.4f}"), ("val_loss", "val loss {:.4f}"),
+          ("val_accuracy", "val accuracy {:.1%}"), ("val_macro_f1", "macro F1 {:.3f}"),
+          ("val_mae", "MAE {:.4g}"), ("val_r2", "R² {:.3f}"))
+
+
+def _metrics_text(metrics: dict[str, Any], prefix: str = "") -> str:
+    """The main figures of an epoch (or of the test split, with ``prefix="test_"``) as text."""
+    parts = []
+    for key, fmt in _SHOWN:
+        if prefix:
+            if not key.startswith("val_"):
+                continue
+            key, fmt = prefix + key[4:], fmt.replace("val ", "")
+        value = metrics.get(key)
+        if isinstance(value, (int, float)):
+            parts.append(fmt.format(value))
+    return ", ".join(parts)
