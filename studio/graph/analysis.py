@@ -28,7 +28,7 @@ from studio.catalog import BLOCK_TYPE, check_value, is_expression
 from studio.errors import StudioError
 from studio.graph.expressions import ExpressionError, evaluate
 from studio.graph.network import Network, Node
-from studio.graph.project import BlockDef, Project
+from studio.graph.project import Project
 
 BATCH = 2  # two samples, so batch norm in training mode accepts the input
 DTYPES = {"float": torch.float32, "long": torch.long}

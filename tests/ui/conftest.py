@@ -35,7 +35,6 @@ def isolated_settings(tmp_path, monkeypatch):
 @pytest.fixture
 def window(qtbot):
     """A main window (light theme) that is closed, without questions, at the end."""
-    from studio.ui import theme
     from studio.ui.app import make_window
 
     w = make_window(None)

@@ -1,8 +1,7 @@
 """The editor driven through its real widgets: model -> scene and scene -> model, with undo."""
 
-from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -10,7 +9,6 @@ from PySide6.QtWidgets import QApplication
 from studio.graph import Edge
 from studio.ui import dialogs
 from studio.ui.param_editors import IntEditor, TextEditor
-from studio.ui.view import LAYER_MIME
 from tests.ui.helpers import drag, label, port_point, scene_point
 
 

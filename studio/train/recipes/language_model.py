@@ -32,11 +32,12 @@ from torch.utils.data import DataLoader
 from studio.train import devices
 from studio.train.optim import Schedule, build_optimizer
 from studio.train.recipes import RecipeContext
+from studio.train.recipes.single import SingleOptimizer
 
 SAMPLES = 2  # texts generated after each epoch
 
 
-class LanguageModelRecipe:
+class LanguageModelRecipe(SingleOptimizer):
     """Next-token prediction with one network in role "model"."""
 
     roles = ("model",)
@@ -75,23 +76,6 @@ class LanguageModelRecipe:
         self.optimizer.step()
         self.schedule.after_batch()
         return loss.detach()
-
-    def end_epoch(self, epoch: int, watched: float | None) -> None:
-        self.schedule.after_epoch(epoch, watched)
-
-    @property
-    def lr(self) -> float:
-        return self.schedule.lr
-
-    def batch_size(self, batch: Any) -> int:
-        return len(batch[0])
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"optimizer": self.optimizer.state_dict(), "schedule": self.schedule.state_dict()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.schedule.load_state_dict(state["schedule"])
 
     # --- evaluation -----------------------------------------------------------------
 

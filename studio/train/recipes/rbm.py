@@ -32,13 +32,14 @@ from studio.errors import TrainingError
 from studio.train.metrics import is_image_shape
 from studio.train.optim import Schedule, build_optimizer
 from studio.train.recipes import RecipeContext
+from studio.train.recipes.single import SingleOptimizer
 
 THRESHOLD = 0.5
 FILTERS = 16
 SAMPLES = 8
 
 
-class RbmRecipe:
+class RbmRecipe(SingleOptimizer):
     """CD-k training of the RBM node of the network in role "model"."""
 
     roles = ("model",)
@@ -74,23 +75,6 @@ class RbmRecipe:
         self.schedule.after_batch()
         with torch.no_grad():
             return recon_error(self.rbm, v)
-
-    def end_epoch(self, epoch: int, watched: float | None) -> None:
-        self.schedule.after_epoch(epoch, watched)
-
-    @property
-    def lr(self) -> float:
-        return self.schedule.lr
-
-    def batch_size(self, batch: Any) -> int:
-        return len(batch[0])
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"optimizer": self.optimizer.state_dict(), "schedule": self.schedule.state_dict()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.schedule.load_state_dict(state["schedule"])
 
     def _visible(self, x: torch.Tensor) -> torch.Tensor:
         v = binarise(x.to(self.device, non_blocking=True))

@@ -33,13 +33,14 @@ from torch.utils.data import DataLoader
 from studio.train import devices
 from studio.train.optim import Schedule, build_optimizer
 from studio.train.recipes import RecipeContext
+from studio.train.recipes.single import SingleOptimizer
 
 NEIGHBOURS = 5     # nearest words listed per probe word
 PROJECTED = 60     # most frequent words in the 2-D projection
 DEFAULT_PROBES = 8
 
 
-class SkipGramRecipe:
+class SkipGramRecipe(SingleOptimizer):
     """Negative-sampling word2vec (skip-gram or CBOW) with one network in role "model"."""
 
     roles = ("model",)
@@ -75,23 +76,6 @@ class SkipGramRecipe:
         self.optimizer.step()
         self.schedule.after_batch()
         return loss.detach()
-
-    def end_epoch(self, epoch: int, watched: float | None) -> None:
-        self.schedule.after_epoch(epoch, watched)
-
-    @property
-    def lr(self) -> float:
-        return self.schedule.lr
-
-    def batch_size(self, batch: Any) -> int:
-        return len(batch[0])
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"optimizer": self.optimizer.state_dict(), "schedule": self.schedule.state_dict()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.schedule.load_state_dict(state["schedule"])
 
     @torch.no_grad()
     def evaluate(self, loader: DataLoader, prefix: str = "val_",
