@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import (QComboBox, QDialog, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit,
                                QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
 from studio.export import FORMATS, export
@@ -31,6 +31,7 @@ from studio.graph import Project
 from studio.graph import io as project_io
 from studio.ui import dialogs, theme
 from studio.ui.background import BackgroundJob
+from studio.ui.job_dialog import JobDialog, fit_height, html
 
 FRESH, PROJECT, LAST_RUN, FILE = "fresh", "project", "last_run", "file"
 
@@ -57,19 +58,19 @@ def format_label(fmt: str) -> tuple[str, str]:
     return head.strip(), rest.strip()
 
 
-class ExportDialog(QDialog):
+class ExportDialog(JobDialog):
     """Export one network of `project` (see the module docstring).
 
     Attributes after an export: `result` (an `ExportResult`) or `error` (the message).
     """
 
+    failure_title = "Export failed."
+
     def __init__(self, project: Project, folder: Path, choices: list[WeightsChoice], parent=None):
         super().__init__(parent)
         self.project = project
         self.folder = Path(folder)
-        self.job: BackgroundJob | None = None
         self.result = None
-        self.error: str | None = None
         self._auto_path = True
         self.setWindowTitle("Export network")
         self.setMinimumWidth(600)
@@ -238,11 +239,6 @@ class ExportDialog(QDialog):
         return [c.kind for c in self._choices]
 
     # --- running --------------------------------------------------------------------------
-    @property
-    def running(self) -> bool:
-        """True while an export runs."""
-        return self.job is not None and self.job.running
-
     @Slot()
     def start(self) -> None:
         """Starts the export with the fields' values (in the background)."""
@@ -287,9 +283,9 @@ class ExportDialog(QDialog):
         self.result = result
         self._set_busy(False)
         t = theme.current()
-        files = "".join(f"<li>{_html(f)} <span style='color:{t.subtext.name()}'>({_size(f)})</span></li>"
+        files = "".join(f"<li>{html(f)} <span style='color:{t.subtext.name()}'>({_size(f)})</span></li>"
                         for f in result.files)
-        notes = "".join(f"<li>{_html(n)}</li>" for n in result.notes)
+        notes = "".join(f"<li>{html(n)}</li>" for n in result.notes)
         self.outcome.setText(
             f"<b style='color:{t.valid_target.name()}'>Exported and verified.</b><br>"
             f"Reloaded and compared with the network: <b>max difference {result.max_abs_diff:.2g}</b>"
@@ -298,48 +294,7 @@ class ExportDialog(QDialog):
         self.outcome_box.show()
         fit_height(self)
 
-    @Slot(str)
-    def job_failed(self, message: str) -> None:
-        self.error = message
-        self._set_busy(False)
-        self._show_error(message)
-
-    def _show_error(self, message: str) -> None:
-        t = theme.current()
-        self.outcome.setText(f"<b style='color:{t.error.name()}'>Export failed.</b><br>{_html(message)}")
-        self.outcome_box.show()
-        fit_height(self)
-
-    def wait(self) -> None:
-        """Blocks until a running export ends (the main window calls it when closing)."""
-        if self.job is not None:
-            self.job.wait()
-
     # --- closing ---------------------------------------------------------------------------
-    def reject(self) -> None:
-        if self.running:  # no way to stop half-way; the Close button is disabled meanwhile
-            return
-        super().reject()
-
-    def closeEvent(self, event) -> None:
-        if self.running:
-            event.ignore()
-            return
-        super().closeEvent(event)
-
-
-def fit_height(dialog: QDialog) -> None:
-    """Resizes `dialog` to the height its contents need at its current width (wrapped text included)."""
-    layout = dialog.layout()
-    w = dialog.width()
-    h = layout.totalHeightForWidth(w) if layout.hasHeightForWidth() else layout.totalSizeHint().height()
-    dialog.resize(w, max(h, layout.totalMinimumSize().height()))
-
-
-def _html(value) -> str:
-    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "<br>")
-
-
 def _size(path: Path) -> str:
     from studio.ui.summary import human_bytes
 

@@ -20,14 +20,14 @@ import json
 from typing import Callable
 
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import (QComboBox, QDialog, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
                                QPushButton, QVBoxLayout)
 
 from studio.errors import StudioError
 from studio.export.cli import parse_shapes
 from studio.ui import dialogs, theme
 from studio.ui.background import BackgroundJob
-from studio.ui.export_dialog import _html, fit_height
+from studio.ui.job_dialog import JobDialog, fit_height, html
 
 
 def parse_args(text: str) -> list | dict:
@@ -55,15 +55,15 @@ def parse_shape(text: str) -> list[tuple[int, ...]]:
                           f"separated by commas, such as 3,32,32 (several inputs: 3,32,32;10)") from None
 
 
-class ImportDialog(QDialog):
+class ImportDialog(JobDialog):
     """Import a PyTorch module (see the module docstring)."""
+
+    failure_title = "Cannot import."
 
     def __init__(self, on_imported: Callable, parent=None):
         super().__init__(parent)
         self.on_imported = on_imported
-        self.job: BackgroundJob | None = None
         self.result = None
-        self.error: str | None = None
         self.setWindowTitle("Import PyTorch module")
         self.setMinimumWidth(600)
         self._build()
@@ -150,11 +150,6 @@ class ImportDialog(QDialog):
             raise StudioError("name the module (a .py file or package.module) and the class to import")
         return f"{where}:{cls}"
 
-    @property
-    def running(self) -> bool:
-        """True while an import runs."""
-        return self.job is not None and self.job.running
-
     @Slot()
     def start(self) -> None:
         """Checks the fields and starts the import in the background."""
@@ -194,7 +189,7 @@ class ImportDialog(QDialog):
         opened = self.on_imported(result)
         t = theme.current()
         nodes = len(result.project.network(result.network).nodes)
-        head = (f"<b style='color:{t.valid_target.name()}'>Imported “{_html(result.project.name)}”:</b> "
+        head = (f"<b style='color:{t.valid_target.name()}'>Imported “{html(result.project.name)}”:</b> "
                 f"{nodes} nodes, {len(result.state_dict)} weight tensors. The network's outputs match the "
                 f"module's: <b>max difference {result.max_abs_diff:.2g}</b>.")
         tail = ("<br>It is open as a new, unsaved project. Its weights are kept with it and written beside the "
@@ -204,30 +199,3 @@ class ImportDialog(QDialog):
         self.outcome_box.show()
         fit_height(self)
 
-    @Slot(str)
-    def job_failed(self, message: str) -> None:
-        self.error = message
-        self._set_busy(False)
-        self._show_error(message)
-
-    def _show_error(self, message: str) -> None:
-        t = theme.current()
-        self.outcome.setText(f"<b style='color:{t.error.name()}'>Cannot import.</b><br>{_html(message)}")
-        self.outcome_box.show()
-        fit_height(self)
-
-    def wait(self) -> None:
-        """Blocks until a running import ends."""
-        if self.job is not None:
-            self.job.wait()
-
-    def reject(self) -> None:
-        if self.running:
-            return
-        super().reject()
-
-    def closeEvent(self, event) -> None:
-        if self.running:
-            event.ignore()
-            return
-        super().closeEvent(event)
