@@ -78,6 +78,7 @@ class MainWindow(ModelFilesMixin, QMainWindow):
         self._area_layout.setSpacing(0)
         self.breadcrumb = Breadcrumb()
         self.breadcrumb.level_chosen.connect(self._level_chosen)
+        self.breadcrumb.network_chosen.connect(self._network_chosen)
         self._area_layout.addWidget(self.breadcrumb)
         self.stack.addWidget(self.editor_area)
         self._make_docks()
@@ -560,10 +561,14 @@ class MainWindow(ModelFilesMixin, QMainWindow):
 
     # --- following the editor ------------------------------------------------------------------
     def _scene_changed(self) -> None:
-        self.breadcrumb.set_path([name for _, name, _ in self.editor.path])
+        self.breadcrumb.set_path([name for _, name, _ in self.editor.path], list(self.editor.project.networks))
 
     def _level_chosen(self, level: int) -> None:
         self.editor.go_to_level(level)
+
+    @Slot(str)
+    def _network_chosen(self, name: str) -> None:
+        self.editor.switch_network(name)
 
     def _problem_chosen(self, level: int, node_id: str) -> None:
         if level < len(self.editor.path) - 1:

@@ -293,3 +293,17 @@ def test_summary_row_click_selects_node(lenet):
     rect = table.visualItemRect(table.item(row, 0))
     QTest.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, rect.center())
     assert lenet.editor.scene.selected_node_ids() == ["fc1"]
+
+
+def test_a_project_with_two_networks_can_show_either(window, qtbot):
+    from studio.presets import presets_dir
+
+    assert window.open_path(presets_dir() / "gan_mlp.json")
+    chooser = window.breadcrumb.networks
+    assert chooser is not None and window.breadcrumb.isVisible()
+    assert [chooser.itemText(i) for i in range(chooser.count())] == ["generator", "discriminator"]
+    assert set(window.editor.scene.nodes) == set(window.editor.project.network("generator").nodes)
+    qtbot.keyClick(window.breadcrumb.networks, Qt.Key.Key_Down)  # the user picks the next network
+    assert window.editor.path[0][1] == "discriminator"
+    assert set(window.editor.scene.nodes) == set(window.editor.project.network("discriminator").nodes)
+    assert window.breadcrumb.networks.currentText() == "discriminator"
