@@ -317,11 +317,17 @@ GOOGLENET = [("inception3a", (64, 96, 128, 16, 32, 32)), ("inception3b", (128, 1
              ("inception5a", (256, 160, 320, 32, 128, 128)), ("inception5b", (384, 192, 384, 48, 128, 128))]
 
 
-def googlenet():
-    p = new_project("googlenet", "GoogLeNet (Inception v1)", "Szegedy et al. 2014: nine Inception modules of parallel 1×1, 3×3 and 5×5 branches.",
+AUX_NOTE = {False: "the auxiliary classifiers are left out (the preset {name}_aux has them).",
+            True: "with its auxiliary classifiers: extra outputs whose losses, weighted 0.3, train the middle layers."}
+
+
+def googlenet(aux=False):
+    name = "googlenet_aux" if aux else "googlenet"
+    p = new_project(name, "GoogLeNet (Inception v1)" + (" with auxiliary classifiers" if aux else ""),
+                    "Szegedy et al. 2014: nine Inception modules of parallel 1×1, 3×3 and 5×5 branches.",
                     "GoogLeNet won ImageNet 2014 with 12× fewer parameters than AlexNet: Inception modules look at several "
                     "scales at once, and cheap 1×1 convolutions shrink the channels before the expensive ones. "
-                    "torchvision's version with batch norm; the auxiliary classifiers are left out.",
+                    "torchvision's version with batch norm; " + AUX_NOTE[aux].format(name="googlenet"),
                     [3, 224, 224], DIGITS, image_training(32))
     googlenet_blocks(p)
     b = Builder(p.add_network("main"))
@@ -344,6 +350,20 @@ def googlenet():
     b.add("Dropout", "dropout", {"p": 0.2})
     b.add("Linear", "fc", {"out_features": 1000})
     b.add("Output", "logits")
+    if aux:  # added after the main output, so compiled models return (logits, aux2, aux1) as torchvision does
+        head = block(p, "aux_head", {}, "Auxiliary classifier: 4×4 average pool, 1×1 conv, two dense layers.")
+        head.add("Input", "x", {"shape": [512, 14, 14]})
+        head.add("AdaptiveAvgPool2d", "pool", {"output_size": 4})
+        bc(head, "conv", 128)
+        head.add("Flatten", "flatten")
+        head.add("Linear", "fc1", {"out_features": 1024})
+        head.add("ReLU", "relu")
+        head.add("Dropout", "dropout", {"p": 0.7})
+        head.add("Linear", "fc2", {"out_features": 1000})
+        head.add("Output", "y")
+        for out, src in (("aux2", "inception4d"), ("aux1", "inception4a")):
+            b.add("Block", f"{out}_head", {"block": "aux_head"}, src=src, row=2)
+            b.add("Output", out)
     return p
 
 
@@ -420,12 +440,16 @@ def inception_v3_blocks(p):
     e.add("Output", "y")
 
 
-def inception_v3():
-    p = new_project("inception_v3", "Inception v3", "Szegedy et al. 2015: factorised convolutions and five kinds of Inception module on 299×299.",
+def inception_v3(aux=False):
+    name = "inception_v3_aux" if aux else "inception_v3"
+    # The auxiliary head pools Mixed_6e's grid 5×5: that needs an input of at least 139×139.
+    size, batch = (160, 8) if aux else (96, 16)
+    p = new_project(name, "Inception v3" + (" with auxiliary classifier" if aux else ""),
+                    "Szegedy et al. 2015: factorised convolutions and five kinds of Inception module on 299×299.",
                     "Inception v3 factorises large convolutions into small and asymmetric ones (a 7×7 becomes 1×7 then 7×1) "
                     "and reduces the grid with parallel strided branches, reaching high accuracy at modest cost. "
-                    "torchvision's definition; the auxiliary classifier is left out.",
-                    [3, 299, 299], DIGITS, image_training(96, batch=16))
+                    "torchvision's definition; " + AUX_NOTE[aux].format(name="inception_v3"),
+                    [3, 299, 299], DIGITS, image_training(size, batch=batch))
     inception_v3_blocks(p)
     b = Builder(p.add_network("main"))
     b.add("Input", "image", {"shape": [3, 299, 299]})
@@ -446,6 +470,18 @@ def inception_v3():
     b.add("Flatten", "flatten")
     b.add("Linear", "fc", {"out_features": 1000})
     b.add("Output", "logits")
+    if aux:  # torchvision's InceptionAux on Mixed_6e; compiled models return (logits, aux)
+        head = block(p, "aux_head", {}, "Auxiliary classifier: 5×5 average pool (stride 3), 1×1 and 5×5 convs, a dense layer.")
+        head.add("Input", "x", {"shape": [768, 17, 17]})
+        head.add("AvgPool2d", "pool", {"kernel_size": 5, "stride": 3})
+        bc(head, "conv0", 128)
+        bc(head, "conv1", 768, k=5)
+        head.add("AdaptiveAvgPool2d", "avgpool", {"output_size": 1})
+        head.add("Flatten", "flatten")
+        head.add("Linear", "fc", {"out_features": 1000})
+        head.add("Output", "y")
+        b.add("Block", "AuxLogits", {"block": "aux_head"}, src="Mixed_6e", row=2)
+        b.add("Output", "aux")
     return p
 
 
@@ -481,7 +517,8 @@ def multiscale_resnet():
 
 
 PRESETS = [lenet5, mlp_xor, alexnet, lambda: vgg("vgg16"), lambda: vgg("vgg19"), lambda: vgg("vgg16_bn", bn=True),
-           *(lambda n=n: resnet(n) for n in RESNETS), googlenet, inception_v3, multiscale_resnet]
+           *(lambda n=n: resnet(n) for n in RESNETS), googlenet, lambda: googlenet(aux=True), inception_v3,
+           lambda: inception_v3(aux=True), multiscale_resnet]
 
 
 def all_presets() -> list:

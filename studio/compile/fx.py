@@ -4,8 +4,8 @@ The graph is built node by node from the analysis report (so every inferred
 parameter is already known): an Input becomes a placeholder, a layer a call of
 a submodule named after the node, a function layer (Add, Concat, ...) a plain
 call, a block instance a nested GraphModule (an `nn.Sequential` of them when
-repeated), and the Output nodes the returned value (a tuple when there are
-several). The result prints as readable Python, scripts with
+repeated), and the Output nodes the returned value (a tuple, in the order the
+Output nodes were added, when there are several: the main output first). The result prints as readable Python, scripts with
 `torch.jit.script`, and runs as fast as a hand-written module.
 """
 
@@ -59,6 +59,7 @@ def build_module(project: Project, net: Network, report: Report, class_name: str
     names = attribute_names(net)
     values: dict[str, list[fx.Node]] = {}
     results = []
+    order = {node_id: i for i, node_id in enumerate(net.nodes)}
     for node in net.iter_nodes():
         res = report.nodes[node.id]
         ins, outs = net.ports(node)
@@ -68,7 +69,7 @@ def build_module(project: Project, net: Network, report: Report, class_name: str
             values[node.id] = [graph.placeholder(name)]
             continue
         if node.type == "Output":
-            results.append(args[0])
+            results.append((order[node.id], args[0]))
             continue
         if node.type == BLOCK_TYPE:
             root.add_module(name, _block_module(project, node, res))
@@ -83,6 +84,7 @@ def build_module(project: Project, net: Network, report: Report, class_name: str
                 root.add_module(name, spec.make_module(res.resolved))
                 out = graph.create_node("call_module", name, tuple(args), name=name)
         values[node.id] = _split(graph, out, outs, name)
+    results = [value for _, value in sorted(results, key=lambda r: r[0])]  # outputs in the order they were added
     graph.output(results[0] if len(results) == 1 else tuple(results))
     gm = fx.GraphModule(root, graph, class_name=class_name)
     gm.graph.lint()

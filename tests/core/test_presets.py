@@ -18,6 +18,7 @@ TOTALS = {
     "vgg16_bn": 138_365_992, "resnet18": 11_689_512, "resnet34": 21_797_672, "resnet50": 25_557_032,
     "resnet101": 44_549_160, "resnet152": 60_192_808, "resnext50_32x4d": 25_028_904,
     "resnext101_32x8d": 88_791_336, "googlenet": 6_624_904, "inception_v3": 23_834_568,
+    "googlenet_aux": 13_004_888, "inception_v3_aux": 27_161_264,
     "multiscale_resnet": 14_068_264,
 }
 OUTPUTS = {"lenet5": (10,), "mlp_xor": (1,)}
@@ -47,7 +48,7 @@ def test_preset_has_the_standard_total_and_output(name):
     assert meta["title"] and meta["description"] and len(meta["about"]) > 80 and meta["task"]
 
 
-@pytest.mark.parametrize("name", ["lenet5", "resnet18", "googlenet", "multiscale_resnet"])
+@pytest.mark.parametrize("name", ["lenet5", "resnet18", "googlenet_aux", "multiscale_resnet"])
 def test_preset_compiles_and_runs_forward_and_backward_at_its_training_size(name):
     project = io.load(resolve(name))
     net = project.network()
@@ -56,7 +57,9 @@ def test_preset_compiles_and_runs_forward_and_backward_at_its_training_size(name
     net.set_params(image.id, {"shape": shape})
     model = compile_network(project)
     out = model(torch.randn(2, *shape))
-    out.square().mean().backward()
+    outs = out if isinstance(out, tuple) else (out,)
+    assert all(o.shape == (2, 1000 if name != "lenet5" else 10) for o in outs)
+    sum(o.square().mean() for o in outs).backward()
     assert all(p.grad is not None for p in model.parameters())
 
 

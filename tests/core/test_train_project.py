@@ -1,6 +1,7 @@
 """Training projects: presets train out of the box, from Python and from `studio train`."""
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -51,3 +52,17 @@ def test_studio_train_bad_setting_is_a_plain_error(tmp_path):
     out = subprocess.run([sys.executable, "-m", "studio.cli", "train", "mlp_xor", "--set", "optimizer=adamm",
                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert out.returncode != 0 and "optimizer" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_auxiliary_classifiers_train_with_the_main_output(tmp_path):
+    project = io.load(resolve("googlenet_aux"))
+    training = {**project.training, "epochs": 1, "batch_size": 32}
+    data = {**project.data, "max_samples": 96}
+    models = models_for(project, training)
+    assert len(models["model"](torch.randn(2, 3, 32, 32))) == 3  # logits, aux2, aux1
+    result = run_training(models, data_for(project, training, data), optimiser_settings(training), tmp_path,
+                          progress=False)
+    assert result.reason == "completed", result
+    line = json.loads((tmp_path / "metrics.jsonl").read_text().splitlines()[-1])
+    assert 0.0 <= line["val_accuracy"] <= 1.0
+    assert all(map(math.isfinite, (line["train_loss"], line["val_loss"])))

@@ -28,6 +28,15 @@ from studio.train.recipes import RecipeContext
 from studio.train.recipes.single import SingleOptimizer
 
 
+# Weight of each auxiliary output's loss, as GoogLeNet's paper trains its auxiliary classifiers.
+AUX_WEIGHT = 0.3
+
+
+def _outputs(out) -> tuple:
+    """A network's outputs as a tuple: the first is the prediction, any others auxiliary heads."""
+    return tuple(out) if isinstance(out, (tuple, list)) else (out,)
+
+
 class SupervisedRecipe(SingleOptimizer):
     """Classification or regression with one network in role "model"."""
 
@@ -67,11 +76,14 @@ class SupervisedRecipe(SingleOptimizer):
         x, y = self._to_device(batch)
         self.optimizer.zero_grad(set_to_none=True)
         with devices.autocast(self.device, self.ctx.mixed_precision):
-            out = self.model(x)
+            out, *aux = _outputs(self.model(x))
         # The loss in float32 whatever the autocast dtype: BCELoss refuses bf16.
         out = out.float()
-        loss = self.loss_fn(out, adapt_target(self.loss_name, out, y))
+        target = adapt_target(self.loss_name, out, y)
+        loss = self.loss_fn(out, target)
         total = loss + self.l1 * self._l1_norm() if self.l1 else loss
+        for extra in aux:  # auxiliary classifiers (GoogLeNet, Inception v3) add a weighted loss of their own
+            total = total + AUX_WEIGHT * self.loss_fn(extra.float(), target)
         total.backward()
         if self.grad_clip:
             torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip)
@@ -104,7 +116,7 @@ class SupervisedRecipe(SingleOptimizer):
             for batch in loader:
                 x, y = self._to_device(batch)
                 with devices.autocast(self.device, self.ctx.mixed_precision):
-                    out = model(x)
+                    out = _outputs(model(x))[0]
                 out = out.float()
                 target = adapt_target(self.loss_name, out, y)
                 acc.add(self.loss_fn(out, target), out, y, target, self._predict(out))
