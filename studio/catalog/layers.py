@@ -77,7 +77,14 @@ def _pool(kind: str, dim: int) -> LayerSpec:
         params.insert(3, P("dilation", "ints", 1, "spacing between window elements", min=1, max=64))
     name = "max" if kind == "Max" else "average"
     return LayerSpec(f"{kind}Pool{dim}d", "Pooling", f"The {name} of each {dim}-D window.",
-                     tuple(params), module=getattr(nn, f"{kind}Pool{dim}d"), rank=dim + 2)
+                     tuple(params), module=getattr(nn, f"{kind}Pool{dim}d"), rank=dim + 2,
+                     function=getattr(torch, f"max_pool{dim}d") if kind == "Max" else None,
+                     call_kwargs=_pool_kwargs)
+
+
+def _pool_kwargs(params: dict) -> dict:
+    """torch.max_poolNd takes the window as the module does; an empty stride means the window."""
+    return {k: v for k, v in params.items() if v is not None}
 
 
 def _adaptive(kind: str, dim: int) -> LayerSpec:
@@ -98,8 +105,13 @@ def _batchnorm(dim: int) -> LayerSpec:
                      module=getattr(nn, f"BatchNorm{dim}d"), rank=(2, 3) if dim == 1 else dim + 2)
 
 
+# Activations without parameters compile to plain calls (torch.relu(x)), as hand-written code does:
+# a submodule call per ReLU costs a few microseconds that show on small networks.
+_FUNCTIONS = {"ReLU": torch.relu, "Sigmoid": torch.sigmoid, "Tanh": torch.tanh}
+
+
 def _act(name: str, doc: str, *params: Param) -> LayerSpec:
-    return LayerSpec(name, "Activation", doc, tuple(params), module=getattr(nn, name))
+    return LayerSpec(name, "Activation", doc, tuple(params), module=getattr(nn, name), function=_FUNCTIONS.get(name))
 
 
 def _binary(name: str, fn, doc: str) -> LayerSpec:
@@ -210,7 +222,7 @@ SPECS: tuple[LayerSpec, ...] = (
     # --- Shape -----------------------------------------------------------
     LayerSpec("Flatten", "Shape", "Flattens dims start_dim..end_dim into one (dim 0 is the batch).",
               (P("start_dim", "int", 1, "first dim to flatten"), P("end_dim", "int", -1, "last dim to flatten")),
-              module=nn.Flatten),
+              module=nn.Flatten, function=torch.flatten, call_kwargs=lambda p: dict(p)),
     LayerSpec("Unflatten", "Shape", "Splits one dimension into several sizes.",
               (P("dim", "int", 1, "dimension to split (0 is the batch)"),
                P("unflattened_size", "shape", [1, 28, 28], "the new sizes", min=1)), module=nn.Unflatten),
@@ -281,6 +293,11 @@ SPECS: tuple[LayerSpec, ...] = (
               (P("causal", "bool", False, "each position sees only earlier ones"), *_P_ATT),
               inputs=("query", "key", "value"), optional=("key", "value"),
               fallback={"key": "query", "value": "key"}, module=sm.ScaledDotProductAttention),
+    LayerSpec("AdditiveAttention", "Attention", "Bahdanau attention: each query scores the keys by vᵀtanh(W·q + U·k).",
+              (inferred("query_size", _last, "features of the query"),
+               inferred("key_size", lambda shapes: shapes[1][-1], "features of the keys"),
+               P("hidden_size", "int", 64, "size of the scoring layer", min=1, max=65536)),
+              inputs=("query", "keys"), outputs=("context", "weights"), module=sm.AdditiveAttention, rank=3),
     LayerSpec("TransformerEncoderLayer", "Attention", "Self-attention and a feed-forward block, each with a residual.",
               _P_TRANSFORMER, build=lambda kw: (nn.TransformerEncoderLayer, {**kw, "batch_first": True}), rank=3),
     LayerSpec("TransformerDecoderLayer", "Attention", "Causal self-attention, attention to the encoder memory, feed-forward.",

@@ -8,7 +8,7 @@ arguments are its constructor keywords, and a TorchScript-compatible forward.
 from __future__ import annotations
 
 import math
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import torch
 from torch import nn
@@ -119,6 +119,25 @@ class Attention(nn.Module):
             mask = torch.ones(n, m, dtype=torch.bool, device=query.device).triu(1)
         out, _ = self.mha(query, key, value, attn_mask=mask, need_weights=False)
         return out
+
+
+class AdditiveAttention(nn.Module):
+    """Additive (Bahdanau) attention: score(q, k) = vᵀ tanh(W_q q + W_k k), softmax over the keys.
+
+    ``query`` is (N, T, Dq), ``keys`` (N, S, Dk); returns the context (N, T, Dk),
+    the weighted sum of the keys, and the weights (N, T, S).
+    """
+
+    def __init__(self, query_size: int, key_size: int, hidden_size: int = 64):
+        super().__init__()
+        self.query = nn.Linear(query_size, hidden_size, bias=False)
+        self.key = nn.Linear(key_size, hidden_size)
+        self.score = nn.Linear(hidden_size, 1, bias=False)
+
+    def forward(self, query: torch.Tensor, keys: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        energy = torch.tanh(self.query(query).unsqueeze(2) + self.key(keys).unsqueeze(1))  # (N, T, S, H)
+        weights = torch.softmax(self.score(energy).squeeze(-1), dim=-1)
+        return torch.bmm(weights, keys), weights
 
 
 class DecoderLayer(nn.Module):

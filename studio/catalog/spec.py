@@ -67,11 +67,12 @@ class LayerSpec:
         optional: input ports that may stay unconnected.
         fallback: for an unconnected optional port, the port whose value it
             takes (attention's ``key`` falls back to ``query``).
-        module: the class to build, called with the resolved params as keywords.
+        module: the class to build, called with the resolved params as keywords
+            (with `function` too: the torch.nn class the type stands for, for import).
         build: instead of ``module``, a function of the resolved params that
             returns (class, keywords) (for types whose class depends on a choice).
-        function: instead of a module, a function called on the inputs with
-            ``call_kwargs(params)``; ``list_input`` passes the inputs as one list.
+        function: a function called on the inputs with ``call_kwargs(params)``
+            instead of building a module; ``list_input`` passes the inputs as one list.
         rank: the number of dims (batch included) each input must have, if fixed.
         dtype: "long" when the inputs must hold integer indices.
         exclude: params that describe the node but are not constructor keywords.

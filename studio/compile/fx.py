@@ -52,8 +52,14 @@ def compile_project(project: Project, analyzer: Analyzer | None = None) -> dict[
     return {name: compile_network(project, name, analyzer) for name in project.networks}
 
 
-def build_module(project: Project, net: Network, report: Report, class_name: str = "Network") -> fx.GraphModule:
-    """A GraphModule for `net` from an error-free `report` of it."""
+def build_module(project: Project, net: Network, report: Report, class_name: str = "Network",
+                 functions: bool = True) -> fx.GraphModule:
+    """A GraphModule for `net` from an error-free `report` of it.
+
+    With `functions` False, layers that are both a function and a torch.nn module
+    (ReLU, MaxPool2d, Flatten) become submodules: generated source then keeps a
+    named module per node, so tracing it back gives the same node names.
+    """
     graph = fx.Graph()
     root = nn.Module()
     names = attribute_names(net)
@@ -72,11 +78,11 @@ def build_module(project: Project, net: Network, report: Report, class_name: str
             results.append((order[node.id], args[0]))
             continue
         if node.type == BLOCK_TYPE:
-            root.add_module(name, _block_module(project, node, res))
+            root.add_module(name, _block_module(project, node, res, functions))
             out = graph.create_node("call_module", name, tuple(args), name=name)
         else:
             spec = catalog.get(node.type)
-            if spec.is_function:
+            if spec.is_function and (functions or spec.module is None):
                 call_args = (list(args),) if spec.list_input else tuple(args)
                 out = graph.create_node("call_function", spec.function, call_args,
                                         spec.kwargs_for_call(res.resolved), name=name)
@@ -128,9 +134,9 @@ def _split(graph: fx.Graph, out: fx.Node, ports, name: str) -> list[fx.Node]:
             for i, p in enumerate(ports)]
 
 
-def _block_module(project: Project, node, res) -> nn.Module:
+def _block_module(project: Project, node, res, functions: bool) -> nn.Module:
     block = project.block(res.resolved["block"])
-    parts = [build_module(project, block.network, inner, class_name=class_name_for(block.name)) for inner in res.inner]
+    parts = [build_module(project, block.network, inner, class_name_for(block.name), functions) for inner in res.inner]
     return parts[0] if len(parts) == 1 else nn.Sequential(*parts)
 
 

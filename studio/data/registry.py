@@ -11,7 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, NamedTuple
 
-from studio.data import builtin, cifar, csvfile, generated, grammar, idx, image_folder, npzfile, shapes, textfile
+from studio.data import (
+    builtin, cifar, csvfile, generated, grammar, idx, image_folder, npzfile, shapes, textfile, transduction,
+)
 from studio.data.base import RawData
 
 KINDS = ("built-in", "generated", "file")
@@ -60,6 +62,10 @@ SOURCES: dict[str, Source] = {
                                  "character n-gram ids (n, length, buckets)", grammar.load_labelled_sentences),
     "word_pairs": Source("generated", "word2vec rows from grammar sentences: target, negatives, inputs "
                          "(n, window, negatives, mode)", grammar.load_word_pairs),
+    "transduction": Source("generated", "digit strings and their reversed or sorted copies, for seq2seq "
+                           "(n, length, min_length, task)", transduction.load_transduction),
+    "masked_text": Source("generated", "grammar sentences with masked tokens, for BERT-style training "
+                          "(n, length, level, mask_prob)", transduction.load_masked_text),
     "mnist": Source("file", "MNIST-style IDX files, plain or .gz (images, labels, test_images, test_labels)",
                     idx.load_mnist),
     "cifar10": Source("file", "CIFAR-10 binary batches (files, test_files, or path to the folder)",

@@ -436,6 +436,8 @@ FUNCTIONS: dict[Any, Callable] = {
     F.adaptive_max_pool1d: _unary("AdaptiveMaxPool1d", ("input", "output_size"), {}, ("output_size",)),
     F.adaptive_max_pool2d: _unary("AdaptiveMaxPool2d", ("input", "output_size"), {}, ("output_size",)),
     **{getattr(F, f"{k}_pool{d}d"): _pool_fn(f"{k.capitalize()}Pool{d}d") for k in ("max", "avg") for d in (1, 2, 3)},
+    # What studio's own compiled and generated code calls for max pooling.
+    **{getattr(torch, f"max_pool{d}d"): _pool_fn(f"MaxPool{d}d") for d in (1, 2, 3)},
 }
 for _fn, _type in _ACT.items():
     FUNCTIONS[getattr(F, _fn)] = _unary(_type, ("input", "inplace"))

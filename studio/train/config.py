@@ -21,7 +21,22 @@ Keys (default):
 Keys only some recipes read: sample_prompt ("": the start of the validation
 text), sample_length (200 tokens), temperature (0.8) for the language
 model's text samples; probe_words ([]: a few words the recipe picks) for the
-skip-gram recipe's nearest-neighbour table.
+skip-gram recipe's nearest-neighbour table; beam_width (4), length_penalty
+(0.0: GNMT's alpha) and attention_example (0: the validation example whose
+attention map is reported) for the seq2seq recipe.
+
+Keys of the reinforcement-learning recipes (``dqn``, ``actor_critic``):
+env ("CartPole-v1", a gymnasium environment with discrete actions),
+env_steps (1000, environment steps per epoch), discount (0.99),
+eval_episodes (5, greedy episodes behind val_return); for ``dqn``:
+td_target ("q_learning", "sarsa" or "expected_sarsa"), replay_size (50000),
+learning_starts (1000, transitions in the buffer before updates start),
+train_every (1, environment steps per update), target_update (500, steps
+between copies into the target network), target_tau (0.0 = hard copies; above
+0, a soft update by that share after every update), epsilon_start (1.0),
+epsilon_end (0.05), epsilon_decay_steps (10000, linear); for
+``actor_critic``: num_envs (8), rollout_steps (5, the n of the n-step
+return), entropy_coef (0.01), value_coef (0.5).
 """
 
 from __future__ import annotations
@@ -38,6 +53,8 @@ LOSS_NAMES = ("auto", "cross_entropy", "bce", "bce_logits", "mse", "l1", "kl_div
 OPTIMIZER_NAMES = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULE_NAMES = ("none", "step", "cosine", "onecycle", "plateau")
 STOP_MODES = ("auto", "min", "max")
+ENV_NAMES = ("CartPole-v1", "Acrobot-v1", "MountainCar-v0")
+TD_TARGETS = ("q_learning", "sarsa", "expected_sarsa")
 # "auto" on the device chooser; the rest are checked again when the run starts.
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
@@ -80,6 +97,26 @@ class TrainConfig:
     sample_length: int = 200
     temperature: float = 0.8
     probe_words: list[str] = field(default_factory=list)
+    beam_width: int = 4
+    length_penalty: float = 0.0
+    attention_example: int = 0
+    env: str = "CartPole-v1"
+    env_steps: int = 1000
+    discount: float = 0.99
+    eval_episodes: int = 5
+    td_target: str = "q_learning"
+    replay_size: int = 50000
+    learning_starts: int = 1000
+    train_every: int = 1
+    target_update: int = 500
+    target_tau: float = 0.0
+    epsilon_start: float = 1.0
+    epsilon_end: float = 0.05
+    epsilon_decay_steps: int = 10000
+    num_envs: int = 8
+    rollout_steps: int = 5
+    entropy_coef: float = 0.01
+    value_coef: float = 0.5
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> TrainConfig:
@@ -255,6 +292,26 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "sample_length": _number(integer=True, high=100_000),
     "temperature": _number(low_open=True, high=100.0),
     "probe_words": _words,
+    "beam_width": _number(low=1, integer=True, high=64),
+    "length_penalty": _number(high=10.0),
+    "attention_example": _number(integer=True),
+    "env": _choice(*ENV_NAMES),
+    "env_steps": _number(low=1, integer=True),
+    "discount": _number(high=1.0),
+    "eval_episodes": _number(low=1, integer=True, high=1000),
+    "td_target": _choice(*TD_TARGETS),
+    "replay_size": _number(low=1, integer=True),
+    "learning_starts": _number(integer=True),
+    "train_every": _number(low=1, integer=True),
+    "target_update": _number(low=1, integer=True),
+    "target_tau": _number(high=1.0),
+    "epsilon_start": _number(high=1.0),
+    "epsilon_end": _number(high=1.0),
+    "epsilon_decay_steps": _number(low=1, integer=True),
+    "num_envs": _number(low=1, integer=True, high=256),
+    "rollout_steps": _number(low=1, integer=True),
+    "entropy_coef": _number(),
+    "value_coef": _number(),
 }
 
 

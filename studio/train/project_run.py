@@ -113,7 +113,16 @@ def _note_sample_shapes(model: fx.GraphModule, net: Network) -> None:
 
 
 def data_for(project: Project, training: dict, data: dict, root: Path | None = None) -> DataSplits:
-    """The data, shaped for the network's Input as it trains."""
+    """The data, shaped for the network's Input as it trains.
+
+    A recipe that trains in an environment (its ``environment`` attribute is
+    true: the RL recipes) loads no dataset: it gets `studio.train.rl_env.environment_data`.
+    """
+    name = training.get("recipe", "supervised")
+    if name in RECIPES and getattr(make_recipe(name), "environment", False):
+        from studio.train.rl_env import environment_data
+
+        return environment_data(training)
     return load_data(data, input_shape(training_copy(project, training)), root=root)
 
 

@@ -3,7 +3,9 @@
 It owns what every task shares (the device, epochs and batches, pause and
 stop, the NaN guard, throttled events, checkpoints, metrics.jsonl, early
 stopping, resuming) and asks a recipe (`studio.train.recipes`) for the task's
-training step and evaluation.
+training step and evaluation. A recipe with a ``batches(epoch)`` method makes
+each epoch's steps itself (``epoch_steps(config)`` of them) instead of the
+trainer batching ``data.train``: the RL recipes, which act in an environment.
 
 The batch loop keeps each batch's loss as a tensor on the device (a
 reference in a list: nothing is copied) and reads them back together only
@@ -211,11 +213,15 @@ class Trainer:
             self.device, c.channels_last, getattr(self.data, "input_shape", None))
         train_models = self._place_models()
         pin = self.device.type == "cuda"
-        self.train_loader, self.sampler = train_loader(
-            self.data.train, c.batch_size // self.dist.world_size, seed=c.seed,
-            rank=self.dist.rank, world_size=self.dist.world_size,
-            num_workers=c.num_workers, pin_memory=pin)
-        self.steps = len(self.train_loader)
+        if hasattr(self.recipe, "batches"):  # it makes its own steps (an RL recipe acts in an env)
+            self.train_loader, self.sampler = None, None
+            self.steps = self.recipe.epoch_steps(c)
+        else:
+            self.train_loader, self.sampler = train_loader(
+                self.data.train, c.batch_size // self.dist.world_size, seed=c.seed,
+                rank=self.dist.rank, world_size=self.dist.world_size,
+                num_workers=c.num_workers, pin_memory=pin)
+            self.steps = len(self.train_loader)
         if self.steps == 0:
             raise TrainingError("data: the training split is empty; check the data settings")
         val = getattr(self.data, "val", None)
@@ -296,15 +302,17 @@ class Trainer:
 
     def _train_epoch(self, epoch: int) -> bool:
         """Train one epoch; False when asked to stop part way."""
-        self.sampler.set_epoch(epoch)
+        if self.sampler is not None:
+            self.sampler.set_epoch(epoch)
         self.recipe.begin_epoch(epoch)
+        batches = self.train_loader if self.train_loader is not None else self.recipe.batches(epoch)
         pending: list[torch.Tensor] = []  # this epoch's losses not yet read back
         steps, recipe = self.steps, self.recipe
         self._epoch_start, self._epoch_pause0 = time.perf_counter(), self._pause_total
         self._samples, self._last_event = 0, self._epoch_start
         self._loss_sums = torch.zeros(len(recipe.loss_names), dtype=torch.float64)
         distributed = self.dist.active
-        for i, batch in enumerate(self.train_loader):
+        for i, batch in enumerate(batches):
             if not self._running.is_set():
                 self._wait_while_paused()
             self._batch = i + 1

@@ -27,6 +27,7 @@ SAMPLES = {
     "RNN": [(5, 12)], "LSTM": [(5, 12)], "GRU": [(5, 12)],
     "MultiheadAttention": [(5, 16)], "ScaledDotProductAttention": [(5, 16)],
     "TransformerEncoderLayer": [(5, 16)], "TransformerDecoderLayer": [(5, 16), (7, 16)],
+    "AdditiveAttention": [(5, 12), (7, 16)],
     "PositionalEncoding": [(5, 16)], "Unflatten": [(784,)], "Reshape": [(4, 6)], "Permute": [(4, 6)],
     "Transpose": [(4, 6)], "Squeeze": [(4, 1)], "Chunk": [(4, 6)], "Split": [(2, 6)], "Slice": [(5, 6)],
     "Select": [(5, 6)], "Mean": [(5, 6)], "Softmax": [(5, 6)], "LogSoftmax": [(5, 6)],

@@ -28,7 +28,8 @@ EXPECTED = {
     "labelled_sentences": ((64,), 4, "classification", torch.int64, 2000),
 }
 # Generated sources whose layout (a character stream, word2vec rows) these checks do not fit.
-TESTED_ELSEWHERE = {"grammar_text", "word_pairs"}  # tests/core/test_seq_data.py
+TESTED_ELSEWHERE = {"grammar_text", "word_pairs",  # tests/core/test_seq_data.py
+                    "transduction", "masked_text"}  # tests/core/test_attn_data.py
 
 
 def _all_pairs(dataset):

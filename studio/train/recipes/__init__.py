@@ -22,6 +22,10 @@ The contract, in the order the trainer calls it:
         recipe.end_epoch(epoch, watched)            # epoch schedules
     recipe.lr, recipe.batch_size(batch), recipe.state_dict()
 
+An RL recipe (dqn, actor_critic) also has ``environment = True`` (it loads no
+dataset), ``epoch_steps(config) -> int`` and ``batches(epoch)``: the trainer
+iterates ``batches(epoch)`` (one item per step) instead of batching data.train.
+
 `train_step` does the whole update (forward, backward, optimizer step,
 per-batch schedule) and returns the losses as a detached tensor on the device,
 0-d for one loss or 1-d in ``loss_names`` order, without synchronising: the
@@ -121,6 +125,36 @@ def _rbm() -> Recipe:
     return RbmRecipe()
 
 
+def _dqn() -> Recipe:
+    from studio.train.recipes.dqn import DqnRecipe
+
+    return DqnRecipe()
+
+
+def _actor_critic() -> Recipe:
+    from studio.train.recipes.actor_critic import ActorCriticRecipe
+
+    return ActorCriticRecipe()
+
+
+def _seq2seq() -> Recipe:
+    from studio.train.recipes.seq2seq import Seq2SeqRecipe
+
+    return Seq2SeqRecipe()
+
+
+def _masked_lm() -> Recipe:
+    from studio.train.recipes.masked_lm import MaskedLMRecipe
+
+    return MaskedLMRecipe()
+
+
+def _attention_classifier() -> Recipe:
+    from studio.train.recipes.attention_maps import AttentionClassifierRecipe
+
+    return AttentionClassifierRecipe()
+
+
 # name -> factory of a fresh recipe; the config's "recipe" key is checked against it.
 RECIPES: dict[str, Any] = {
     "supervised": _supervised,
@@ -128,6 +162,11 @@ RECIPES: dict[str, Any] = {
     "rbm": _rbm,
     "language_model": _language_model,
     "skipgram": _skipgram,
+    "seq2seq": _seq2seq,
+    "masked_lm": _masked_lm,
+    "attention_classifier": _attention_classifier,
+    "dqn": _dqn,
+    "actor_critic": _actor_critic,
 }
 
 

@@ -2,7 +2,8 @@
 
 Four plots share the x axis (epochs; batch points at fractions of an epoch):
 loss (training per batch event, validation per epoch, dashed), the task's
-validation metric (accuracy in %, or R² and MAE for regression), the learning
+validation metric (accuracy in %, or R² and MAE for regression; hidden after
+an epoch without either, the loss plot then twice as wide), the learning
 rate and samples per second. New points are drawn at most five times a
 second (`redraw_ms`), which keeps the GUI thread's share of the GIL small. Each run gets its own colour; the loss plot's
 legend names them ("run 1 train", "run 1 val"). `clear` forgets every run.
@@ -77,6 +78,7 @@ class Dashboard(QWidget):
         self.legend = self.loss_plot.addLegend(offset=(-8, 8), labelTextSize="8pt")
         self.legend.setColumnCount(1)
         self.metric_legend = None
+        self.metric_shown = True  # hidden (the loss plot takes its place) for tasks without one
         self.runs: dict[int, dict[str, _Series]] = {}
         self.task: str | None = None
         self.apply_palette()
@@ -153,7 +155,22 @@ class Dashboard(QWidget):
             self._set_task("regression")
             series["metric"].add(event.epoch, m.get("val_r2"))
             series["metric2"].add(event.epoch, m.get("val_mae"))
+        self._show_metric(self.task is not None)
         self._schedule()
+
+    def _show_metric(self, show: bool) -> None:
+        """Show the metric plot, or hide it and let the loss plot take both columns."""
+        if show == self.metric_shown:
+            return
+        self.metric_shown = show
+        layout = self.view.ci
+        layout.removeItem(self.loss_plot)
+        if not show:
+            layout.removeItem(self.metric_plot)
+            layout.addItem(self.loss_plot, row=0, col=0, colspan=2)
+        else:
+            layout.addItem(self.loss_plot, row=0, col=0)
+            layout.addItem(self.metric_plot, row=0, col=1)
 
     def _schedule(self) -> None:
         if not self._redraw.isActive():
@@ -195,6 +212,7 @@ class Dashboard(QWidget):
                     plot.removeItem(s.item)
         if not self.runs:
             self.task = None
+            self._show_metric(True)
 
     def points(self, number: int, name: str) -> tuple[list[float], list[float]]:
         """The points curve ``name`` of run ``number`` shows now (for tests and tools)."""

@@ -41,6 +41,7 @@ from studio.ui.training.controller import TrainingController
 from studio.ui.training.dashboard import Dashboard, run_colour
 from studio.ui.training.runs import RunRecord, RunsTable, next_run_dir, runs_root
 from studio.ui.training.samples import SamplesGrid
+from studio.ui.training.task_views import TaskViews
 
 
 def confirm_stop(parent: QWidget | None) -> bool:
@@ -146,6 +147,9 @@ class TrainingDock(QDockWidget):
         self.tabs.addTab(self.class_table, "Per class")
         self.tabs.addTab(self.samples, "Samples")
         self.tabs.addTab(self.runs_table, "Runs")
+        for view in (self.confusion, self.class_table, self.samples):  # shown when their data arrives
+            self.tabs.setTabVisible(self.tabs.indexOf(view), False)
+        self.task_views = TaskViews(self.tabs, before=self.confusion)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.panel)
         self.splitter.addWidget(self.dashboard)
@@ -266,6 +270,9 @@ class TrainingDock(QDockWidget):
             self.confusion.clear()
             self.class_table.clear_rows()
             self.samples.clear()
+            for view in (self.confusion, self.class_table, self.samples):
+                self.tabs.setTabVisible(self.tabs.indexOf(view), False)
+        self.task_views.clear(keep.number if keep else None)
         self._refresh_runs()
 
     def request_close(self) -> bool:
@@ -339,13 +346,29 @@ class TrainingDock(QDockWidget):
         if r is None:
             return
         m = e.metrics
-        r.epochs.append({k: v for k, v in m.items() if k != "samples"})
+        r.epochs.append({k: v for k, v in m.items() if isinstance(v, (int, float, str))})
         self.dashboard.add_epoch(r.number, e)
+        self._show_tabs(r.number, e)
         self.summary.setText(f"{r.label}, epoch {e.epoch}: {_metrics_text(m)}")
         self._latest = e
         self._stale = {"confusion", "classes", "samples", "runs"}
         if not self._views_timer.isActive():
             self._views_timer.start()
+
+    def _show_tabs(self, number: int, e: EpochEnded) -> None:
+        """Hand the epoch to the task views; show the tabs whose data arrived for the first time."""
+        m = e.metrics
+        runs_shown = self.tabs.currentWidget() is self.runs_table
+        made = self.task_views.add_epoch(number, e.epoch, m)
+        appeared = [self.tabs.indexOf(self.task_views.view(t)) for t in made]
+        for view, present in ((self.confusion, "val_confusion" in m), (self.class_table, "val_confusion" in m),
+                              (self.samples, bool(m.get("samples")))):
+            index = self.tabs.indexOf(view)
+            if present and not self.tabs.isTabVisible(index):
+                self.tabs.setTabVisible(index, True)
+                appeared.append(index)
+        if appeared and runs_shown:  # the first figures of a task: show them rather than the runs list
+            self.tabs.setCurrentIndex(min(appeared))
 
     @Slot()
     def refresh_views(self) -> None:
@@ -354,7 +377,13 @@ class TrainingDock(QDockWidget):
         Epochs of a small network can end several times a second; drawing only
         the visible tab, at most twice a second, keeps the GUI thread light.
         """
-        current = self.tabs.currentWidget()
+        self._refresh_view(self.tabs.currentWidget())
+
+    def _refresh_view(self, current) -> None:
+        """Bring the view ``current`` up to date with the latest epoch."""
+        if self.task_views.is_view(current):
+            self.task_views.refresh(current)
+            return
         e = self._latest
         if current is self.runs_table and "runs" in self._stale:
             self._refresh_runs()
@@ -374,15 +403,8 @@ class TrainingDock(QDockWidget):
     def refresh_all(self) -> None:
         """Draw every view now (the end of a run, tests, screenshots)."""
         self.dashboard.flush()
-        index = self.tabs.currentIndex()
         for i in range(self.tabs.count()):
-            self.tabs.blockSignals(True)
-            self.tabs.setCurrentIndex(i)
-            self.tabs.blockSignals(False)
-            self.refresh_views()
-        self.tabs.blockSignals(True)
-        self.tabs.setCurrentIndex(index)
-        self.tabs.blockSignals(False)
+            self._refresh_view(self.tabs.widget(i))
 
     @Slot(object)
     def _checkpoint_saved(self, e: CheckpointSaved) -> None:

@@ -1,0 +1,493 @@
+"""The pyqtgraph views of task-specific metrics (used by `task_views`).
+
+Every view has the same small interface: ``add(run, epoch, metrics)`` takes
+an epoch's metrics dict (cheap: it only keeps values), ``refresh()`` draws
+what arrived since the last call (the dock calls it for the visible tab, at
+most twice a second), ``remove_runs(keep)`` forgets the runs other than
+``keep`` and ``apply_palette()`` follows the light or dark theme.
+
+- `CurvesView`: one or more plots of per-epoch figures, one colour per run
+  (runs overlay), a line style per figure (solid, dashed, dotted).
+- `OtherMetricsView`: the same for any numeric figure no other view shows,
+  the figure chosen in a combo box.
+- `ScatterView`: generated 2-D points (``samples_xy``) of the latest epoch.
+- `WordMapView`: words at 2-D positions (``embedding_2d``).
+- `HeatMapView`: an attention matrix with its tokens on the axes.
+- `HeadMapsView`: one small heat map per attention head.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, Qt, Slot
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGraphicsItem,
+    QHBoxLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.ui.training.dashboard import run_colour
+
+STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine)
+MAX_TOKENS_LABELLED = 40  # past this many tokens an axis shows numbers, not words
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One figure of a plot: the first of ``keys`` an epoch holds, drawn as ``label``."""
+
+    label: str
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Plot:
+    """One plot of a `CurvesView`: a title and its curves (solid, dashed, dotted...)."""
+
+    title: str
+    curves: tuple[Curve, ...]
+
+
+def number(value: Any) -> float | None:
+    """``value`` as a finite float, or None (lists, text, NaN)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+class _PlotsWidget(QWidget):
+    """A `pg.GraphicsLayoutWidget` whose plots follow the palette."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.layout_ = QVBoxLayout(self)
+        self.layout_.setContentsMargins(0, 0, 0, 0)
+        self.layout_.setSpacing(2)
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setMinimumSize(260, 220)
+        self.plots: list[pg.PlotItem] = []
+        self.dirty = False
+
+    def _plot(self, title: str, row: int = 0, col: int = 0, xlabel: str | None = "epoch") -> pg.PlotItem:
+        plot = self.view.addPlot(row=row, col=col)
+        plot.setTitle(title, size="9pt")
+        plot.showGrid(x=True, y=True, alpha=0.15)
+        if xlabel:
+            plot.setLabel("bottom", xlabel)
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        for name in ("left", "bottom"):
+            axis = plot.getAxis(name)
+            axis.enableAutoSIPrefix(False)
+            axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        plot.getAxis("left").setWidth(48)
+        self.plots.append(plot)
+        return plot
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self.apply_palette()
+        super().changeEvent(event)
+
+    def colours(self) -> tuple[QColor, QColor, QColor]:
+        pal = self.palette()
+        base, text = pal.color(QPalette.ColorRole.Base), pal.color(QPalette.ColorRole.Text)
+        sub = QColor(text)
+        sub.setAlphaF(0.75)
+        return base, text, sub
+
+    def apply_palette(self) -> None:
+        base, text, sub = self.colours()
+        self.view.setBackground(base)
+        for plot in self.plots:
+            for name in ("left", "bottom"):
+                axis = plot.getAxis(name)
+                axis.setPen(pg.mkPen(sub))
+                axis.setTextPen(pg.mkPen(sub))
+                axis.label.setDefaultTextColor(sub)
+            plot.titleLabel.setText(plot.titleLabel.text, color=text.name(), size="9pt")
+            if plot.legend is not None:
+                plot.legend.setLabelTextColor(text)
+                fill = QColor(base)
+                fill.setAlphaF(0.8)
+                plot.legend.setBrush(pg.mkBrush(fill))
+                plot.legend.setPen(pg.mkPen(QColor(text.red(), text.green(), text.blue(), 60)))
+
+    def add(self, run: int, epoch: int, metrics: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def refresh(self) -> None:
+        raise NotImplementedError
+
+    def remove_runs(self, keep: int | None) -> None:
+        """Forget the runs but ``keep`` (by default a view shows only the latest epoch: nothing to do)."""
+
+
+class CurvesView(_PlotsWidget):
+    """Per-epoch figures of every run, in one or more plots side by side (or stacked)."""
+
+    def __init__(self, plots: tuple[Plot, ...], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.layout_.addWidget(self.view)
+        self.specs = plots
+        for i, spec in enumerate(plots):  # stacked: the tab pane is tall and narrow
+            plot = self._plot(spec.title, row=i, col=0, xlabel="epoch" if i == len(plots) - 1 else None)
+            if len(spec.curves) > 1:
+                plot.addLegend(offset=(-6, 6), labelTextSize="8pt").setColumnCount(1)
+        # run -> (plot index, curve label) -> ([x], [y]); drawn by items keyed (run, plot index, label)
+        self.data: dict[int, dict[tuple[int, str], tuple[list[float], list[float]]]] = {}
+        self.items: dict[tuple[int, int, str], pg.PlotDataItem] = {}
+        self.apply_palette()
+
+    def add(self, run: int, epoch: int, metrics: dict[str, Any]) -> None:
+        series = self.data.setdefault(run, {})
+        for p, spec in enumerate(self.specs):
+            for curve in spec.curves:
+                value = next((number(metrics[k]) for k in curve.keys if k in metrics), None)
+                if value is not None:
+                    xs, ys = series.setdefault((p, curve.label), ([], []))
+                    xs.append(float(epoch))
+                    ys.append(value)
+                    self.dirty = True
+
+    def refresh(self) -> None:
+        if not self.dirty:
+            return
+        self.dirty = False
+        for run, series in self.data.items():
+            for p, (plot, spec) in enumerate(zip(self.plots, self.specs)):
+                for style, curve in zip(STYLES * 4, spec.curves):
+                    if (p, curve.label) not in series:
+                        continue
+                    item = self.items.get((run, p, curve.label))
+                    if item is None:
+                        colour = run_colour(run)
+                        name = f"run {run} {curve.label}" if len(spec.curves) > 1 else None
+                        item = plot.plot([], [], pen=pg.mkPen(colour, width=1.7, style=style), name=name,
+                                         symbol="o", symbolSize=5, symbolBrush=colour, symbolPen=colour)
+                        self.items[(run, p, curve.label)] = item
+                    xs, ys = series[(p, curve.label)]
+                    item.setData(np.asarray(xs), np.asarray(ys))
+
+    def points(self, run: int, label: str, plot: int = 0) -> tuple[list[float], list[float]]:
+        """The points drawn now for figure ``label`` of plot ``plot`` (0: the first) of run ``run``."""
+        item = self.items.get((run, plot, label))
+        if item is None or item.xData is None:
+            return [], []
+        return list(item.xData), list(item.yData)
+
+    def remove_runs(self, keep: int | None) -> None:
+        for run in [r for r in self.data if r != keep]:
+            del self.data[run]
+        for (run, p, label), item in list(self.items.items()):
+            if run != keep:
+                for plot in self.plots:
+                    if item in plot.listDataItems():
+                        if plot.legend is not None:
+                            plot.legend.removeItem(item)
+                        plot.removeItem(item)
+                del self.items[(run, p, label)]
+
+
+class OtherMetricsView(_PlotsWidget):
+    """Any numeric figure no other view shows; a combo box picks which one is drawn."""
+
+    def __init__(self, shown_elsewhere: frozenset[str], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.shown_elsewhere = shown_elsewhere
+        row = QHBoxLayout()
+        row.setContentsMargins(6, 4, 6, 0)
+        row.addWidget(QLabel("Figure:"))
+        self.combo = QComboBox()
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.combo.currentTextChanged.connect(self._chosen)
+        row.addWidget(self.combo)
+        row.addStretch(1)
+        self.layout_.addLayout(row)
+        self.layout_.addWidget(self.view)
+        self.plot = self._plot("")
+        self.data: dict[int, dict[str, tuple[list[float], list[float]]]] = {}
+        self.items: dict[int, pg.PlotDataItem] = {}
+        self.apply_palette()
+
+    @staticmethod
+    def keys_of(metrics: dict[str, Any], shown_elsewhere: frozenset[str]) -> list[str]:
+        """The numeric keys of ``metrics`` that no other view shows."""
+        return [k for k, v in metrics.items() if k not in shown_elsewhere and number(v) is not None]
+
+    def add(self, run: int, epoch: int, metrics: dict[str, Any]) -> None:
+        series = self.data.setdefault(run, {})
+        for key in self.keys_of(metrics, self.shown_elsewhere):
+            xs, ys = series.setdefault(key, ([], []))
+            xs.append(float(epoch))
+            ys.append(number(metrics[key]))
+            if self.combo.findText(key) < 0:
+                self.combo.addItem(key)  # the first one becomes current
+            self.dirty = True
+
+    @property
+    def keys(self) -> list[str]:
+        return [self.combo.itemText(i) for i in range(self.combo.count())]
+
+    @Slot(str)
+    def _chosen(self, key: str) -> None:
+        self.plot.setTitle(key, size="9pt", color=self.colours()[1].name())
+        self.dirty = True
+        self.refresh()
+
+    def refresh(self) -> None:
+        if not self.dirty:
+            return
+        self.dirty = False
+        key = self.combo.currentText()
+        for run, series in self.data.items():
+            item = self.items.get(run)
+            if item is None:
+                colour = run_colour(run)
+                item = self.plot.plot([], [], pen=pg.mkPen(colour, width=1.7), symbol="o", symbolSize=5,
+                                      symbolBrush=colour, symbolPen=colour)
+                self.items[run] = item
+            xs, ys = series.get(key, ([], []))
+            item.setData(np.asarray(xs), np.asarray(ys))
+
+    def points(self, run: int) -> tuple[list[float], list[float]]:
+        item = self.items.get(run)
+        if item is None or item.xData is None:
+            return [], []
+        return list(item.xData), list(item.yData)
+
+    def remove_runs(self, keep: int | None) -> None:
+        for run in [r for r in self.data if r != keep]:
+            del self.data[run]
+            item = self.items.pop(run, None)
+            if item is not None:
+                self.plot.removeItem(item)
+
+
+class ScatterView(_PlotsWidget):
+    """The generated 2-D points (``samples_xy``) of the latest epoch, redrawn each epoch."""
+
+    def __init__(self, key: str = "samples_xy", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.key = key
+        self.layout_.addWidget(self.view)
+        self.plot = self._plot("Generated points", xlabel=None)
+        self.plot.setAspectLocked(True)
+        self.scatter = pg.ScatterPlotItem(size=5, pen=None)
+        self.plot.addItem(self.scatter)
+        self.xy = np.zeros((0, 2))
+        self._latest: tuple[int, int, Any] | None = None
+        self.apply_palette()
+
+    def add(self, run: int, epoch: int, metrics: dict[str, Any]) -> None:
+        if self.key in metrics:
+            self._latest = (run, epoch, metrics[self.key])
+            self.dirty = True
+
+    def refresh(self) -> None:
+        if not self.dirty or self._latest is None:
+            return
+        self.dirty = False
+        run, epoch, points = self._latest
+        xy = np.asarray(points, dtype=float).reshape(-1, 2)
+        self.xy = xy[np.isfinite(xy).all(axis=1)]
+        colour = QColor(run_colour(run))
+        colour.setAlphaF(0.6)
+        self.scatter.setData(pos=self.xy, brush=pg.mkBrush(colour))
+        self.plot.setTitle(f"{len(self.xy)} points · run {run} · epoch {epoch}", size="9pt",
+                           color=self.colours()[1].name())
+
+
+class WordMapView(_PlotsWidget):
+    """Words placed at their 2-D positions (``embedding_2d``: ``{"words": [...], "xy": [...]}``)."""
+
+    def __init__(self, key: str = "embedding_2d", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.key = key
+        self.layout_.addWidget(self.view)
+        self.plot = self._plot("Word vectors in 2-D", xlabel=None)
+        self.scatter = pg.ScatterPlotItem(size=6, pen=None)
+        self.plot.addItem(self.scatter)
+        self.labels: list[pg.TextItem] = []
+        self.words: list[str] = []
+        self.xy = np.zeros((0, 2))
+        self._latest: tuple[int, int, Any] | None = None
+        self.apply_palette()
+
+    def add(self, run: int, epoch: int, metrics: dict[str, Any]) -> None:
+        if isinstance(metrics.get(self.key), dict):
+            self._latest = (run, epoch, metrics[self.key])
+            self.dirty = True
+
+    def refresh(self) -> None:
+        if not self.dirty or self._latest is None:
+            return
+        self.dirty = False
+        run, epoch, data = self._latest
+        words = [str(w) for w in data.get("words", [])]
+        xy = np.asarray(data.get("xy", []), dtype=float).reshape(-1, 2)
+        n = min(len(words), len(xy))
+        self.words, self.xy = words[:n], xy[:n]
+        _, text, _ = self.colours()
+        colour = QColor(run_colour(run))
+        self.scatter.setData(pos=self.xy, brush=pg.mkBrush(colour))
+        while len(self.labels) < n:
+            label = pg.TextItem("", anchor=(0, 1), color=text)
+            self.plot.addItem(label)
+            self.labels.append(label)
+        while len(self.labels) > n:
+            self.plot.removeItem(self.labels.pop())
+        for label, word, (x, y) in zip(self.labels, self.words, self.xy):
+            label.setText(word)
+            label.setColor(text)
+            label.setPos(x, y)
+        if n:  # room for the words right of and above their points
+            (x0, y0), (x1, y1) = self.xy.min(axis=0), self.xy.max(axis=0)
+            self.plot.setRange(xRange=(x0, x1 + 0.25 * (x1 - x0 or 1)), yRange=(y0, y1 + 0.08 * (y1 - y0 or 1)))
+        self.plot.setTitle(f"Words in 2-D · run {run} · epoch {epoch}", size="9pt", color=text.name())
+
+    def apply_palette(self) -> None:
+        super().apply_palette()
+        for label in getattr(self, "labels", []):
+            label.setColor(self.colours()[1])
+
+
+def _mix(a: QColor, b: QColor, t: float) -> QColor:
+    return QColor.fromRgbF(*(a.getRgbF()[i] * (1 - t) + b.getRgbF()[i] * t for i in range(3)))
+
+
+def _ticks(tokens: list[str] | None, n: int) -> list[list[tuple[float, str]]] | None:
+    if tokens and len(tokens) == n and n <= MAX_TOKENS_LABELLED:
+        return [[(i + 0.5, str(t)) for i, t in enumerate(tokens)]]
+    return None
+
+
+class HeatMapView(_PlotsWidget):
+    """Attention weights (rows: target tokens, columns: source tokens) with the tokens on the axes."""
+
+    def __init__(self, key: str = "attention", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.key = key
+        self.layout_.addWidget(self.view)
+        self.plot = self._plot("Attention", xlabel="source")
+        self.plot.setLabel("left", "target")
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.invertY(True)
+        self.plot.showGrid(x=False, y=False)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        self.weights = np.zeros((0, 0))
+        self._latest: tuple[int, int, Any] | None = None
+        self.apply_palette()
+
+    def add(self, run: int, epoch: int, metrics: dict[str, Any]) -> None:
+        if self.key in metrics:
+            self._latest = (run, epoch, metrics[self.key])
+            self.dirty = True
+
+    def refresh(self) -> None:
+        if not self.dirty or self._latest is None:
+            return
+        self.dirty = False
+        run, epoch, data = self._latest
+        data = data if isinstance(data, dict) else {"weights": data}
+        w = np.asarray(data.get("weights", []), dtype=float)
+        while w.ndim > 2:  # a batch or heads: the first one
+            w = w[0]
+        if w.ndim != 2 or w.size == 0:
+            return
+        self.weights = w
+        rows, cols = w.shape
+        top = float(np.nanmax(w)) if np.isfinite(w).any() else 1.0
+        self.image.setImage(np.nan_to_num(w), levels=(0.0, max(top, 1e-9)))
+        self.image.setRect(0, 0, cols, rows)
+        bottom, left = self.plot.getAxis("bottom"), self.plot.getAxis("left")
+        bottom.setTicks(_ticks(data.get("source"), cols))
+        left.setTicks(_ticks(data.get("target"), rows))
+        self.plot.setRange(xRange=(0, cols), yRange=(0, rows), padding=0.01)
+        self.plot.setTitle(f"Attention · run {run} · epoch {epoch}", size="9pt", color=self.colours()[1].name())
+
+    def apply_palette(self) -> None:
+        super().apply_palette()
+        base = self.colours()[0]
+        high = self.palette().color(QPalette.ColorRole.Highlight)
+        self.image.setLookupTable(pg.ColorMap([0.0, 1.0], [_mix(base, high, 0.04), high]).getLookupTable(nPts=256))
+
+
+class HeadMapsView(_PlotsWidget):
+    """One small heat map per attention head (``attention_maps``: ``{"heads": heads × T × S, "tokens": [...]}``
+    or the bare heads × T × S list)."""
+
+    def __init__(self, key: str = "attention_maps", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.key = key
+        self.layout_.addWidget(self.view)
+        self.images: list[pg.ImageItem] = []
+        self.maps = np.zeros((0, 0, 0))
+        self._latest: tuple[int, int, Any] | None = None
+        self.apply_palette()
+
+    def add(self, run: int, epoch: int, metrics: dict[str, Any]) -> None:
+        if self.key in metrics:
+            self._latest = (run, epoch, metrics[self.key])
+            self.dirty = True
+
+    def refresh(self) -> None:
+        if not self.dirty or self._latest is None:
+            return
+        self.dirty = False
+        _, _, data = self._latest
+        tokens = None
+        if isinstance(data, dict):  # {"heads": [...], "tokens": [...], "layer": name} or {"weights": ...}
+            tokens = data.get("tokens")
+            data = next((data[k] for k in ("heads", "weights", "maps") if k in data), [])
+        try:
+            maps = np.asarray(data, dtype=float)
+        except ValueError:  # heads of different sizes
+            return
+        if maps.ndim == 2:
+            maps = maps[None]
+        while maps.ndim > 3:
+            maps = maps[0]
+        if maps.ndim != 3 or maps.size == 0:
+            return
+        self.maps = maps
+        if len(self.images) != len(maps):
+            self.view.clear()
+            self.plots, self.images = [], []
+            cols = math.ceil(math.sqrt(len(maps)))
+            for h in range(len(maps)):
+                plot = self._plot(f"head {h + 1}", row=h // cols, col=h % cols, xlabel=None)
+                plot.invertY(True)
+                plot.setMouseEnabled(x=False, y=False)
+                plot.showGrid(x=False, y=False)
+                plot.getAxis("left").setWidth(24)
+                image = pg.ImageItem(axisOrder="row-major")
+                plot.addItem(image)
+                self.images.append(image)
+            self.apply_palette()
+        for plot, image, m in zip(self.plots, self.images, maps):
+            image.setImage(np.nan_to_num(m), levels=(0.0, max(float(np.nanmax(m)), 1e-9)))
+            image.setRect(0, 0, m.shape[1], m.shape[0])
+            plot.setRange(xRange=(0, m.shape[1]), yRange=(0, m.shape[0]), padding=0.01)
+            fits = tokens if tokens and len(tokens) <= 16 else None
+            plot.getAxis("bottom").setTicks(_ticks(fits, m.shape[1]))
+            plot.getAxis("left").setTicks(_ticks(fits, m.shape[0]))
+
+    def apply_palette(self) -> None:
+        super().apply_palette()
+        base = self.colours()[0]
+        high = self.palette().color(QPalette.ColorRole.Highlight)
+        table = pg.ColorMap([0.0, 1.0], [_mix(base, high, 0.04), high]).getLookupTable(nPts=256)
+        for image in getattr(self, "images", []):
+            image.setLookupTable(table)
