@@ -31,7 +31,7 @@ def _ms(fn) -> float:
     return (time.perf_counter() - t) * 1000
 
 
-def forward_ratio(name: str, project, repeats: int = 7) -> float:
+def forward_ratio(name: str, project, repeats: int = 21) -> float:
     """Median compiled time over median hand-written time, measured interleaved."""
     net = project.network()
     image = next(n for n in net.nodes.values() if n.type == "Input")
