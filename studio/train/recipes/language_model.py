@@ -30,7 +30,6 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from studio.train import devices
-from studio.train.optim import Schedule, build_optimizer
 from studio.train.recipes import RecipeContext
 from studio.train.recipes.single import SingleOptimizer
 
@@ -48,21 +47,11 @@ class LanguageModelRecipe(SingleOptimizer):
         return ["train_loss", "val_loss", "val_perplexity", "val_accuracy", "lr", "samples_per_s"]
 
     def setup(self, ctx: RecipeContext) -> None:
-        self.ctx = ctx
-        self.model = ctx.models["model"]
-        self.raw_model = ctx.raw_models["model"]
-        self.params = [p for p in self.raw_model.parameters() if p.requires_grad]
-        self.optimizer = build_optimizer(self.params, ctx.config)
-        self.schedule = Schedule(self.optimizer, ctx.config, ctx.steps_per_epoch,
-                                 plateau_mode=ctx.watch_mode)
-        self.device = ctx.device
+        self.setup_model(ctx)
         self.vocab = ctx.data.class_names or []
         self.window = ctx.data.input_shape[0]
 
     # --- training -------------------------------------------------------------------
-
-    def begin_epoch(self, epoch: int) -> None:
-        self.model.train()
 
     def train_step(self, batch: Any) -> torch.Tensor:
         x, y = (t.to(self.device, non_blocking=True) for t in batch[:2])

@@ -1,13 +1,15 @@
 """What every recipe with one optimizer and one schedule shares (supervised, language model, skip-gram, RBM).
 
-A recipe that sets `self.optimizer` and `self.schedule` in `setup` takes the
-schedule's stepping, the learning rate, the batch size and its checkpoint
-state from `SingleOptimizer`.
+A recipe that sets `self.optimizer` and `self.schedule` in `setup` (for one
+model, `setup_model` does it) takes the schedule's stepping, the learning rate,
+the batch size and its checkpoint state from `SingleOptimizer`.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from studio.train.optim import Schedule, build_optimizer
 
 
 class SingleOptimizer:
@@ -15,6 +17,19 @@ class SingleOptimizer:
 
     optimizer: Any
     schedule: Any
+
+    def setup_model(self, ctx: Any) -> None:
+        """The common setup for one model: its trainable parameters, optimizer and schedule."""
+        self.ctx = ctx
+        self.model = ctx.models["model"]
+        self.raw_model = ctx.raw_models["model"]
+        self.params = [p for p in self.raw_model.parameters() if p.requires_grad]
+        self.optimizer = build_optimizer(self.params, ctx.config)
+        self.schedule = Schedule(self.optimizer, ctx.config, ctx.steps_per_epoch, plateau_mode=ctx.watch_mode)
+        self.device = ctx.device
+
+    def begin_epoch(self, epoch: int) -> None:
+        self.model.train()
 
     def end_epoch(self, epoch: int, watched: float | None) -> None:
         self.schedule.after_epoch(epoch, watched)
