@@ -19,7 +19,7 @@ import torch.nn.functional as F
 THUMBNAIL_SIDE = 32
 
 # Metrics that are better when larger; the rest (losses, errors) when smaller.
-HIGHER_IS_BETTER = ("accuracy", "f1", "r2", "precision", "recall")
+HIGHER_IS_BETTER = ("accuracy", "f1", "r2", "precision", "recall", "return", "exact_match", "mode_share", "modes_covered")
 
 
 def higher_is_better(metric: str) -> bool:

@@ -35,7 +35,8 @@ from studio.train.events import BatchEnded, EpochEnded, Event, RunFailed, RunFin
 from studio.train.trainer import Callback, Trainer
 
 # Metrics shown on the line printed after each epoch, when present.
-_EPOCH_LINE = ("train_loss", "val_loss", "val_accuracy", "val_mae", "val_r2")
+_EPOCH_LINE = ("train_loss", "val_loss", "val_accuracy", "val_mae", "val_r2", "val_perplexity", "val_exact_match",
+               "val_masked_accuracy", "recon_error", "d_loss", "g_loss", "episode_return", "val_return")
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:

@@ -326,3 +326,10 @@ def test_events_round_trip_through_json():
         d = _json.loads(_json.dumps(event_to_dict(event)))
         assert d["event"] == type(event).__name__
         assert event_from_dict(d) == event
+
+
+def test_returns_and_exact_matches_are_higher_is_better():
+    from studio.train.metrics import higher_is_better
+
+    assert higher_is_better("val_return") and higher_is_better("val_exact_match") and higher_is_better("val_accuracy")
+    assert not higher_is_better("val_loss") and not higher_is_better("val_perplexity")
