@@ -58,13 +58,7 @@ class LanguageModelRecipe(SingleOptimizer):
         self.optimizer.zero_grad(set_to_none=True)
         with devices.autocast(self.device, self.ctx.mixed_precision):
             out = self.model(x)
-        loss = _token_loss(out.float(), y)
-        loss.backward()
-        if self.ctx.config.grad_clip:
-            torch.nn.utils.clip_grad_norm_(self.params, self.ctx.config.grad_clip)
-        self.optimizer.step()
-        self.schedule.after_batch()
-        return loss.detach()
+        return self.optimise(_token_loss(out.float(), y))
 
     # --- evaluation -----------------------------------------------------------------
 

@@ -67,13 +67,7 @@ class Seq2SeqRecipe(SingleOptimizer):
         self.optimizer.zero_grad(set_to_none=True)
         with devices.autocast(self.device, self.ctx.mixed_precision):
             out = self.model(src, shift_right(tgt))
-        loss = token_loss(out.float(), tgt)
-        loss.backward()
-        if self.ctx.config.grad_clip:
-            torch.nn.utils.clip_grad_norm_(self.params, self.ctx.config.grad_clip)
-        self.optimizer.step()
-        self.schedule.after_batch()
-        return loss.detach()
+        return self.optimise(token_loss(out.float(), tgt))
 
     # --- evaluation -----------------------------------------------------------------
 

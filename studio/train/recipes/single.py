@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+
 from studio.train.optim import Schedule, build_optimizer
 
 
@@ -30,6 +32,15 @@ class SingleOptimizer:
 
     def begin_epoch(self, epoch: int) -> None:
         self.model.train()
+
+    def optimise(self, loss: torch.Tensor) -> torch.Tensor:
+        """Backward, gradient clipping, one optimizer and schedule step; the loss, detached."""
+        loss.backward()
+        if self.ctx.config.grad_clip:
+            torch.nn.utils.clip_grad_norm_(self.params, self.ctx.config.grad_clip)
+        self.optimizer.step()
+        self.schedule.after_batch()
+        return loss.detach()
 
     def end_epoch(self, epoch: int, watched: float | None) -> None:
         self.schedule.after_epoch(epoch, watched)

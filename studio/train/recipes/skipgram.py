@@ -58,13 +58,7 @@ class SkipGramRecipe(SingleOptimizer):
         self.optimizer.zero_grad(set_to_none=True)
         with devices.autocast(self.device, self.ctx.mixed_precision):
             scores = self.model(x)
-        loss = negative_sampling_loss(scores.float())
-        loss.backward()
-        if self.ctx.config.grad_clip:
-            torch.nn.utils.clip_grad_norm_(self.params, self.ctx.config.grad_clip)
-        self.optimizer.step()
-        self.schedule.after_batch()
-        return loss.detach()
+        return self.optimise(negative_sampling_loss(scores.float()))
 
     @torch.no_grad()
     def evaluate(self, loader: DataLoader, prefix: str = "val_",
