@@ -1,20 +1,26 @@
 """RL recipes: greedy-policy quality after a longer CPU run, and the DQN recipe's speed.
 
-    dqn_cartpole_greedy_return        mean return of the greedy Q-network over 100 seeded
-                                      CartPole-v1 episodes (the weights with the best
-                                      val_return, i.e. best.pt; CartPole-v1 counts as solved at 475)
-    dqn_cartpole_final_greedy_return  the same for the last epoch's weights
-    actor_critic_greedy_return        the same for the actor_critic preset's policy (best val_return)
-    actor_critic_final_greedy_return  ... and its last epoch's policy
-    dqn_recipe_s_per_epoch            seconds per epoch (1000 env steps, one update each) of the
-                                      dqn recipe through the Trainer
-    plain_dqn_s_per_epoch             the same epoch as a hand-written PyTorch DQN loop
-    dqn_recipe_over_plain             the ratio of the two (1.0 = no overhead), median of interleaved runs
+    dqn_cartpole_greedy_return          mean return of the greedy Q-network over 100 seeded
+                                        CartPole-v1 episodes, with the weights the run ends
+                                        with (final.pt: the preset's restore_best loads the
+                                        best of its greedy checks); CartPole-v1 counts as solved at 475
+    dqn_cartpole_best_pt_greedy_return  the same for best.pt (the epoch with the best val_return)
+    dqn_cartpole_best_check_return      the recipe's best greedy check (best_eval_episodes episodes)
+    dqn_cartpole_best_check_step        the environment step of that check
+    dqn_cartpole_train_s                seconds the DQN run took
+    actor_critic_greedy_return          the same for the actor_critic preset's policy (best.pt)
+    actor_critic_final_greedy_return    ... and its last epoch's policy
+    dqn_recipe_s_per_epoch              seconds per epoch (1000 env steps, one update each) of the
+                                        dqn recipe through the Trainer (without the greedy checks)
+    plain_dqn_s_per_epoch               the same epoch as a hand-written PyTorch DQN loop (Double
+                                        DQN targets, soft target update, as the preset)
+    dqn_recipe_over_plain               the ratio of the two (1.0 = no overhead), median of interleaved runs
 
 The presets run as they ship except for the epochs (``--dqn-epochs``,
-``--ac-epochs``) and the device (CPU).
+``--ac-epochs``; 0 skips that run), the seed (``--seed``) and the device (CPU);
+``--repeats 0`` skips the speed figures.
 
-    python bench/recipes_rl.py [--dqn-epochs 50] [--ac-epochs 50] [--repeats 3]
+    python bench/recipes_rl.py [--dqn-epochs 50] [--ac-epochs 50] [--repeats 3] [--seed 0]
 """
 
 from __future__ import annotations
@@ -62,7 +68,7 @@ def greedy(model, weights=None) -> float:
 
 
 def plain_dqn_epoch(steps: int, training: dict) -> float:
-    """``steps`` env steps of DQN with an update each, as a plain loop (filled buffer); seconds."""
+    """``steps`` env steps of Double DQN with an update each, as a plain loop (filled buffer); seconds."""
     torch.manual_seed(0)
     project = io.load(resolve("dqn_cartpole"))
     q = models_for(project, training)["model"]
@@ -89,14 +95,17 @@ def plain_dqn_epoch(steps: int, training: dict) -> float:
             idx = torch.randint(n, (bs,))
             qa = q(obs_b[idx]).gather(1, act_b[idx].unsqueeze(1)).squeeze(1)
             with torch.no_grad():
-                y = rew_b[idx] + training["discount"] * (1 - done_b[idx]) * target(next_b[idx]).max(1).values
+                greedy_next = q(next_b[idx]).argmax(1, keepdim=True)
+                next_v = target(next_b[idx]).gather(1, greedy_next).squeeze(1)
+                y = rew_b[idx] + training["discount"] * (1 - done_b[idx]) * next_v
             loss = F.smooth_l1_loss(qa, y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(q.parameters(), training["grad_clip"])
             opt.step()
-            if (step + 1) % training["target_update"] == 0:
-                target.load_state_dict(q.state_dict())
+            with torch.no_grad():
+                for t, p in zip(target.parameters(), q.parameters()):
+                    t.lerp_(p, training["target_tau"])
         return time.perf_counter() - start
 
 
@@ -105,27 +114,50 @@ def main() -> None:
     parser.add_argument("--dqn-epochs", type=int, default=50)
     parser.add_argument("--ac-epochs", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
-        seen, _, models = train("dqn_cartpole", args.dqn_epochs, out=f"{tmp}/dqn")
-        best = torch.load(f"{tmp}/dqn/best.pt", weights_only=True)
-        print(f"dqn_cartpole_greedy_return: {greedy(models['model'], best):.1f}")
-        print(f"dqn_cartpole_final_greedy_return: {greedy(models['model']):.1f}")
-        print(f"dqn_cartpole_best_val_return: {max(m['val_return'] for m in seen):.1f}")
-        print(f"dqn_cartpole_train_s: {time.perf_counter() - t0:.1f}")
-        t0 = time.perf_counter()
-        seen, _, models = train("actor_critic", args.ac_epochs, out=f"{tmp}/ac")
-        best = torch.load(f"{tmp}/ac/best.pt", weights_only=True)
-        print(f"actor_critic_greedy_return: {greedy(models['policy'], best['policy']):.1f}")
-        print(f"actor_critic_final_greedy_return: {greedy(models['policy']):.1f}")
-        print(f"actor_critic_train_s: {time.perf_counter() - t0:.1f}")
-    # Speed: epoch 2 of a run whose buffer is full enough from the start (an update every step).
+        if args.dqn_epochs:
+            bench_dqn(args.dqn_epochs, args.seed, f"{tmp}/dqn")
+        if args.ac_epochs:
+            bench_actor_critic(args.ac_epochs, args.seed, f"{tmp}/ac")
+    if args.repeats:
+        bench_speed(args.repeats)
+
+
+def bench_dqn(epochs: int, seed: int, out: str) -> None:
+    """Train the dqn_cartpole preset; print the greedy returns of its final and best.pt weights."""
+    t0 = time.perf_counter()
+    seen, trainer, models = train("dqn_cartpole", epochs, out=out, seed=seed)
+    train_s = time.perf_counter() - t0
+    best = torch.load(f"{out}/best.pt", weights_only=True)
+    print(f"dqn_cartpole_greedy_return: {greedy(models['model']):.1f}")
+    print(f"dqn_cartpole_best_pt_greedy_return: {greedy(models['model'], best):.1f}")
+    print(f"dqn_cartpole_best_val_return: {max(m['val_return'] for m in seen):.1f}")
+    if trainer.recipe.best.value is not None:
+        print(f"dqn_cartpole_best_check_return: {trainer.recipe.best.value:.1f}")
+        print(f"dqn_cartpole_best_check_step: {trainer.recipe.best.step}")
+    print(f"dqn_cartpole_train_s: {train_s:.1f}")
+
+
+def bench_actor_critic(epochs: int, seed: int, out: str) -> None:
+    """Train the actor_critic preset; print the greedy returns of its best.pt and final policies."""
+    t0 = time.perf_counter()
+    _, _, models = train("actor_critic", epochs, out=out, seed=seed)
+    best = torch.load(f"{out}/best.pt", weights_only=True)
+    print(f"actor_critic_greedy_return: {greedy(models['policy'], best['policy']):.1f}")
+    print(f"actor_critic_final_greedy_return: {greedy(models['policy']):.1f}")
+    print(f"actor_critic_train_s: {time.perf_counter() - t0:.1f}")
+
+
+def bench_speed(repeats: int) -> None:
+    """Epoch 2 of a run whose buffer is full enough from the start (an update every step) against
+    the same epoch as a plain loop, interleaved ``repeats`` times."""
     project = io.load(resolve("dqn_cartpole"))
     training = {**project.training, "device": "cpu"}
     recipe_s, plain_s = [], []
-    for _ in range(args.repeats):
-        seen, _, _ = train("dqn_cartpole", 2, learning_starts=64, eval_episodes=1)
+    for _ in range(repeats):
+        seen, _, _ = train("dqn_cartpole", 2, learning_starts=64, eval_episodes=1, restore_best=False)
         recipe_s.append(seen[-1]["time_s"])
         plain_s.append(plain_dqn_epoch(training["env_steps"], training))
     r, p = statistics.median(recipe_s), statistics.median(plain_s)

@@ -8,14 +8,16 @@ Adam, a fixed number of epochs, in one process with the same
              validation pass per epoch, as any real loop has), no events
     trainer  `Trainer(...).run()` alone (no callback, no files)
     gui      the `TrainingDock` of an offscreen QApplication, shown, training
-             in its QThread while the dashboard draws every event and writes
-             its run folder (checkpoints, metrics.jsonl)
+             in its child process (`studio.train.process`; a QThread of the
+             GUI waits on its events) while the dashboard draws every event;
+             the child writes the run folder (checkpoints, metrics.jsonl)
 
 Each figure is images per second over the whole run (model compile and data
 load included, for all three). The three are run interleaved ``--repeats``
 times and the median of each is reported. ``ui_lag_ms_p99`` is how late a 5 ms
 QTimer fired (99th percentile) while the GUI run trained; it is measured in runs
-of its own, since the probe's own callbacks take the GIL from training.
+of its own, as it was when training shared the GUI's process and the probe's
+callbacks took the GIL from it.
 
     python bench/train.py [--epochs 3] [--repeats 3] [--threads N]
 """

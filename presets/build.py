@@ -109,8 +109,8 @@ def lenet5():
     b.add("ReLU", "relu3")
     b.add("Linear", "fc2", {"out_features": 84})
     b.add("ReLU", "relu4")
-    b.add("Linear", "fc3", {"out_features": 10})
-    b.add("Output", "logits")
+    b.add("Linear", "fc3", {"out_features": "$classes"})
+    b.add("Output", "logits", {"classes": 10})
     return p
 
 
@@ -144,8 +144,8 @@ def classifier(b, in_dropout_first=True, dropout=0.5, hidden=4096, classes=1000)
     b.add("ReLU", "relu_fc2")
     if not in_dropout_first:
         b.add("Dropout", "drop2", {"p": dropout})
-    b.add("Linear", "fc3", {"out_features": classes})
-    b.add("Output", "logits")
+    b.add("Linear", "fc3", {"out_features": "$classes"})
+    b.add("Output", "logits", {"classes": classes})
 
 
 def alexnet():
@@ -272,8 +272,8 @@ def resnet(name):
         b.add("Block", f"layer{i}", {"block": "stage", **args, "out": planes * expansion, "stride": 1 if i == 1 else 2, "blocks": n})
     b.add("AdaptiveAvgPool2d", "avgpool", {"output_size": 1})
     b.add("Flatten", "flatten")
-    b.add("Linear", "fc", {"out_features": 1000})
-    b.add("Output", "logits")
+    b.add("Linear", "fc", {"out_features": "$classes"})
+    b.add("Output", "logits", {"classes": 1000})
     return p
 
 
@@ -348,10 +348,10 @@ def googlenet(aux=False):
     b.add("AdaptiveAvgPool2d", "avgpool", {"output_size": 1})
     b.add("Flatten", "flatten")
     b.add("Dropout", "dropout", {"p": 0.2})
-    b.add("Linear", "fc", {"out_features": 1000})
-    b.add("Output", "logits")
+    b.add("Linear", "fc", {"out_features": "$classes"})
+    b.add("Output", "logits", {"classes": 1000})
     if aux:  # added after the main output, so compiled models return (logits, aux2, aux1) as torchvision does
-        head = block(p, "aux_head", {}, "Auxiliary classifier: 4×4 average pool, 1×1 conv, two dense layers.")
+        head = block(p, "aux_head", {"classes": 1000}, "Auxiliary classifier: 4×4 average pool, 1×1 conv, two dense layers.")
         head.add("Input", "x", {"shape": [512, 14, 14]})
         head.add("AdaptiveAvgPool2d", "pool", {"output_size": 4})
         bc(head, "conv", 128)
@@ -359,10 +359,10 @@ def googlenet(aux=False):
         head.add("Linear", "fc1", {"out_features": 1024})
         head.add("ReLU", "relu")
         head.add("Dropout", "dropout", {"p": 0.7})
-        head.add("Linear", "fc2", {"out_features": 1000})
+        head.add("Linear", "fc2", {"out_features": "$classes"})
         head.add("Output", "y")
         for out, src in (("aux2", "inception4d"), ("aux1", "inception4a")):
-            b.add("Block", f"{out}_head", {"block": "aux_head"}, src=src, row=2)
+            b.add("Block", f"{out}_head", {"block": "aux_head", "classes": "$classes"}, src=src, row=2)
             b.add("Output", out)
     return p
 
@@ -468,19 +468,19 @@ def inception_v3(aux=False):
     b.add("AdaptiveAvgPool2d", "avgpool", {"output_size": 1})
     b.add("Dropout", "dropout", {"p": 0.5})
     b.add("Flatten", "flatten")
-    b.add("Linear", "fc", {"out_features": 1000})
-    b.add("Output", "logits")
+    b.add("Linear", "fc", {"out_features": "$classes"})
+    b.add("Output", "logits", {"classes": 1000})
     if aux:  # torchvision's InceptionAux on Mixed_6e; compiled models return (logits, aux)
-        head = block(p, "aux_head", {}, "Auxiliary classifier: 5×5 average pool (stride 3), 1×1 and 5×5 convs, a dense layer.")
+        head = block(p, "aux_head", {"classes": 1000}, "Auxiliary classifier: 5×5 average pool (stride 3), 1×1 and 5×5 convs, a dense layer.")
         head.add("Input", "x", {"shape": [768, 17, 17]})
         head.add("AvgPool2d", "pool", {"kernel_size": 5, "stride": 3})
         bc(head, "conv0", 128)
         bc(head, "conv1", 768, k=5)
         head.add("AdaptiveAvgPool2d", "avgpool", {"output_size": 1})
         head.add("Flatten", "flatten")
-        head.add("Linear", "fc", {"out_features": 1000})
+        head.add("Linear", "fc", {"out_features": "$classes"})
         head.add("Output", "y")
-        b.add("Block", "AuxLogits", {"block": "aux_head"}, src="Mixed_6e", row=2)
+        b.add("Block", "AuxLogits", {"block": "aux_head", "classes": "$classes"}, src="Mixed_6e", row=2)
         b.add("Output", "aux")
     return p
 
@@ -511,8 +511,8 @@ def multiscale_resnet():
     b.add("Block", "layer4", {"block": "stage", "out": 512, "stride": 2, "blocks": 2})
     b.add("AdaptiveAvgPool2d", "avgpool", {"output_size": 1})
     b.add("Flatten", "flatten")
-    b.add("Linear", "fc", {"out_features": 1000})
-    b.add("Output", "logits")
+    b.add("Linear", "fc", {"out_features": "$classes"})
+    b.add("Output", "logits", {"classes": 1000})
     return p
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from build import Builder, new_project  # noqa: E402
+from build import Builder, new_project
 
 OBS, ACTIONS = 4, 2  # CartPole-v1: cart position and velocity, pole angle and angular velocity; left, right
 RL_TRAINING = {"env": "CartPole-v1", "early_stop_metric": "val_return", "early_stop_mode": "max",
@@ -36,16 +36,21 @@ def dqn_cartpole():
                     "Transitions go into a replay buffer and updates use random batches from it, so consecutive, "
                     "correlated steps do not dominate; targets come from a target network, a copy of the Q-network "
                     "moved a little towards it after every update (target_tau; with 0, copied every target_update "
-                    "steps), so the network does not chase itself. Exploration is epsilon-greedy with epsilon falling linearly; the loss is Huber. "
-                    "td_target picks Q-learning (max over next actions), SARSA (the action actually taken next) "
-                    "or expected SARSA targets. An epoch is env_steps environment steps; CartPole counts as solved "
-                    "at a mean return of 475.",
+                    "steps), so the network does not chase itself. With double_dqn the Q-network picks the next "
+                    "action and the target network values it (Double DQN), which curbs overestimation. "
+                    "Exploration is epsilon-greedy with epsilon falling linearly; the loss is Huber and gradients "
+                    "are clipped (grad_clip). td_target picks Q-learning (the greedy next action), SARSA (the "
+                    "action actually taken next) or expected SARSA targets. DQN on CartPole tends to forget a "
+                    "solved task late in training: with restore_best the greedy policy is checked every "
+                    "best_eval_every steps on best_eval_episodes episodes and the run ends with the best weights. "
+                    "An epoch is env_steps environment steps; CartPole counts as solved at a mean return of 475.",
                     [OBS], {},
                     {"recipe": "dqn", **RL_TRAINING, "optimizer": "adam", "lr": 0.0005, "epochs": 50,
                      "batch_size": 64, "grad_clip": 10.0, "env_steps": 1000, "discount": 0.99,
                      "td_target": "q_learning", "replay_size": 50000, "learning_starts": 1000,
                      "train_every": 1, "target_update": 500, "target_tau": 0.005, "epsilon_start": 1.0,
-                     "epsilon_end": 0.02, "epsilon_decay_steps": 10000},
+                     "epsilon_end": 0.02, "epsilon_decay_steps": 10000, "double_dqn": True,
+                     "restore_best": True, "best_eval_every": 1000, "best_eval_episodes": 10},
                     task="reinforcement")
     b = Builder(p.add_network("q_network"))
     b.add("Input", "observation", {"shape": [OBS]})

@@ -134,6 +134,24 @@ def _recurrent(cell: str) -> LayerSpec:
 
 
 _P_ATT = (P("dropout", "float", 0.0, "dropout on attention weights", min=0.0, max=1.0),)
+# Off by default, so networks without padding keep their ports and their modules' state_dict keys.
+_P_MASK = P("mask_padding", "bool", False,
+            "ignore padded keys: adds an input 'padding_mask' for a PaddingMask node's output")
+
+
+def _masked(*ports: str):
+    """Input ports: ``ports``, then 'padding_mask' when the node's mask_padding is on."""
+    return lambda params: ports + (("padding_mask",) if params.get("mask_padding") else ())
+
+
+def _encoder_layer(kw: dict) -> tuple[type, dict]:
+    """torch's layer as it is; its wrapper that takes a key padding mask when asked for one."""
+    kw = dict(kw)
+    if kw.pop("mask_padding", False):
+        return sm.EncoderLayer, kw
+    return nn.TransformerEncoderLayer, {**kw, "batch_first": True}
+
+
 _P_TRANSFORMER = (inferred("d_model", _last, "features per position"),
                   P("nhead", "int", 8, "attention heads (must divide d_model)", min=1, max=256),
                   P("dim_feedforward", "int", 2048, "width of the feed-forward block", min=1, max=1_000_000),
@@ -147,7 +165,9 @@ SPECS: tuple[LayerSpec, ...] = (
               (P("shape", "shape", [1, 28, 28], "sizes of one sample", min=1, max=1_000_000),
                P("dtype", "choice", "float", "float for values, long for token or class ids",
                  choices=("float", "long"))), inputs=()),
-    LayerSpec("Output", "Input/Output", "A network output; its name names the result.", outputs=()),
+    LayerSpec("Output", "Input/Output", "A network output; its name names the result.",
+              (P("classes", "optional_int", None, "number of classes; layers that say $classes follow it",
+                 min=1, max=1_000_000),), outputs=()),
     # --- Linear ----------------------------------------------------------
     LayerSpec("Linear", "Linear", "A fully connected layer: y = x Wᵀ + b on the last dimension.",
               (inferred("in_features", _last, "size of the last input dimension"),
@@ -286,9 +306,9 @@ SPECS: tuple[LayerSpec, ...] = (
               (inferred("embed_dim", _last, "features of the query"),
                P("num_heads", "int", 4, "heads (must divide the features)", min=1, max=256),
                *_P_ATT, P("bias", "bool", True, "learn biases"),
-               P("causal", "bool", False, "each position sees only earlier ones")),
-              inputs=("query", "key", "value"), optional=("key", "value"),
-              fallback={"key": "query", "value": "key"}, module=sm.Attention, rank=3),
+               P("causal", "bool", False, "each position sees only earlier ones"), _P_MASK),
+              inputs=_masked("query", "key", "value"), optional=("key", "value"),
+              fallback={"key": "query", "value": "key"}, module=sm.Attention, rank=3, exclude=("mask_padding",)),
     LayerSpec("ScaledDotProductAttention", "Attention", "softmax(QKᵀ/√d)·V with no weights of its own.",
               (P("causal", "bool", False, "each position sees only earlier ones"), *_P_ATT),
               inputs=("query", "key", "value"), optional=("key", "value"),
@@ -296,13 +316,17 @@ SPECS: tuple[LayerSpec, ...] = (
     LayerSpec("AdditiveAttention", "Attention", "Bahdanau attention: each query scores the keys by vᵀtanh(W·q + U·k).",
               (inferred("query_size", _last, "features of the query"),
                inferred("key_size", lambda shapes: shapes[1][-1], "features of the keys"),
-               P("hidden_size", "int", 64, "size of the scoring layer", min=1, max=65536)),
-              inputs=("query", "keys"), outputs=("context", "weights"), module=sm.AdditiveAttention, rank=3),
+               P("hidden_size", "int", 64, "size of the scoring layer", min=1, max=65536), _P_MASK),
+              inputs=_masked("query", "keys"), outputs=("context", "weights"), module=sm.AdditiveAttention, rank=3,
+              exclude=("mask_padding",)),
     LayerSpec("TransformerEncoderLayer", "Attention", "Self-attention and a feed-forward block, each with a residual.",
-              _P_TRANSFORMER, build=lambda kw: (nn.TransformerEncoderLayer, {**kw, "batch_first": True}), rank=3),
+              (*_P_TRANSFORMER, _P_MASK), inputs=_masked("in"), build=_encoder_layer, rank=3),
     LayerSpec("TransformerDecoderLayer", "Attention", "Causal self-attention, attention to the encoder memory, feed-forward.",
-              (*_P_TRANSFORMER, P("causal", "bool", True, "each target position sees only earlier ones")),
-              inputs=("tgt", "memory"), module=sm.DecoderLayer, rank=3),
+              (*_P_TRANSFORMER, P("causal", "bool", True, "each target position sees only earlier ones"), _P_MASK),
+              inputs=_masked("tgt", "memory"), module=sm.DecoderLayer, rank=3, exclude=("mask_padding",)),
+    LayerSpec("PaddingMask", "Attention", "True where a row of token ids holds the padding id: what attention ignores.",
+              (P("pad_index", "int", 0, "the id that pads a row", min=0, max=10_000_000),),
+              inputs=("tokens",), function=torch.eq, call_kwargs=lambda p: {"other": p["pad_index"]}, dtype="long"),
     LayerSpec("PositionalEncoding", "Attention", "Adds position information to a (L, features) sequence.",
               (inferred("d_model", _last, "features per position"),
                P("kind", "choice", "sinusoidal", "fixed sine/cosine or learned", choices=("sinusoidal", "learned")),

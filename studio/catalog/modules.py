@@ -102,8 +102,22 @@ def _pick_output(out: torch.Tensor, h: torch.Tensor, output: str, bidirectional:
     return out
 
 
+def _keys_to_ignore(padding_mask: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+    """A key padding mask (True: ignore) with rows that mask every key let through whole.
+
+    A row with no key left would make the softmax 0/0; attending to its padding
+    instead keeps the output finite (an empty source is a sequence of padding).
+    """
+    if padding_mask is None:
+        return None
+    return padding_mask & ~padding_mask.all(-1, keepdim=True)
+
+
 class Attention(nn.Module):
-    """Multi-head attention (batch first) on query, key and value; optional causal mask."""
+    """Multi-head attention (batch first) on query, key and value; optional causal and key padding masks.
+
+    ``padding_mask`` (N, S), True at key positions to ignore (a PaddingMask node's output).
+    """
 
     def __init__(self, embed_dim: int, num_heads: int = 1, dropout: float = 0.0,
                  bias: bool = True, causal: bool = False):
@@ -112,20 +126,23 @@ class Attention(nn.Module):
                                          batch_first=True)
         self.causal = causal
 
-    def forward(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+    def forward(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+                padding_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         mask: Optional[torch.Tensor] = None
         if self.causal:
             n, m = query.shape[1], key.shape[1]
             mask = torch.ones(n, m, dtype=torch.bool, device=query.device).triu(1)
-        out, _ = self.mha(query, key, value, attn_mask=mask, need_weights=False)
+        out, _ = self.mha(query, key, value, attn_mask=mask, key_padding_mask=_keys_to_ignore(padding_mask),
+                          need_weights=False)
         return out
 
 
 class AdditiveAttention(nn.Module):
     """Additive (Bahdanau) attention: score(q, k) = vᵀ tanh(W_q q + W_k k), softmax over the keys.
 
-    ``query`` is (N, T, Dq), ``keys`` (N, S, Dk); returns the context (N, T, Dk),
-    the weighted sum of the keys, and the weights (N, T, S).
+    ``query`` is (N, T, Dq), ``keys`` (N, S, Dk), the optional ``padding_mask``
+    (N, S) True at keys to ignore (their weight is 0); returns the context
+    (N, T, Dk), the weighted sum of the keys, and the weights (N, T, S).
     """
 
     def __init__(self, query_size: int, key_size: int, hidden_size: int = 64):
@@ -134,14 +151,40 @@ class AdditiveAttention(nn.Module):
         self.key = nn.Linear(key_size, hidden_size)
         self.score = nn.Linear(hidden_size, 1, bias=False)
 
-    def forward(self, query: torch.Tensor, keys: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, query: torch.Tensor, keys: torch.Tensor,
+                padding_mask: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
         energy = torch.tanh(self.query(query).unsqueeze(2) + self.key(keys).unsqueeze(1))  # (N, T, S, H)
-        weights = torch.softmax(self.score(energy).squeeze(-1), dim=-1)
+        scores = self.score(energy).squeeze(-1)
+        ignore = _keys_to_ignore(padding_mask)
+        if ignore is not None:
+            scores = scores.masked_fill(ignore.unsqueeze(1), float("-inf"))
+        weights = torch.softmax(scores, dim=-1)
         return torch.bmm(weights, keys), weights
 
 
+class EncoderLayer(nn.Module):
+    """A Transformer encoder layer (batch first) whose self-attention ignores padded positions.
+
+    ``padding_mask`` (N, S) is True at the positions to ignore as keys (a
+    PaddingMask node's output); the outputs at the other positions do not
+    depend on what the padded ones hold.
+    """
+
+    def __init__(self, d_model: int, nhead: int = 8, dim_feedforward: int = 2048,
+                 dropout: float = 0.1, activation: str = "relu", norm_first: bool = False):
+        super().__init__()
+        self.layer = nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout,
+                                                activation, batch_first=True, norm_first=norm_first)
+
+    def forward(self, src: torch.Tensor, padding_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        return self.layer(src, src_key_padding_mask=_keys_to_ignore(padding_mask))
+
+
 class DecoderLayer(nn.Module):
-    """A Transformer decoder layer (batch first) whose self-attention can be causal."""
+    """A Transformer decoder layer (batch first) whose self-attention can be causal.
+
+    ``padding_mask`` (N, S), True at the memory positions to ignore (padded source tokens).
+    """
 
     def __init__(self, d_model: int, nhead: int = 8, dim_feedforward: int = 2048,
                  dropout: float = 0.1, activation: str = "relu", norm_first: bool = False,
@@ -151,12 +194,14 @@ class DecoderLayer(nn.Module):
                                                 activation, batch_first=True, norm_first=norm_first)
         self.causal = causal
 
-    def forward(self, tgt: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
+    def forward(self, tgt: torch.Tensor, memory: torch.Tensor,
+                padding_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         mask: Optional[torch.Tensor] = None
         if self.causal:
             n = tgt.shape[1]
             mask = torch.full((n, n), float("-inf"), device=tgt.device, dtype=tgt.dtype).triu(1)
-        return self.layer(tgt, memory, tgt_mask=mask, tgt_is_causal=self.causal)
+        return self.layer(tgt, memory, tgt_mask=mask, tgt_is_causal=self.causal,
+                          memory_key_padding_mask=_keys_to_ignore(padding_mask))
 
 
 class SinusoidalPositionalEncoding(nn.Module):

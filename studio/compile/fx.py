@@ -3,8 +3,8 @@
 The graph is built node by node from the analysis report (so every inferred
 parameter is already known): an Input becomes a placeholder, a layer a call of
 a submodule named after the node, a function layer (Add, Concat, ...) a plain
-call, a block instance a nested GraphModule (an `nn.Sequential` of them when
-repeated), and the Output nodes the returned value (a tuple, in the order the
+call, a block instance its own layers inlined into the graph (their submodules
+nested under the instance's name, ``stage1.0.conv1``), and the Output nodes the returned value (a tuple, in the order the
 Output nodes were added, when there are several: the main output first). The result prints as readable Python, scripts with
 `torch.jit.script`, and runs as fast as a hand-written module.
 """
@@ -53,48 +53,94 @@ def compile_project(project: Project, analyzer: Analyzer | None = None) -> dict[
 
 
 def build_module(project: Project, net: Network, report: Report, class_name: str = "Network",
-                 functions: bool = True) -> fx.GraphModule:
+                 functions: bool = True, inline: bool = True) -> fx.GraphModule:
     """A GraphModule for `net` from an error-free `report` of it.
+
+    With `inline` (the default) block instances are emitted into this one graph
+    while their layers stay in nested submodules (``stage1.0.conv1``): the
+    state_dict keys are those of nested modules, but a forward pass makes no
+    extra Python call per block, which shows at small inputs (a ResNet at 32×32).
+    Without it each block instance is a GraphModule of its own, as generated
+    source shows it.
 
     With `functions` False, layers that are both a function and a torch.nn module
     (ReLU, MaxPool2d, Flatten) become submodules: generated source then keeps a
     named module per node, so tracing it back gives the same node names.
     """
-    graph = fx.Graph()
-    root = nn.Module()
-    names = attribute_names(net)
-    values: dict[str, list[fx.Node]] = {}
-    results = []
-    order = {node_id: i for i, node_id in enumerate(net.nodes)}
-    for node in net.iter_nodes():
-        res = report.nodes[node.id]
-        ins, outs = net.ports(node)
-        args = _inputs(net, node, ins, values)
-        name = names[node.id]
-        if node.type == "Input":
-            values[node.id] = [graph.placeholder(name)]
-            continue
-        if node.type == "Output":
-            results.append((order[node.id], args[0]))
-            continue
-        if node.type == BLOCK_TYPE:
-            root.add_module(name, _block_module(project, node, res, functions))
-            out = graph.create_node("call_module", name, tuple(args), name=name)
-        else:
-            spec = catalog.get(node.type)
-            if spec.is_function and (functions or spec.module is None):
-                call_args = (list(args),) if spec.list_input else tuple(args)
-                out = graph.create_node("call_function", spec.function, call_args,
-                                        spec.kwargs_for_call(res.resolved), name=name)
-            else:
-                root.add_module(name, spec.make_module(res.resolved))
-                out = graph.create_node("call_module", name, tuple(args), name=name)
-        values[node.id] = _split(graph, out, outs, name)
-    results = [value for _, value in sorted(results, key=lambda r: r[0])]  # outputs in the order they were added
+    emitter = _Emitter(project, functions, inline)
+    results = emitter.network(net, report, "", None)
+    graph = emitter.graph
     graph.output(results[0] if len(results) == 1 else tuple(results))
-    gm = fx.GraphModule(root, graph, class_name=class_name)
+    gm = fx.GraphModule(emitter.root, graph, class_name=class_name)
     gm.graph.lint()
     return gm
+
+
+class _Emitter:
+    """Writes the nodes of a network (and, inlined, of its blocks) into one fx graph."""
+
+    def __init__(self, project: Project, functions: bool, inline: bool):
+        self.project, self.functions, self.inline = project, functions, inline
+        self.graph = fx.Graph()
+        self.root = nn.Module()
+
+    def network(self, net: Network, report: Report, prefix: str, args: list[fx.Node] | None) -> list[fx.Node]:
+        """Emit `net` with submodules under `prefix`; its Inputs are `args` (placeholders when None).
+
+        Returns the values of its Output nodes, in the order they were added.
+        """
+        names = attribute_names(net)
+        feed = None if args is None else iter(args)
+        values: dict[str, list[fx.Node]] = {}
+        results = []
+        order = {node_id: i for i, node_id in enumerate(net.nodes)}
+        for node in net.iter_nodes():
+            ins, outs = net.ports(node)
+            path = prefix + names[node.id]
+            if node.type == "Input":
+                values[node.id] = [self.graph.placeholder(path) if feed is None else next(feed)]
+                continue
+            call_args = _inputs(net, node, ins, values)
+            if node.type == "Output":
+                results.append((order[node.id], call_args[0]))
+            elif node.type == BLOCK_TYPE and self.inline:
+                values[node.id] = self._inline_block(report.nodes[node.id], path, call_args)
+            else:
+                out = self._call(node, report.nodes[node.id], path, call_args)
+                values[node.id] = _split(self.graph, out, outs, _flat(path))
+        return [value for _, value in sorted(results, key=lambda r: r[0])]
+
+    def _call(self, node, res, path: str, args: list[fx.Node]) -> fx.Node:
+        if node.type == BLOCK_TYPE:
+            return self._call_module(_block_module(self.project, res, self.functions), path, args)
+        spec = catalog.get(node.type)
+        if spec.is_function and (self.functions or spec.module is None):
+            call_args = (list(args),) if spec.list_input else tuple(args)
+            return self.graph.create_node("call_function", spec.function, call_args,
+                                          spec.kwargs_for_call(res.resolved), name=_flat(path))
+        return self._call_module(spec.make_module(res.resolved), path, args)
+
+    def _call_module(self, module: nn.Module, path: str, args: list[fx.Node]) -> fx.Node:
+        *parents, leaf = path.split(".")
+        owner = self.root
+        for part in parents:
+            if not hasattr(owner, part):
+                owner.add_module(part, nn.Module())
+            owner = getattr(owner, part)
+        owner.add_module(leaf, module)
+        return self.graph.create_node("call_module", path, tuple(args), name=_flat(path))
+
+    def _inline_block(self, res, path: str, args: list[fx.Node]) -> list[fx.Node]:
+        net = self.project.block(res.resolved["block"]).network
+        if len(res.inner) == 1:
+            return self.network(net, res.inner[0], f"{path}.", args)
+        for i, inner in enumerate(res.inner):  # a repeated block: each copy feeds the next
+            args = self.network(net, inner, f"{path}.{i}.", args)
+        return args
+
+
+def _flat(path: str) -> str:
+    return path.replace(".", "_")
 
 
 def attribute_names(net: Network) -> dict[str, str]:
@@ -134,9 +180,10 @@ def _split(graph: fx.Graph, out: fx.Node, ports, name: str) -> list[fx.Node]:
             for i, p in enumerate(ports)]
 
 
-def _block_module(project: Project, node, res, functions: bool) -> nn.Module:
+def _block_module(project: Project, res, functions: bool) -> nn.Module:
     block = project.block(res.resolved["block"])
-    parts = [build_module(project, block.network, inner, class_name_for(block.name), functions) for inner in res.inner]
+    parts = [build_module(project, block.network, inner, class_name_for(block.name), functions, inline=False)
+             for inner in res.inner]
     return parts[0] if len(parts) == 1 else nn.Sequential(*parts)
 
 

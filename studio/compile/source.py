@@ -70,7 +70,7 @@ class _Writer:
             if expr:
                 init.append(f"        self.{names[node.id]} = {expr}")
         with torch.device("meta"):
-            code = build_module(self.project, net, report, functions=False).code.strip()
+            code = build_module(self.project, net, report, functions=False, inline=False).code.strip()
         body = "\n".join(["    def __init__(self):", "        super().__init__()", *init, "",
                           *("    " + line if line.strip() else "" for line in code.splitlines())])
         if body in self._by_body:

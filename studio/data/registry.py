@@ -62,7 +62,7 @@ SOURCES: dict[str, Source] = {
                                  "character n-gram ids (n, length, buckets)", grammar.load_labelled_sentences),
     "word_pairs": Source("generated", "word2vec rows from grammar sentences: target, negatives, inputs "
                          "(n, window, negatives, mode)", grammar.load_word_pairs),
-    "transduction": Source("generated", "digit strings and their reversed or sorted copies, for seq2seq "
+    "transduction": Source("generated", "digit strings reversed or sorted, or dates rewritten as yyyy-mm-dd, for seq2seq "
                            "(n, length, min_length, task)", transduction.load_transduction),
     "masked_text": Source("generated", "grammar sentences with masked tokens, for BERT-style training "
                           "(n, length, level, mask_prob)", transduction.load_masked_text),

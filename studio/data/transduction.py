@@ -2,16 +2,21 @@
 
 Nothing is downloaded; the same settings and seed always give the same rows.
 
-- ``transduction`` (task ``"transduction"``): digit strings and their
-  rewriting. ``task`` "reverse" writes the digits backwards, "sort" in
-  ascending order. Each row's ``x`` is the source: ``length`` ids (the Input
-  node's length, else 10), the digits of a string of ``min_length`` to
-  ``length`` digits, padded with `PAD`. ``y`` is the target: ``length + 1``
-  ids, the rewritten digits, `EOS`, then `PAD`. The decoder's input is the
-  target shifted right behind `BOS` (the recipe makes it: teacher forcing).
-  ``class_names`` is the vocabulary `TOKENS` (shared by source and target).
-  Settings: ``n`` (2000), ``length``, ``min_length`` (half of ``length``,
-  at least 1), ``task`` ("reverse").
+- ``transduction`` (task ``"transduction"``): strings and their
+  rewriting. ``task`` "reverse" writes a digit string backwards, "sort" its
+  digits in ascending order, "dates" rewrites a date written in one of
+  `DATE_FORMATS` ("23 march 2021", "mar 23, 2021", "23/03/2021", ...; days
+  from 1950 to 2049) as ISO "2021-03-23". Each row's ``x`` is the source:
+  ``length`` ids (the Input node's length, else 10, or 20 for "dates"), the
+  characters of the string, padded with `PAD`; digit strings have
+  ``min_length`` to ``length`` digits, dates need ``length`` of at least
+  `DATE_SOURCE_MAX`. ``y`` is the target: ``length + 1`` ids, the rewritten
+  characters, `EOS`, then `PAD`. The decoder's input is the target shifted
+  right behind `BOS` (the recipe makes it: teacher forcing). ``class_names``
+  is the vocabulary `TOKENS`, one for every task and for source and target,
+  so a network switches task by its lengths alone. Settings: ``n`` (2000),
+  ``length``, ``min_length`` (half of ``length``, at least 1; digit tasks),
+  ``task`` ("reverse").
 - ``masked_text`` (task ``"masked_lm"``): sentences of the grammar corpus
   (`studio.data.grammar`) for masked-token prediction (BERT). Each row is
   one sentence as ``length`` ids (words, or characters with ``level``
@@ -26,6 +31,7 @@ Nothing is downloaded; the same settings and seed always give the same rows.
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import torch
@@ -35,9 +41,18 @@ from studio.data import settings as s
 from studio.data.base import RawData
 from studio.errors import DataError
 
-TOKENS = ["<pad>", "<s>", "</s>", *"0123456789"]
+# Digits keep ids 3-12 whatever follows them, so networks built for the digit tasks stay valid.
+TOKENS = ["<pad>", "<s>", "</s>", *"0123456789", *"abcdefghijklmnopqrstuvwxyz", *" ,-/."]
 PAD, BOS, EOS = 0, 1, 2
 DIGIT0 = 3  # id of "0"
+_INDEX = {t: i for i, t in enumerate(TOKENS)}
+TASKS = ("reverse", "sort", "dates")
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+          "november", "december")
+# str.format templates over d (day), m (month number), y (year), month (name), mon (its first three letters).
+DATE_FORMATS = ("{d} {month} {y}", "{month} {d}, {y}", "{d} {mon} {y}", "{mon} {d}, {y}", "{d:02d}/{m:02d}/{y}",
+                "{d:02d}.{m:02d}.{y}")
+FIRST_DAY, LAST_DAY = datetime.date(1950, 1, 1).toordinal(), datetime.date(2049, 12, 31).toordinal()
 IGNORE = -100  # a target no loss is taken on (torch's cross-entropy default ignore_index)
 MASKED_SPECIALS = ["<pad>", "<mask>"]
 MASK = 1
@@ -58,27 +73,68 @@ def _length(settings: dict, input_shape, default: int, source: str) -> int:
 
 
 def rewrite(digits: list[int], task: str) -> list[int]:
-    """The target digits of a source for ``task`` ("reverse" or "sort")."""
+    """The target digits of a digit source for ``task`` ("reverse" or "sort")."""
     return digits[::-1] if task == "reverse" else sorted(digits)
 
 
+def write_date(day: datetime.date, form: int) -> tuple[str, str]:
+    """``day`` written in `DATE_FORMATS` [``form``] (the source) and as ISO "yyyy-mm-dd" (the target)."""
+    month = MONTHS[day.month - 1]
+    text = DATE_FORMATS[form].format(d=day.day, m=day.month, y=day.year, month=month, mon=month[:3])
+    return text, day.isoformat()
+
+
+# The longest source any format writes: September's name, a two-digit day.
+DATE_SOURCE_MAX = max(len(write_date(datetime.date(2000, 9, 30), f)[0]) for f in range(len(DATE_FORMATS)))
+
+
+def encode(text: str) -> list[int]:
+    """The ids of ``text``'s characters in `TOKENS`."""
+    return [_INDEX[c] for c in text]
+
+
 def load_transduction(settings: dict, root: Path, input_shape) -> RawData:
-    """Digit strings (source) and their reversed or sorted copies ending in EOS (target)."""
-    length = _length(settings, input_shape, 10, "transduction")
+    """Source strings and their rewritten copies ending in EOS (target), for the task the settings name."""
+    task = s.text(settings, "task", "reverse", choices=TASKS)
+    length = _length(settings, input_shape, 20 if task == "dates" else 10, "transduction")
     n = s.number(settings, "n", 2000, lo=2, integer=True)
-    low = s.number(settings, "min_length", max(1, length // 2), lo=1, hi=length, integer=True)
-    task = s.text(settings, "task", "reverse", choices=("reverse", "sort"))
     rng = _rng(settings)
-    sizes = torch.randint(low, length + 1, (n,), generator=rng).tolist()
-    digits = torch.randint(0, 10, (n, length), generator=rng).tolist()
+    pairs = _dates(n, length, rng) if task == "dates" else _digits(settings, n, length, task, rng)
     x = torch.full((n, length), PAD, dtype=torch.long)
     y = torch.full((n, length + 1), PAD, dtype=torch.long)
-    for i, (size, row) in enumerate(zip(sizes, digits)):
-        src = row[:size]
-        x[i, :size] = torch.tensor(src) + DIGIT0
-        y[i, :size] = torch.tensor(rewrite(src, task)) + DIGIT0
-        y[i, size] = EOS
+    for i, (src, tgt) in enumerate(pairs):
+        x[i, :len(src)] = torch.tensor(src)
+        y[i, :len(tgt)] = torch.tensor(tgt)
+        y[i, len(tgt)] = EOS
     return RawData(x, y, "tokens", "transduction", list(TOKENS))
+
+
+def _digits(settings: dict, n: int, length: int, task: str, rng: torch.Generator) -> list[tuple[list, list]]:
+    """(source ids, target ids) of ``n`` digit strings of ``min_length`` to ``length`` digits."""
+    low = s.number(settings, "min_length", max(1, length // 2), lo=1, hi=length, integer=True)
+    sizes = torch.randint(low, length + 1, (n,), generator=rng).tolist()
+    digits = torch.randint(0, 10, (n, length), generator=rng).tolist()
+    pairs = []
+    for size, row in zip(sizes, digits):
+        src = row[:size]
+        pairs.append(([d + DIGIT0 for d in src], [d + DIGIT0 for d in rewrite(src, task)]))
+    return pairs
+
+
+def _dates(n: int, length: int, rng: torch.Generator) -> list[tuple[list, list]]:
+    """(source ids, target ids) of ``n`` days drawn uniformly, each in a format drawn uniformly."""
+    if length < DATE_SOURCE_MAX:
+        raise DataError(f"data source 'transduction': task 'dates' writes sources of up to {DATE_SOURCE_MAX} "
+                        f"characters, longer than rows of length {length}; set the data setting 'length' and "
+                        f"the source Input's shape to at least [{DATE_SOURCE_MAX}] (the decoder's Input to one "
+                        f"more)")
+    days = torch.randint(FIRST_DAY, LAST_DAY + 1, (n,), generator=rng).tolist()
+    forms = torch.randint(0, len(DATE_FORMATS), (n,), generator=rng).tolist()
+    pairs = []
+    for day, form in zip(days, forms):
+        src, tgt = write_date(datetime.date.fromordinal(day), form)
+        pairs.append((encode(src), encode(tgt)))
+    return pairs
 
 
 def masked_vocabulary(level: str) -> list[str]:

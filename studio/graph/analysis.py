@@ -124,6 +124,7 @@ class _Walk:
     problems: list[Problem] = field(default_factory=list)
     outputs: dict[str, torch.Tensor] = field(default_factory=dict)
     blocks_fp: tuple = ()
+    scope: dict = field(default_factory=dict)
 
 
 class _Tracker:
@@ -170,7 +171,8 @@ class Analyzer:
             self._last.pop(net.name, None)
         blocks_fp = tuple((b.name, b.network.revision, _freeze(b.params)) for b in self.project.blocks.values())
         previous = self._last.get(net.name)
-        if previous is not None and previous.blocks_fp == blocks_fp:
+        scope = network_scope(net)
+        if previous is not None and previous.blocks_fp == blocks_fp and previous.scope == scope:
             dirty = net.downstream(tracker.dirty & net.nodes.keys())
         else:
             previous, dirty = None, set(net.nodes)
@@ -178,8 +180,8 @@ class Analyzer:
         self._blocks_fp = blocks_fp
         with FlopCounterMode(display=False) as counter:
             self._counter = counter
-            walk = self._walk(net, scope={}, feed=None, where=net.name, previous=previous, dirty=dirty)
-        walk.blocks_fp = blocks_fp
+            walk = self._walk(net, scope=scope, feed=None, where=net.name, previous=previous, dirty=dirty)
+        walk.blocks_fp, walk.scope = blocks_fp, scope
         self._last[net.name] = walk
         report = Report(net.name, walk.results, list(walk.problems), computed=len(dirty))
         if not any(n.type == "Output" for n in net.nodes.values()):
@@ -285,7 +287,8 @@ class Analyzer:
             value = inputs[0] if inputs else torch.empty((BATCH, *shape), dtype=DTYPES[dtype], device="meta")
             return _ok([value], ["out"], params, {}, 0, 0, 0)
         if node.type == "Output":
-            return _ok(inputs, ["out"], params, {}, 0, 0, 0)
+            problem = _check_classes(params["classes"], inputs[0], label)
+            return _error(None, problem) if problem else _ok(inputs, ["out"], params, {}, 0, 0, 0)
         problem = _check_inputs(spec, inputs, label)
         if problem:
             return _error(*problem)
@@ -369,6 +372,26 @@ class Analyzer:
 
 class _LayerFailed(Exception):
     pass
+
+
+def network_scope(net: Network) -> dict:
+    """The names a top-level network's layers may use: ``$classes``, from the first Output node that sets it."""
+    for node in net.nodes.values():
+        if node.type == "Output" and node.params.get("classes") is not None:
+            return {"classes": node.params["classes"]}
+    return {}
+
+
+def _check_classes(classes: int | None, value: torch.Tensor, label: str) -> str | None:
+    """A message when an Output set to `classes` gets a tensor with no dimension of that size.
+
+    Classes are dimension 1 (N, C, ...) as cross-entropy reads them, or the last
+    one for token models (N, T, C).
+    """
+    if classes is None or value.dim() < 2 or classes in (value.shape[1], value.shape[-1]):
+        return None
+    return (f"{label} is set to {classes} classes but gets {_shape(value)} values per sample; "
+            f"give the last layer $classes outputs (out_features: $classes)")
 
 
 def _check_inputs(spec, inputs: list[torch.Tensor], label: str):

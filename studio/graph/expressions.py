@@ -37,7 +37,8 @@ def _eval(node: ast.AST, names: dict[str, Any], text: str) -> Any:
     if isinstance(node, ast.Name):
         if node.id not in names:
             known = ", ".join(sorted(names)) or "none"
-            raise ExpressionError(f"'{text}': unknown name '{node.id}' (block parameters: {known})")
+            raise ExpressionError(f"'{text}': unknown name '{node.id}' (names defined here: {known}; a block defines its parameters, a network "
+                                  f"defines classes when an Output node sets it)")
         return names[node.id]
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         value = _eval(node.operand, names, text)

@@ -34,9 +34,20 @@ learning_starts (1000, transitions in the buffer before updates start),
 train_every (1, environment steps per update), target_update (500, steps
 between copies into the target network), target_tau (0.0 = hard copies; above
 0, a soft update by that share after every update), epsilon_start (1.0),
-epsilon_end (0.05), epsilon_decay_steps (10000, linear); for
+epsilon_end (0.05), epsilon_decay_steps (10000, linear), double_dqn (true:
+the online network picks the next greedy action, the target network values
+it), restore_best (true: end the run with the weights whose greedy return
+was best), best_eval_every (1000 environment steps between those greedy
+checks), best_eval_episodes (10 episodes per check); for
 ``actor_critic``: num_envs (8), rollout_steps (5, the n of the n-step
 return), entropy_coef (0.01), value_coef (0.5).
+
+Keys of the ``gan`` recipe: d_steps (1, discriminator updates per generator
+update, each on its own batch), gradient_penalty (0.0 = off; weight of the
+zero-centred penalty on the discriminator's gradient between real and fake
+samples), g_ema (0.0 = off; decay of the moving average of the generator's
+weights that samples and saved weights use, e.g. 0.999); label_smoothing
+sets its real target to 1 - label_smoothing (one-sided, below 0.5).
 """
 
 from __future__ import annotations
@@ -113,10 +124,17 @@ class TrainConfig:
     epsilon_start: float = 1.0
     epsilon_end: float = 0.05
     epsilon_decay_steps: int = 10000
+    double_dqn: bool = True
+    restore_best: bool = True
+    best_eval_every: int = 1000
+    best_eval_episodes: int = 10
     num_envs: int = 8
     rollout_steps: int = 5
     entropy_coef: float = 0.01
     value_coef: float = 0.5
+    d_steps: int = 1
+    gradient_penalty: float = 0.0
+    g_ema: float = 0.0
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> TrainConfig:
@@ -308,10 +326,17 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "epsilon_start": _number(high=1.0),
     "epsilon_end": _number(high=1.0),
     "epsilon_decay_steps": _number(low=1, integer=True),
+    "double_dqn": _flag,
+    "restore_best": _flag,
+    "best_eval_every": _number(low=1, integer=True),
+    "best_eval_episodes": _number(low=1, integer=True, high=1000),
     "num_envs": _number(low=1, integer=True, high=256),
     "rollout_steps": _number(low=1, integer=True),
     "entropy_coef": _number(),
     "value_coef": _number(),
+    "d_steps": _number(low=1, integer=True, high=100),
+    "gradient_penalty": _number(high=1000.0),
+    "g_ema": _number(high=0.9999),
 }
 
 

@@ -31,6 +31,7 @@ class RunStarted:
         world_size: processes training together (1 without torch.distributed).
         mixed_precision: whether bf16 autocast is on.
         channels_last: whether models and inputs use the channels-last layout.
+        class_names: the data's class names (classification), else None.
     """
 
     config: dict[str, Any]
@@ -41,6 +42,7 @@ class RunStarted:
     world_size: int = 1
     mixed_precision: bool = False
     channels_last: bool = False
+    class_names: list[str] | None = None
 
 
 @dataclass(frozen=True)

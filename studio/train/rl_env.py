@@ -15,13 +15,17 @@ is termination only (a time-limit truncation still bootstraps), and
 ``next_action`` is the action the behaviour policy chose in ``next_obs``
 (SARSA targets need it). `greedy_return` plays one episode with the argmax
 action from a fixed seed: the same weights and seed give the same return.
+`BestWeights` keeps a copy of the weights whose greedy return was best so
+far, for a recipe that ends its run with them (value-based RL on CartPole
+is known to forget a solved task late in training).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import torch
 from torch import nn
@@ -31,6 +35,9 @@ from studio.errors import TrainingError
 
 # Evaluation episodes use seeds from here on, away from the training seeds.
 EVAL_SEED_BASE = 1_000_000
+# The greedy checks that pick the weights a run ends with use seeds from here on,
+# away from the validation seeds, so val_return stays an independent figure.
+BEST_SEED_BASE = 2_000_000
 
 
 @dataclass
@@ -188,3 +195,38 @@ class EpisodeLog:
         and ``episode_returns`` (this epoch's, in order)."""
         mean = sum(self.returns) / len(self.returns) if self.returns else self.last
         return {"episode_return": mean, "episode_returns": list(self.returns), "episodes": self.count}
+
+
+class BestWeights:
+    """A copy of a model's weights with the best score offered so far.
+
+    A tie replaces the kept copy: the later weights have trained longer on a
+    lower exploration rate and score the same on the checks.
+    """
+
+    def __init__(self) -> None:
+        self.value: float | None = None
+        self.step = 0
+        self.weights: dict[str, torch.Tensor] | None = None
+
+    def offer(self, value: float, model: nn.Module, step: int) -> bool:
+        """Keep ``model``'s weights if ``value`` is at least the best so far; whether it did."""
+        if self.value is not None and value < self.value:
+            return False
+        self.value, self.step = float(value), int(step)
+        self.weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        return True
+
+    def restore(self, model: nn.Module) -> bool:
+        """Load the kept weights into ``model``; False when nothing was kept."""
+        if self.weights is None:
+            return False
+        model.load_state_dict(self.weights)
+        return True
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "step": self.step, "weights": self.weights}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.value = None if state["value"] is None else float(state["value"])
+        self.step, self.weights = int(state["step"]), state["weights"]

@@ -164,14 +164,18 @@ class Trainer:
         Never raises for a failure of the run itself (NaN loss, out of memory,
         a model that does not fit the data): it sends and returns `RunFailed`.
         """
+        self._writer = ckpt.BackgroundWriter()
         try:
             self._setup()
             self._emit(self._started_event())
             result = self._finish(self._loop())
         except Exception as exc:  # every failure becomes one RunFailed event
+            self._settle_writes()
             result = self._failure(exc)
             self._safe_emit(result)
             return result
+        finally:
+            self._writer.close()
         self._emit(result)
         return result
 
@@ -283,7 +287,8 @@ class Trainer:
             config=self.config.to_dict(), device=devices.describe(self.device),
             total_epochs=self.config.epochs, batches_per_epoch=self.steps,
             start_epoch=self.start_epoch, world_size=self.dist.world_size,
-            mixed_precision=self.mixed_precision, channels_last=self.channels_last)
+            mixed_precision=self.mixed_precision, channels_last=self.channels_last,
+            class_names=getattr(self.data, "class_names", None))
 
     def _loop(self) -> str:
         self._run_start = time.perf_counter()
@@ -360,6 +365,7 @@ class Trainer:
         if last or now - self._last_event >= self.event_interval:
             self._last_event = now
             self._emit(self._batch_event(epoch, i, float(values[:, 0].mean()), now))
+            self._saved(self._writer.poll())
         return stop
 
     def _batch_event(self, epoch: int, i: int, loss: float, now: float) -> BatchEnded:
@@ -379,6 +385,7 @@ class Trainer:
 
     def _end_epoch(self, epoch: int) -> bool:
         """Evaluate, record, checkpoint; True when early stopping ends the run."""
+        self._saved(self._writer.wait())  # the last epoch's checkpoint, written while this one trained
         metrics = self._epoch_metrics(epoch)
         watched = metrics.get(self.config.early_stop_metric)
         improved = self.tracker.update(epoch, metrics) if self.dist.is_main else False
@@ -391,10 +398,8 @@ class Trainer:
         self.recipe.end_epoch(epoch, watched)
         record = {k: v for k, v in metrics.items() if k not in PICTURES}
         self.history.append(record)
-        saved = self._save_epoch(epoch, record, improved)
         self._emit(EpochEnded(epoch=epoch, metrics=metrics))
-        if saved is not None:
-            self._emit(CheckpointSaved(path=saved, epoch=epoch))
+        self._save_epoch(epoch, record, improved)
         return early
 
     def _epoch_metrics(self, epoch: int) -> dict[str, Any]:
@@ -418,17 +423,38 @@ class Trainer:
     def _writes_files(self) -> bool:
         return self.out_dir is not None and self.dist.is_main
 
-    def _save_epoch(self, epoch: int, record: dict[str, Any], improved: bool) -> str | None:
+    def _save_epoch(self, epoch: int, record: dict[str, Any], improved: bool) -> None:
+        """Append the metrics now; write the checkpoint (and best.pt) in the background."""
         if not self._writes_files:
-            return None
+            return
         ckpt.append_metrics(self.out_dir / "metrics.jsonl", record)
-        if improved:
-            ckpt.atomic_save(self._weights(), self.out_dir / "best.pt")
-        path = ckpt.atomic_save(self._checkpoint_state(epoch), ckpt.epoch_path(self.out_dir, epoch))
+        best = ckpt.snapshot(self._weights()) if improved else None
+        state = ckpt.snapshot(self._checkpoint_state(epoch))
+        self._saved(self._writer.submit(lambda: self._write_epoch(epoch, state, best)))
+
+    def _write_epoch(self, epoch: int, state: dict[str, Any], best: Any) -> CheckpointSaved:
+        """Runs on the writer's thread: touches files only, never the trainer's state."""
+        if best is not None:
+            ckpt.atomic_save(best, self.out_dir / "best.pt")
+        path = ckpt.atomic_save(state, ckpt.epoch_path(self.out_dir, epoch))
         ckpt.atomic_link(path, self.out_dir / "last.pt")
         ckpt.prune(self.out_dir, self.config.keep_checkpoints)
-        self.last_checkpoint = str(path)
-        return str(path)
+        return CheckpointSaved(path=str(path), epoch=epoch)
+
+    def _saved(self, event: CheckpointSaved | None) -> None:
+        if event is not None:
+            self.last_checkpoint = event.path
+            self._emit(event)
+
+    def _settle_writes(self) -> None:
+        """After a failure: let a pending checkpoint land, so the message names what is on disk."""
+        try:
+            event = self._writer.wait()
+        except Exception:  # noqa: BLE001  the failure being reported matters more than this write's
+            return
+        if event is not None:
+            self.last_checkpoint = event.path
+            self._safe_emit(event)
 
     def _checkpoint_state(self, epoch: int) -> dict[str, Any]:
         rng: dict[str, Any] = {"torch": torch.get_rng_state()}
@@ -450,6 +476,7 @@ class Trainer:
     # --- the end --------------------------------------------------------------------
 
     def _finish(self, reason: str) -> RunFinished:
+        self._saved(self._writer.wait())
         final = None
         if self._writes_files:
             final = str(ckpt.atomic_save(self._weights(), self.out_dir / "final.pt"))

@@ -131,3 +131,22 @@ def test_analysis_matches_a_real_forward_with_attention_and_sequences():
     out = compile_network(project)(torch.randint(0, 50, (4, 12)))
     assert tuple(out.shape) == (4, 3)
     assert report.nodes[net.by_name("lstm").id].outputs["out"] == (20,)
+
+
+def test_an_output_set_to_a_class_count_defines_classes_and_checks_its_input():
+    project = Project()
+    net = project.add_network()
+    x = net.add_node("Input", "x", {"shape": [4]})
+    fc = net.add_node("Linear", "fc", {"out_features": "$classes * 2"})
+    out = net.add_node("Output", "y")
+    net.connect(x, "out", fc, "in")
+    net.connect(fc, "out", out, "in")
+    analyzer = Analyzer(project)
+    problem, = analyzer.analyse().problems
+    assert "unknown name 'classes'" in problem.message and "Output node sets it" in problem.message
+    net.set_params(out, {"classes": 3})
+    report = analyzer.analyse()
+    assert report.problems[0].node == "y"
+    assert "set to 3 classes but gets 6 values per sample" in report.problems[0].message
+    net.set_params(fc, {"out_features": "$classes"})
+    assert analyzer.analyse().ok and analyzer.analyse().nodes[fc].outputs["out"] == (3,)

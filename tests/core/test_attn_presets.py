@@ -1,4 +1,5 @@
-"""The attention presets: they load, analyse, compile and learn on tiny data; decoding and the standard size."""
+"""The attention presets: they load, analyse, compile and learn on tiny data; decoding, padding masks, the date
+variants and the standard size."""
 
 import sys
 from pathlib import Path
@@ -7,17 +8,19 @@ import pytest
 import torch
 from torch import nn
 
+from studio.catalog import modules as sm
 from studio.compile import compile_network
-from studio.graph import Analyzer, io
+from studio.graph import Analyzer, Project, io
 from studio.presets import resolve
 from studio.train.config import TrainConfig
 from studio.train.events import EpochEnded, RunFinished
 from studio.train.project_run import data_for, models_for, optimiser_settings
 from studio.train.recipes.decoding import beam_search, greedy
+from studio.train.recipes.seq2seq import shift_right, token_loss
 from studio.train.trainer import Trainer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "presets"))
-import build_attention  # noqa: E402
+import build_attention
 
 
 @pytest.fixture(autouse=True)
@@ -85,8 +88,8 @@ def test_seq2seq_reports_exact_match_and_an_attention_heat_map():
     heat = m["attention"]
     assert heat["source"] and heat["target"] and heat["target"][-1] in splits.class_names
     assert len(heat["weights"]) == len(heat["target"]) and all(len(r) == len(heat["source"]) for r in heat["weights"])
-    # each row is the softmax over the whole padded source: its part over real tokens is at most 1
-    assert all(0 < sum(r) <= 1 + 1e-5 for r in heat["weights"])
+    # the source's padding is masked: each row spreads all its weight over the real source tokens
+    assert all(abs(sum(r) - 1) < 1e-4 for r in heat["weights"])
 
 
 def test_self_attention_reports_a_map_per_head():
@@ -111,6 +114,46 @@ def test_beam_width_one_is_greedy(name):
         assert torch.equal(beam_search(model, src, 11, width=1, alpha=alpha), expected)
     wide = beam_search(model, src, 11, width=4)
     assert wide.shape == expected.shape
+
+
+def _reference_greedy(model, src, length):
+    """Decoding as written in the papers: every row, the full target, one position more each step."""
+    target_in = torch.zeros(len(src), length, dtype=torch.long)
+    target_in[:, 0] = 1
+    out = torch.zeros_like(target_in)
+    for t in range(length):
+        out[:, t] = model(src, target_in)[:, t].argmax(-1)
+        if t + 1 < length:
+            target_in[:, t + 1] = out[:, t]
+    ended = (out == 2).long().cumsum(1) - (out == 2).long() > 0  # after the first EOS
+    return out.masked_fill(ended, 0)
+
+
+def test_greedy_runs_short_prefixes_of_live_rows_and_matches_full_decoding():
+    torch.manual_seed(0)
+    network = compile_network(io.load(resolve("transformer"))).eval()
+    src = torch.randint(3, 13, (16, 10))
+    shapes = []
+
+    def model(source, target_in):  # row i ends at position source[i, 0] - 3 (0 to 9): rows end at different steps
+        shapes.append(tuple(target_in.shape))
+        out = network(source, target_in).clone()
+        stop = torch.arange(out.shape[1])[None, :] == source[:, :1] - 3
+        out[..., 2] += 100.0 * stop
+        return out
+
+    def fixed_length(source, target_in):  # a network that takes only the length it was built for
+        if target_in.shape[1] != 11:
+            raise RuntimeError("shape mismatch")
+        return model(source, target_in)
+
+    with torch.no_grad():
+        expected = _reference_greedy(model, src, 11)
+        shapes.clear()
+        assert torch.equal(greedy(model, src, 11), expected)
+        assert [s[1] for s in shapes] == list(range(1, len(shapes) + 1))  # prefixes only
+        assert shapes[-1][0] < 16  # ended rows are no longer run
+        assert torch.equal(greedy(fixed_length, src, 11), expected)
 
 
 def test_beam_search_finds_the_likelier_sequence_greedy_misses():
@@ -142,3 +185,70 @@ def test_standard_transformer_has_torchs_parameter_count():
     assert report.total_params == expected
     small = Analyzer(build_attention.transformer()).analyse().total_params
     assert small < expected // 50
+
+
+def _padded(src, extra):
+    return torch.cat([src, torch.zeros(len(src), extra, dtype=torch.long)], 1)
+
+
+def test_transformer_ignores_the_source_padding():
+    torch.manual_seed(0)
+    project = io.load(resolve("transformer"))
+    src, tgt = torch.randint(3, 13, (4, 10)), torch.randint(3, 13, (4, 11))
+    src[:, 6:] = 0
+    model = compile_network(project).eval()
+    with torch.no_grad():
+        assert torch.allclose(model(src, tgt), model(_padded(src, 5), tgt), atol=1e-5)
+    # the same network with nothing marked as padding sees the extra positions
+    net = project.network()
+    net.set_params(net.by_name("source_padding").id, {"pad_index": 99})
+    blind = compile_network(project).eval()
+    blind.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        assert (blind(src, tgt) - blind(_padded(src, 5), tgt)).abs().max() > 1e-3
+
+
+def test_additive_attention_gives_padded_keys_no_weight():
+    torch.manual_seed(0)
+    att = sm.AdditiveAttention(6, 4, hidden_size=8)
+    query, keys = torch.randn(2, 3, 6), torch.randn(2, 5, 4)
+    mask = torch.tensor([[False] * 3 + [True] * 2, [False] * 5])
+    context, weights = att(query, keys, mask)
+    assert torch.all(weights[0, :, 3:] == 0) and torch.allclose(weights.sum(-1), torch.ones(2, 3))
+    other = keys.clone()
+    other[0, 3:] = 100.0  # whatever the padded keys hold
+    assert torch.allclose(att(query, other, mask)[0], context, atol=1e-6)
+    assert torch.allclose(att(query[:1], keys[:1, :3])[0], context[:1], atol=1e-6)  # as if they were not there
+    everything = torch.ones(1, 5, dtype=torch.bool)  # an empty source: finite, not 0/0
+    assert torch.isfinite(att(query[:1], keys[:1], everything)[0]).all()
+
+
+@pytest.mark.parametrize("type_name, ports", [
+    ("TransformerEncoderLayer", ("in",)), ("TransformerDecoderLayer", ("tgt", "memory")),
+    ("AdditiveAttention", ("query", "keys")), ("MultiheadAttention", ("query", "key", "value")),
+])
+def test_mask_padding_adds_a_port_and_leaves_the_layer_alone_when_off(type_name, ports):
+    project = Project()
+    net = project.add_network()
+    node = net.node(net.add_node(type_name, "layer"))
+    assert net.ports(node)[0] == ports
+    net.set_params(node.id, {"mask_padding": True})
+    assert net.ports(node)[0] == (*ports, "padding_mask")
+
+
+def test_encoder_layer_without_a_mask_is_torchs_own():
+    project = io.load(resolve("bert_mini"))  # its encoder layers mask nothing: weights saved before still load
+    keys = compile_network(project).state_dict()
+    assert "encoder.0.layer.self_attn.in_proj_weight" in keys
+
+
+@pytest.mark.parametrize("make", [build_attention.transformer, build_attention.seq2seq_attention])
+def test_date_variants_fit_their_data(make):
+    project = make(task="dates")
+    assert Analyzer(project).analyse().ok
+    training = {**project.training, "device": "cpu"}
+    splits = data_for(project, training, {**project.data, "n": 40, "val_split": 0.0})
+    src, tgt = (torch.stack(t) for t in zip(*(splits.train[i] for i in range(8))))
+    assert src.shape == (8, 20) and tgt.shape == (8, 21)
+    out = compile_network(project)(src, shift_right(tgt))
+    assert out.shape == (8, 21, build_attention.VOCAB) and torch.isfinite(token_loss(out, tgt))

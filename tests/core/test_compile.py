@@ -45,16 +45,18 @@ def test_compiled_model_scripts_and_agrees():
     torch.testing.assert_close(scripted(x), gm(x))
 
 
-def test_blocks_become_nested_submodules_and_repeats_a_sequential():
+def test_blocks_are_inlined_with_nested_submodule_names():
     project = residual_block_project(repeat=2)
     gm = compile_network(project)
-    assert isinstance(gm.stage, nn.Sequential) and len(gm.stage) == 2
-    assert isinstance(gm.stage[0], torch.fx.GraphModule) and hasattr(gm.stage[0], "conv1")
+    # one graph: no module call per block, but the layers keep their place in the hierarchy
+    assert not [m for m in gm.modules() if m is not gm and isinstance(m, torch.fx.GraphModule)]
+    assert {"stage.0.conv1.weight", "stage.1.bn2.running_mean"} <= set(gm.state_dict())
+    assert [n.target for n in gm.graph.nodes if n.op == "call_module"].count("stage.1.conv2") == 1
     x = torch.randn(2, 3, 8, 8)
     gm.eval()
     # the same computation written by hand from the compiled parts
     h = gm.stem(x)
-    for b in gm.stage:
+    for b in (gm.get_submodule("stage.0"), gm.get_submodule("stage.1")):
         h = torch.relu(h + b.bn2(b.conv2(torch.relu(b.bn1(b.conv1(h))))))
     torch.testing.assert_close(gm(x), gm.fc(h.mean((2, 3))))
 

@@ -1,6 +1,7 @@
 """GAN presets and the gan recipe: gan_mlp on the ring, DCGAN as the PyTorch tutorial builds it."""
 
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -12,9 +13,22 @@ from studio.errors import TrainingError
 from studio.graph import Analyzer, io
 from studio.presets import resolve
 from studio.train import Trainer
+from studio.train.config import TrainConfig
 from studio.train.events import EpochEnded
-from studio.train.project_run import data_for, input_shape, models_for, optimiser_settings, training_copy
-from studio.train.recipes.gan import mode_quality, noise_shape
+from studio.train.project_run import (
+    data_for,
+    input_shape,
+    models_for,
+    optimiser_settings,
+    training_copy,
+)
+from studio.train.recipes.gan import (
+    GanRecipe,
+    WeightAverage,
+    check_settings,
+    mode_quality,
+    noise_shape,
+)
 from tests.core.test_train_support import one_thread  # noqa: F401  (autouse fixture)
 
 
@@ -93,7 +107,8 @@ def test_gan_mlp_trains_a_few_steps_with_finite_losses_and_samples():
     points = torch.tensor(m["samples_xy"])
     assert points.shape[1] == 2 and len(points) >= 100 and torch.isfinite(points).all()
     assert 0 <= m["mode_share"] <= 1 and 0 <= m["modes_covered"] <= 8
-    assert noise_shape(models["generator"]) == (16,)
+    noise = project.networks["generator"].by_name("noise").params["shape"]
+    assert noise_shape(models["generator"]) == tuple(noise)
 
 
 def test_dcgan_trains_two_steps_on_tiny_digits_and_shows_images():
@@ -108,7 +123,7 @@ def test_dcgan_trains_two_steps_on_tiny_digits_and_shows_images():
 
 def test_ring_source_and_mode_quality():
     splits = load_data({"source": "ring", "n": 800, "std": 0.02, "normalize": False, "val_split": 0.0})
-    x, y = splits.train.tensors
+    x, _ = splits.train.tensors
     assert splits.num_classes == 8 and torch.allclose(x.norm(dim=1).mean(), torch.tensor(2.0), atol=0.01)
     angle = torch.arange(8) * 2 * math.pi / 8
     centres = torch.stack([angle.cos(), angle.sin()], 1) * 2
@@ -123,3 +138,131 @@ def test_a_gan_project_without_the_role_networks_is_a_plain_error():
     project.remove_network("generator")
     with pytest.raises(TrainingError, match="no network 'generator'"):
         models_for(project, project.training)
+
+
+# --- the stabilisers: settings, what each does, and that a short run learns ---------
+
+def ring_run(training, epochs, n=1024):
+    """gan_mlp with ``training`` changes on a small ring; the trainer after ``epochs``."""
+    project = io.load(resolve("gan_mlp"))
+    training = {**project.training, "batch_size": 64, **training, "epochs": epochs, "device": "cpu"}
+    torch.manual_seed(0)
+    seen = []
+    trainer = Trainer(models_for(project, training),
+                      data_for(project, training, {**project.data, "n": n, "val_split": 0.25}),
+                      optimiser_settings(training),
+                      lambda e: seen.append(e.metrics) if isinstance(e, EpochEnded) else None)
+    result = trainer.run()
+    assert result.reason == "completed", result
+    return trainer, seen
+
+
+def ring_distance(generator, count=512):
+    """Mean distance of generated points from the ring (radius 2)."""
+    with torch.no_grad():
+        points = generator(torch.randn(count, *noise_shape(generator), generator=torch.Generator().manual_seed(7)))
+    return float((points.norm(dim=1) - 2).abs().mean())
+
+
+def test_the_shipped_gan_mlp_settings_pull_samples_onto_the_ring_in_a_few_epochs():
+    project = io.load(resolve("gan_mlp"))
+    before = ring_distance(models_for(project, project.training)["generator"])
+    trainer, seen = ring_run({}, epochs=10)
+    after = ring_distance(trainer.models["generator"])
+    assert before > 1.0 and after < before / 2, (before, after)
+    assert all(math.isfinite(m["train_d_loss"]) and math.isfinite(m["train_g_loss"]) for m in seen)
+
+
+def test_d_steps_updates_the_generator_on_every_nth_batch_only():
+    trainer, _ = ring_run({"d_steps": 3, "g_ema": 0.0, "gradient_penalty": 0.0}, epochs=1, n=7 * 64 * 4 // 3)
+    recipe = trainer.recipe
+    steps = [int(s["step"]) for s in recipe.opt_d.state.values()]
+    g_steps = [int(s["step"]) for s in recipe.opt_g.state.values()]
+    assert trainer.steps == 7 and set(steps) == {7} and set(g_steps) == {3}  # batches 1, 4 and 7
+
+
+def test_g_ema_keeps_the_average_in_the_generator_network_and_the_trained_copy_in_the_recipe():
+    trainer, _ = ring_run({"g_ema": 0.99}, epochs=1, n=512)
+    recipe = trainer.recipe
+    average, trained = trainer.models["generator"], recipe.average.trained
+    assert recipe.average.model is average and trained is not average
+    moved = [not torch.equal(a, t) for a, t in zip(average.parameters(), trained.parameters())]
+    assert all(moved)  # the average lags the trained weights
+    assert "average" in recipe.state_dict() and recipe.state_dict()["average"]["updates"] == trainer.steps
+
+
+def test_weight_average_warms_up_and_copies_buffers():
+    model = nn.Sequential(nn.Linear(1, 1, bias=False), nn.BatchNorm1d(1))
+    nn.init.zeros_(model[0].weight)
+    average = WeightAverage(model, decay=0.999)
+    with torch.no_grad():
+        average.trained[0].weight.fill_(1.0)
+        average.trained[1].running_mean.fill_(3.0)
+    average.update()
+    # Update 1 uses decay min(0.999, 2 / 11): a short run is not stuck at the start.
+    assert model[0].weight.item() == pytest.approx(1 - 2 / 11)
+    assert model[1].running_mean.item() == 3.0
+    clone = WeightAverage(model, decay=0.999)
+    clone.load_state_dict(average.state_dict())
+    assert clone.updates == 1 and clone.trained[0].weight.item() == 1.0
+
+
+def test_gradient_penalty_of_a_linear_discriminator_is_weight_times_its_squared_norm():
+    recipe = GanRecipe()
+    recipe.penalty, recipe.device = 0.5, torch.device("cpu")
+    recipe.raw_D = nn.Linear(2, 1)
+    with torch.no_grad():
+        recipe.raw_D.weight.copy_(torch.tensor([[3.0, 4.0]]))
+    value = recipe._penalty(torch.randn(8, 2), torch.randn(8, 2))
+    assert value.item() == pytest.approx(0.5 * 25)
+    value.backward()  # it trains the discriminator: d/dw of 0.5 |w|^2 = w
+    assert torch.allclose(recipe.raw_D.weight.grad, torch.tensor([[3.0, 4.0]]))
+
+
+def test_label_smoothing_is_one_sided():
+    trainer, _ = ring_run({"label_smoothing": 0.1}, epochs=1, n=256)
+    real, fake, gen = trainer.recipe._targets_for(4)
+    assert real.tolist() == pytest.approx([0.9] * 4) and fake.tolist() == [0.0] * 4 and gen.tolist() == [1.0] * 4
+
+
+@pytest.mark.parametrize("key, value, words", [
+    ("d_steps", 0, "training.d_steps"),
+    ("d_steps", 1.5, "training.d_steps"),
+    ("gradient_penalty", -1.0, "training.gradient_penalty"),
+    ("g_ema", 1.0, "training.g_ema"),
+    ("g_ema", "yes", "training.g_ema"),
+])
+def test_bad_gan_settings_are_refused_with_the_key(key, value, words):
+    with pytest.raises(TrainingError, match=words):
+        TrainConfig.from_dict({"recipe": "gan", key: value})
+
+
+def test_settings_the_gan_recipe_cannot_train_with_are_refused_before_training():
+    with pytest.raises(TrainingError, match="label_smoothing.*below 0.5"):
+        check_settings(TrainConfig.from_dict({"recipe": "gan", "label_smoothing": 0.5}))
+    with pytest.raises(TrainingError, match="gradient_penalty.*--nproc 1"):
+        check_settings(SimpleNamespace(label_smoothing=0.0, gradient_penalty=1.0), world_size=2)
+    project = io.load(resolve("gan_mlp"))
+    _, result, _ = run(project, {"label_smoothing": 0.7}, {"n": 64})
+    assert result.__class__.__name__ == "RunFailed" and "label_smoothing" in result.message
+
+
+def test_a_run_with_every_stabiliser_resumes_exactly(tmp_path):
+    project = io.load(resolve("gan_mlp"))
+    training = {**project.training, "batch_size": 64, "d_steps": 2, "label_smoothing": 0.1,
+                "gradient_penalty": 0.1, "g_ema": 0.99, "device": "cpu"}
+    data = data_for(project, training, {**project.data, "n": 400, "val_split": 0.2})
+
+    def trainer(epochs, out, resume=None):
+        torch.manual_seed(0)
+        return Trainer(models_for(project, training), data, optimiser_settings({**training, "epochs": epochs}),
+                       out_dir=out, resume_from=resume)
+
+    whole = trainer(2, tmp_path / "whole")
+    whole.run()
+    trainer(1, tmp_path / "half").run()
+    resumed = trainer(2, tmp_path / "resumed", resume=tmp_path / "half" / "last.pt")
+    resumed.run()
+    for role in ("generator", "discriminator"):
+        for a, b in zip(whole.models[role].parameters(), resumed.models[role].parameters()):
+            assert torch.equal(a, b), role

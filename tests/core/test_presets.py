@@ -67,3 +67,28 @@ def test_big_presets_are_built_from_blocks_not_flattened():
     for name in ("resnet152", "inception_v3", "vgg19", "googlenet"):
         data = json.loads(resolve(name).read_text())
         assert data["blocks"] and len(data["networks"]["main"]["nodes"]) < 40, name
+
+
+def _node(project, type_):
+    return next(n for n in project.network().nodes.values() if n.type == type_)
+
+
+@pytest.mark.parametrize("name", ["lenet5", "alexnet", "resnet50", "googlenet_aux", "inception_v3_aux", "multiscale_resnet"])
+def test_the_output_nodes_classes_and_the_input_size_update_everything_downstream(name):
+    project = io.load(resolve(name))
+    analyzer = Analyzer(project)
+    net = project.network()
+    before = analyzer.analyse().total_params
+    net.set_params(_node(project, "Output").id, {"classes": 7})  # the only edit
+    shape = {"lenet5": [1, 40, 40], "inception_v3_aux": [3, 299, 299]}.get(name, [3, 160, 160])  # its aux head needs 299
+    net.set_params(_node(project, "Input").id, {"shape": shape})
+    report = analyzer.analyse()
+    assert report.ok, [str(p) for p in report.problems]
+    assert report.total_params != before
+    outputs = [n for n in net.nodes.values() if n.type == "Output"]
+    assert all(report.nodes[o.id].outputs["out"] == (7,) for o in outputs)  # auxiliary heads follow too
+    if name not in ("lenet5", "googlenet_aux"):
+        return  # compiling the big ones again adds seconds and no new check
+    model = compile_network(project, analyzer=analyzer).eval()
+    out = model(torch.randn(2, *shape))
+    assert all(o.shape == (2, 7) for o in (out if isinstance(out, tuple) else (out,)))

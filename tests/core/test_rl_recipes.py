@@ -14,9 +14,15 @@ from studio.train import Trainer
 from studio.train.config import TrainConfig
 from studio.train.events import BatchEnded, EpochEnded, RunFailed
 from studio.train.project_run import data_for, models_for, optimiser_settings
+from studio.train.recipes import dqn
 from studio.train.recipes.actor_critic import n_step_returns
 from studio.train.recipes.dqn import linear_epsilon, td_targets
-from studio.train.rl_env import ReplayBuffer, evaluate_greedy
+from studio.train.rl_env import (
+    BEST_SEED_BASE,
+    BestWeights,
+    ReplayBuffer,
+    evaluate_greedy,
+)
 from tests.core.test_train_support import one_thread  # noqa: F401  (autouse fixture)
 
 SHORT_DQN = {"env_steps": 300, "learning_starts": 64, "batch_size": 16, "eval_episodes": 2,
@@ -96,6 +102,42 @@ def test_td_targets_q_learning_sarsa_and_expected_sarsa_on_a_hand_made_batch():
         td_targets("double", rewards, dones, next_q, next_actions, 0.5)
 
 
+def test_double_dqn_targets_pick_with_the_online_network_and_value_with_the_target():
+    rewards, dones = torch.tensor([1.0, 1.0, 0.5]), torch.tensor([0.0, 0.0, 1.0])
+    target_q = torch.tensor([[2.0, 5.0], [4.0, 3.0], [9.0, 9.0]])
+    online_q = torch.tensor([[7.0, 1.0], [0.0, 6.0], [1.0, 2.0]])  # prefers the other action in each row
+    actions = torch.tensor([1, 1, 0])
+    q = td_targets("q_learning", rewards, dones, target_q, actions, 0.5, online_next_q=online_q)
+    assert q.tolist() == [1 + 0.5 * 2, 1 + 0.5 * 3, 0.5]  # target values of the online argmax
+    e = td_targets("expected_sarsa", rewards, dones, target_q, actions, 0.5, epsilon=0.2, online_next_q=online_q)
+    assert e.tolist() == pytest.approx([1 + 0.5 * (0.8 * 2 + 0.2 * 3.5), 1 + 0.5 * (0.8 * 3 + 0.2 * 3.5), 0.5])
+    s = td_targets("sarsa", rewards, dones, target_q, actions, 0.5, online_next_q=online_q)
+    assert s.tolist() == [1 + 0.5 * 5, 1 + 0.5 * 3, 0.5]  # SARSA has no greedy action to pick
+    same = td_targets("q_learning", rewards, dones, target_q, actions, 0.5, online_next_q=target_q)
+    assert torch.equal(same, td_targets("q_learning", rewards, dones, target_q, actions, 0.5))
+
+
+def test_best_weights_keep_the_best_copy_and_prefer_the_later_on_a_tie():
+    net = nn.Linear(2, 2)
+    best = BestWeights()
+    assert not best.restore(net)  # nothing kept yet
+    with torch.no_grad():
+        net.weight.fill_(1.0)
+    assert best.offer(100.0, net, step=10)
+    with torch.no_grad():
+        net.weight.fill_(2.0)  # the kept copy is a copy, not the live tensor
+    assert not best.offer(50.0, net, step=20) and best.value == 100.0 and best.step == 10
+    with torch.no_grad():
+        net.weight.fill_(3.0)
+    assert best.offer(100.0, net, step=30) and best.step == 30
+    with torch.no_grad():
+        net.weight.fill_(4.0)
+    assert best.restore(net) and torch.all(net.weight == 3.0)
+    again = BestWeights()
+    again.load_state_dict(best.state_dict())
+    assert again.value == 100.0 and again.step == 30 and torch.equal(again.weights["weight"], net.weight)
+
+
 def test_n_step_returns_bootstrap_and_stop_at_episode_ends():
     rewards = torch.tensor([[1.0, 1.0], [1.0, 1.0], [1.0, 1.0]])
     dones = torch.tensor([[0.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
@@ -153,6 +195,29 @@ def test_dqn_checkpoint_resumes_counters_target_and_optimizer(tmp_path):
     assert seen[0]["epsilon"] == pytest.approx(linear_epsilon(240, 1.0, 0.02, 400))
 
 
+def test_dqn_ends_the_run_with_the_best_checked_weights(monkeypatch):
+    checked = []  # the weights at each greedy check
+    scores = [50.0, 80.0, 30.0]  # the second check (step 200) is the best
+
+    def fake_greedy(model, env, seeds, device):
+        if seeds[0] < BEST_SEED_BASE:  # the validation episodes play for real
+            return evaluate_greedy(model, env, seeds, device)
+        checked.append({k: v.clone() for k, v in model.state_dict().items()})
+        return [scores[len(checked) - 1]] * len(seeds)
+    monkeypatch.setattr(dqn, "evaluate_greedy", fake_greedy)
+    training = {**SHORT_DQN, "best_eval_every": 100, "best_eval_episodes": 2}
+    seen, result, models, trainer = run("dqn_cartpole", training)
+    assert result.reason == "completed" and len(checked) == 3  # steps 100, 200 and 300 (the last)
+    assert trainer.recipe.best.step == 200 and seen[-1]["best_return"] == 80.0
+    final = models["model"].state_dict()
+    assert any(not torch.equal(final[k], checked[2][k]) for k in final)  # training moved on after 200
+    for name, value in final.items():
+        assert torch.equal(value, checked[1][name]), name
+        assert torch.equal(trainer.recipe.target.state_dict()[name], value), name
+    off, _, _, plain = run("dqn_cartpole", {**training, "restore_best": False})
+    assert len(checked) == 3 and plain.recipe.best.value is None and "best_return" not in off[-1]
+
+
 def test_stop_and_the_nan_guard_reach_rl_runs():
     trainer_box = {}
 
@@ -177,6 +242,10 @@ def test_rl_settings_are_checked():
         TrainConfig.from_dict({"recipe": "dqn", "td_target": "double"})
     with pytest.raises(TrainingError, match="env"):
         TrainConfig.from_dict({"recipe": "dqn", "env": "Pong-v5"})
+    for key, bad in [("double_dqn", "yes"), ("restore_best", 1), ("best_eval_every", 0),
+                     ("best_eval_episodes", 0), ("target_tau", 1.5), ("epsilon_decay_steps", 0)]:
+        with pytest.raises(TrainingError, match=f"training.{key}:"):
+            TrainConfig.from_dict({"recipe": "dqn", key: bad})
     project = io.load(resolve("dqn_cartpole"))
     project.networks["q_network"].set_params("fc_out", {"out_features": 3})
     training = {**project.training, **SHORT_DQN, "epochs": 1, "device": "cpu"}

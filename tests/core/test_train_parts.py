@@ -4,6 +4,8 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 from torch.utils.data import DataLoader, Subset, TensorDataset
 
@@ -246,6 +248,25 @@ def test_classification_metrics_rows_are_true_classes():
     assert m["precision"][:3] == pytest.approx([0.5, 1.0, 0.5])
     assert m["recall"][:3] == pytest.approx([0.5, 0.5, 1.0])
     assert m["f1"][3] == 0.0 and m["macro_f1"] == pytest.approx((0.5 + 2 / 3 + 2 / 3) / 4)
+
+
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 4)), min_size=1, max_size=60))
+@settings(max_examples=60, deadline=None)
+def test_classification_metrics_equal_scikit_learns(pairs):
+    """Predictions may fall outside the 5 known classes (a 1000-way head on the digits)."""
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    from studio.train.metrics import classification_metrics
+
+    preds, targets = (list(v) for v in zip(*pairs))
+    m = classification_metrics(torch.tensor(preds), torch.tensor(targets), 5)
+    precision, recall, f1, _ = precision_recall_fscore_support(targets, preds, labels=list(range(5)),
+                                                               zero_division=0)
+    assert m["confusion"] == confusion_matrix(targets, preds, labels=list(range(5))).tolist()
+    assert m["precision"] == pytest.approx(precision.tolist(), abs=1e-6)
+    assert m["recall"] == pytest.approx(recall.tolist(), abs=1e-6)
+    assert m["f1"] == pytest.approx(f1.tolist(), abs=1e-6)
+    assert m["macro_f1"] == pytest.approx(f1.mean(), abs=1e-6)
 
 
 class PairList(torch.utils.data.Dataset):

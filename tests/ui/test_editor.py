@@ -152,6 +152,20 @@ def test_inspector_edit_changes_wire_label_and_undoes(lenet, qtbot):
     ed.project.check()
 
 
+def test_the_output_nodes_class_count_resizes_the_last_layer(lenet):
+    ed = lenet.editor
+    ed.scene.select_nodes(["logits"])
+    classes = lenet.inspector.editors["classes"]
+    assert classes.line.text() == "10"
+    classes.line.selectAll()
+    QTest.keyClicks(classes.line, "3")
+    assert ed.network.nodes["logits"].params["classes"] == 3
+    assert label(lenet, "fc3", "logits") == "3"  # fc3 says out_features: $classes
+    assert "61,111 parameters" in lenet.memory.text()
+    ed.undo_stack.undo()
+    assert label(lenet, "fc3", "logits") == "10" and "61,706 parameters" in lenet.memory.text()
+
+
 def test_inspector_refuses_bad_text_and_model_bad_values(lenet):
     ed = lenet.editor
     ed.scene.select_nodes(["conv1"])

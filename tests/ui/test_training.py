@@ -1,6 +1,6 @@
 """The training dock with real widgets: press Train, watch the curves, pause, stop, fail, close.
 
-Every test that starts a run waits for its thread to end; the `dock` fixture
+Every test that starts a run waits for it to end; the `dock` fixture
 fails a test that leaves a run going.
 """
 
@@ -122,8 +122,7 @@ def test_pause_resume_stop(qtbot, dock):
     qtbot.waitUntil(lambda: dock.controller.batch_events > 0, timeout=LONG)
     press(qtbot, dock.pause_button)
     assert dock.pause_action.text() == "Resume"
-    qtbot.waitUntil(lambda: dock.controller.trainer is not None and dock.controller.trainer.paused)
-    qtbot.wait(300)  # events already on their way arrive
+    qtbot.wait(400)  # the child finishes its batch; events already on their way arrive
     count = dock.controller.batch_events
     qtbot.wait(700)
     assert dock.controller.batch_events == count, "batch events kept coming while paused"
@@ -173,6 +172,22 @@ def test_nan_loss_shows_the_failure_and_keeps_the_curves(qtbot, dock):
     assert dock.dashboard.points(1, "train_loss") == kept, "run 1's curve is kept"
     assert 2 in dock.dashboard.runs
     assert dock.progress.format().startswith("Failed at epoch 1")
+
+
+def test_a_training_process_that_dies_fails_the_run_and_the_app_carries_on(qtbot, dock):
+    dock.panel.epochs.setValue(200)
+    press(qtbot, dock.train_button)
+    qtbot.waitUntil(lambda: dock.controller.batch_events > 0, timeout=LONG)
+    dock.controller.kill()  # as the kernel's OOM killer would
+    wait_done(qtbot, dock)
+    failed = dock.ended[-1]
+    assert isinstance(failed, RunFailed) and "killed by signal" in failed.message
+    assert dock.records[0].status == "failed" and dock.message.isVisible()
+    assert dock.dashboard.points(1, "train_loss")[0], "the curve so far stays"
+    short_run(dock)
+    press(qtbot, dock.train_button)  # the next run starts as usual
+    wait_done(qtbot, dock)
+    assert isinstance(dock.ended[-1], RunFinished)
 
 
 def test_bad_data_setting_says_so_and_does_not_start(qtbot, dock, project):

@@ -16,8 +16,9 @@ name, "heads": [[[...]]]}``, one L×L map per head of the first attention.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 from torch import nn

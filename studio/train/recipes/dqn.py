@@ -12,13 +12,28 @@ from it: the Huber loss (``loss`` "auto"; "mse" also allowed) between
 Q(s, a) and the target `td_targets` computes from a target network. The
 target network is a copy of the Q-network, copied again every
 ``target_update`` steps, or moved towards it by ``target_tau`` after every
-update when that is above 0. ``td_target`` picks the target:
+update when that is above 0 (Polyak averaging). ``td_target`` picks the target:
 
-- ``q_learning``: r + γ max_a' Q_target(s', a')
+- ``q_learning``: r + γ Q_target(s', g), g = argmax_a' Q_target(s', a')
 - ``sarsa``: r + γ Q_target(s', a'), a' the action the behaviour policy took in s'
-- ``expected_sarsa``: r + γ E_{a'~ε-greedy} Q_target(s', a')
+- ``expected_sarsa``: r + γ [(1 − ε) Q_target(s', g) + ε mean_a' Q_target(s', a')]
 
 (no bootstrap after a termination; a time-limit truncation still bootstraps).
+With ``double_dqn`` (van Hasselt et al. 2016) the greedy action g is the
+online network's argmax instead, valued by the target network: the max of
+noisy estimates no longer biases the targets upwards. SARSA has no greedy
+action, so it ignores the setting. Gradients are clipped to ``grad_clip``.
+
+With ``restore_best`` the recipe plays ``best_eval_episodes`` greedy episodes
+(their own seeds, apart from the validation ones) every ``best_eval_every``
+steps and after the run's last step, keeps a copy of the weights with the
+best mean return (`rl_env.BestWeights`; a tie keeps the later ones) and, at
+that last step, loads them back into the Q-network and the target network:
+DQN on CartPole often reaches the maximum return and then forgets it, and
+the weights a run ends with (the last epoch's evaluation, final.pt, the last
+checkpoint) should be its best. A run stopped part way keeps its current
+weights.
+
 On the CPU the steps run with one intra-op thread (`rl_env.one_cpu_thread`).
 ``train_step`` returns the step's loss, 0 for a step without an update.
 
@@ -26,19 +41,22 @@ Evaluation plays one greedy episode per seed of the validation "split" (see
 `studio.train.rl_env`) and reports ``<prefix>return``, their mean; on
 validation also ``episode_return`` (mean return of the training episodes that
 finished this epoch; the last finished one when none did), ``episode_returns``,
-``episodes`` (finished so far), ``epsilon`` and ``updates``.
+``episodes`` (finished so far), ``epsilon``, ``updates`` and, with
+``restore_best``, ``best_return`` (the best greedy check so far).
 
 Checkpoints hold the Q-network (as every run's), the optimizer and schedule,
 the target network, the step and update counters (epsilon follows from the
-step) and the exploration RNG. The replay buffer and the environment's state
-are not saved: a resumed run refills the buffer (no updates until it holds
-``learning_starts`` transitions again) and starts a fresh episode.
+step), the exploration RNG and the best weights kept so far. The replay
+buffer and the environment's state are not saved: a resumed run refills the
+buffer (no updates until it holds ``learning_starts`` transitions again) and
+starts a fresh episode.
 """
 
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -47,11 +65,20 @@ from torch.utils.data import DataLoader
 from studio.errors import TrainingError
 from studio.train.optim import Schedule, build_optimizer
 from studio.train.recipes import RecipeContext
-from studio.train.rl_env import EpisodeLog, ReplayBuffer, evaluate_greedy, make_env, one_cpu_thread
+from studio.train.rl_env import (
+    BEST_SEED_BASE,
+    BestWeights,
+    EpisodeLog,
+    ReplayBuffer,
+    evaluate_greedy,
+    make_env,
+    one_cpu_thread,
+)
 
 
 def td_targets(kind: str, rewards: torch.Tensor, dones: torch.Tensor, next_q: torch.Tensor,
-               next_actions: torch.Tensor, discount: float, epsilon: float = 0.0) -> torch.Tensor:
+               next_actions: torch.Tensor, discount: float, epsilon: float = 0.0,
+               online_next_q: torch.Tensor | None = None) -> torch.Tensor:
     """One-step TD targets for a batch.
 
     Args:
@@ -62,13 +89,17 @@ def td_targets(kind: str, rewards: torch.Tensor, dones: torch.Tensor, next_q: to
         next_actions: ``(B,)`` actions the behaviour policy chose there (SARSA).
         discount: γ.
         epsilon: the behaviour policy's epsilon (expected SARSA).
+        online_next_q: ``(B, A)`` online-network values of the next observations:
+            when given, its argmax is the greedy action (Double DQN), valued by ``next_q``.
     """
+    chooser = next_q if online_next_q is None else online_next_q
+    greedy = next_q.gather(1, chooser.argmax(1, keepdim=True)).squeeze(1)
     if kind == "q_learning":
-        bootstrap = next_q.max(1).values
+        bootstrap = greedy
     elif kind == "sarsa":
         bootstrap = next_q.gather(1, next_actions.long().unsqueeze(1)).squeeze(1)
     elif kind == "expected_sarsa":
-        bootstrap = (1 - epsilon) * next_q.max(1).values + epsilon * next_q.mean(1)
+        bootstrap = (1 - epsilon) * greedy + epsilon * next_q.mean(1)
     else:
         raise TrainingError(f"training.td_target: unknown value {kind!r}; allowed: q_learning, sarsa, "
                             f"expected_sarsa")
@@ -128,6 +159,9 @@ class DqnRecipe:
         self.gen = torch.Generator().manual_seed(c.seed)
         self.log = EpisodeLog()
         self.step = self.updates = 0
+        self.total_steps = c.epochs * ctx.steps_per_epoch
+        self.best = BestWeights()
+        self._best_seeds = [BEST_SEED_BASE + 1000 * c.seed + i for i in range(c.best_eval_episodes)]
         self._reset_seed: int | None = c.seed
         self._obs: Any = None
         self._zero = torch.zeros((), device=self.device)
@@ -178,15 +212,27 @@ class DqnRecipe:
             loss = self._update()
         if c.target_tau == 0 and self.step % c.target_update == 0:
             self.target.load_state_dict(self.q.state_dict())
+        if c.restore_best:
+            self._keep_best()
         return loss
+
+    def _keep_best(self) -> None:
+        """Offer the weights to `self.best` every ``best_eval_every`` steps; load the best at the end."""
+        c, last = self.config, self.step == self.total_steps
+        if self.step % c.best_eval_every == 0 or last:
+            returns = evaluate_greedy(self.q, c.env, self._best_seeds, self.device)
+            self.best.offer(sum(returns) / len(returns), self.q, self.step)
+        if last and self.best.restore(self.q):
+            self.target.load_state_dict(self.q.state_dict())
 
     def _update(self) -> torch.Tensor:
         c = self.config
         b = self.buffer.sample(c.batch_size, self.gen)
         q = self.q(b["obs"]).gather(1, b["actions"].unsqueeze(1)).squeeze(1)
         with torch.no_grad():
+            online = self.q(b["next_obs"]) if c.double_dqn and c.td_target != "sarsa" else None
             target = td_targets(c.td_target, b["rewards"], b["dones"], self.target(b["next_obs"]),
-                                b["next_actions"], c.discount, self.epsilon)
+                                b["next_actions"], c.discount, self.epsilon, online)
         loss = self.loss_fn(q, target)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -214,7 +260,8 @@ class DqnRecipe:
     def state_dict(self) -> dict[str, Any]:
         return {"optimizer": self.optimizer.state_dict(), "schedule": self.schedule.state_dict(),
                 "target": self.target.state_dict(), "step": self.step, "updates": self.updates,
-                "episodes": self.log.count, "last_return": self.log.last, "rng": self.gen.get_state()}
+                "episodes": self.log.count, "last_return": self.log.last, "rng": self.gen.get_state(),
+                "best": self.best.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.optimizer.load_state_dict(state["optimizer"])
@@ -223,6 +270,8 @@ class DqnRecipe:
         self.step, self.updates = int(state["step"]), int(state["updates"])
         self.log.count, self.log.last = int(state["episodes"]), float(state["last_return"])
         self.gen.set_state(state["rng"])
+        if "best" in state:  # checkpoints written before restore_best lack it
+            self.best.load_state_dict(state["best"])
         self._obs, self._reset_seed = None, self.config.seed + self.step  # a fresh episode
 
     # --- evaluation -----------------------------------------------------------------------
@@ -235,4 +284,6 @@ class DqnRecipe:
         metrics: dict[str, Any] = {prefix + "return": sum(returns) / max(len(returns), 1)}
         if with_samples:
             metrics.update(self.log.metrics(), epsilon=self.epsilon, updates=self.updates)
+            if self.config.restore_best and self.best.value is not None:
+                metrics["best_return"] = self.best.value
         return metrics

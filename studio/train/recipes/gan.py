@@ -10,7 +10,28 @@ update the discriminator on the real batch (target 1) and the detached fakes
 (target 0), the two losses summed; then update the generator with the
 non-saturating loss (the fakes scored against target 1). Each network has its
 own optimizer built from the one config (Adam, lr 2e-4, betas (0.5, 0.999) in
-the presets) and its own schedule. ``train_step`` returns ``[d_loss, g_loss]``.
+the presets) and its own schedule. ``train_step`` returns ``[d_loss, g_loss]``
+(the latest generator loss on steps that do not update the generator).
+
+Stabilisers, each a training setting that is off by default:
+
+- ``d_steps`` (1): every batch updates the discriminator; every ``d_steps``-th
+  batch also updates the generator (WGAN's n_critic), so the discriminator
+  stays closer to its optimum. Batches that only train the discriminator make
+  their fakes without building the generator's graph.
+- ``label_smoothing``: one-sided smoothing (Salimans et al. 2016); the real
+  target becomes 1 - label_smoothing, the fake target stays 0.
+- ``gradient_penalty``: weight of the zero-centred gradient penalty on points
+  between the real and the fake batch (Thanh-Tung et al. 2019),
+  ``weight * mean(|grad_x D(x)|^2)``, which keeps the discriminator from
+  growing sharp cliffs that send the generator from mode to mode.
+- ``g_ema``: the generator network holds an exponential moving average of the
+  weights the optimizer trains (Yazici et al. 2019; as in ProGAN and
+  StyleGAN): the recipe trains a private copy and, after each generator
+  update, moves the network's weights towards it (decay ``min(g_ema, (1 + t)
+  / (10 + t))`` at update t, so short runs are not stuck at the start).
+  Samples, evaluation, checkpoints and exports all use the average; the
+  trained copy travels in the recipe's checkpoint state.
 
 The loss is binary cross-entropy: on probabilities when the discriminator
 ends in a Sigmoid (as DCGAN's does; the config's ``loss`` "auto" or "bce"), on
@@ -36,6 +57,7 @@ such samples); centres and σ are measured on the split itself.
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -46,6 +68,7 @@ from torch.utils.data import DataLoader
 
 from studio.errors import TrainingError
 from studio.train import devices
+from studio.train import distributed as ddp
 from studio.train.metrics import is_image_shape, thumbnails
 from studio.train.optim import Schedule, build_optimizer
 from studio.train.recipes import RecipeContext
@@ -73,24 +96,41 @@ class GanRecipe:
         return names
 
     def setup(self, ctx: RecipeContext) -> None:
+        c = ctx.config
+        check_settings(c, ctx.world_size)
         self.ctx = ctx
         self.device = ctx.device
         self.G, self.D = ctx.models["generator"], ctx.models["discriminator"]
         self.raw_G, self.raw_D = ctx.raw_models["generator"], ctx.raw_models["discriminator"]
         self.noise_shape = noise_shape(self.raw_G)
         self.images = is_image_shape(ctx.data.input_shape)
-        self.loss_fn = _loss(ctx.config.loss, self.raw_D)
+        self.loss_fn = _loss(c.loss, self.raw_D)
         for model in (self.raw_G, self.raw_D):
             dcgan_init(model)
-        self.opt_g = build_optimizer([p for p in self.raw_G.parameters() if p.requires_grad], ctx.config)
-        self.opt_d = build_optimizer([p for p in self.raw_D.parameters() if p.requires_grad], ctx.config)
-        self.sched_g = Schedule(self.opt_g, ctx.config, ctx.steps_per_epoch, plateau_mode=ctx.watch_mode)
-        self.sched_d = Schedule(self.opt_d, ctx.config, ctx.steps_per_epoch, plateau_mode=ctx.watch_mode)
-        self.grad_clip = ctx.config.grad_clip
+        self.average = WeightAverage(self.raw_G, c.g_ema) if c.g_ema else None
+        trained_G = self.average.trained if self.average else self.raw_G
+        if self.average and ctx.world_size > 1:
+            self.G = ddp.wrap(trained_G, self.device)
+        elif self.average:
+            self.G = trained_G
+        self.params_g = [p for p in trained_G.parameters() if p.requires_grad]
+        self.params_d = [p for p in self.raw_D.parameters() if p.requires_grad]
+        self.opt_g = build_optimizer(self.params_g, c)
+        self.opt_d = build_optimizer(self.params_d, c)
+        self.sched_g = Schedule(self.opt_g, c, ctx.steps_per_epoch, plateau_mode=ctx.watch_mode)
+        self.sched_d = Schedule(self.opt_d, c, ctx.steps_per_epoch, plateau_mode=ctx.watch_mode)
+        self.grad_clip = c.grad_clip
+        self.d_steps, self.penalty = c.d_steps, c.gradient_penalty
+        self.real_target = 1.0 - c.label_smoothing
+        self._targets: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
         count = POINT_SAMPLES if not self.images else IMAGE_SAMPLES
         rng = torch.Generator().manual_seed(FIXED_NOISE_SEED)
         self.fixed_noise = torch.randn(count, *self.noise_shape, generator=rng).to(self.device)
         self.scale = _image_scale(ctx.data) if self.images else None
+        if self.scale is not None:
+            self.scale = tuple(t.to(self.device) for t in self.scale)
+        self._calls = 0  # batches trained, over the whole run: the generator's turn
+        self._g_loss = torch.zeros((), device=self.device)
         self._sums = torch.zeros(2, device=self.device)
         self._steps = 0
 
@@ -104,35 +144,67 @@ class GanRecipe:
 
     def train_step(self, batch: Any) -> torch.Tensor:
         real = self._real(batch[0])
-        n = len(real)
-        ones = torch.ones(n, device=self.device)
-        zeros = torch.zeros(n, device=self.device)
-        z = torch.randn(n, *self.noise_shape, device=self.device)
-        with devices.autocast(self.device, self.ctx.mixed_precision):
+        real_t, fake_t, gen_t = self._targets_for(len(real))
+        g_turn = self._calls % self.d_steps == 0
+        self._calls += 1
+        z = torch.randn(len(real), *self.noise_shape, device=self.device)
+        # The generator's graph is only worth building when the generator trains.
+        with devices.autocast(self.device, self.ctx.mixed_precision), torch.set_grad_enabled(g_turn):
             fake = self.G(z)
-        # Discriminator: real -> 1, fake -> 0.
-        self.opt_d.zero_grad(set_to_none=True)
-        with devices.autocast(self.device, self.ctx.mixed_precision):
-            d_real = self.D(real)
-            d_fake = self.D(fake.detach())
-        d_loss = self.loss_fn(_scores(d_real), ones) + self.loss_fn(_scores(d_fake), zeros)
-        d_loss.backward()
-        self._clip(self.raw_D)
-        self.opt_d.step()
-        # Generator: the non-saturating loss, fakes scored against 1.
-        self.opt_g.zero_grad(set_to_none=True)
-        with devices.autocast(self.device, self.ctx.mixed_precision):
-            d_gen = self.D(fake)
-        g_loss = self.loss_fn(_scores(d_gen), ones)
-        g_loss.backward()
-        self._clip(self.raw_G)
-        self.opt_g.step()
+        d_loss = self._train_discriminator(real, fake.detach(), real_t, fake_t)
+        if g_turn:
+            self._g_loss = self._train_generator(fake, gen_t)
         self.sched_d.after_batch()
         self.sched_g.after_batch()
-        losses = torch.stack([d_loss.detach(), g_loss.detach()])
+        losses = torch.stack([d_loss, self._g_loss])
         self._sums += losses
         self._steps += 1
         return losses
+
+    def _train_discriminator(self, real: torch.Tensor, fake: torch.Tensor,
+                             real_t: torch.Tensor, fake_t: torch.Tensor) -> torch.Tensor:
+        """One discriminator update: real -> real_t, fake -> 0, plus the gradient penalty."""
+        self.opt_d.zero_grad(set_to_none=True)
+        with devices.autocast(self.device, self.ctx.mixed_precision):
+            d_real = self.D(real)
+            d_fake = self.D(fake)
+        d_loss = self.loss_fn(_scores(d_real), real_t) + self.loss_fn(_scores(d_fake), fake_t)
+        loss = (d_loss + self._penalty(real, fake)) if self.penalty else d_loss
+        loss.backward()
+        self._clip(self.params_d)
+        self.opt_d.step()
+        return d_loss.detach()
+
+    def _train_generator(self, fake: torch.Tensor, gen_t: torch.Tensor) -> torch.Tensor:
+        """One generator update with the non-saturating loss; then the weight average moves."""
+        self.opt_g.zero_grad(set_to_none=True)
+        with devices.autocast(self.device, self.ctx.mixed_precision):
+            d_gen = self.D(fake)
+        g_loss = self.loss_fn(_scores(d_gen), gen_t)
+        g_loss.backward()
+        self._clip(self.params_g)
+        self.opt_g.step()
+        if self.average is not None:
+            self.average.update()
+        return g_loss.detach()
+
+    def _penalty(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """``gradient_penalty * mean |grad D|^2`` at random points between real and fake samples."""
+        t = torch.rand(len(real), *[1] * (real.dim() - 1), device=self.device)
+        mixed = torch.lerp(fake.float(), real, t).requires_grad_(True)
+        # Through the plain module: a second pass through DDP's reducer in one step is not allowed.
+        scores = _scores(self.raw_D(mixed))
+        grad, = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
+        return self.penalty * grad.pow(2).reshape(len(grad), -1).sum(1).mean()
+
+    def _targets_for(self, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(real, fake, generator) targets for a batch of ``n``; made once per batch size."""
+        targets = self._targets.get(n)
+        if targets is None:
+            targets = (torch.full((n,), self.real_target, device=self.device),
+                       torch.zeros(n, device=self.device), torch.ones(n, device=self.device))
+            self._targets[n] = targets
+        return targets
 
     def end_epoch(self, epoch: int, watched: float | None) -> None:
         self.sched_d.after_epoch(epoch, watched)
@@ -146,24 +218,34 @@ class GanRecipe:
         return len(batch[0])
 
     def state_dict(self) -> dict[str, Any]:
-        return {"opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-                "sched_g": self.sched_g.state_dict(), "sched_d": self.sched_d.state_dict()}
+        state = {"opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                 "sched_g": self.sched_g.state_dict(), "sched_d": self.sched_d.state_dict(),
+                 "calls": self._calls}
+        if self.average is not None:
+            state["average"] = self.average.state_dict()
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.sched_g.load_state_dict(state["sched_g"])
         self.sched_d.load_state_dict(state["sched_d"])
+        self._calls = int(state.get("calls", 0))
+        if self.average is not None:
+            if "average" not in state:
+                raise TrainingError("the checkpoint was trained without training.g_ema; resume with "
+                                    "g_ema set to 0, or start a new run")
+            self.average.load_state_dict(state["average"])
 
-    def _clip(self, model: nn.Module) -> None:
+    def _clip(self, params: list[torch.nn.Parameter]) -> None:
         if self.grad_clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), self.grad_clip)
+            torch.nn.utils.clip_grad_norm_(params, self.grad_clip)
 
     def _real(self, x: torch.Tensor) -> torch.Tensor:
         x = x.to(self.device, non_blocking=True).float()
         if self.scale is not None:
             mul, add = self.scale
-            x = x * mul.to(self.device) + add.to(self.device)
+            x = torch.addcmul(add, x, mul)
         if self.ctx.channels_last and x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)
         return x
@@ -217,6 +299,53 @@ class GanRecipe:
                 centres, sigma = mode_geometry(torch.cat(reals), torch.cat(labels))
                 out.update(mode_quality(fake, centres, sigma))
         return out
+
+
+# --- settings and the weight average --------------------------------------------------
+
+def check_settings(config: Any, world_size: int = 1) -> None:
+    """Refuse gan settings that cannot train, naming the key and what to use instead."""
+    if config.label_smoothing >= 0.5:
+        raise TrainingError(f"training.label_smoothing: the gan recipe smooths the real target to "
+                            f"1 - label_smoothing, so {config.label_smoothing} would score real samples "
+                            f"as fake; use a value below 0.5 (0.1 is usual) or 0 for none")
+    if config.gradient_penalty and world_size > 1:
+        raise TrainingError("training.gradient_penalty: the gradient penalty trains in one process; "
+                            "use --nproc 1, or set gradient_penalty to 0")
+
+
+class WeightAverage:
+    """An exponential moving average of a network's weights, kept in the network itself.
+
+    ``model`` (the network the project and the trainer know) holds the average;
+    ``trained`` is a private copy that the optimizer updates. `update` moves
+    the average's parameters towards the copy's and copies its buffers.
+    """
+
+    def __init__(self, model: nn.Module, decay: float):
+        self.model, self.decay, self.updates = model, decay, 0
+        self.trained = copy.deepcopy(model)
+        self._average = [p.data for p in model.parameters()]
+        self._source = [p.data for p in self.trained.parameters()]
+        # Buffers (batch-norm statistics and counts) follow the trained copy as they are.
+        self._average_buffers = list(model.buffers())
+        self._source_buffers = list(self.trained.buffers())
+
+    @torch.no_grad()
+    def update(self) -> None:
+        """One step of the average after an optimizer step of ``trained``."""
+        self.updates += 1
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        torch._foreach_lerp_(self._average, self._source, 1.0 - decay)
+        if self._average_buffers:
+            torch._foreach_copy_(self._average_buffers, self._source_buffers)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"trained": self.trained.state_dict(), "updates": self.updates}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.trained.load_state_dict(state["trained"])
+        self.updates = int(state["updates"])
 
 
 # --- pieces the bench and the tests use too ------------------------------------------

@@ -9,8 +9,9 @@
 
 Modules, one job each:
 
-- `controller`: `TrainingController`, the QThread adapter around the Qt-free
-  `studio.train.Trainer` (events arrive as queued signals in the GUI thread).
+- `controller`: `TrainingController`, the Qt adapter around a Qt-free
+  `studio.train.Trainer` running in a child process (`studio.train.process`);
+  its events arrive as queued signals in the GUI thread.
 - `runs`: where a run writes (`runs/<name>-<n>` beside the project file) and
   `RunRecord`, what the dashboard keeps of each run.
 - `config_panel`: `ConfigPanel`, the form over the "training" and "data" sections.

@@ -1,38 +1,40 @@
-"""`TrainingController`: runs the Qt-free `Trainer` on a QThread and reports in the GUI thread.
+"""`TrainingController`: runs the Qt-free `Trainer` in a child process and reports in the GUI thread.
 
 The project is copied (as JSON) in the GUI thread when a run starts; the
-worker thread then compiles the models, loads the data and trains, so a slow
-data source never freezes the window. The trainer's callback emits a signal
-of the thread object; it is connected to a `@Slot` of the controller, which
-lives in the GUI thread, so every event crosses threads as a queued signal
-(DESIGN.md: never connect a worker's signal to a lambda or plain function).
-The trainer already throttles batch events to about 20 a second.
+child process compiles the models, loads the data and trains
+(`studio.train.process` says why a process and not a thread). A QThread of
+this process waits on the child's event pipe and emits each event as a signal
+connected to a `@Slot` of the controller, which lives in the GUI thread, so
+every event crosses threads as a queued signal (DESIGN.md: never connect a
+worker's signal to a lambda or plain function). The trainer already
+throttles batch events to about 20 a second.
 
-Pause, resume and stop are forwarded to the trainer (thread-safe); asked
-before the trainer exists (while data loads) they are applied as soon as it does.
+Pause, resume and stop go down the child's command pipe; asked before the
+trainer exists (while data loads) they are applied as soon as it does. A child
+that dies without a last event (killed, out of memory) ends the run with a
+`RunFailed` that says so.
 """
 
 from __future__ import annotations
 
 import copy
-import threading
+import os
 from pathlib import Path
 from typing import Any
 
+import torch
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QThread, QTimer, Signal, Slot
 
-from studio.errors import StudioError
-from studio.train import (
-    BatchEnded, CheckpointSaved, EpochEnded, RunFailed, RunFinished, RunStarted, Trainer,
-)
+from studio.train import BatchEnded, CheckpointSaved, EpochEnded, RunFailed, RunFinished, RunStarted
 from studio.train.config import TrainConfig
-from studio.train.project_run import data_for, models_for, optimiser_settings
+from studio.train.process import NotStarted, RunSpec, TrainingProcess, crashed
+from studio.train.project_run import optimiser_settings
 
 
-class _TrainThread(QThread):
-    """Prepares and runs one `Trainer`; every event goes out through `event`.
+class _EventThread(QThread):
+    """Starts the run's child process and passes on everything it sends.
 
-    Signals (emitted in this worker thread; connect only to GUI-thread QObject slots):
+    Signals (emitted in this thread; connect only to GUI-thread QObject slots):
         event(object): each `studio.train` event.
         not_started(str): the data or the model could not be prepared (a message).
     """
@@ -40,61 +42,33 @@ class _TrainThread(QThread):
     event = Signal(object)
     not_started = Signal(str)
 
-    def __init__(self, project: dict, training: dict, data: dict, root: Path | None,
-                 out_dir: Path, event_interval: float, parent: QObject | None = None):
+    def __init__(self, spec: RunSpec, parent: QObject | None = None):
         super().__init__(parent)
-        self._project, self._training, self._data = project, training, data
-        self._root, self._out_dir, self._interval = root, out_dir, event_interval
-        self._lock = threading.Lock()
-        self.trainer: Trainer | None = None
-        self._pause = self._stop = False
+        self.process = TrainingProcess(spec)
+        self._out_dir = spec.out_dir
 
-    def run(self) -> None:  # runs in the worker thread
+    def run(self) -> None:  # runs in this thread: the GUI never waits for the child to start
         try:
-            trainer = self._prepare()
-        except StudioError as exc:
-            self.not_started.emit(str(exc))
+            self.process.start()
+        except OSError as exc:
+            self.not_started.emit(f"could not start the training process: {exc}")
+            self.process.close()
             return
-        except Exception as exc:  # a bug or a network that does not compile: say so, don't crash
-            self.not_started.emit(f"could not prepare the run: {type(exc).__name__}: {exc}")
-            return
-        with self._lock:
-            self.trainer = trainer
-            if self._pause:
-                trainer.pause()
-            stop = self._stop
-        if stop:
-            self.event.emit(RunFinished(reason="stopped"))
-            return
-        trainer.run()  # never raises; the last event is RunFinished or RunFailed
-
-    def _prepare(self) -> Trainer:
-        from studio.graph import io
-
-        project = io.from_dict(self._project, "<training copy>")
-        models = models_for(project, self._training, base=self._root)
-        data = data_for(project, self._training, self._data, root=self._root)
-        return Trainer(models, data, optimiser_settings(self._training), callback=self.event.emit,
-                       out_dir=self._out_dir, event_interval=self._interval)
-
-    # --- control, from the GUI thread -------------------------------------------------
-    def pause(self) -> None:
-        with self._lock:
-            self._pause = True
-            if self.trainer is not None:
-                self.trainer.pause()
-
-    def resume(self) -> None:
-        with self._lock:
-            self._pause = False
-            if self.trainer is not None:
-                self.trainer.resume()
-
-    def stop(self) -> None:
-        with self._lock:
-            self._stop = True
-            if self.trainer is not None:
-                self.trainer.stop()
+        ended = False
+        while (message := self.process.next_event()) is not None:
+            if isinstance(message, NotStarted):
+                self.not_started.emit(message.message)
+                ended = True
+            else:
+                self.event.emit(message)
+                ended = ended or isinstance(message, (RunFinished, RunFailed))
+        code = self.process.join(timeout=10)
+        if code is None:  # closed its pipe but hangs on exit
+            self.process.kill()
+            code = self.process.join()
+        if not ended:
+            self.event.emit(crashed(code, self._out_dir))
+        self.process.close()
 
 
 class TrainingController(QObject):
@@ -122,7 +96,7 @@ class TrainingController(QObject):
     def __init__(self, parent: QObject | None = None, event_interval: float = 0.05):
         super().__init__(parent)
         self.event_interval = event_interval
-        self._thread: _TrainThread | None = None
+        self._thread: _EventThread | None = None
         self._paused = False
         self.out_dir: Path | None = None
         self.batch_events = 0  # BatchEnded events received in this run (tests, bench)
@@ -130,23 +104,12 @@ class TrainingController(QObject):
     # --- state ------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        """Whether a run's thread is alive (preparing, training, paused or stopping)."""
+        """Whether a run is going (starting, preparing, training, paused or stopping)."""
         return self._thread is not None
 
     @property
     def paused(self) -> bool:
         return self._paused
-
-    @property
-    def trainer(self) -> Trainer | None:
-        """The running trainer, once prepared (for tests and tools; control it through here)."""
-        return self._thread.trainer if self._thread is not None else None
-
-    @property
-    def class_names(self) -> list[str] | None:
-        """The class names of the running data (once prepared), else None."""
-        trainer = self.trainer
-        return getattr(trainer.data, "class_names", None) if trainer is not None else None
 
     # --- control ----------------------------------------------------------------------
     def start(self, project: Any, training: dict, data: dict, root: Path | None,
@@ -162,9 +125,10 @@ class TrainingController(QObject):
         if self.running:
             raise RuntimeError("a run is already going; stop it first")
         TrainConfig.from_dict(optimiser_settings(training))  # a bad key or value fails here
-        snapshot = copy.deepcopy(io.to_dict(project))
-        thread = _TrainThread(snapshot, copy.deepcopy(training), copy.deepcopy(data), root,
-                              out_dir, self.event_interval, self)
+        spec = RunSpec(copy.deepcopy(io.to_dict(project)), copy.deepcopy(training), copy.deepcopy(data),
+                       None if root is None else str(Path(root).resolve()), str(Path(out_dir).resolve()),
+                       self.event_interval, _child_threads(), os.getcwd())
+        thread = _EventThread(spec, self)
         thread.event.connect(self._on_event)
         thread.not_started.connect(self._on_not_started)
         thread.finished.connect(self._on_thread_finished)
@@ -174,23 +138,28 @@ class TrainingController(QObject):
 
     def pause(self) -> None:
         if self._thread is not None and not self._paused:
-            self._thread.pause()
+            self._thread.process.pause()
             self._paused = True
             self.paused_changed.emit(True)
 
     def resume(self) -> None:
         if self._thread is not None and self._paused:
-            self._thread.resume()
+            self._thread.process.resume()
             self._paused = False
             self.paused_changed.emit(False)
 
     def stop(self) -> None:
         """Ask the run to end after its current batch (its last epoch checkpoint stays)."""
         if self._thread is not None:
-            self._thread.stop()
+            self._thread.process.stop()
+
+    def kill(self) -> None:
+        """End the run's process at once (a run that does not answer `stop`); the run fails."""
+        if self._thread is not None:
+            self._thread.process.kill()
 
     def wait(self, timeout_ms: int = 60_000) -> bool:
-        """Wait for the run's thread to end, keeping the GUI painting; True when it ended.
+        """Wait for the run to end, keeping the GUI painting; True when it ended.
 
         Every event the run sent is delivered before this returns.
         """
@@ -245,3 +214,12 @@ class TrainingController(QObject):
         QCoreApplication.sendPostedEvents(self)
         thread.deleteLater()
         self.running_changed.emit(False)
+
+
+def _child_threads() -> int:
+    """torch threads for the run: this process's, less one core left to the window.
+
+    OpenMP threads wait for each other at every kernel; when the window's
+    repaints take one of them off its core, all of them wait.
+    """
+    return max(1, min(torch.get_num_threads(), (os.cpu_count() or 2) - 1))

@@ -37,6 +37,7 @@ from studio.errors import StudioError
 from studio.train import BatchEnded, CheckpointSaved, EpochEnded, RunFailed, RunFinished, RunStarted
 from studio.ui.training.config_panel import ConfigPanel
 from studio.ui.training.confusion import ClassTable, ConfusionView
+from studio.train.process import warm_up
 from studio.ui.training.controller import TrainingController
 from studio.ui.training.dashboard import Dashboard, run_colour
 from studio.ui.training.runs import RunRecord, RunsTable, next_run_dir, runs_root
@@ -70,6 +71,7 @@ class TrainingDock(QDockWidget):
         self.current: RunRecord | None = None
         self.class_names: list[str] | None = None
         self.controller = TrainingController(self)
+        warm_up()  # the fork server imports torch now, in its own process, so Train starts at once
         self._make_actions()
         self._make_widgets()
         self._connect()
@@ -289,10 +291,12 @@ class TrainingDock(QDockWidget):
 
     @Slot()
     def shutdown(self) -> None:
-        """Stop any run without asking and wait for its thread to end."""
+        """Stop any run without asking and wait for it to end (killing it if it does not answer)."""
         if self.running:
             self.controller.stop()
-            self.controller.wait()
+            if not self.controller.wait(30_000):
+                self.controller.kill()
+                self.controller.wait()
 
     def _next_number(self) -> int:
         return max((r.number for r in self.records), default=0) + 1
@@ -304,7 +308,7 @@ class TrainingDock(QDockWidget):
         if r is None:
             return
         r.status = "running"
-        self.class_names = self.controller.class_names
+        self.class_names = e.class_names
         total = (e.total_epochs - e.start_epoch + 1) * e.batches_per_epoch
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(0)
@@ -438,6 +442,8 @@ class TrainingDock(QDockWidget):
         r = self.current
         if r is not None:
             r.status, r.message = "failed", e.message
+            self.summary.setText(f"{r.label}: failed after {len(r.epochs)} epoch(s). Files in {r.out_dir}")
+            self._refresh_runs()
         self._show_message(f"Training failed: {e.message}")
         where = f" at epoch {e.epoch}, batch {e.batch}" if e.batch else (f" in epoch {e.epoch}" if e.epoch else "")
         self.progress.setFormat(f"Failed{where}")

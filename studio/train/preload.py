@@ -1,0 +1,36 @@
+"""What the training fork server runs once, so that every run forked from it starts warm.
+
+The fork server (`studio.train.process`) imports this module. Importing it
+imports everything a run needs and trains LeNet-5 for a few batches of the
+digits, on one thread: the first run in a fresh interpreter spends about two
+seconds importing scikit-learn, sympy (torch's symbolic shapes) and the
+recipes, and a forked child inherits all of that instead of repeating it. One
+thread, because a child forked after OpenMP started its thread pool may hang;
+each child sets its own thread count. Nothing else should import this module.
+"""
+
+from __future__ import annotations
+
+import tempfile
+
+import torch
+
+
+def _warm_up() -> None:
+    from studio.graph import io
+    from studio.presets import resolve
+    from studio.train import recipes  # noqa: F401  (every recipe module, imported once here)
+    from studio.train.process import RunSpec, _prepare
+
+    project = io.load(resolve("lenet5"))
+    training = {**project.training, "epochs": 1, "device": "cpu"}
+    data = {**project.data, "max_samples": 128}
+    with tempfile.TemporaryDirectory(prefix="studio-warm-up-") as out:
+        _prepare(RunSpec(io.to_dict(project), training, data, None, out), lambda event: None).run()
+
+
+torch.set_num_threads(1)
+try:
+    _warm_up()
+except Exception:  # noqa: BLE001  a failed warm-up only makes the first run slower; it must not stop the server
+    pass

@@ -1,0 +1,84 @@
+"""The GUI's way to train: a `Trainer` in a child process, events up one pipe, commands down another."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from studio.graph import io
+from studio.presets import resolve
+from studio.train import BatchEnded, EpochEnded, RunFailed, RunFinished, RunStarted
+from studio.train.process import NotStarted, RunSpec, TrainingProcess, crashed
+
+
+def _spec(tmp_path, epochs: int = 1, samples: int = 128, **data) -> RunSpec:
+    project = io.load(resolve("lenet5"))
+    training = {**project.training, "epochs": epochs, "device": "cpu", "batch_size": 32}
+    return RunSpec(io.to_dict(project), training, {**project.data, "max_samples": samples, **data},
+                   None, str(tmp_path / "run"), event_interval=0.0, threads=1)
+
+
+def _events(process: TrainingProcess, until=None) -> list:
+    seen = []
+    while (event := process.next_event()) is not None:
+        seen.append(event)
+        if until is not None and until(event):
+            break
+    return seen
+
+
+def test_a_run_in_a_child_sends_every_event_and_writes_its_folder(tmp_path):
+    process = TrainingProcess(_spec(tmp_path))
+    process.start()
+    events = _events(process)
+    assert process.join(30) == 0
+    process.close()
+    assert isinstance(events[0], RunStarted) and events[0].class_names == [str(i) for i in range(10)]
+    assert any(isinstance(e, BatchEnded) for e in events) and any(isinstance(e, EpochEnded) for e in events)
+    assert isinstance(events[-1], RunFinished) and events[-1].reason == "completed"
+    assert (tmp_path / "run" / "final.pt").exists() and (tmp_path / "run" / "metrics.jsonl").exists()
+
+
+def test_pause_and_stop_reach_the_child(tmp_path):
+    process = TrainingProcess(_spec(tmp_path, epochs=500))
+    process.pause()  # before the child even starts: applied once its trainer exists
+    process.start()
+    started = _events(process, until=lambda e: isinstance(e, RunStarted))
+    assert isinstance(started[-1], RunStarted)
+    process.resume()
+    _events(process, until=lambda e: isinstance(e, BatchEnded))
+    process.stop()
+    last = _events(process)[-1]
+    assert isinstance(last, RunFinished) and last.reason == "stopped"
+    assert process.join(30) == 0
+    process.close()
+
+
+def test_a_run_that_cannot_be_prepared_says_why(tmp_path):
+    process = TrainingProcess(_spec(tmp_path, source="mnist", images=str(tmp_path / "missing-images.idx"), labels=str(tmp_path / "missing-labels.idx")))
+    process.start()
+    events = _events(process)
+    process.join(30)
+    process.close()
+    assert len(events) == 1 and isinstance(events[0], NotStarted)
+    assert "missing" in events[0].message
+
+
+def test_a_killed_child_ends_the_run_with_a_message(tmp_path):
+    process = TrainingProcess(_spec(tmp_path, epochs=500))
+    process.start()
+    _events(process, until=lambda e: isinstance(e, BatchEnded))
+    process.kill()
+    _events(process)  # returns once the pipe closes
+    code = process.join(30)
+    process.close()
+    assert code == -signal.SIGKILL
+    failed = crashed(code, tmp_path / "run")
+    assert isinstance(failed, RunFailed) and "killed by signal 9" in failed.message
+    assert str(tmp_path / "run") in failed.message
+
+
+@pytest.mark.parametrize("code, words", [(1, "exited with code 1"), (-11, "killed by signal 11")])
+def test_crash_messages_say_how_the_child_ended(code, words):
+    assert words in crashed(code, "runs/3").message
