@@ -35,12 +35,14 @@ def gan_mlp():
                     "collapses onto a few. Non-saturating loss, Adam with betas (0.5, 0.999), and standard "
                     "stabilisers as training settings: a zero-centred gradient penalty on the discriminator "
                     "(gradient_penalty) keeps the generator from hopping between modes, the generator keeps "
-                    "a moving average of its weights (g_ema), which sharpens every mode, and one-sided label "
-                    "smoothing (label_smoothing). The noise size is the generator's Input shape.",
+                    "a moving average of its weights (g_ema), which sharpens every mode, one-sided label "
+                    "smoothing (label_smoothing) and a cosine learning-rate decay. The noise size is the "
+                    "generator's Input shape.",
                     [2], {"source": "ring", "n": 100000, "modes": 8, "radius": 2.0, "std": 0.02,
                           "val_split": 0.02, "seed": 0, "normalize": False},
-                    {**GAN_TRAINING, "lr": 0.0005, "label_smoothing": 0.1, "gradient_penalty": 0.1,
-                     "g_ema": 0.999, "epochs": 32, "batch_size": 256}, task="generative")
+                    {**GAN_TRAINING, "lr": 0.0005, "schedule": "cosine", "label_smoothing": 0.1,
+                     "gradient_penalty": 0.1, "g_ema": 0.999, "epochs": 32, "batch_size": 256},
+                    task="generative")
     g = Builder(p.add_network("generator"))
     g.add("Input", "noise", {"shape": [RING_NOISE]})
     for i in (1, 2, 3):

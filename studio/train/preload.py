@@ -11,6 +11,7 @@ each child sets its own thread count. Nothing else should import this module.
 
 from __future__ import annotations
 
+import gc
 import tempfile
 
 import torch
@@ -34,3 +35,7 @@ try:
     _warm_up()
 except Exception:  # noqa: BLE001  a failed warm-up only makes the first run slower; it must not stop the server
     pass
+# The garbage collector of a forked child would otherwise touch every inherited object and
+# so copy the server's whole heap, page by page; frozen objects are never collected.
+gc.collect()
+gc.freeze()

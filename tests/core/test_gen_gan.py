@@ -1,7 +1,6 @@
 """GAN presets and the gan recipe: gan_mlp on the ring, DCGAN as the PyTorch tutorial builds it."""
 
 import math
-from types import SimpleNamespace
 
 import pytest
 import torch
@@ -174,7 +173,8 @@ def test_the_shipped_gan_mlp_settings_pull_samples_onto_the_ring_in_a_few_epochs
 
 
 def test_d_steps_updates_the_generator_on_every_nth_batch_only():
-    trainer, _ = ring_run({"d_steps": 3, "g_ema": 0.0, "gradient_penalty": 0.0}, epochs=1, n=7 * 64 * 4 // 3)
+    # 597 points, a quarter for validation: 448 to train on, 7 batches of 64.
+    trainer, _ = ring_run({"d_steps": 3, "g_ema": 0.0, "gradient_penalty": 0.0}, epochs=1, n=597)
     recipe = trainer.recipe
     steps = [int(s["step"]) for s in recipe.opt_d.state.values()]
     g_steps = [int(s["step"]) for s in recipe.opt_g.state.values()]
@@ -240,8 +240,6 @@ def test_bad_gan_settings_are_refused_with_the_key(key, value, words):
 def test_settings_the_gan_recipe_cannot_train_with_are_refused_before_training():
     with pytest.raises(TrainingError, match="label_smoothing.*below 0.5"):
         check_settings(TrainConfig.from_dict({"recipe": "gan", "label_smoothing": 0.5}))
-    with pytest.raises(TrainingError, match="gradient_penalty.*--nproc 1"):
-        check_settings(SimpleNamespace(label_smoothing=0.0, gradient_penalty=1.0), world_size=2)
     project = io.load(resolve("gan_mlp"))
     _, result, _ = run(project, {"label_smoothing": 0.7}, {"n": 64})
     assert result.__class__.__name__ == "RunFailed" and "label_smoothing" in result.message
@@ -253,15 +251,17 @@ def test_a_run_with_every_stabiliser_resumes_exactly(tmp_path):
                 "gradient_penalty": 0.1, "g_ema": 0.99, "device": "cpu"}
     data = data_for(project, training, {**project.data, "n": 400, "val_split": 0.2})
 
-    def trainer(epochs, out, resume=None):
+    def trainer(out, resume=None, stop_after=None):
         torch.manual_seed(0)
-        return Trainer(models_for(project, training), data, optimiser_settings({**training, "epochs": epochs}),
-                       out_dir=out, resume_from=resume)
+        made = Trainer(models_for(project, training), data, optimiser_settings({**training, "epochs": 2}),
+                       out_dir=out, resume_from=resume,
+                       callback=lambda e: made.stop() if isinstance(e, EpochEnded) and e.epoch == stop_after else None)
+        return made
 
-    whole = trainer(2, tmp_path / "whole")
+    whole = trainer(tmp_path / "whole")
     whole.run()
-    trainer(1, tmp_path / "half").run()
-    resumed = trainer(2, tmp_path / "resumed", resume=tmp_path / "half" / "last.pt")
+    trainer(tmp_path / "half", stop_after=1).run()  # the same run, stopped after its first epoch
+    resumed = trainer(tmp_path / "resumed", resume=tmp_path / "half" / "checkpoint_epoch1.pt")
     resumed.run()
     for role in ("generator", "discriminator"):
         for a, b in zip(whole.models[role].parameters(), resumed.models[role].parameters()):
