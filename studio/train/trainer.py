@@ -441,10 +441,10 @@ class Trainer:
         ckpt.prune(self.out_dir, self.config.keep_checkpoints)
         return CheckpointSaved(path=str(path), epoch=epoch)
 
-    def _saved(self, event: CheckpointSaved | None) -> None:
+    def _saved(self, event: CheckpointSaved | None, emit: Callback | None = None) -> None:
         if event is not None:
             self.last_checkpoint = event.path
-            self._emit(event)
+            (emit or self._emit)(event)
 
     def _settle_writes(self) -> None:
         """After a failure: let a pending checkpoint land, so the message names what is on disk."""
@@ -452,9 +452,7 @@ class Trainer:
             event = self._writer.wait()
         except Exception:  # noqa: BLE001  the failure being reported matters more than this write's
             return
-        if event is not None:
-            self.last_checkpoint = event.path
-            self._safe_emit(event)
+        self._saved(event, self._safe_emit)
 
     def _checkpoint_state(self, epoch: int) -> dict[str, Any]:
         rng: dict[str, Any] = {"torch": torch.get_rng_state()}
