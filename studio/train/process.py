@@ -8,14 +8,19 @@ training (a segfault in a kernel, the kernel's OOM killer) ends the run, not
 the app and the user's unsaved project.
 
 On Linux the child is forked from multiprocessing's fork server, which imports
-torch and the trainer and trains a few batches once (`warm_up`,
-`studio.train.preload`), so a run starts warm in milliseconds, not the seconds
-a fresh interpreter takes; elsewhere the child is spawned.
+torch and the trainer and trains a few batches once (`studio.train.preload`),
+so a run starts warm, not after the seconds a fresh interpreter takes;
+elsewhere the child is spawned. `warm_up` also starts the next run's child
+ahead of time, in the background; it trains a few batches itself (see
+`_warm_up_here`) and waits for its `RunSpec`, so pressing Train costs neither
+the fork nor the child's start-up: a LeNet-5 run then reaches its first batch
+as soon as one in the window's own process would.
 
-The child sends each trainer event (small dataclasses of plain values) or
-`NotStarted` when the run could not be prepared; the parent sends ``"pause"``,
-``"resume"`` and ``"stop"``. The project crosses as its JSON dict. When the
-parent goes away the command pipe closes and the child stops after its batch.
+The parent sends the `RunSpec` first, then ``"pause"``, ``"resume"`` and
+``"stop"``; the child sends each trainer event (small dataclasses of plain
+values) or `NotStarted` when the run could not be prepared. The project
+crosses as its JSON dict. When the parent goes away the command pipe closes
+and the child stops after its batch (or, still waiting for a spec, exits).
 """
 
 from __future__ import annotations
@@ -79,11 +84,56 @@ def context() -> mp.context.BaseContext:
 
 
 def warm_up() -> None:
-    """Start the fork server now, so that it has imported torch by the time a run starts."""
-    if context().get_start_method() == "forkserver":
-        from multiprocessing import forkserver
+    """Get the next run's child ready in the background (and the fork server with it); returns at once."""
+    threading.Thread(target=_make_standby, name="studio-training-standby", daemon=True).start()
 
-        forkserver.ensure_running()
+
+class _Child:
+    """A child process and the parent's ends of its two pipes."""
+
+    def __init__(self):
+        ctx = context()
+        self.events, child_events = ctx.Pipe(duplex=False)
+        child_commands, self.commands = ctx.Pipe(duplex=False)
+        self.process = ctx.Process(target=_child_main, args=(child_events, child_commands),
+                                   name="studio-training", daemon=True)
+        self._child_ends = (child_events, child_commands)
+        self.started = False
+
+    def start(self) -> None:
+        """Start the process (blocks while a fresh fork server still imports torch)."""
+        self.process.start()
+        for end in self._child_ends:  # the child holds them now; closing ours lets EOF show when it exits
+            end.close()
+        self.started = True
+
+
+_standby: _Child | None = None  # started, waiting for a spec; taken by the next `TrainingProcess`
+_standby_lock = threading.Lock()
+
+
+def _make_standby() -> None:
+    global _standby
+    with _standby_lock:
+        if _standby is not None and _standby.process.is_alive():
+            return
+        child = _Child()
+        try:
+            child.start()
+        except OSError:  # no process to spare now: the run will start its own
+            return
+        _standby = child
+
+
+def _take_standby() -> _Child | None:
+    global _standby
+    if not _standby_lock.acquire(blocking=False):  # still being made: not worth waiting for
+        return None
+    try:
+        child, _standby = _standby, None
+    finally:
+        _standby_lock.release()
+    return child if child is not None and child.process.is_alive() else None
 
 
 class TrainingProcess:
@@ -93,24 +143,33 @@ class TrainingProcess:
     """
 
     def __init__(self, spec: RunSpec):
-        ctx = context()
-        self._events, child_events = ctx.Pipe(duplex=False)
-        child_commands, self._commands = ctx.Pipe(duplex=False)
-        self._child_ends = (child_events, child_commands)
-        self._process = ctx.Process(target=_child, args=(spec, child_events, child_commands),
-                                    name="studio-training", daemon=True)
+        self._spec = spec
+        self._child = _take_standby() or _Child()
+        self._events, self._commands, self._process = self._child.events, self._child.commands, self._child.process
         self._lock = threading.Lock()
         self._started = self._killed = False
+        self._early: list[str] = []  # commands given before `start`, sent after the spec
 
     def start(self) -> None:
-        """Start the child (blocks while a fresh fork server still imports torch)."""
-        self._process.start()
-        for end in self._child_ends:  # the child holds them now; closing ours lets EOF show when it exits
-            end.close()
+        """Start the run (blocks while a fresh fork server still imports torch).
+
+        Raises:
+            OSError: no child process could be started, or it died before taking the spec.
+        """
+        if not self._child.started:
+            self._child.start()
+        self._commands.send(self._spec)
         with self._lock:
             self._started = True
+            for command in self._early:
+                self._commands.send(command)
             if self._killed:  # asked while the child was starting
                 self._process.kill()
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id (None before `start` when it was not made ahead)."""
+        return self._process.pid
 
     def next_event(self) -> Any | None:
         """The child's next event, waiting for it; None once the child has closed its end."""
@@ -148,10 +207,14 @@ class TrainingProcess:
             self._process.close()
 
     def _send(self, command: str) -> None:
-        try:
-            self._commands.send(command)
-        except OSError:  # the child has already ended
-            pass
+        with self._lock:
+            if not self._started:
+                self._early.append(command)
+                return
+            try:
+                self._commands.send(command)
+            except OSError:  # the child has already ended
+                pass
 
 
 def crashed(exitcode: int | None, out_dir: str | Path) -> RunFailed:
@@ -188,7 +251,13 @@ class _Control:
             return self.stopped
 
 
-def _child(spec: RunSpec, events: Connection, commands: Connection) -> None:
+def _child_main(events: Connection, commands: Connection) -> None:
+    if not commands.poll():  # made ahead: nobody waits yet
+        _warm_up_here()
+    try:
+        spec = commands.recv()
+    except (EOFError, OSError):  # a standby child whose parent has gone
+        return
     if spec.cwd is not None:
         os.chdir(spec.cwd)
     if spec.threads:
@@ -215,6 +284,23 @@ def _child(spec: RunSpec, events: Connection, commands: Connection) -> None:
         return
     trainer.run()  # never raises; its last event is RunFinished or RunFailed
     events.close()
+
+
+def _warm_up_here() -> None:
+    """Train a few batches in this child before its run, as the fork server did before it.
+
+    A forked child shares the server's memory until it writes to it, and a
+    run writes to much of it (reference counts, the allocator's pages): the
+    copies (~8,000 pages) cost a LeNet-5 run ~40 ms before its first batch.
+    Made here, while the child waits, they cost a run nothing.
+    """
+    import sys
+
+    preload = sys.modules.get("studio.train.preload")
+    if preload is not None:  # forked from the server, which ran it for its own pages
+        preload.warm_up_run()
+    else:  # spawned: importing it is the warm-up
+        import studio.train.preload  # noqa: F401
 
 
 def _read_commands(commands: Connection, control: _Control) -> None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import signal
+import time
 
 import pytest
 
 from studio.graph import io
 from studio.presets import resolve
 from studio.train import BatchEnded, EpochEnded, RunFailed, RunFinished, RunStarted
-from studio.train.process import NotStarted, RunSpec, TrainingProcess, crashed
+from studio.train.process import NotStarted, RunSpec, TrainingProcess, crashed, warm_up
 
 
 def _spec(tmp_path, epochs: int = 1, samples: int = 128, **data) -> RunSpec:
@@ -82,3 +84,20 @@ def test_a_killed_child_ends_the_run_with_a_message(tmp_path):
 @pytest.mark.parametrize("code, words", [(1, "exited with code 1"), (-11, "killed by signal 11")])
 def test_crash_messages_say_how_the_child_ended(code, words):
     assert words in crashed(code, "runs/3").message
+
+
+def test_warm_up_makes_the_next_runs_child_ahead_and_a_run_takes_it(tmp_path):
+    warm_up()
+    deadline = time.monotonic() + 60
+    while not (ready := {c.pid for c in mp.active_children() if c.name == "studio-training"}):
+        assert time.monotonic() < deadline, "no child was made ahead"
+        time.sleep(0.05)
+    process = TrainingProcess(_spec(tmp_path))
+    assert process.pid in ready, "the run did not take the child made ahead"
+    process.pause()  # before the spec reaches it: sent after the spec
+    process.start()
+    assert isinstance(_events(process, until=lambda e: isinstance(e, RunStarted))[-1], RunStarted)
+    process.resume()
+    assert isinstance(_events(process)[-1], RunFinished)
+    assert process.join(30) == 0
+    process.close()

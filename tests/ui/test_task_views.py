@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QPointF
 from PySide6.QtGui import QFontInfo
 
 from studio.graph import io
@@ -198,5 +199,24 @@ def test_rbm_preset_trains_one_epoch_and_shows_its_tabs(qtbot, dock):
     assert isinstance(ended[-1], RunFinished), ended[-1]
     tabs = visible_tabs(dock)
     assert {"Images", "Filters", "Reconstruction"} <= set(tabs) and "Confusion" not in tabs
+    for title in ("Filters", "Reconstruction"):  # hidden tabs are drawn when shown
+        dock.tabs.setCurrentWidget(dock.task_views.view(title))
     assert dock.task_views.view("Filters").counts["Learned filters"] > 0
     assert len(dock.task_views.view("Reconstruction").points(1, "error")[0]) == 1
+
+
+def test_the_confusion_matrix_writes_each_count_in_its_cell(dock, qtbot):
+    feed(dock, lambda e: {"epoch": e, "val_loss": 1.0, "val_accuracy": 0.9,
+                          "val_confusion": [[7, 0], [2, 9]]}, epochs=1)
+    dock.tabs.setCurrentWidget(dock.confusion)
+    qtbot.wait(50)  # laid out and painted
+    view, plot = dock.confusion.view, dock.confusion.plot
+    image = view.grab().toImage()
+
+    def distinct_colours(row: int, col: int) -> int:
+        """Colours in a small box at the centre of cell (row, col): 1 for a bare cell, more with text."""
+        centre = view.mapFromScene(plot.vb.mapViewToScene(QPointF(col + 0.5, row + 0.5)))
+        return len({image.pixel(centre.x() + dx, centre.y() + dy) for dx in range(-6, 7) for dy in range(-4, 5)})
+
+    assert distinct_colours(0, 0) > 2 and distinct_colours(1, 0) > 2 and distinct_colours(1, 1) > 2
+    assert distinct_colours(0, 1) == 1, "a zero off the diagonal is left blank"

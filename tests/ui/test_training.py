@@ -64,6 +64,13 @@ def press(qtbot, button) -> None:
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
 
+def show_tab(qtbot, dock, view) -> None:
+    """Click the tab of ``view`` in the dock's tab bar."""
+    bar = dock.tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(dock.tabs.indexOf(view)).center())
+    assert dock.tabs.currentWidget() is view
+
+
 def wait_done(qtbot, dock) -> None:
     qtbot.waitUntil(lambda: not dock.running, timeout=LONG)
 
@@ -109,8 +116,12 @@ def test_lenet5_trains_to_95_percent_with_moving_plots(qtbot, dock):
     x, y = dock.dashboard.points(1, "train_loss")
     assert len(x) > seen[0] > 0 and y[-1] < y[0]
     assert len(dock.dashboard.points(1, "val_loss")[0]) == 8
+    assert dock.tabs.currentWidget() is dock.confusion, "a classifier opens on its confusion matrix"
     assert dock.confusion.matrix is not None and dock.confusion.matrix.sum() == 359
+    assert dock.class_table.rowCount() == 0, "hidden tabs are drawn when shown, not while training"
+    show_tab(qtbot, dock, dock.class_table)
     assert dock.class_table.rowCount() == 10
+    show_tab(qtbot, dock, dock.samples)
     assert len(dock.samples.samples) == 8
     assert (record.out_dir / "final.pt").exists() and (record.out_dir / "last.pt").exists()
     assert dock.start_action.isEnabled() and not dock.stop_action.isEnabled()

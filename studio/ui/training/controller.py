@@ -1,7 +1,7 @@
 """`TrainingController`: runs the Qt-free `Trainer` in a child process and reports in the GUI thread.
 
 The project is copied (as JSON) in the GUI thread when a run starts; the
-child process compiles the models, loads the data and trains
+child process (made ahead of time, `warm_up`) compiles the models, loads the data and trains
 (`studio.train.process` says why a process and not a thread). A QThread of
 this process waits on the child's event pipe and emits each event as a signal
 connected to a `@Slot` of the controller, which lives in the GUI thread, so
@@ -27,7 +27,7 @@ from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QThread, QTime
 
 from studio.train import BatchEnded, CheckpointSaved, EpochEnded, RunFailed, RunFinished, RunStarted
 from studio.train.config import TrainConfig
-from studio.train.process import NotStarted, RunSpec, TrainingProcess, crashed
+from studio.train.process import NotStarted, RunSpec, TrainingProcess, crashed, warm_up
 from studio.train.project_run import optimiser_settings
 
 
@@ -214,6 +214,7 @@ class TrainingController(QObject):
         QCoreApplication.sendPostedEvents(self)
         thread.deleteLater()
         self.running_changed.emit(False)
+        warm_up()  # the next run's child, made now that this one no longer trains
 
 
 def _child_threads() -> int:

@@ -5,9 +5,12 @@ loss (training per batch event, validation per epoch, dashed), the task's
 validation metric (accuracy in %, or R² and MAE for regression; hidden after
 an epoch without either, the loss plot then twice as wide), the learning
 rate and samples per second. New points are drawn at most five times a
-second (`redraw_ms`), which keeps the GUI thread's share of the GIL small. Each run gets its own colour; the loss plot's
-legend names them ("run 1 train", "run 1 val"). `clear` forgets every run.
-Colours follow the application palette (light or dark) and change with it.
+second (`redraw_ms`). The x axis spans the whole run from its start and each y
+axis ends on round numbers that change only when the points outgrow them
+(`axes.SteadyAxes`: a redrawn axis is most of a frame's cost). Each run gets
+its own colour; the loss plot's legend names them ("run 1 train", "run 1
+val"). `clear` forgets every run. Colours follow the application palette
+(light or dark) and change with it.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 from studio.train import BatchEnded, EpochEnded
+from studio.ui.training.axes import SteadyAxes, bounds
 
 # Readable on light and dark backgrounds; a run takes the next one.
 RUN_COLOURS = ("#2f7df6", "#f08c00", "#1e9e5a", "#d6336c", "#8b5cf6", "#0ea5e9", "#a16207", "#64748b")
@@ -30,6 +34,16 @@ RUN_COLOURS = ("#2f7df6", "#f08c00", "#1e9e5a", "#d6336c", "#8b5cf6", "#0ea5e9",
 def run_colour(number: int) -> QColor:
     """The colour of run ``number`` (1-based)."""
     return QColor(RUN_COLOURS[(number - 1) % len(RUN_COLOURS)])
+
+
+# The curves each plot shows (by attribute of `Dashboard`), whose points set its y range.
+_PLOTTED = {"loss_plot": ("train_loss", "val_loss"), "metric_plot": ("metric", "metric2"),
+            "lr_plot": ("lr",), "speed_plot": ("speed",)}
+
+
+# Plots whose y axis starts at 0: a constant learning rate would sit mid-range and read as "0";
+# samples/s wobbles by a few percent and would move its range every few epochs.
+_FROM_ZERO = ("lr_plot", "speed_plot")
 
 
 @dataclass
@@ -73,22 +87,23 @@ class Dashboard(QWidget):
         self.loss_plot = self._plot(0, 0, "Loss")
         self.metric_plot = self._plot(0, 1, "Validation accuracy (%)")
         self.lr_plot = self._plot(1, 0, "Learning rate")
-        self.lr_plot.enableAutoRange(y=False)
         self.speed_plot = self._plot(1, 1, "Samples / s")
         self.legend = self.loss_plot.addLegend(offset=(-8, 8), labelTextSize="8pt")
         self.legend.setColumnCount(1)
         self.metric_legend = None
         self.metric_shown = True  # hidden (the loss plot takes its place) for tasks without one
+        # y only: `set_epochs` fixes x to the whole run
+        self._axes = {name: SteadyAxes(getattr(self, name), x=False) for name in _PLOTTED}
         self.runs: dict[int, dict[str, _Series]] = {}
+        self.epochs = 0  # the x axis spans 0..epochs (`set_epochs`)
         self.task: str | None = None
         self.apply_palette()
 
     def _plot(self, row: int, col: int, title: str) -> pg.PlotItem:
-        plot = self.view.addPlot(row=row, col=col)
+        plot = self.view.addPlot(row=row, col=col, enableMenu=False)  # a menu costs ~7 ms to make
         plot.setTitle(title, size="9pt")
         plot.showGrid(x=True, y=True, alpha=0.15)
         plot.setLabel("bottom", "epoch")
-        plot.setMenuEnabled(False)
         plot.hideButtons()
         plot.getAxis("left").setWidth(52)
         for name in ("left", "bottom"):
@@ -125,10 +140,12 @@ class Dashboard(QWidget):
 
     def set_epochs(self, total: int) -> None:
         """Fix the x axis to 0..``total`` epochs (the longest run shown), so it never rescales mid-run."""
-        self._epochs = max(total, getattr(self, "_epochs", 0) if self.runs else total)
+        self.epochs = max(total, self.epochs if self.runs else total)
+        for axes in self._axes.values():  # a new run: follow its points again, even after a zoom
+            axes.user_moved = False
         for plot in (self.loss_plot, self.metric_plot, self.lr_plot, self.speed_plot):
             plot.enableAutoRange(x=False)
-            plot.setXRange(0, self._epochs, padding=0.02)
+            plot.setXRange(0, self.epochs, padding=0.02)
 
     def add_batch(self, number: int, event: BatchEnded) -> None:
         """A batch event of run ``number``: training loss, learning rate and speed."""
@@ -182,11 +199,16 @@ class Dashboard(QWidget):
         for series in self.runs.values():
             for s in series.values():
                 s.flush()
-        # A constant learning rate would get a range around it that hides it at "0": show 0..max.
-        top = max((max(r["lr"].y) for r in self.runs.values() if r["lr"].y), default=0.0)
-        if top > 0 and top != getattr(self, "_lr_top", None):
-            self._lr_top = top
-            self.lr_plot.setYRange(0, top * 1.1, padding=0)
+        self._steady_axes()
+
+    def _steady_axes(self) -> None:
+        """Give each plot a y range that holds all its points."""
+        for name, curves in _PLOTTED.items():
+            span = bounds(run[curve].y for run in self.runs.values() for curve in curves)
+            if span is not None and name in _FROM_ZERO:
+                span = (min(span[0], 0.0), span[1])
+            percent = name == "metric_plot" and self.task == "classification"
+            self._axes[name].fit(y=span, y_limits=(0.0, 100.0) if percent else (None, None))
 
     def _set_task(self, task: str) -> None:
         if task == self.task:
@@ -210,6 +232,8 @@ class Dashboard(QWidget):
             for plot in (self.loss_plot, self.metric_plot, self.lr_plot, self.speed_plot):
                 if s.item in plot.listDataItems():
                     plot.removeItem(s.item)
+        for axes in self._axes.values():  # the points left may fit a tighter range
+            axes.reset()
         if not self.runs:
             self.task = None
             self._show_metric(True)

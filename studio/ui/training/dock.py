@@ -42,7 +42,7 @@ from studio.ui.training.controller import TrainingController
 from studio.ui.training.dashboard import Dashboard, run_colour
 from studio.ui.training.runs import RunRecord, RunsTable, next_run_dir, runs_root
 from studio.ui.training.samples import SamplesGrid
-from studio.ui.training.task_views import TaskViews
+from studio.ui.training.task_views import OTHER, TaskViews
 
 
 def confirm_stop(parent: QWidget | None) -> bool:
@@ -71,7 +71,7 @@ class TrainingDock(QDockWidget):
         self.current: RunRecord | None = None
         self.class_names: list[str] | None = None
         self.controller = TrainingController(self)
-        warm_up()  # the fork server imports torch now, in its own process, so Train starts at once
+        warm_up()  # the fork server and the first run's child start now, in the background
         self._make_actions()
         self._make_widgets()
         self._connect()
@@ -160,6 +160,7 @@ class TrainingDock(QDockWidget):
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setStretchFactor(2, 2)
         self.splitter.setChildrenCollapsible(False)
+        self.splitter.setSizes([360, 620, 420])  # the tabs get room for a 10-class confusion matrix
         self._latest: EpochEnded | None = None
         self._stale: set[str] = set()
         self._views_timer = QTimer(self)
@@ -220,17 +221,18 @@ class TrainingDock(QDockWidget):
         training, data = dict(self.project.training or {}), dict(self.project.data or {})
         record = RunRecord(number=self._next_number(), out_dir=next_run_dir(runs_root(self.path),
                                                                              self.project.name))
+        self.dashboard.begin_run(record.number)  # before the run's thread starts: it then has the GIL to itself
         try:
             self.controller.start(self.project, training, data,
                                   self.path.parent if self.path is not None else None, record.out_dir)
         except StudioError as exc:
+            self.dashboard.remove_run(record.number)
             self._show_message(f"Cannot start training: {exc}")
             self._say(f"Cannot start training: {exc}")
             return False
         self.records.append(record)
         self.current = record
         self.class_names = None
-        self.dashboard.begin_run(record.number)
         self.progress.setRange(0, 0)  # busy until RunStarted says how long
         self.progress.setFormat("Preparing the data and the model…")
         self.summary.setText(f"{record.label}: preparing; writing to {record.out_dir}")
@@ -315,6 +317,7 @@ class TrainingDock(QDockWidget):
         self.progress.setFormat(f"Epoch {e.start_epoch}/{e.total_epochs}")
         self._run_info = e
         self.dashboard.set_epochs(e.total_epochs)
+        self.task_views.set_epochs(self.dashboard.epochs)
         extras = ", bf16" if e.mixed_precision else ""
         self.summary.setText(f"{r.label}: training on {e.device}{extras}, {e.total_epochs} epochs "
                              f"of {e.batches_per_epoch} batches; writing to {r.out_dir}")
@@ -372,7 +375,9 @@ class TrainingDock(QDockWidget):
                 self.tabs.setTabVisible(index, True)
                 appeared.append(index)
         if appeared and runs_shown:  # the first figures of a task: show them rather than the runs list
-            self.tabs.setCurrentIndex(min(appeared))
+            other_view = self.task_views.view(OTHER)
+            other = self.tabs.indexOf(other_view) if other_view is not None else -1
+            self.tabs.setCurrentIndex(min(appeared, key=lambda i: (i == other, i)))  # "Other metrics" last
 
     @Slot()
     def refresh_views(self) -> None:
@@ -404,6 +409,11 @@ class TrainingDock(QDockWidget):
         self._stale.discard({self.confusion: "confusion", self.class_table: "classes",
                              self.samples: "samples", self.runs_table: "runs"}.get(current))
 
+    def _refresh_shown(self) -> None:
+        """The end of a run: every point on the curves and the visible tab up to date (the rest when shown)."""
+        self.dashboard.flush()
+        self.refresh_views()
+
     def refresh_all(self) -> None:
         """Draw every view now (the end of a run, tests, screenshots)."""
         self.dashboard.flush()
@@ -430,11 +440,12 @@ class TrainingDock(QDockWidget):
         if r is not None:
             text += f". Files in {r.out_dir}"
         self.summary.setText(text)
+        self._progress_timer.stop()  # a batch's progress text must not come after this
         self.progress.setFormat(f"{words.get(e.reason, e.reason).capitalize()} · epoch {e.epochs_run}")
         if e.reason == "completed":
             self.progress.setValue(self.progress.maximum())
         self._say(text)
-        self.refresh_all()
+        self._refresh_shown()
         self.run_ended.emit(e)
 
     @Slot(object)
@@ -444,11 +455,12 @@ class TrainingDock(QDockWidget):
             r.status, r.message = "failed", e.message
             self.summary.setText(f"{r.label}: failed after {len(r.epochs)} epoch(s). Files in {r.out_dir}")
             self._refresh_runs()
+        self._progress_timer.stop()
         self._show_message(f"Training failed: {e.message}")
         where = f" at epoch {e.epoch}, batch {e.batch}" if e.batch else (f" in epoch {e.epoch}" if e.epoch else "")
         self.progress.setFormat(f"Failed{where}")
         self._say(f"Training failed{where}: {e.message}")
-        self.refresh_all()
+        self._refresh_shown()
         self.run_ended.emit(e)
 
     @Slot(str)

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.ui.training.axes import SteadyAxes, bounds
 from studio.ui.training.dashboard import run_colour
 
 STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine)
@@ -79,12 +80,11 @@ class _PlotsWidget(QWidget):
         self.dirty = False
 
     def _plot(self, title: str, row: int = 0, col: int = 0, xlabel: str | None = "epoch") -> pg.PlotItem:
-        plot = self.view.addPlot(row=row, col=col)
+        plot = self.view.addPlot(row=row, col=col, enableMenu=False)  # a menu costs ~7 ms to make
         plot.setTitle(title, size="9pt")
         plot.showGrid(x=True, y=True, alpha=0.15)
         if xlabel:
             plot.setLabel("bottom", xlabel)
-        plot.setMenuEnabled(False)
         plot.hideButtons()
         for name in ("left", "bottom"):
             axis = plot.getAxis(name)
@@ -132,8 +132,39 @@ class _PlotsWidget(QWidget):
     def remove_runs(self, keep: int | None) -> None:
         """Forget the runs but ``keep`` (by default a view shows only the latest epoch: nothing to do)."""
 
+    def set_epochs(self, total: int) -> None:
+        """The runs shown go up to epoch ``total`` (views with an epoch axis fix it to 0..total)."""
 
-class CurvesView(_PlotsWidget):
+
+class _EpochPlots(_PlotsWidget):
+    """A view whose plots have epochs on x: x spans the whole run, y keeps round ends."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.axes: list[SteadyAxes] = []
+
+    def _epoch_plot(self, title: str, row: int = 0, xlabel: str | None = "epoch") -> pg.PlotItem:
+        plot = self._plot(title, row=row, xlabel=xlabel)
+        self.axes.append(SteadyAxes(plot, x=False))
+        return plot
+
+    def set_epochs(self, total: int) -> None:
+        for plot in self.plots:
+            plot.enableAutoRange(x=False)
+            plot.setXRange(0, max(total, 1), padding=0.02)
+
+    def _fit(self, index: int, ys) -> None:
+        """Give plot ``index`` a y range that holds every list of values in ``ys``."""
+        self.axes[index].fit(y=bounds(ys))
+
+    def _refit(self) -> None:
+        """After runs were removed: the next refresh sets ranges from the points left."""
+        for axes in self.axes:
+            axes.reset()
+        self.dirty = True
+
+
+class CurvesView(_EpochPlots):
     """Per-epoch figures of every run, in one or more plots side by side (or stacked)."""
 
     def __init__(self, plots: tuple[Plot, ...], parent: QWidget | None = None):
@@ -141,7 +172,7 @@ class CurvesView(_PlotsWidget):
         self.layout_.addWidget(self.view)
         self.specs = plots
         for i, spec in enumerate(plots):  # stacked: the tab pane is tall and narrow
-            plot = self._plot(spec.title, row=i, col=0, xlabel="epoch" if i == len(plots) - 1 else None)
+            plot = self._epoch_plot(spec.title, row=i, xlabel="epoch" if i == len(plots) - 1 else None)
             if len(spec.curves) > 1:
                 plot.addLegend(offset=(-6, 6), labelTextSize="8pt").setColumnCount(1)
         # run -> (plot index, curve label) -> ([x], [y]); drawn by items keyed (run, plot index, label)
@@ -178,6 +209,9 @@ class CurvesView(_PlotsWidget):
                         self.items[(run, p, curve.label)] = item
                     xs, ys = series[(p, curve.label)]
                     item.setData(np.asarray(xs), np.asarray(ys))
+        for p, spec in enumerate(self.specs):
+            self._fit(p, (s[(p, c.label)][1] for s in self.data.values() for c in spec.curves
+                          if (p, c.label) in s))
 
     def points(self, run: int, label: str, plot: int = 0) -> tuple[list[float], list[float]]:
         """The points drawn now for figure ``label`` of plot ``plot`` (0: the first) of run ``run``."""
@@ -197,9 +231,10 @@ class CurvesView(_PlotsWidget):
                             plot.legend.removeItem(item)
                         plot.removeItem(item)
                 del self.items[(run, p, label)]
+        self._refit()
 
 
-class OtherMetricsView(_PlotsWidget):
+class OtherMetricsView(_EpochPlots):
     """Any numeric figure no other view shows; a combo box picks which one is drawn."""
 
     def __init__(self, shown_elsewhere: frozenset[str], parent: QWidget | None = None):
@@ -215,7 +250,7 @@ class OtherMetricsView(_PlotsWidget):
         row.addStretch(1)
         self.layout_.addLayout(row)
         self.layout_.addWidget(self.view)
-        self.plot = self._plot("")
+        self.plot = self._epoch_plot("")
         self.data: dict[int, dict[str, tuple[list[float], list[float]]]] = {}
         self.items: dict[int, pg.PlotDataItem] = {}
         self.apply_palette()
@@ -242,6 +277,7 @@ class OtherMetricsView(_PlotsWidget):
     @Slot(str)
     def _chosen(self, key: str) -> None:
         self.plot.setTitle(key, size="9pt", color=self.colours()[1].name())
+        self.axes[0].reset()  # another figure, another scale
         self.dirty = True
         self.refresh()
 
@@ -259,6 +295,7 @@ class OtherMetricsView(_PlotsWidget):
                 self.items[run] = item
             xs, ys = series.get(key, ([], []))
             item.setData(np.asarray(xs), np.asarray(ys))
+        self._fit(0, (series.get(key, ((), ()))[1] for series in self.data.values()))
 
     def points(self, run: int) -> tuple[list[float], list[float]]:
         item = self.items.get(run)
@@ -272,6 +309,7 @@ class OtherMetricsView(_PlotsWidget):
             item = self.items.pop(run, None)
             if item is not None:
                 self.plot.removeItem(item)
+        self._refit()
 
 
 class ScatterView(_PlotsWidget):

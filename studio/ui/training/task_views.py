@@ -320,6 +320,20 @@ class TaskViews:
         self.tabs = tabs
         self.before = before
         self.views: dict[str, QWidget] = {}  # title -> view, only those shown
+        self.epochs = 0  # epoch axes span 0..epochs
+        # Every run reports a figure for "Other metrics" (its epochs' time at least): the view is
+        # made ahead, not in the GUI thread at a run's first epoch, where it took ~40 ms.
+        self._spare: OtherMetricsView | None = OtherMetricsView(SHOWN)
+
+    def _spare_other(self) -> OtherMetricsView:
+        view, self._spare = self._spare or OtherMetricsView(SHOWN), None
+        return view
+
+    def set_epochs(self, total: int) -> None:
+        """The runs shown go up to epoch ``total``: epoch axes span the whole run from its start."""
+        self.epochs = total
+        for view in self.views.values():
+            _set_epochs(view, total)
 
     def view(self, title: str) -> QWidget | None:
         return self.views.get(title)
@@ -332,7 +346,7 @@ class TaskViews:
                 self._insert(spec.title, spec.make(), spec.tip)
                 made.append(spec.title)
         if OTHER not in self.views and OtherMetricsView.keys_of(metrics, SHOWN):
-            self._insert(OTHER, OtherMetricsView(SHOWN), "Every other number the recipe reports")
+            self._insert(OTHER, self._spare_other(), "Every other number the recipe reports")
             made.append(OTHER)
         for view in self.views.values():
             view.add(run, epoch, metrics)
@@ -346,6 +360,8 @@ class TaskViews:
         index = self.tabs.insertTab(position if first >= 0 else self.tabs.count(), view, title)
         self.tabs.setTabToolTip(index, tip)
         self.views[title] = view
+        if self.epochs:
+            _set_epochs(view, self.epochs)
 
     def is_view(self, widget: QWidget | None) -> bool:
         return widget is not None and any(widget is v for v in self.views.values())
@@ -363,6 +379,12 @@ class TaskViews:
                 self.tabs.removeTab(self.tabs.indexOf(view))
                 view.deleteLater()
             self.views = {}
+            self._spare = self._spare or OtherMetricsView(SHOWN)
             return
         for view in self.views.values():
             view.remove_runs(keep)
+
+
+def _set_epochs(view: QWidget, total: int) -> None:
+    if hasattr(view, "set_epochs"):  # the plots (`task_plots`); text, image and table views have no epoch axis
+        view.set_epochs(total)
