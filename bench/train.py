@@ -14,7 +14,8 @@ Adam, a fixed number of epochs, in one process with the same
 
 Each figure is images per second over the whole run (model compile and data
 load included, for all three). The three are run interleaved ``--repeats``
-times, each after a second of idling, and the median of each is reported;
+times, each repeat starting with the next of them and each run after a second
+of idling, and the median of each is reported;
 ``*_ratio_paired`` is the median over repeats of the ratio within each
 repeat. ``ui_lag_ms_p99`` is how late a 5 ms QTimer fired (99th percentile)
 while the GUI run trained; it is measured in runs of its own, as it was when
@@ -175,14 +176,16 @@ def main() -> int:
     dock.clear_runs()
     results: dict[str, list[float]] = {"plain": [], "trainer": [], "gui": []}
     lags: list[float] = []
-    for _ in range(args.repeats):
-        settle(app)
-        results["plain"].append(plain(project))
-        settle(app)
-        results["trainer"].append(trainer(project))
-        settle(app)
-        results["gui"].append(gui(project, app, dock, probe=False)[0])
-        dock.clear_runs()
+    runs = {"plain": lambda: plain(project), "trainer": lambda: trainer(project),
+            "gui": lambda: gui(project, app, dock, probe=False)[0]}
+    order = list(runs)
+    for repeat in range(args.repeats):
+        # Each repeat starts with another of the three: a shared machine that slows down
+        # after a few seconds of work would otherwise always slow the same one.
+        for name in order[repeat % 3:] + order[:repeat % 3]:
+            settle(app)
+            results[name].append(runs[name]())
+            dock.clear_runs()
         settle(app)
         lags += gui(project, app, dock, probe=True)[1]
         dock.clear_runs()
