@@ -11,7 +11,13 @@
     metrics.jsonl            one JSON object per epoch
 
 Every file is written to a temporary name in the same folder, then renamed
-(`os.replace`), so a crash never leaves half a file under the real name.
+(`os.replace`), so a crash never leaves half a file under the real name. A
+checkpoint is forced to the disk (fsync) when `SyncClock` says so, the first
+and then one every `SYNC_EVERY_S` at most, and the newest when a run ends,
+fails or stops; the others stay in the OS's cache, which a crash of the run or
+of the app does not lose (only a power cut could lose those seconds). An fsync
+per epoch cost a 1.6 s LeNet-5 run 4-15 % on a virtual machine: the flush
+held up the training thread, not just the writer's.
 Everything loads with ``torch.load(weights_only=True)``: only tensors, numbers,
 strings, lists and dicts, nothing unpickled.
 """
@@ -23,6 +29,7 @@ import math
 import os
 import re
 import shutil
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
@@ -41,19 +48,51 @@ def epoch_path(out_dir: Path, epoch: int) -> Path:
     return Path(out_dir) / f"checkpoint_epoch{epoch}.pt"
 
 
-def atomic_save(obj: Any, path: Path) -> Path:
-    """``torch.save`` to a temporary file beside ``path``, then rename over it."""
+def atomic_save(obj: Any, path: Path, sync: bool = True) -> Path:
+    """``torch.save`` to a temporary file beside ``path`` (fsync'ed when ``sync``), then rename over it."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         with open(tmp, "wb") as f:
             torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
+            if sync:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def sync_files(paths: list[Path]) -> None:
+    """Force files written with ``sync=False`` to the disk (those gone since are skipped)."""
+    for path in paths:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:  # pruned
+            continue
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+SYNC_EVERY_S = 30.0
+
+
+class SyncClock:
+    """Whether the checkpoint written now must reach the disk: the first, then one every ``every_s`` at most."""
+
+    def __init__(self, every_s: float = SYNC_EVERY_S):
+        self.every_s = every_s
+        self._last: float | None = None
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if self._last is not None and now - self._last < self.every_s:
+            return False
+        self._last = now
+        return True
 
 
 def snapshot(obj: Any) -> Any:

@@ -165,6 +165,8 @@ class Trainer:
         a model that does not fit the data): it sends and returns `RunFailed`.
         """
         self._writer = ckpt.BackgroundWriter()
+        self._sync_clock = ckpt.SyncClock()
+        self._unsynced: dict[str, Path] = {}  # written without fsync since the last one with it
         try:
             self._setup()
             self._emit(self._started_event())
@@ -434,9 +436,16 @@ class Trainer:
 
     def _write_epoch(self, epoch: int, state: dict[str, Any], best: Any) -> CheckpointSaved:
         """Runs on the writer's thread: touches files only, never the trainer's state."""
+        sync = self._sync_clock.due()
+        if sync:  # what earlier epochs left in the cache goes to the disk with this one
+            self._sync_pending()
         if best is not None:
-            ckpt.atomic_save(best, self.out_dir / "best.pt")
-        path = ckpt.atomic_save(state, ckpt.epoch_path(self.out_dir, epoch))
+            ckpt.atomic_save(best, self.out_dir / "best.pt", sync=sync)
+        path = ckpt.atomic_save(state, ckpt.epoch_path(self.out_dir, epoch), sync=sync)
+        if not sync:
+            self._unsynced["checkpoint"] = path
+            if best is not None:
+                self._unsynced["best"] = self.out_dir / "best.pt"
         ckpt.atomic_link(path, self.out_dir / "last.pt")
         ckpt.prune(self.out_dir, self.config.keep_checkpoints)
         return CheckpointSaved(path=str(path), epoch=epoch)
@@ -446,10 +455,16 @@ class Trainer:
             self.last_checkpoint = event.path
             (emit or self._emit)(event)
 
+    def _sync_pending(self) -> None:
+        """Force the newest checkpoint and best.pt, if written without it, to the disk."""
+        ckpt.sync_files(list(self._unsynced.values()))
+        self._unsynced.clear()
+
     def _settle_writes(self) -> None:
         """After a failure: let a pending checkpoint land, so the message names what is on disk."""
         try:
             event = self._writer.wait()
+            self._sync_pending()
         except Exception:  # noqa: BLE001  the failure being reported matters more than this write's
             return
         self._saved(event, self._safe_emit)
@@ -475,6 +490,7 @@ class Trainer:
 
     def _finish(self, reason: str) -> RunFinished:
         self._saved(self._writer.wait())
+        self._sync_pending()
         final = None
         if self._writes_files:
             final = str(ckpt.atomic_save(self._weights(), self.out_dir / "final.pt"))

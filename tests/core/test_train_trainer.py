@@ -305,3 +305,31 @@ def test_ctrl_c_in_run_training_stops_after_the_batch(tmp_path):
     assert isinstance(result, RunFinished) and result.reason == "stopped"
     assert result.epochs_run == 1
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_checkpoints_reach_the_disk_every_so_often_and_when_the_run_ends(tmp_path, monkeypatch):
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.path.basename(os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    result, rec = train({"model": mlp()}, classification_splits(), out_dir=tmp_path, epochs=4,
+                        keep_checkpoints=0)
+    assert result.reason == "completed"
+    names = [name.split(".tmp")[0].lstrip(".") for name in synced]  # written as .NAME.tmpPID, then renamed
+    # The first epoch's files synced when written; epochs 2 and 3 left in the OS's cache (the next
+    # sync is due 30 s later); at the end the newest checkpoint and best.pt, then final.pt.
+    assert names == ["best.pt", "checkpoint_epoch1.pt", "checkpoint_epoch4.pt", "best.pt", "final.pt"]
+    assert [e.epoch for e in rec.of(CheckpointSaved)] == [1, 2, 3, 4]
+
+
+def test_the_sync_clock_is_due_first_then_once_per_interval():
+    from studio.train.checkpoint import SyncClock
+
+    clock = SyncClock(every_s=0.2)
+    assert clock.due() and not clock.due()
+    time.sleep(0.25)
+    assert clock.due() and not clock.due()
