@@ -32,7 +32,6 @@ models many times slower.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -50,6 +49,7 @@ from studio.train.project_run import data_for, models_for, optimiser_settings
 from studio.train.recipes.decoding import exact_matches, greedy
 from studio.train.recipes.seq2seq import shift_right, token_loss
 from studio.train.trainer import Trainer
+from recipes_sequences import _stack, trainer_over_plain  # the same helpers, another plain loop
 
 # No beam search while timing: it is the same work in both loops and would only dilute the ratio.
 SPEED = {"data": {"n": 2000, "val_split": 0.05}, "training": {"beam_width": 1, "length_penalty": 0.0}}
@@ -71,11 +71,6 @@ def train(project, epochs: int, data: dict | None = None, training: dict | None 
     if not seen:
         raise SystemExit(f"{project}: {getattr(result, 'message', result)}")
     return seen[-1]
-
-
-def _stack(dataset):
-    xs, ys = zip(*(dataset[i] for i in range(len(dataset))))
-    return torch.stack(xs), torch.stack(ys)
 
 
 def plain_epochs(model, splits, config: dict, epochs: int) -> float:
@@ -104,20 +99,6 @@ def plain_epochs(model, splits, config: dict, epochs: int) -> float:
     return (time.perf_counter() - start) / epochs
 
 
-def trainer_over_plain(epochs: int, repeats: int) -> tuple[float, float, float]:
-    """(ratio, plain seconds, trainer seconds) per epoch, medians of interleaved repeats."""
-    plains, trainers = [], []
-    for _ in range(repeats):
-        models, splits, config = prepare("transformer", epochs, **SPEED)
-        plains.append(plain_epochs(models["model"], splits, config, epochs))
-        models, splits, config = prepare("transformer", epochs, **SPEED)
-        start = time.perf_counter()
-        Trainer(models, splits, config).run()
-        trainers.append((time.perf_counter() - start) / epochs)
-    p, t = statistics.median(plains), statistics.median(trainers)
-    return t / p, p, t
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1 on a busy machine)")
@@ -139,7 +120,8 @@ def main() -> int:
     print(f"self_attention_heldout_accuracy: {m['val_accuracy']:.3f}")
     m = train("bert_mini", 4)
     print(f"bert_mini_masked_accuracy: {m['val_masked_accuracy']:.3f}", flush=True)
-    ratio, plain_s, trainer_s = trainer_over_plain(2, args.repeats)
+    ratio, plain_s, trainer_s = trainer_over_plain(
+        lambda: prepare("transformer", 2, **SPEED), plain_epochs, 2, args.repeats)
     print(f"transformer_plain_seconds_per_epoch: {plain_s:.2f}")
     print(f"transformer_trainer_seconds_per_epoch: {trainer_s:.2f}")
     print(f"transformer_trainer_over_plain: {ratio:.2f}")
