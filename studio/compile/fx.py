@@ -4,9 +4,11 @@ The graph is built node by node from the analysis report (so every inferred
 parameter is already known): an Input becomes a placeholder, a layer a call of
 a submodule named after the node, a function layer (Add, Concat, ...) a plain
 call, a block instance its own layers inlined into the graph (their submodules
-nested under the instance's name, ``stage1.0.conv1``), and the Output nodes the returned value (a tuple, in the order the
-Output nodes were added, when there are several: the main output first). The result prints as readable Python, scripts with
-`torch.jit.script`, and runs as fast as a hand-written module.
+nested under the instance's name, ``stage1.0.conv1``), and the Output nodes
+the returned value (a tuple, in the order the Output nodes were added, when
+there are several: the main output first). The result prints as readable
+Python, scripts with `torch.jit.script`, and runs as fast as a hand-written
+module.
 """
 
 from __future__ import annotations

@@ -81,7 +81,10 @@ SYNC_EVERY_S = 30.0
 
 
 class SyncClock:
-    """Whether the checkpoint written now must reach the disk: the first, then one every ``every_s`` at most."""
+    """Whether the checkpoint written now must reach the disk.
+
+    The first must, then one every ``every_s`` at most.
+    """
 
     def __init__(self, every_s: float = SYNC_EVERY_S):
         self.every_s = every_s

@@ -145,7 +145,6 @@ class TrainingProcess:
     def __init__(self, spec: RunSpec):
         self._spec = spec
         self._child = _take_standby() or _Child()
-        self._events, self._commands, self._process = self._child.events, self._child.commands, self._child.process
         self._lock = threading.Lock()
         self._started = self._killed = False
         self._early: list[str] = []  # commands given before `start`, sent after the spec
@@ -158,23 +157,23 @@ class TrainingProcess:
         """
         if not self._child.started:
             self._child.start()
-        self._commands.send(self._spec)
+        self._child.commands.send(self._spec)
         with self._lock:
             self._started = True
             for command in self._early:
-                self._commands.send(command)
+                self._child.commands.send(command)
             if self._killed:  # asked while the child was starting
-                self._process.kill()
+                self._child.process.kill()
 
     @property
     def pid(self) -> int | None:
         """The child's process id (None before `start` when it was not made ahead)."""
-        return self._process.pid
+        return self._child.process.pid
 
     def next_event(self) -> Any | None:
         """The child's next event, waiting for it; None once the child has closed its end."""
         try:
-            return self._events.recv()
+            return self._child.events.recv()
         except (EOFError, OSError):
             return None
 
@@ -189,22 +188,22 @@ class TrainingProcess:
 
     def join(self, timeout: float | None = None) -> int | None:
         """Wait for the child to exit; its exit code, or None if it still runs."""
-        self._process.join(timeout)
-        return self._process.exitcode
+        self._child.process.join(timeout)
+        return self._child.process.exitcode
 
     def kill(self) -> None:
         """End the child at once (a run that does not answer `stop`), now or as soon as it has started."""
         with self._lock:
             self._killed = True
-            if self._started and self._process.exitcode is None:
-                self._process.kill()
+            if self._started and self._child.process.exitcode is None:
+                self._child.process.kill()
 
     def close(self) -> None:
         """Release the pipes and the process handle (after `join`)."""
-        self._events.close()
-        self._commands.close()
-        if self._process.exitcode is not None:
-            self._process.close()
+        self._child.events.close()
+        self._child.commands.close()
+        if self._child.process.exitcode is not None:
+            self._child.process.close()
 
     def _send(self, command: str) -> None:
         with self._lock:
@@ -212,14 +211,15 @@ class TrainingProcess:
                 self._early.append(command)
                 return
             try:
-                self._commands.send(command)
+                self._child.commands.send(command)
             except OSError:  # the child has already ended
                 pass
 
 
 def crashed(exitcode: int | None, out_dir: str | Path) -> RunFailed:
     """The event for a child that ended without saying how its run ended."""
-    how = f"was killed by signal {-exitcode}" if exitcode is not None and exitcode < 0 else f"exited with code {exitcode}"
+    killed = exitcode is not None and exitcode < 0
+    how = f"was killed by signal {-exitcode}" if killed else f"exited with code {exitcode}"
     return RunFailed(message=f"the training process {how} before the run ended (out of memory?); "
                              f"checkpoints saved so far are in {out_dir}", kind="crashed")
 

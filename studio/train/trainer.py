@@ -22,6 +22,7 @@ never stopped.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import threading
@@ -464,10 +465,11 @@ class Trainer:
         """After a failure: let a pending checkpoint land, so the message names what is on disk."""
         try:
             event = self._writer.wait()
-            self._sync_pending()
         except Exception:  # noqa: BLE001  the failure being reported matters more than this write's
             return
         self._saved(event, self._safe_emit)
+        with contextlib.suppress(OSError):  # the file is in place; only forcing it to the disk failed
+            self._sync_pending()
 
     def _checkpoint_state(self, epoch: int) -> dict[str, Any]:
         rng: dict[str, Any] = {"torch": torch.get_rng_state()}
