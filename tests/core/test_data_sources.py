@@ -78,6 +78,16 @@ def test_digits_values_are_scaled_to_unit_range_and_match_sklearn():
     assert splits.mean is None and splits.std is None and splits.test is None
 
 
+def test_digits_loads_are_independent_copies():
+    from studio.data.builtin import load_digits
+
+    first = load_digits({}, Path("."), None)
+    first.x.mul_(0)  # the file is parsed once; changing one load's tensors must not change the next
+    first.y.zero_()
+    again = load_digits({}, Path("."), None)
+    assert again.x.max() == 1 and again.y.max() == 9
+
+
 @pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32), (28, 28), (784,), (1024,)])
 def test_digits_resize_to_input_shape(shape):
     splits = load_data({"source": "digits", "normalize": False}, input_shape=shape)

@@ -101,3 +101,48 @@ def test_warm_up_makes_the_next_runs_child_ahead_and_a_run_takes_it(tmp_path):
     assert isinstance(_events(process)[-1], RunFinished)
     assert process.join(30) == 0
     process.close()
+
+
+def test_a_child_trains_on_while_nobody_reads_its_events(tmp_path):
+    # Each epoch's event (its sample images) is larger than a pipe holds: written by the
+    # training thread itself, the run would wait at its first epoch until the parent read it.
+    process = TrainingProcess(_spec(tmp_path, epochs=3))
+    process.start()
+    final = tmp_path / "run" / "final.pt"
+    deadline = time.monotonic() + 60
+    while not final.exists():
+        assert time.monotonic() < deadline, "the run waited for its events to be read"
+        time.sleep(0.05)
+    events = _events(process)
+    assert isinstance(events[0], RunStarted) and isinstance(events[-1], RunFinished)
+    assert [e.epoch for e in events if isinstance(e, EpochEnded)] == [1, 2, 3]
+    process.close_when_ended()
+
+
+def test_a_child_made_ahead_takes_its_spec_at_once_and_is_closed_after_its_last_event(tmp_path):
+    warm_up().join(60)
+    process = TrainingProcess(_spec(tmp_path))
+    assert process.start_now()
+    process.start()  # already started: sends nothing more
+    assert isinstance(_events(process)[-1], RunFinished)
+    process.close_when_ended()
+    deadline = time.monotonic() + 30
+    while True:  # closed once the child has exited: its handle no longer answers
+        try:
+            assert process.pid is not None
+        except ValueError:
+            break
+        assert time.monotonic() < deadline, "the ended child was never closed"
+        time.sleep(0.05)
+
+
+def test_start_now_leaves_a_child_not_made_ahead_to_start(tmp_path):
+    process = TrainingProcess(_spec(tmp_path))
+    if process.pid is not None:  # an earlier test's warm-up left a child ready
+        assert process.start_now()
+    else:
+        assert not process.start_now()
+        process.start()
+    assert isinstance(_events(process)[-1], RunFinished)
+    assert process.join(30) == 0
+    process.close()

@@ -4,6 +4,7 @@ import json
 import math
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -15,6 +16,7 @@ from torch.utils.data import TensorDataset
 from studio.data import DataSplits
 
 from studio.errors import TrainingError
+from studio.train import checkpoint as ckpt
 from studio.train import (
     BatchEnded, CheckpointSaved, EpochEnded, RunFailed, RunFinished, RunStarted, Trainer,
     load_weights,
@@ -333,3 +335,14 @@ def test_the_sync_clock_is_due_first_then_once_per_interval():
     assert clock.due() and not clock.due()
     time.sleep(0.25)
     assert clock.due() and not clock.due()
+
+
+def test_the_checkpoint_writer_hands_the_gil_back_quickly_only_while_it_writes():
+    before = sys.getswitchinterval()
+    writer = ckpt.BackgroundWriter()
+    try:
+        writer.submit(sys.getswitchinterval)
+        assert writer.wait() == min(before, ckpt.WRITE_SWITCH_S)
+    finally:
+        writer.close()
+    assert sys.getswitchinterval() == before

@@ -10,9 +10,10 @@ worker's signal to a lambda or plain function). The trainer already
 throttles batch events to about 20 a second.
 
 Pause, resume and stop go down the child's command pipe; asked before the
-trainer exists (while data loads) they are applied as soon as it does. A child
-that dies without a last event (killed, out of memory) ends the run with a
-`RunFailed` that says so.
+trainer exists (while data loads) they are applied as soon as it does. A run
+ends for the window at its last event; its child exits in the background. A
+child that dies without a last event (killed, out of memory) ends the run with
+a `RunFailed` that says so.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class _EventThread(QThread):
     def run(self) -> None:  # runs in this thread: the GUI never waits for the child to start
         try:
             self.process.start()
-        except OSError as exc:
+        except Exception as exc:  # noqa: BLE001  no process (OSError), or one that cannot start here
             self.not_started.emit(f"could not start the training process: {exc}")
             self.process.close()
             return
@@ -62,12 +63,14 @@ class _EventThread(QThread):
             else:
                 self.event.emit(message)
                 ended = ended or isinstance(message, (RunFinished, RunFailed))
+        if ended:  # the run is over for the window now, not once the child has exited
+            self.process.close_when_ended()
+            return
         code = self.process.join(timeout=10)
         if code is None:  # closed its pipe but hangs on exit
             self.process.kill()
             code = self.process.join()
-        if not ended:
-            self.event.emit(crashed(code, self._out_dir))
+        self.event.emit(crashed(code, self._out_dir))
         self.process.close()
 
 
@@ -133,6 +136,7 @@ class TrainingController(QObject):
         thread.not_started.connect(self._on_not_started)
         thread.finished.connect(self._on_thread_finished)
         self._thread, self._paused, self.out_dir, self.batch_events = thread, False, out_dir, 0
+        thread.process.start_now()  # the child made ahead prepares while the window sets up the run
         thread.start()
         self.running_changed.emit(True)
 

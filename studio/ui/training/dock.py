@@ -221,15 +221,14 @@ class TrainingDock(QDockWidget):
         training, data = dict(self.project.training or {}), dict(self.project.data or {})
         record = RunRecord(number=self._next_number(), out_dir=next_run_dir(runs_root(self.path),
                                                                              self.project.name))
-        self.dashboard.begin_run(record.number)  # before the run's thread starts: it then has the GIL to itself
         try:
             self.controller.start(self.project, training, data,
                                   self.path.parent if self.path is not None else None, record.out_dir)
         except StudioError as exc:
-            self.dashboard.remove_run(record.number)
             self._show_message(f"Cannot start training: {exc}")
             self._say(f"Cannot start training: {exc}")
             return False
+        self.dashboard.begin_run(record.number)  # its events are handled after this returns
         self.records.append(record)
         self.current = record
         self.class_names = None
