@@ -44,7 +44,7 @@ from studio.train.project_run import data_for, models_for, optimiser_settings
 from studio.train.trainer import Trainer
 
 COMMANDS = ("pause", "resume", "stop")
-PIPE_ROOM = 16 * 1024  # bytes a pipe takes without a reader on every platform we run on (Linux: 64 KiB)
+PIPE_ROOM = 8 * 1024  # bytes a pipe takes with nobody reading, on every platform (Windows: 8 KiB; Linux: 64 KiB)
 
 
 @dataclass(frozen=True)

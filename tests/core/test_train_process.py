@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing as mp
 import signal
 import time
@@ -11,7 +12,7 @@ import pytest
 from studio.graph import io
 from studio.presets import resolve
 from studio.train import BatchEnded, EpochEnded, RunFailed, RunFinished, RunStarted
-from studio.train.process import NotStarted, RunSpec, TrainingProcess, crashed, warm_up
+from studio.train.process import PIPE_ROOM, NotStarted, RunSpec, TrainingProcess, crashed, warm_up
 
 
 def _spec(tmp_path, epochs: int = 1, samples: int = 128, **data) -> RunSpec:
@@ -143,6 +144,18 @@ def test_start_now_leaves_a_child_not_made_ahead_to_start(tmp_path):
     else:
         assert not process.start_now()
         process.start()
+    assert isinstance(_events(process)[-1], RunFinished)
+    assert process.join(30) == 0
+    process.close()
+
+
+def test_a_spec_larger_than_a_pipe_holds_is_left_to_start(tmp_path):
+    warm_up().join(60)
+    spec = _spec(tmp_path)
+    big = dataclasses.replace(spec, project={**spec.project, "name": "x" * PIPE_ROOM})
+    process = TrainingProcess(big)
+    assert not process.start_now()  # could wait for a child still warming up: not in the GUI thread
+    process.start()
     assert isinstance(_events(process)[-1], RunFinished)
     assert process.join(30) == 0
     process.close()
