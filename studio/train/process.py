@@ -44,7 +44,8 @@ from studio.train.project_run import data_for, models_for, optimiser_settings
 from studio.train.trainer import Trainer
 
 COMMANDS = ("pause", "resume", "stop")
-PIPE_ROOM = 8 * 1024  # bytes a pipe takes with nobody reading, on every platform (Windows: 8 KiB; Linux: 64 KiB)
+# Bytes a pipe takes with nobody reading, on every platform (Windows: 8 KiB; Linux: 64 KiB).
+PIPE_ROOM = 8 * 1024
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ class TrainingProcess:
     """
 
     def __init__(self, spec: RunSpec):
-        self._spec = spec
+        self._spec = bytes(ForkingPickler.dumps(spec))  # pickled once: `start_now` weighs it, either sends it
         self._child = _take_standby() or _Child()
         self._lock = threading.Lock()
         self._started = self._killed = False
@@ -168,29 +169,27 @@ class TrainingProcess:
             return
         if not self._child.started:
             self._child.start()
-        self._hand_over(ForkingPickler.dumps(self._spec))
+        self._hand_over()
 
     def start_now(self) -> bool:
         """`start` if that cannot keep the caller waiting; whether it did.
 
-        It cannot when the child was made ahead and the spec fits in the pipe's
-        buffer (the child may still be warming up, not yet reading). The GUI
-        thread calls this, so the child prepares while the window sets up the run.
+        It sends the spec only to a child made ahead and only if the spec fits
+        in the pipe's buffer, so the write never waits for a child still
+        warming up; otherwise it leaves everything to `start`. The GUI thread
+        calls this, so the child prepares while the window sets up the run.
         """
-        if not self._child.started or not self._child.process.is_alive():
-            return False
-        spec = ForkingPickler.dumps(self._spec)
-        if len(spec) > PIPE_ROOM:
+        if not self._child.started or not self._child.process.is_alive() or len(self._spec) > PIPE_ROOM:
             return False
         try:
-            self._hand_over(spec)
+            self._hand_over()
         except OSError:  # died meanwhile: `start` makes another child and says why if that fails
             self._child = _Child()
             return False
         return True
 
-    def _hand_over(self, spec) -> None:
-        self._child.commands.send_bytes(spec)
+    def _hand_over(self) -> None:
+        self._child.commands.send_bytes(self._spec)
         with self._lock:
             self._started = True
             for command in self._early:
@@ -224,6 +223,14 @@ class TrainingProcess:
         self._child.process.join(timeout)
         return self._child.process.exitcode
 
+    def end(self, timeout: float) -> int:
+        """Wait for the child to exit, killing it if it still runs after ``timeout`` s; its exit code."""
+        code = self.join(timeout)
+        if code is None:  # hangs on exit (a stuck driver, say)
+            self.kill()
+            code = self.join()
+        return code
+
     def kill(self) -> None:
         """End the child at once (a run that does not answer `stop`), now or as soon as it has started."""
         with self._lock:
@@ -239,15 +246,13 @@ class TrainingProcess:
             self._child.process.close()
 
     def close_when_ended(self, timeout: float = 10) -> None:
-        """`close` once the child has exited, waiting in the background; killed if it takes over ``timeout`` s.
+        """`close` once the child has exited (`end`), waiting in the background.
 
         For a child whose run has sent its last event: tearing down a
         process with torch loaded takes ~10 ms, which nobody needs to wait for.
         """
         def reap() -> None:
-            if self.join(timeout) is None:  # hangs on exit (a stuck driver, say)
-                self.kill()
-                self.join()
+            self.end(timeout)
             self.close()
 
         threading.Thread(target=reap, name="studio-training-reaper", daemon=True).start()

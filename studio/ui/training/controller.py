@@ -66,10 +66,7 @@ class _EventThread(QThread):
         if ended:  # the run is over for the window now, not once the child has exited
             self.process.close_when_ended()
             return
-        code = self.process.join(timeout=10)
-        if code is None:  # closed its pipe but hangs on exit
-            self.process.kill()
-            code = self.process.join()
+        code = self.process.end(timeout=10)  # it closed its pipe; it may hang on exit
         self.event.emit(crashed(code, self._out_dir))
         self.process.close()
 
