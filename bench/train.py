@@ -17,7 +17,8 @@ load included, for all three). The three are run interleaved ``--repeats``
 times, each repeat starting with the next of them and each run after a second
 of idling, and the median of each is reported;
 ``*_ratio_paired`` is the median over repeats of the ratio within each
-repeat. ``ui_lag_ms_p99`` is how late a 5 ms QTimer fired (99th percentile)
+repeat, and ``*_ratio_paired_ci95`` a 95 % bootstrap interval of that
+median. ``ui_lag_ms_p99`` is how late a 5 ms QTimer fired (99th percentile)
 while the GUI run trained; it is measured in runs of its own, as it was when
 training shared the GUI's process and the probe's callbacks took the GIL from it.
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -149,6 +151,17 @@ def settle(app, seconds: float = 1.0) -> None:
         time.sleep(0.01)
 
 
+def median_interval(values: list[float], resamples: int = 2000) -> tuple[float, float]:
+    """A 95 % bootstrap interval of the median of ``values`` (seeded: the same values, the same interval).
+
+    On a shared machine the same run varies by ±10 % from one repeat to the
+    next; the interval says how far the paired median itself may be off.
+    """
+    rng = random.Random(0)
+    medians = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(resamples))
+    return medians[int(0.025 * resamples)], medians[int(0.975 * resamples) - 1]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=8)  # the preset's own run: per-run costs amortised as a user sees them
@@ -192,7 +205,8 @@ def main() -> int:
     med = {k: statistics.median(v) for k, v in results.items()}
     # Each repeat runs the three back to back: their ratio within a repeat is less
     # exposed to a shared machine's minute-to-minute speed than the ratio of medians.
-    paired = {k: statistics.median(a / b for a, b in zip(results[k], results["plain"])) for k in results}
+    ratios = {k: [a / b for a, b in zip(results[k], results["plain"])] for k in results}
+    paired = {k: statistics.median(v) for k, v in ratios.items()}
     lags.sort()
     p99 = lags[min(len(lags) - 1, int(0.99 * len(lags)))] if lags else float("nan")
     print(f"threads: {args.threads}")
@@ -205,6 +219,9 @@ def main() -> int:
     print(f"gui_ratio: {med['gui'] / med['plain']:.3f}")
     print(f"trainer_ratio_paired: {paired['trainer']:.3f}")
     print(f"gui_ratio_paired: {paired['gui']:.3f}")
+    for k in ("trainer", "gui"):
+        low, high = median_interval(ratios[k])
+        print(f"{k}_ratio_paired_ci95: {low:.3f}..{high:.3f}")
     print(f"ui_lag_ms_p99: {p99:.1f}")
     print(f"ui_lag_ms_max: {lags[-1] if lags else float('nan'):.1f}")
     dock.close()
