@@ -1,11 +1,14 @@
 """Training speed: plain PyTorch vs the `Trainer` vs the `Trainer` behind the GUI dock.
 
-LeNet-5 (the preset, compiled by studio) on the built-in digits at batch 64,
-Adam, a fixed number of epochs, in one process with the same
-``torch.set_num_threads`` for all three:
+A preset (LeNet-5 unless ``--preset``; compiled by studio) on the built-in
+digits at batch 64, Adam, a fixed number of epochs, on one device (the CPU
+unless ``--device``; on CUDA, bf16 autocast with ``--mixed-precision on``),
+in one process with the same ``torch.set_num_threads`` for all three:
 
     plain    a hand-written loop over the same tensors (shuffle, step, and a
-             validation pass per epoch, as any real loop has), no events
+             validation pass per epoch, as any real loop has), no events; on
+             CUDA the tensors stay on the GPU and the model is channels-last,
+             as the `Trainer` does
     trainer  `Trainer(...).run()` alone (no callback, no files)
     gui      the `TrainingDock` of an offscreen QApplication, shown, training
              in its child process (`studio.train.process`; a QThread of the
@@ -23,6 +26,7 @@ while the GUI run trained; it is measured in runs of its own, as it was when
 training shared the GUI's process and the probe's callbacks took the GIL from it.
 
     python bench/train.py [--epochs 3] [--repeats 3] [--threads N]
+    python bench/train.py --preset resnet18 --device cuda --mixed-precision on   # on a GPU
 """
 
 from __future__ import annotations
@@ -42,14 +46,15 @@ from torch.nn import functional as F  # noqa: E402
 
 from studio.graph import io  # noqa: E402
 from studio.presets import resolve  # noqa: E402
-from studio.train import Trainer  # noqa: E402
+from studio.train import Trainer, devices  # noqa: E402
 from studio.train.project_run import data_for, models_for, optimiser_settings  # noqa: E402
 
 
-def load_project(epochs: int):
-    project = io.load(resolve("lenet5"))
+def load_project(epochs: int, preset: str = "lenet5", device: str = "cpu", mixed_precision: bool = False):
+    """The preset set up for the bench: ``epochs`` at batch 64 on ``device``."""
+    project = io.load(resolve(preset))
     project.set_settings("training", {**project.training, "epochs": epochs, "batch_size": 64,
-                                      "device": "cpu"})
+                                      "device": device, "mixed_precision": mixed_precision})
     return project
 
 
@@ -68,24 +73,28 @@ def plain(project) -> float:
     """A hand-written loop; returns training images per second."""
     start = time.perf_counter()
     models, data = prepare(project)
-    model = models["model"]
     c = project.training
+    device = torch.device(c["device"])
+    layout = torch.channels_last if device.type == "cuda" else torch.contiguous_format
+    model = models["model"].to(device, memory_format=layout)
+    amp = devices.autocast(device, devices.use_mixed_precision(device, c["mixed_precision"]))  # CUDA only
     torch.manual_seed(0)
-    x, y = tensors(data.train)
-    vx, vy = tensors(data.val)
+    x, y = (t.to(device) for t in tensors(data.train))
+    vx, vy = (t.to(device) for t in tensors(data.val))
     opt = torch.optim.Adam(model.parameters(), lr=c["lr"])
     bs, n = c["batch_size"], len(x)
     for _ in range(c["epochs"]):
         model.train()
-        order = torch.randperm(n)
+        order = torch.randperm(n, device=device)
         for i in range(0, n, bs):
             idx = order[i:i + bs]
-            loss = F.cross_entropy(model(x[idx]), y[idx])
+            with amp:
+                loss = F.cross_entropy(model(x[idx]), y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
         model.eval()
-        with torch.no_grad():
+        with torch.no_grad(), amp:  # int() waits for the device, as the Trainer's metrics do
             correct = sum(int((model(vx[i:i + bs]).argmax(1) == vy[i:i + bs]).sum())
                           for i in range(0, len(vx), bs))
     _ = correct
@@ -168,6 +177,9 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     # One core is left to the GUI thread (on 2 cores: torch gets 1, for all three loops).
     parser.add_argument("--threads", type=int, default=max(1, min(4, (os.cpu_count() or 2) - 1)))
+    parser.add_argument("--preset", default="lenet5")  # resnet18: the GPU figure (3x32x32 digits)
+    parser.add_argument("--device", default="cpu")  # cuda where a GPU is lent
+    parser.add_argument("--mixed-precision", choices=("on", "off"), default="off")  # bf16 autocast, CUDA only
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     os.environ["STUDIO_RUNS_DIR"] = tempfile.mkdtemp(prefix="studio-bench-runs-")
@@ -181,7 +193,7 @@ def main() -> int:
     dock.resize(1400, 600)
     dock.show()
     app.processEvents()
-    project = load_project(args.epochs)
+    project = load_project(args.epochs, args.preset, args.device, args.mixed_precision == "on")
     # Warm-up: first-call costs (allocator, kernels, lazy imports such as scikit-learn's metrics) hit no one figure.
     plain(project)
     trainer(project)
@@ -209,6 +221,9 @@ def main() -> int:
     paired = {k: statistics.median(v) for k, v in ratios.items()}
     lags.sort()
     p99 = lags[min(len(lags) - 1, int(0.99 * len(lags)))] if lags else float("nan")
+    print(f"preset: {args.preset}")
+    print(f"device: {args.device}")
+    print(f"mixed_precision: {args.mixed_precision}")
     print(f"threads: {args.threads}")
     print(f"epochs: {args.epochs}")
     print(f"repeats: {args.repeats}")

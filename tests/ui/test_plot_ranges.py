@@ -89,13 +89,20 @@ def test_a_plot_keeps_the_users_zoom_until_reset(qtbot):
     assert y0 <= 0 and y1 >= 9
 
 
-def test_the_dashboard_keeps_its_y_axes_while_an_epoch_adds_points_in_range(qtbot):
+def _shown_board(qtbot) -> Dashboard:
+    """A shown dashboard with run 1 begun, 4 epochs long."""
     board = Dashboard()
+    qtbot.addWidget(board)  # closed at the end of the test, even a failed one
     board.resize(700, 450)
     board.show()
     qtbot.waitExposed(board)
     board.begin_run(1)
     board.set_epochs(4)
+    return board
+
+
+def test_the_dashboard_keeps_its_y_axes_while_an_epoch_adds_points_in_range(qtbot):
+    board = _shown_board(qtbot)
     for epoch, loss in ((1, 1.0), (2, 0.62)):
         for batch in (1, 2):
             board.add_batch(1, BatchEnded(epoch, batch, 2, loss + 0.1 * batch, 7000.0 + 100 * batch, 1e-3, 1.0))
@@ -112,3 +119,29 @@ def test_the_dashboard_keeps_its_y_axes_while_an_epoch_adds_points_in_range(qtbo
         assert y0 <= min(ys) and max(ys) <= y1, name
     assert board.speed_plot.viewRange()[1][0] <= 0  # samples/s from 0
     assert board.loss_plot.viewRange()[0] == pytest.approx([-0.08, 4.08])  # x: the whole run
+
+
+def test_a_falling_training_loss_keeps_the_loss_plot_from_zero_to_its_first_points(qtbot):
+    board = _shown_board(qtbot)
+    ranges = set()
+    for k in range(80):  # 4 epochs of 20 batch events, the loss falling from 2.3 to 0.1
+        board.add_batch(1, BatchEnded(1 + k // 20, 1 + k % 20, 20, 2.3 * math.exp(-k / 25) + 0.05,
+                                      7000.0, 1e-3, 1.0))
+        board.flush()
+        ranges.add(board._axes["loss_plot"].ranges["y"])
+    assert len(ranges) == 1  # each move of a range redraws its axis
+    low, high = ranges.pop()
+    assert low == 0 and 2.35 <= high <= 3
+
+
+def test_the_plots_take_turns_to_draw_new_points(qtbot):
+    board = _shown_board(qtbot)
+    board.add_batch(1, BatchEnded(1, 1, 10, 2.0, 7000.0, 1e-3, 1.0))
+
+    def count() -> dict[str, int]:
+        return {name: len(board.points(1, name)[0]) for name in ("train_loss", "lr", "speed")}
+
+    qtbot.waitUntil(lambda: any(count().values()), timeout=2000)
+    drawn = count()
+    assert sum(drawn.values()) == 1, drawn  # one plot's repaint at a time
+    qtbot.waitUntil(lambda: count() == {"train_loss": 1, "lr": 1, "speed": 1}, timeout=2000)

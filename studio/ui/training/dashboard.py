@@ -4,9 +4,11 @@ Four plots share the x axis (epochs; batch points at fractions of an epoch):
 loss (training per batch event, validation per epoch, dashed), the task's
 validation metric (accuracy in %, or R² and MAE for regression; hidden after
 an epoch without either, the loss plot then twice as wide), the learning
-rate and samples per second. New points are drawn at most five times a
-second (`redraw_ms`). The x axis spans the whole run from its start and each y
-axis ends on round numbers that change only when the points outgrow them
+rate and samples per second. Each plot draws its new points at most five
+times a second (`redraw_ms`), the four taking turns, so that the GUI thread is
+never held by more than one plot's repaint at a time. The x axis spans the
+whole run from its start; each y axis starts at 0 (but the metric's) and ends
+on round numbers that change only when the points outgrow them
 (`axes.SteadyAxes`: a redrawn axis is most of a frame's cost). Each run gets
 its own colour; the loss plot's legend names them ("run 1 train", "run 1
 val"). `clear` forgets every run. Colours follow the application palette
@@ -41,9 +43,14 @@ _PLOTTED = {"loss_plot": ("train_loss", "val_loss"), "metric_plot": ("metric", "
             "lr_plot": ("lr",), "speed_plot": ("speed",)}
 
 
-# Plots whose y axis starts at 0: a constant learning rate would sit mid-range and read as "0";
-# samples/s wobbles by a few percent and would move its range every few epochs.
-_FROM_ZERO = ("lr_plot", "speed_plot")
+# Plots whose y axis starts at 0 (unless a point is below it): a constant learning rate would
+# sit mid-range and read as "0"; samples/s wobbles by a few percent and would move its range
+# every few epochs; a falling loss would move it down four or five times in the first epoch,
+# each move a redraw of the axis (~8 ms), with little to gain as the first, high points stay.
+_FROM_ZERO = ("loss_plot", "lr_plot", "speed_plot")
+
+# The order in which the plots take turns to draw their new points (`Dashboard._draw_next`).
+_TURNS = tuple(_PLOTTED)
 
 
 @dataclass
@@ -73,12 +80,13 @@ class Dashboard(QWidget):
 
     def __init__(self, parent: QWidget | None = None, redraw_ms: int = 200):
         super().__init__(parent)
-        # Points arrive ~20 times a second; the curves are redrawn at most every
-        # `redraw_ms`, so drawing takes little of the GIL the training thread needs.
+        # Points arrive ~20 times a second; each plot is redrawn at most every `redraw_ms`.
+        # One plot a tick: a repaint of all four at once held the GUI thread for 10-15 ms.
         self._redraw = QTimer(self)
         self._redraw.setSingleShot(True)
-        self._redraw.setInterval(redraw_ms)
-        self._redraw.timeout.connect(self.flush)
+        self._redraw.setInterval(max(1, redraw_ms // len(_TURNS)))
+        self._redraw.timeout.connect(self._draw_next)
+        self._turn = 0
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.view = pg.GraphicsLayoutWidget()
@@ -193,32 +201,39 @@ class Dashboard(QWidget):
         if not self._redraw.isActive():
             self._redraw.start()
 
-    @Slot()
     def flush(self) -> None:
-        """Show every point received so far (called by the redraw timer)."""
-        for series in self.runs.values():
-            for s in series.values():
-                s.flush()
-        self._steady_axes()
+        """Show every point received so far, on every plot (the end of a run, tests)."""
+        for name in _TURNS:
+            self._draw(name)
 
-    def _steady_axes(self) -> None:
-        """Give each plot a y range that holds all its points."""
-        for name, curves in _PLOTTED.items():
-            span = bounds(run[curve].y for run in self.runs.values() for curve in curves)
-            if span is not None and name in _FROM_ZERO:
-                span = (min(span[0], 0.0), span[1])
-            percent = name == "metric_plot" and self.task == "classification"
-            self._axes[name].fit(y=span, y_limits=(0.0, 100.0) if percent else (None, None))
+    @Slot()
+    def _draw_next(self) -> None:
+        """Draw the new points of the plot whose turn it is; go on while any plot has some."""
+        self._draw(_TURNS[self._turn])
+        self._turn = (self._turn + 1) % len(_TURNS)
+        if any(s.dirty for series in self.runs.values() for s in series.values()):
+            self._redraw.start()
+
+    def _draw(self, name: str) -> None:
+        """Hand plot ``name`` its new points and a y range that holds all its points."""
+        curves = [run[curve] for run in self.runs.values() for curve in _PLOTTED[name]]
+        if not any(s.dirty for s in curves):
+            return
+        for s in curves:
+            s.flush()
+        span = bounds(s.y for s in curves)
+        if span is not None and name in _FROM_ZERO:
+            span = (min(span[0], 0.0), span[1])
+        percent = name == "metric_plot" and self.task == "classification"
+        self._axes[name].fit(y=span, y_limits=(0.0, 100.0) if percent else (None, None))
 
     def _set_task(self, task: str) -> None:
         if task == self.task:
             return
         self.task = task
-        if task == "regression":
-            self.metric_plot.setTitle("Validation R² (solid) and MAE (dashed)", size="9pt")
-        else:
-            self.metric_plot.setTitle("Validation accuracy (%)", size="9pt")
-        self.apply_palette()
+        title = "Validation R² (solid) and MAE (dashed)" if task == "regression" else "Validation accuracy (%)"
+        # The title only: `apply_palette` would redraw all eight axes (~80 ms) at the first epoch.
+        self.metric_plot.setTitle(title, color=self.palette().color(QPalette.ColorRole.Text).name(), size="9pt")
 
     def clear(self, keep: int | None = None) -> None:
         """Forget every run's curves (but run ``keep``, when given: the one training now)."""
@@ -234,6 +249,10 @@ class Dashboard(QWidget):
                     plot.removeItem(s.item)
         for axes in self._axes.values():  # the points left may fit a tighter range
             axes.reset()
+        for series in self.runs.values():
+            for s in series.values():
+                s.dirty = bool(s.x)
+        self._schedule()
         if not self.runs:
             self.task = None
             self._show_metric(True)
