@@ -75,7 +75,8 @@ def plain(project) -> float:
     models, data = prepare(project)
     c = project.training
     device = torch.device(c["device"])
-    layout = torch.channels_last if device.type == "cuda" else torch.contiguous_format
+    channels_last = devices.use_channels_last(device, "auto", getattr(data, "input_shape", None))  # the Trainer's rule
+    layout = torch.channels_last if channels_last else torch.contiguous_format
     model = models["model"].to(device, memory_format=layout)
     amp = devices.autocast(device, devices.use_mixed_precision(device, c["mixed_precision"]))  # CUDA only
     torch.manual_seed(0)

@@ -109,7 +109,7 @@ class Dashboard(QWidget):
 
     def _plot(self, row: int, col: int, title: str) -> pg.PlotItem:
         plot = self.view.addPlot(row=row, col=col, enableMenu=False)  # a menu costs ~7 ms to make
-        plot.setTitle(title, size="9pt")
+        self._title(plot, title)
         plot.showGrid(x=True, y=True, alpha=0.15)
         plot.setLabel("bottom", "epoch")
         plot.hideButtons()
@@ -211,8 +211,12 @@ class Dashboard(QWidget):
         """Draw the new points of the plot whose turn it is; go on while any plot has some."""
         self._draw(_TURNS[self._turn])
         self._turn = (self._turn + 1) % len(_TURNS)
-        if any(s.dirty for series in self.runs.values() for s in series.values()):
+        if any(s.dirty for s in self._every_series()):
             self._redraw.start()
+
+    def _every_series(self):
+        """Every curve of every run."""
+        return (s for series in self.runs.values() for s in series.values())
 
     def _draw(self, name: str) -> None:
         """Hand plot ``name`` its new points and a y range that holds all its points."""
@@ -233,7 +237,7 @@ class Dashboard(QWidget):
         self.task = task
         title = "Validation R² (solid) and MAE (dashed)" if task == "regression" else "Validation accuracy (%)"
         # The title only: `apply_palette` would redraw all eight axes (~80 ms) at the first epoch.
-        self.metric_plot.setTitle(title, color=self.palette().color(QPalette.ColorRole.Text).name(), size="9pt")
+        self._title(self.metric_plot, title)
 
     def clear(self, keep: int | None = None) -> None:
         """Forget every run's curves (but run ``keep``, when given: the one training now)."""
@@ -249,9 +253,8 @@ class Dashboard(QWidget):
                     plot.removeItem(s.item)
         for axes in self._axes.values():  # the points left may fit a tighter range
             axes.reset()
-        for series in self.runs.values():
-            for s in series.values():
-                s.dirty = bool(s.x)
+        for s in self._every_series():
+            s.dirty = bool(s.x)
         self._schedule()
         if not self.runs:
             self.task = None
@@ -282,7 +285,7 @@ class Dashboard(QWidget):
                 axis = plot.getAxis(name)
                 axis.setPen(pg.mkPen(sub))
                 axis.setTextPen(pg.mkPen(sub))
-            plot.titleLabel.setText(plot.titleLabel.text, color=text.name(), size="9pt")
+            self._title(plot, plot.titleLabel.text)
             axis_label = plot.getAxis("bottom").label
             axis_label.setDefaultTextColor(sub)
         self.legend.setLabelTextColor(text)
@@ -290,3 +293,7 @@ class Dashboard(QWidget):
         fill.setAlphaF(0.8)
         self.legend.setBrush(pg.mkBrush(fill))
         self.legend.setPen(pg.mkPen(QColor(text.red(), text.green(), text.blue(), 60)))
+
+    def _title(self, plot: pg.PlotItem, title: str) -> None:
+        """Set ``plot``'s title, in the palette's text colour."""
+        plot.setTitle(title, color=self.palette().color(QPalette.ColorRole.Text).name(), size="9pt")
