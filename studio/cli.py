@@ -138,7 +138,7 @@ def cmd_summary(args) -> int:
 
 
 def summary_data(project, reports) -> dict:
-    """The summary as JSON-native data (the `--json` contract of DESIGN.md)."""
+    """The summary as JSON-native data (the `--json` contract in the README and docs/architecture.md)."""
     networks = {}
     for name, report in reports.items():
         net = project.network(name)

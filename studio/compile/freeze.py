@@ -1,16 +1,17 @@
-"""Freezing layers: a project-level list of nodes whose parameters training leaves alone.
+"""Freezing layers: nodes whose parameters training leaves alone.
 
 A layer's catalog parameters are its module's constructor arguments, so
-"frozen" is not one of them; it lives in the training settings::
+"frozen" is not one of them: it is a mark on the node kept by the project
+(`Project.set_frozen`, by node id), and the file names the frozen layers in
+``training["frozen"]`` (see `studio.graph.frozen`)::
 
-    project.training["frozen"] = ["conv1", "stage", "generator/fc1"]
+    "training": {"frozen": ["conv1", "stage", "generator/fc1"]}
 
-An entry is a node name (a layer, or a block instance: the whole block is
-frozen) of any network that has such a node, or ``network/node`` for one
-network only. `apply_frozen` sets ``requires_grad=False`` on those
-submodules of a compiled model, so an optimizer built on the parameters that
-require grad leaves them out; `trainable_count` gives the summary's
-"trainable" figure without building anything.
+A frozen Block node freezes the whole block. `apply_frozen` sets
+``requires_grad=False`` on those submodules of a compiled model, so an
+optimizer built on the parameters that require grad leaves them out;
+`trainable_count` gives the summary's "trainable" figure without building
+anything.
 """
 
 from __future__ import annotations
@@ -18,42 +19,23 @@ from __future__ import annotations
 from torch import nn
 
 from studio.compile.fx import attribute_names
-from studio.errors import StudioError
 from studio.graph.analysis import Analyzer
+from studio.graph.frozen import FROZEN_KEY, freeze_by_name
 from studio.graph.project import Project
 
-FROZEN_KEY = "frozen"
+__all__ = ["FROZEN_KEY", "apply_frozen", "frozen_nodes", "set_frozen", "trainable_count"]
 
 
 def frozen_nodes(project: Project, network: str | None = None) -> list[str]:
-    """Ids of the frozen nodes of a network; StudioError for an entry no network has."""
-    entries = project.training.get(FROZEN_KEY) or []
-    if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
-        raise StudioError(f"project '{project.name}': training setting 'frozen' must be a list of node names, "
-                          f"got {entries!r}")
+    """Ids of the frozen nodes of a network, in the network's order."""
     net = project.network(network)
-    by_name = {n.name: n.id for n in net.nodes.values()}
-    ids = []
-    for entry in entries:
-        where, _, name = entry.rpartition("/")
-        if where and where not in project.networks:
-            raise StudioError(f"project '{project.name}': frozen entry '{entry}' names no network "
-                              f"(networks: {', '.join(project.networks)}); fix training.frozen")
-        if not where and not any(name in {n.name for n in other.nodes.values()}
-                                 for other in project.networks.values()):
-            raise StudioError(f"project '{project.name}': frozen entry '{entry}' names no node; "
-                              f"remove it from training.frozen or rename it")
-        if where and name not in {n.name for n in project.networks[where].nodes.values()}:
-            raise StudioError(f"project '{project.name}': frozen entry '{entry}': network '{where}' "
-                              f"has no node '{name}'; fix training.frozen")
-        if where in ("", net.name) and name in by_name:
-            ids.append(by_name[name])
-    return ids
+    frozen = project.frozen_ids(net.name)
+    return [nid for nid in net.nodes if nid in frozen]
 
 
 def set_frozen(project: Project, node_names: list[str]) -> None:
-    """Replaces the frozen list (sends the project's settings_changed("training"))."""
-    project.set_settings("training", {**project.training, FROZEN_KEY: list(node_names)})
+    """Freezes exactly the layers named (see `studio.graph.frozen`); GraphError for a name that names none."""
+    freeze_by_name(project, node_names)
 
 
 def apply_frozen(model: nn.Module, project: Project, network: str | None = None) -> list[str]:

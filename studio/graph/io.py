@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from studio.errors import ProjectFileError, StudioError
+from studio.graph.frozen import FROZEN_KEY, frozen_names, layers_named
 from studio.graph.network import Network
 from studio.graph.project import Project
 
@@ -43,13 +44,14 @@ def network_to_dict(net: Network) -> dict:
 
 
 def to_dict(project: Project) -> dict:
-    """The whole project as JSON-native data."""
+    """The whole project as JSON-native data (the frozen layers by name in ``training.frozen``)."""
+    frozen = frozen_names(project)
     return {
         "format": FORMAT,
         "name": project.name,
         "metadata": project.metadata,
         "data": project.data,
-        "training": project.training,
+        "training": {**project.training, FROZEN_KEY: frozen} if frozen else project.training,
         "blocks": {b.name: {"params": b.params, "doc": b.doc, "network": network_to_dict(b.network)}
                    for b in project.blocks.values()},
         "networks": {name: network_to_dict(net) for name, net in project.networks.items()},
@@ -126,7 +128,24 @@ def from_dict(data: Any, path: str | os.PathLike = "<data>") -> Project:
         raise ProjectFileError(path, "networks", "the project has no network")
     for name, net in networks.items():
         _fill(project.add_network(name), net, path, f"networks.{name}")
+    _read_frozen(project, path)
     return project
+
+
+def _read_frozen(project: Project, path) -> None:
+    """Moves ``training.frozen`` (names) onto the nodes; an entry naming no layer any more is dropped."""
+    training = dict(project.training)
+    names = training.pop(FROZEN_KEY, [])
+    project.training = training
+    if not isinstance(names, list) or not all(isinstance(e, str) for e in names):
+        raise ProjectFileError(path, f"training.{FROZEN_KEY}", "must be a list of layer names")
+    for name in names:
+        try:
+            layers = layers_named(project, name)
+        except StudioError:
+            continue  # a layer renamed or deleted by an older version: nothing of it is left to freeze
+        for network, node_id in layers:
+            project.set_frozen(network, node_id, True)
 
 
 def _migrated(data: Any, path) -> dict:

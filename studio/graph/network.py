@@ -56,7 +56,7 @@ class Network:
 
     Events (psygnal signals, sent after the change):
         node_added(id: str)
-        node_removed(node: Node)          -- a copy of the removed node
+        node_removed(node: Node, index: int)  -- a copy of the removed node, and where it stood in `nodes`
         edge_added(edge: Edge)
         edge_removed(edge: Edge)
         params_changed(id: str, old: dict, new: dict)
@@ -65,7 +65,7 @@ class Network:
     """
 
     node_added = Signal(str)
-    node_removed = Signal(object)
+    node_removed = Signal(object, int)
     edge_added = Signal(object)
     edge_removed = Signal(object)
     params_changed = Signal(str, dict, dict)
@@ -186,8 +186,11 @@ class Network:
 
     # --- primitives ------------------------------------------------------
     def add_node(self, type: str, name: str | None = None, params: dict | None = None,
-                 pos: tuple[float, float] = (0.0, 0.0), id: str | None = None) -> str:
-        """Adds a node and returns its id. Parameters are checked against the catalog."""
+                 pos: tuple[float, float] = (0.0, 0.0), id: str | None = None, index: int | None = None) -> str:
+        """Adds a node and returns its id. Parameters are checked against the catalog.
+
+        `index` puts it at that place in `nodes` (undoing a removal), else it comes last.
+        """
         self._guard()
         if id is not None and id in self.nodes:
             raise GraphError(f"network '{self.name}' already has a node with id '{id}'")
@@ -198,6 +201,11 @@ class Network:
         node = Node(node_id, type, name or self.unique_name(type.lower()), params, _pos(pos))
         self.ports(node)  # a block that does not exist fails here, before anything changes
         self.nodes[node_id] = node
+        if index is not None and index < len(self.nodes) - 1:
+            order = list(self.nodes.items())
+            order.insert(index, order.pop())
+            self.nodes.clear()  # in place: views hold this dict
+            self.nodes.update(order)
         self._names[node.name] = node_id
         self._changed(structure=True)
         self._emit(self.node_added, node_id)
@@ -210,12 +218,13 @@ class Network:
         attached = set(self._in.get(node_id, {}).values()) | self._out.get(node_id, set())
         for edge in sorted(attached, key=_edge_key):
             self.disconnect(edge)
+        index = list(self.nodes).index(node_id)
         del self.nodes[node_id]
         del self._names[node.name]
         self._in.pop(node_id, None)
         self._out.pop(node_id, None)
         self._changed(structure=True)
-        self._emit(self.node_removed, copy.deepcopy(node))
+        self._emit(self.node_removed, copy.deepcopy(node), index)
         return node
 
     def connect(self, src: str, src_port: str, dst: str, dst_port: str) -> Edge:

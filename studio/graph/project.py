@@ -10,6 +10,7 @@ node names.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 from psygnal import Signal
@@ -42,7 +43,9 @@ class Project:
         network_added(name: str), network_removed(name: str)
         block_added(name: str), block_removed(name: str)
         block_params_changed(name: str, old: dict, new: dict)
-        settings_changed(section: str)  -- "data", "training" or "metadata"
+        setting_changed(section: str, key: str, old, new)
+            -- section "data", "training" or "metadata"; None stands for an absent key
+        frozen_changed(network: str, node_id: str, old: bool, new: bool)
     """
 
     network_added = Signal(str)
@@ -50,7 +53,8 @@ class Project:
     block_added = Signal(str)
     block_removed = Signal(str)
     block_params_changed = Signal(str, dict, dict)
-    settings_changed = Signal(str)
+    setting_changed = Signal(str, str, object, object)
+    frozen_changed = Signal(str, str, bool, bool)
 
     def __init__(self, name: str = "untitled"):
         self.name = name
@@ -59,6 +63,7 @@ class Project:
         self.data: dict = {}
         self.training: dict = {}
         self.metadata: dict = {}
+        self._frozen: set[tuple[str, str]] = set()  # (network name, node id)
 
     def add_network(self, name: str = "main") -> Network:
         """A new empty network called `name`."""
@@ -136,12 +141,52 @@ class Project:
         """Top-level networks, then block networks."""
         return list(self.networks.values()) + [b.network for b in self.blocks.values()]
 
+    def set_setting(self, section: str, key: str, value) -> None:
+        """Sets one key of the data, training or metadata section; None removes it."""
+        values = self._section(section)
+        old = values.get(key)
+        if old == value and type(old) is type(value):
+            return
+        values = dict(values)
+        if value is None:
+            values.pop(key, None)
+        else:
+            values[key] = copy.deepcopy(value)
+        setattr(self, section, values)
+        self.setting_changed.emit(section, key, copy.deepcopy(old), copy.deepcopy(value))
+
     def set_settings(self, section: str, values: dict) -> None:
-        """Replaces the data, training or metadata section."""
+        """Replaces a whole section, one `set_setting` per key that changes."""
+        current = self._section(section)
+        for key in [k for k in current if k not in values]:
+            self.set_setting(section, key, None)
+        for key, value in values.items():
+            self.set_setting(section, key, value)
+
+    def _section(self, section: str) -> dict:
         if section not in ("data", "training", "metadata"):
             raise GraphError(f"unknown settings section '{section}'")
-        setattr(self, section, dict(values))
-        self.settings_changed.emit(section)
+        return getattr(self, section)
+
+    def set_frozen(self, network: str, node_id: str, frozen: bool) -> None:
+        """Marks a node of a top-level network as frozen (training leaves its weights alone) or not."""
+        net = self.network(network)
+        net.node(node_id)
+        old = (network, node_id) in self._frozen
+        if old == frozen:
+            return
+        if frozen:
+            self._frozen.add((network, node_id))
+        else:
+            self._frozen.discard((network, node_id))
+        self.frozen_changed.emit(network, node_id, old, frozen)
+
+    def frozen_ids(self, network: str) -> set[str]:
+        """Ids of the frozen nodes of a top-level network (none for a block network)."""
+        net = self.networks.get(network)
+        if net is None:
+            return set()
+        return {nid for name, nid in self._frozen if name == network and nid in net.nodes}
 
     def check(self) -> None:
         """Asserts the invariants of every network."""

@@ -23,7 +23,7 @@ from pathlib import Path
 from torch import fx, nn
 
 from studio.compile import compile_network
-from studio.compile.freeze import apply_frozen
+from studio.compile.freeze import FROZEN_KEY, apply_frozen, set_frozen
 from studio.compile.weights import apply_initial_weights
 from studio.data import DataSplits, load_data
 from studio.errors import TrainingError
@@ -35,10 +35,12 @@ PROJECT_KEYS = ("input_shape", "frozen", "init_weights")
 
 
 def training_copy(project: Project, training: dict) -> Project:
-    """The project as it trains: a copy with the Input shape of ``training["input_shape"]`` applied."""
+    """The project as it trains: a copy with ``training``'s Input shape and frozen layers applied."""
     shape = training.get("input_shape")
     copy = io.from_dict(io.to_dict(project), f"project '{project.name}'")
-    copy.training = dict(training)
+    copy.training = {k: v for k, v in training.items() if k != FROZEN_KEY}
+    if FROZEN_KEY in training:  # `--set frozen=[...]` names them
+        set_frozen(copy, training[FROZEN_KEY])
     if shape is None:
         return copy
     net = data_network(copy, training)

@@ -4,7 +4,7 @@
 ``progress(step, fraction)`` may be called from the job. The worker's
 signals are connected to `@Slot` methods of `receiver`, a QObject living in
 the GUI thread, so they arrive there queued (never connect a worker signal
-to a lambda: it would run in the worker thread, see DESIGN.md):
+to a lambda: it would run in the worker thread, see docs/architecture.md):
 
     receiver.job_progress(str step, float fraction)
     receiver.job_done(object result)        what fn returned

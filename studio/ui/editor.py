@@ -235,6 +235,21 @@ class Editor(QObject):
         self.edit(f"rename {old} → {name}", lambda: net.rename(node_id, name))
         return self.last_error
 
+    def set_setting(self, section: str, key: str, value, merge_key=None) -> bool:
+        """Sets one key of a settings section (None removes it) as an undoable edit; False if nothing changed."""
+        if getattr(self.project, section).get(key) == value:
+            return False
+        what = "clear" if value is None else "set"
+        self.edit(f"{what} {section} setting {key}", lambda: self.project.set_setting(section, key, value), merge_key)
+        return self.last_error is None
+
+    def set_frozen(self, node_ids: list[str], frozen: bool) -> None:
+        """Freezes or unfreezes nodes of the top-level network on show, as one edit."""
+        net = self.network
+        what = net.nodes[node_ids[0]].name if len(node_ids) == 1 else f"{len(node_ids)} nodes"
+        self.edit(f"{'freeze' if frozen else 'unfreeze'} {what}",
+                  lambda: [self.project.set_frozen(net.name, nid, frozen) for nid in node_ids])
+
     def paste(self, data: dict, offset=(40.0, 40.0)) -> list[str]:
         """Pastes clipboard data; selects and returns the new nodes."""
         net = self.network

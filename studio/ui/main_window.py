@@ -25,7 +25,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QSize, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, QStackedWidget, QVBoxLayout, QWidget)
 
 from studio.errors import ProjectFileError, StudioError
@@ -144,6 +144,16 @@ class MainWindow(ModelFilesMixin, QMainWindow):
 
     def _make_actions(self) -> None:
         K = QKeySequence.StandardKey
+        # One pair of undo actions for the window's life; they follow the open project's stack, and
+        # do nothing with none open (a stack's own actions die with the project's editor).
+        self.undo_group = QUndoGroup(self)
+        self.undo_action = self.undo_group.createUndoAction(self, "Undo")
+        self.undo_action.setShortcut(K.Undo)
+        self.redo_action = self.undo_group.createRedoAction(self, "Redo")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence(K.Redo)])
+        for a in (self.undo_action, self.redo_action):
+            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            self.addAction(a)
         self.act_new = self._action("&New", self.new, K.New)
         self.act_open = self._action("&Open…", self.open_dialog, K.Open)
         self.act_save = self._action("&Save", self.save, K.Save)
@@ -191,8 +201,7 @@ class MainWindow(ModelFilesMixin, QMainWindow):
                   self.act_load_weights, self.act_export, None, self.act_close, self.act_quit):
             m.addSeparator() if a is None else m.addAction(a)
         self.edit_menu = bar.addMenu("&Edit")
-        self._undo_placeholder = (QAction("Undo", self, enabled=False), QAction("Redo", self, enabled=False))
-        self.edit_menu.addActions(list(self._undo_placeholder))
+        self.edit_menu.addActions([self.undo_action, self.redo_action])
         self.edit_menu.addSeparator()
         for a in (self.act_cut, self.act_copy, self.act_paste, self.act_duplicate, self.act_delete, None,
                   self.act_select_all, self.act_rename, None, self.act_quick_add, self.act_collapse, None,
@@ -234,10 +243,12 @@ class MainWindow(ModelFilesMixin, QMainWindow):
         else:
             self.inspector.set_editor(self.editor)
         if old_editor is not None:
+            self.undo_group.removeStack(old_editor.undo_stack)
             old_editor.scene.detach()
             old_editor.deleteLater()
-        self._install_undo_actions()
-        self.training_dock.set_project(project, path)
+        self.undo_group.addStack(self.editor.undo_stack)
+        self.undo_group.setActiveStack(self.editor.undo_stack)
+        self.training_dock.set_project(project, path, self.editor.set_setting)
         self.editor.undo_stack.cleanChanged.connect(self._update_title)
         self.editor.analysed.connect(self._analysed)
         self.editor.message.connect(self._status)
@@ -257,22 +268,6 @@ class MainWindow(ModelFilesMixin, QMainWindow):
         self.view.setFocus()
         # fit again once the window has its final size, readable rather than all at once
         QTimer.singleShot(0, self._first_view)
-
-    def _install_undo_actions(self) -> None:
-        stack = self.editor.undo_stack
-        undo = stack.createUndoAction(self, "Undo")
-        redo = stack.createRedoAction(self, "Redo")
-        undo.setShortcut(QKeySequence.StandardKey.Undo)
-        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence.StandardKey.Redo])
-        first = self.edit_menu.actions()[0]
-        self.edit_menu.insertActions(first, [undo, redo])
-        for a in self._undo_placeholder:
-            self.edit_menu.removeAction(a)
-            self.removeAction(a)
-        self.addAction(undo)
-        self.addAction(redo)
-        self._undo_placeholder = (undo, redo)
-        self.undo_action, self.redo_action = undo, redo
 
     def _show_start(self) -> None:
         self.stack.setCurrentWidget(self.start_page)
@@ -377,7 +372,7 @@ class MainWindow(ModelFilesMixin, QMainWindow):
             self.memory_weights = None
             self._status(f"saved the imported weights to {written}")
         self.path = path
-        self.training_dock.set_project(project, path)  # runs now go beside the file
+        self.training_dock.set_project(project, path, self.editor.set_setting)  # runs now go beside the file
         self.editor.undo_stack.setClean()
         recovery.clear()
         add_recent(path)
@@ -395,9 +390,12 @@ class MainWindow(ModelFilesMixin, QMainWindow):
         if self.view is not None:
             self._area_layout.removeWidget(self.view)
             self.view.deleteLater()
+        self.undo_group.removeStack(self.editor.undo_stack)
         self.editor.scene.detach()
         self.editor.deleteLater()
         self.editor = self.view = None
+        self.last_run_weights = self.memory_weights = None
+        self.training_dock.set_project(None, None)
         if self.inspector is not None:
             self.inspector.deleteLater()
             self.inspector = None
@@ -593,11 +591,7 @@ class MainWindow(ModelFilesMixin, QMainWindow):
         self.summary.show_report(ed.network, report, frozen=self.frozen)
         top_frozen = freeze.frozen_ids(project, project.networks[ed.path[0][1]])
         total = ed.root_report.total_params if ed.root_report else 0
-        text = memory_text(total, trainable_params(ed.root_report, top_frozen) if top_frozen else None)
-        dangling = freeze.dangling_entries(project)
-        if dangling:
-            text += f" · frozen list: {', '.join(repr(d) for d in dangling)} names no node"
-        self.memory.setText(text)
+        self.memory.setText(memory_text(total, trainable_params(ed.root_report, top_frozen) if top_frozen else None))
 
     def _status(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)

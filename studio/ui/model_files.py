@@ -31,7 +31,6 @@ from studio.export.cli import save_weights
 from studio.ui import dialogs, freeze
 from studio.ui.export_dialog import FRESH, LAST_RUN, PROJECT, ExportDialog, WeightsChoice
 from studio.ui.import_dialog import ImportDialog
-from studio.ui.project_settings import change_training
 from studio.ui.weights import WeightsReportDialog, resolve_init, stored_path, weights_file_for
 
 
@@ -196,7 +195,7 @@ class ModelFilesMixin:
         path = self._weights_path
         if self.editor is None or path is None:
             return
-        if change_training(self.editor, f"use weights {path.name}", {INIT_KEY: stored_path(path, self.path)}):
+        if self.editor.set_setting("training", INIT_KEY, stored_path(path, self.path)):
             self._status(f"the project starts from {path.name} (training, export)")
 
     @Slot()
@@ -214,11 +213,10 @@ class ModelFilesMixin:
         if self.memory_weights is not None and not value:
             target = weights_file_for(path)
             save_weights(self.memory_weights, target)
-            project.set_settings("training", {**project.training, INIT_KEY: target.name})
+            project.set_setting("training", INIT_KEY, target.name)
             return target
         if value and self.path is not None and not Path(value).is_absolute() \
                 and Path(path).absolute().parent != self.path.absolute().parent:
             # a relative path would point elsewhere from the new folder
-            project.set_settings("training", {**project.training,
-                                              INIT_KEY: stored_path(resolve_init(project, self.path), path)})
+            project.set_setting("training", INIT_KEY, stored_path(resolve_init(project, self.path), path))
         return None

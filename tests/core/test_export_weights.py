@@ -7,7 +7,7 @@ from studio.compile import compile_network
 from studio.errors import StudioError
 from studio.export import (apply_frozen, apply_initial_weights, apply_weights, frozen_nodes, load_weights,
                            read_state_dict, set_frozen, trainable_count)
-from studio.graph import Analyzer
+from studio.graph import Analyzer, io
 
 from tests.core.helpers import lenet, residual_block_project
 
@@ -98,9 +98,11 @@ def test_freezing_reduces_the_trainable_count_and_the_optimizer(tmp_path):
     total = Analyzer(project).analyse().trainable_params
     assert trainable_count(project) == total == 61706
     events = []
-    project.settings_changed.connect(events.append)
+    project.frozen_changed.connect(lambda *args: events.append(args))
     set_frozen(project, ["conv1", "fc1"])
-    assert events == ["training"] and project.training["frozen"] == ["conv1", "fc1"]
+    net = project.network()
+    assert events == [("main", net.by_name("conv1").id, False, True), ("main", net.by_name("fc1").id, False, True)]
+    assert io.to_dict(project)["training"]["frozen"] == ["conv1", "fc1"]
     conv1, fc1 = 6 * 25 + 6, 400 * 120 + 120
     assert trainable_count(project) == total - conv1 - fc1
 
@@ -130,8 +132,8 @@ def test_freezing_a_block_instance_and_bad_entries():
     frozen = apply_frozen(model, project)
     assert frozen and all(name.startswith("stage.") for name in frozen)
     assert trainable_count(project) == sum(p.numel() for p in model.parameters() if p.requires_grad) < total
-    for bad, message in ((["nope"], "names no node"), (["gen/stem"], "names no network"),
-                         (["main/nope"], "has no node 'nope'"), ("stem", "must be a list")):
-        project.training["frozen"] = bad
+    for bad, message in ((["nope"], "names no layer"), (["gen/stem"], "names no network"),
+                         (["main/nope"], "names no layer"), ("stem", "must be a list")):
         with pytest.raises(StudioError, match=message):
-            frozen_nodes(project)
+            set_frozen(project, bad)
+    assert frozen_nodes(project) == [project.network().by_name("stage").id]  # a refused list changes nothing

@@ -11,6 +11,7 @@ from PySide6.QtGui import QContextMenuEvent, QImage, QPainter
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMenu
 
+from studio.graph.frozen import frozen_names
 from studio.compile import compile_network
 from studio.graph import io as project_io
 from studio.ui import dialogs
@@ -119,7 +120,7 @@ def test_freeze_by_shortcut_draws_frozen_counts_and_undoes(lenet, qtbot):
     plain = _render(item)
     lenet.view.setFocus()
     QTest.keyClick(lenet.view, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
-    assert ed.project.training["frozen"] == ["conv1"]
+    assert frozen_names(ed.project) == ["conv1"]
     assert item.frozen and _render(item) != plain
     lenet.summary_dock.raise_()
     qtbot.waitUntil(lenet.summary.isVisible)
@@ -129,11 +130,11 @@ def test_freeze_by_shortcut_draws_frozen_counts_and_undoes(lenet, qtbot):
     assert lenet.is_dirty()
 
     ed.undo_stack.undo()
-    assert "frozen" not in ed.project.training and not item.frozen
+    assert not frozen_names(ed.project) and not item.frozen
     assert "(61,706 trainable)" in lenet.summary.totals.text() and "trainable" not in lenet.memory.text()
     assert _render(item) == plain
     ed.undo_stack.redo()
-    assert item.frozen and ed.project.training["frozen"] == ["conv1"]
+    assert item.frozen and frozen_names(ed.project) == ["conv1"]
 
     # the context menu offers the opposite for the node under the cursor (and selects it)
     pos = lenet.view.mapFromScene(ed.scene.nodes["fc1"].sceneBoundingRect().center())
@@ -153,10 +154,10 @@ def test_freeze_by_shortcut_draws_frozen_counts_and_undoes(lenet, qtbot):
     popup.close()
     ed.scene.select_nodes(["fc1"])
     lenet.toggle_frozen()
-    assert ed.project.training["frozen"] == ["conv1", "fc1"]
+    assert frozen_names(ed.project) == ["conv1", "fc1"]
     ed.scene.select_nodes(["conv1", "fc1"])
     lenet.toggle_frozen()  # all selected frozen: unfreezes them
-    assert ed.project.training.get("frozen") is None and not item.frozen
+    assert not frozen_names(ed.project) and not item.frozen
 
 
 def test_load_weights_report_sets_init_weights_and_export_uses_them(lenet, tmp_path, qtbot, monkeypatch):
@@ -300,7 +301,7 @@ def test_several_networks_freeze_one_and_choose_what_to_export(window, qtbot):
     window.set_project(project, None)
     window.editor.scene.select_nodes([n.id for n in window.editor.network.nodes.values() if n.name == "fc"])
     window.toggle_frozen()
-    assert project.training["frozen"] == ["gen/fc"]  # not the discriminator's fc
+    assert frozen_names(project) == ["gen/fc"]  # not the discriminator's fc
     assert "0 trainable" in window.memory.text()
     dlg = window.open_export_dialog()
     assert dlg.network.isVisible() and [dlg.network.itemText(i) for i in range(2)] == ["gen", "disc"]

@@ -2,10 +2,13 @@
 
 Every control is bound to one key (`_Binding`): it shows the section's value,
 or the default when the key is absent, and a change writes just that key back
-with `Project.set_settings`, so the settings are saved in the project file and
-keys the panel does not know (``input_shape``, a source's own options) are
-kept. When the project's settings change elsewhere (undo, another editor) the
-panel reloads with its signals blocked, so nothing echoes.
+through the `write` function it was given (the editor's undoable
+`Editor.set_setting`; `Project.set_setting` when there is none), so a
+settings edit marks the project unsaved, is autosaved and undoes with Ctrl+Z
+like any other, and keys the panel does not know (``input_shape``, a
+source's own options) are kept. When the project's settings change elsewhere
+(undo, another editor) the panel reloads with its signals blocked, so nothing
+echoes.
 
 Signals:
     edited(str): a section ("training" or "data") was written by the panel.
@@ -119,6 +122,7 @@ class ConfigPanel(QScrollArea):
         self.project = None
         self._bindings: list[_Binding] = []
         self._writing = False
+        self._write_setting: Callable[..., Any] | None = None
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -338,17 +342,21 @@ class ConfigPanel(QScrollArea):
             edit.editingFinished.emit()
 
     # --- project <-> controls ---------------------------------------------------------
-    def set_project(self, project: Any) -> None:
-        """Show (and from now on edit) ``project``'s settings; None empties and disables the form."""
+    def set_project(self, project: Any, write: Callable[..., Any] | None = None) -> None:
+        """Show (and from now on edit) ``project``'s settings; None empties and disables the form.
+
+        ``write(section, key, value, merge_key=...)`` makes each change (default: `Project.set_setting`).
+        """
         if self.project is not None:
-            self.project.settings_changed.disconnect(self._settings_changed)
+            self.project.setting_changed.disconnect(self._settings_changed)
         self.project = project
+        self._write_setting = write or _plain_write(project)
         if project is not None:
-            project.settings_changed.connect(self._settings_changed)
+            project.setting_changed.connect(self._settings_changed)
         self.setEnabled(project is not None)
         self.reload()
 
-    def _settings_changed(self, section: str) -> None:
+    def _settings_changed(self, section: str, *_: Any) -> None:
         if section in ("training", "data") and not self._writing:
             self.reload()
 
@@ -373,9 +381,10 @@ class ConfigPanel(QScrollArea):
         if _get(current, key) == value and (value is not None or not _has(current, key)):
             return
         _set(current, key, value)
+        top = key.split(".")[0]
         self._writing = True
         try:
-            self.project.set_settings(section, current)
+            self._write_setting(section, top, current.get(top), merge_key=("setting", section, key))
         finally:
             self._writing = False
         self.edited.emit(section)
@@ -404,6 +413,13 @@ def available_devices() -> list[str]:
     if mps is not None and mps.is_available():
         devices.append("mps")
     return devices
+
+
+def _plain_write(project: Any) -> Callable[..., Any] | None:
+    """Writes a setting straight into `project` (no undo): for a panel shown without an editor."""
+    if project is None:
+        return None
+    return lambda section, key, value, merge_key=None: project.set_setting(section, key, value)
 
 
 def _group(title: str) -> tuple[QGroupBox, QFormLayout]:

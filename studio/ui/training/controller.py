@@ -5,7 +5,7 @@ child process (made ahead of time, `warm_up`) compiles the models, loads the dat
 (`studio.train.process` says why a process and not a thread). A QThread of
 this process waits on the child's event pipe and emits each event as a signal
 connected to a `@Slot` of the controller, which lives in the GUI thread, so
-every event crosses threads as a queued signal (DESIGN.md: never connect a
+every event crosses threads as a queued signal (docs/architecture.md: never connect a
 worker's signal to a lambda or plain function). The trainer already
 throttles batch events to about 20 a second.
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPalette
@@ -43,6 +43,10 @@ from studio.ui.training.dashboard import Dashboard, run_colour
 from studio.ui.training.runs import RunRecord, RunsTable, next_run_dir, runs_root
 from studio.ui.training.samples import SamplesGrid
 from studio.ui.training.task_views import OTHER, TaskViews
+
+
+_HINT = "Set the training options on the left, then press Train (F5)."
+_NO_PROJECT = "Open or create a project to train."
 
 
 def confirm_stop(parent: QWidget | None) -> bool:
@@ -129,7 +133,7 @@ class TrainingDock(QDockWidget):
         header.addWidget(self.progress, 1)
         header.addWidget(self.clear_button)
         outer.addLayout(header)
-        self.summary = QLabel("Set the training options on the left, then press Train (F5).")
+        self.summary = QLabel(_HINT)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         outer.addWidget(self.summary)
         self.message = QLabel()
@@ -190,17 +194,23 @@ class TrainingDock(QDockWidget):
         c.paused_changed.connect(self._paused_changed)
 
     # --- the project ------------------------------------------------------------------
-    def set_project(self, project: Any, path: Path | None) -> None:
-        """Edit and train ``project`` (saved at ``path``, or None when unsaved).
+    def set_project(self, project: Any, path: Path | None, write: Callable[..., Any] | None = None) -> None:
+        """Edit and train ``project`` (saved at ``path``, or None when unsaved); None: no project is open.
 
+        ``write`` makes each settings change (the editor's undoable `Editor.set_setting`).
         A different project clears the dashboard (unless a run is going: its
         curves stay until it ends).
         """
         if project is not self.project and not self.running:
             self.clear_runs(all_runs=True)
+            self._show_message("")
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+            self.progress.setFormat("Ready")
+            self.summary.setText(_HINT if project is not None else _NO_PROJECT)
         self.project = project
         self.path = Path(path) if path is not None else None
-        self.panel.set_project(project)
+        self.panel.set_project(project, write)
         self._update_buttons()
 
     @property
@@ -213,7 +223,7 @@ class TrainingDock(QDockWidget):
     def start(self) -> bool:
         """Start a run with the project's settings; False (and a message) when it cannot start."""
         if self.project is None:
-            self._say("Open or create a project to train.")
+            self._say(_NO_PROJECT)
             return False
         if self.running:
             return False

@@ -1,0 +1,82 @@
+"""Opening and closing projects one after another through the real actions (Ctrl+W, preset cards)."""
+
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtTest import QTest
+
+from studio.ui.start_page import PresetCard
+
+
+def _flush_deletes(qapp) -> None:
+    qapp.processEvents()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    qapp.processEvents()
+
+
+def _card(window, name: str) -> PresetCard:
+    return next(c for c in window.start_page.findChildren(PresetCard) if c.info.path.stem == name)
+
+
+def test_close_then_open_five_projects_in_a_row(window, qtbot, qapp):
+    for name in ("lenet5", "mlp_xor", "lenet5", "rnn_classifier", "mlp_xor"):
+        assert window.editor is None and window.stack.currentWidget() is window.start_page
+        card = _card(window, name)
+        QTest.mouseClick(card, Qt.MouseButton.LeftButton)
+        assert window.editor is not None, f"clicking the {name} card opened nothing"
+        assert window.editor.project.name
+        window.editor.delete([next(iter(window.editor.network.nodes))])  # an edit: undo must work
+        assert window.undo_action.isEnabled()
+        QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        assert window.editor.undo_stack.index() == 0
+        window.editor.undo_stack.setClean()
+        _flush_deletes(qapp)
+        QTest.keyClick(window, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+        _flush_deletes(qapp)
+    assert window.editor is None
+    assert not window.undo_action.isEnabled() and not window.redo_action.isEnabled()
+
+
+def test_a_closed_project_cannot_be_trained_and_leaves_nothing_stale(window, qtbot, qapp):
+    window.act_open.setEnabled(True)
+    QTest.mouseClick(_card(window, "lenet5"), Qt.MouseButton.LeftButton)
+    dock = window.training_dock
+    assert dock.start_action.isEnabled()
+    dock.dashboard.begin_run(1)  # curves of a run on show
+    QTest.keyClick(window, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+    _flush_deletes(qapp)
+    assert window.editor is None
+    assert dock.project is None
+    assert not dock.start_action.isEnabled()
+    assert not dock.dashboard.runs
+    assert not dock.start()
+
+
+def _type_into(spin, text: str) -> None:
+    spin.setFocus()
+    spin.selectAll()
+    QTest.keyClicks(spin.lineEdit(), text)
+    QTest.keyClick(spin.lineEdit(), Qt.Key.Key_Return)
+
+
+def test_a_training_setting_is_an_undoable_edit_that_is_saved_and_asked_about(lenet, qtbot, monkeypatch, tmp_path):
+    from studio.ui import dialogs, recovery
+
+    panel = lenet.training_dock.panel
+    lenet.training_dock.show()
+    project = lenet.editor.project
+    before = project.training.get("epochs")
+    _type_into(panel.epochs, "11")
+    assert project.training["epochs"] == 11
+    assert "*" in lenet.windowTitle()
+    assert lenet.editor.undo_stack.count() == 1  # the digits typed merge into one step
+    lenet.autosave.setInterval(10)
+    qtbot.waitUntil(lambda: recovery.recovery_file().exists(), timeout=2000)
+    assert recovery.find().project.training["epochs"] == 11
+    asked = []
+    monkeypatch.setattr(dialogs, "ask_save_changes", lambda *a: asked.append(a) or "cancel")
+    lenet.close_project()
+    assert asked and lenet.editor is not None
+    QTest.keyClick(lenet, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert project.training.get("epochs") == before and panel.epochs.value() == before
+    assert "*" not in lenet.windowTitle()
+    QTest.keyClick(lenet, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert project.training["epochs"] == 11 and panel.epochs.value() == 11
