@@ -21,10 +21,10 @@ import json
 import sys
 
 from studio import __version__
-from studio.compile.freeze import frozen_nodes
 from studio.errors import StudioError
 from studio.graph import io
-from studio.graph.analysis import Analyzer, format_shape
+from studio.graph.analysis import Analyzer
+from studio.graph.summary import summary_data, summary_table
 from studio.presets import list_presets, resolve
 
 COMMANDS = ("presets", "check", "summary", "code", "train", "export", "import")
@@ -130,65 +130,11 @@ def cmd_summary(args) -> int:
     if args.json:
         print(json.dumps(data, indent=2))
     else:
-        print(_summary_table(data))
+        print(summary_table(data))
     problems = [p for r in reports.values() for p in r.problems]
     for p in problems:
         print(p, file=sys.stderr)
     return 1 if problems else 0
-
-
-def summary_data(project, reports) -> dict:
-    """The summary as JSON-native data (the `--json` contract in the README and docs/architecture.md)."""
-    networks = {}
-    for name, report in reports.items():
-        net = project.network(name)
-        layers = []
-        for node in net.iter_nodes():
-            res = report.nodes[node.id]
-            out = next(iter(res.outputs.values()), None)
-            layers.append({"name": node.name, "type": _type_label(node), "status": res.status,
-                           "output_shape": list(out) if out is not None else None,
-                           "params": res.params, "flops": res.flops})
-        frozen = set(frozen_nodes(project, name))
-        trainable = sum(r.trainable for nid, r in report.nodes.items() if nid not in frozen)
-        networks[name] = {"layers": layers, "total_params": report.total_params,
-                          "trainable_params": trainable, "flops": report.flops}
-    return {"networks": networks, "total_params": sum(n["total_params"] for n in networks.values())}
-
-
-def _type_label(node) -> str:
-    if node.type != "Block":
-        return node.type
-    repeat = node.params.get("repeat", 1)
-    return f"Block {node.params.get('block')}" + (f" ×{repeat}" if repeat != 1 else "")
-
-
-def _summary_table(data: dict) -> str:
-    lines = []
-    for name, net in data["networks"].items():
-        rows = [("name", "type", "output shape", "params", "FLOPs")]
-        for layer in net["layers"]:
-            shape = format_shape(tuple(layer["output_shape"])) if layer["output_shape"] is not None else layer["status"]
-            rows.append((layer["name"], layer["type"], shape, f"{layer['params']:,}", _si(layer["flops"])))
-        widths = [max(len(r[i]) for r in rows) for i in range(5)]
-        lines.append(f"network {name}")
-        for i, r in enumerate(rows):
-            lines.append("  ".join(c.rjust(w) if j >= 3 else c.ljust(w) for j, (c, w) in enumerate(zip(r, widths))).rstrip())
-            if i == 0:
-                lines.append("  ".join("-" * w for w in widths))
-        lines.append(f"total params {net['total_params']:,} (trainable {net['trainable_params']:,}), "
-                     f"FLOPs {_si(net['flops'])} per sample")
-        lines.append("")
-    if len(data["networks"]) > 1:
-        lines.append(f"all networks: {data['total_params']:,} params")
-    return "\n".join(lines).rstrip()
-
-
-def _si(n: int) -> str:
-    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if n >= size:
-            return f"{n / size:.2f}{unit}"
-    return str(n)
 
 
 def cmd_code(args) -> int:

@@ -22,6 +22,7 @@ from studio.compile.fx import attribute_names
 from studio.graph.analysis import Analyzer
 from studio.graph.frozen import FROZEN_KEY, freeze_by_name
 from studio.graph.project import Project
+from studio.graph.summary import trainable_params
 
 __all__ = ["FROZEN_KEY", "apply_frozen", "frozen_nodes", "set_frozen", "trainable_count"]
 
@@ -56,6 +57,4 @@ def apply_frozen(model: nn.Module, project: Project, network: str | None = None)
 def trainable_count(project: Project, network: str | None = None, analyzer: Analyzer | None = None) -> int:
     """Parameters training updates: the network's trainable ones less those of frozen nodes."""
     net = project.network(network)
-    report = (analyzer or Analyzer(project)).analyse(net.name)
-    frozen = set(frozen_nodes(project, net.name))
-    return sum(r.trainable for nid, r in report.nodes.items() if nid not in frozen)
+    return trainable_params((analyzer or Analyzer(project)).analyse(net.name), project.frozen_ids(net.name))

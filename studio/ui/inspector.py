@@ -21,16 +21,9 @@ from PySide6.QtWidgets import (QFormLayout, QLabel, QLineEdit, QPushButton, QScr
 from studio import catalog
 from studio.catalog import BLOCK_TYPE, Param
 from studio.graph import format_shape
+from studio.graph.summary import si
 from studio.ui import freeze
 from studio.ui.param_editors import ParamEditor, TextEditor, editor_for
-
-
-def si(n: float) -> str:
-    """A count in short form: 1.2 k, 3.4 M, 5.6 G."""
-    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(n) >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{n:g}"
 
 
 class Inspector(QScrollArea):

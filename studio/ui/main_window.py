@@ -42,7 +42,8 @@ from studio.ui.problems import ProblemsList
 from studio.ui.quick_add import QuickAdd
 from studio.ui.start_page import StartPage, add_recent, settings
 from studio.train.events import RunFinished
-from studio.ui.summary import SummaryTable, memory_text, trainable_params
+from studio.graph.summary import trainable_params
+from studio.ui.summary import SummaryTable, memory_text
 from studio.ui.training import TrainingDock
 from studio.ui.view import EditorView
 

@@ -26,16 +26,9 @@ from PySide6.QtWidgets import QGraphicsScene
 from studio import catalog
 from studio.catalog import BLOCK_TYPE
 from studio.graph import Edge, Network, Report, format_shape
+from studio.graph.summary import type_label
 from studio.ui.edge_item import EdgeItem, PendingWire
 from studio.ui.node_item import NodeItem, NodeLook
-
-
-def type_label(node) -> str:
-    """The type line of a node card: "Conv2d", or "Block stage ×3"."""
-    if node.type != BLOCK_TYPE:
-        return node.type
-    repeat = node.params.get("repeat", 1)
-    return f"Block {node.params.get('block')}" + (f" ×{repeat}" if repeat != 1 else "")
 
 
 class NetworkScene(QGraphicsScene):

@@ -15,8 +15,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from studio.graph import format_shape
-from studio.ui.inspector import si
-from studio.ui.scene import type_label
+from studio.graph.summary import si, trainable_params, type_label
 
 COLUMNS = ("name", "type", "output shape", "params", "FLOPs")
 ROLE = Qt.ItemDataRole.UserRole
@@ -35,13 +34,6 @@ def memory_text(params: int, trainable: int | None = None) -> str:
     """The status bar line: parameters and their size as float32 (and how many train, if not all)."""
     text = f"{params:,} parameters · {human_bytes(params * 4)}"
     return text if trainable is None else f"{text} · {trainable:,} trainable"
-
-
-def trainable_params(report, frozen=()) -> int:
-    """The report's trainable parameters less those of the `frozen` node ids."""
-    if report is None:
-        return 0
-    return sum(r.trainable for nid, r in report.nodes.items() if nid not in frozen)
 
 
 class SummaryTable(QWidget):
@@ -114,7 +106,7 @@ class SummaryTable(QWidget):
             held = report.trainable_params - trainable
             extra = f", {held:,} frozen" if frozen else ""
             self.totals.setText(f"  total: {report.total_params:,} parameters ({trainable:,} trainable{extra})"
-                                f" · {si(report.flops)}FLOPs per sample")
+                                f" · {si(report.flops)} FLOPs per sample")
         else:
             self.totals.setText("")
 

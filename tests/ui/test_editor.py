@@ -321,3 +321,19 @@ def test_a_project_with_two_networks_can_show_either(window, qtbot):
     assert window.editor.path[0][1] == "discriminator"
     assert set(window.editor.scene.nodes) == set(window.editor.project.network("discriminator").nodes)
     assert window.breadcrumb.networks.currentText() == "discriminator"
+
+
+def test_the_summary_dock_shows_what_studio_summary_prints(lenet):
+    from studio.graph.summary import summary_data, summary_table
+
+    lenet.summary_dock.raise_()
+    lenet.summary_dock.show()
+    lenet.editor.refresh()
+    data = summary_data(lenet.editor.project, {"main": lenet.editor.root_report})
+    printed = {line.split()[0]: line.split() for line in summary_table(data).splitlines()[3:-1]}
+    table = lenet.summary.table
+    for layer in data["networks"]["main"]["layers"]:
+        row = lenet.summary.row_of(layer["name"])
+        shown = [table.item(row, c).text() for c in range(5)]
+        assert shown[0] == layer["name"] and shown[1] == layer["type"]
+        assert shown[3] == printed[layer["name"]][-2] and shown[4] == printed[layer["name"]][-1]
