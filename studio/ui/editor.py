@@ -3,12 +3,12 @@
 Every user edit goes through `Editor.edit(text, action)`, which runs `action`
 (a function calling model primitives) inside a `RecordedCommand` and pushes it
 on the `QUndoStack`; an edit that changes nothing leaves no command, one the
-model refuses (GraphError) leaves none either and reports why in
-`message`. After every change, undo or redo the current network is analysed
+model refuses (GraphError) leaves none either, reports why in `message` and
+says so in the `Outcome` it returns. After every change, undo or redo the current network is analysed
 again (one `Analyzer` per project, incremental) and `analysed` is sent.
 
 The editor shows one network at a time: a top-level network, or a block
-opened from a Block node (`open_block`), with `path` naming the way down for
+opened from a Block node (`open_block`), with `levels` naming the way down for
 the breadcrumb. Inside a block, shapes come from the analysis of the Block
 node that was opened (its first repetition), so they are the real ones.
 
@@ -19,6 +19,9 @@ Signals:
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QObject, QPointF, Signal, Slot
 from PySide6.QtGui import QUndoStack
@@ -36,6 +39,14 @@ from studio.ui.scene import NetworkScene
 GRID = 20.0
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What `Editor.edit` did: `result` is what the edit returned; `error` says why it was refused (else None)."""
+
+    result: Any = None
+    error: str | None = None
+
+
 class Editor(QObject):
     """The editing state of one project (see the module docstring)."""
 
@@ -50,10 +61,9 @@ class Editor(QObject):
         self.undo_stack = QUndoStack(self)
         self.undo_stack.indexChanged.connect(self._after_change)
         self.report: Report | None = None
-        self.last_error: str | None = None  # why the latest edit was refused
         self.root_report: Report | None = None
         # Levels: [("net", name, None), ("block", block name, Block node id in the level above), ...]
-        self.path: list[tuple[str, str, str | None]] = [("net", project.network().name, None)]
+        self.levels: list[tuple[str, str, str | None]] = [("net", project.network().name, None)]
         self.scene: NetworkScene = self._make_scene()
         self.refresh()
 
@@ -61,7 +71,7 @@ class Editor(QObject):
     @property
     def network(self) -> Network:
         """The network on show."""
-        kind, name, _ = self.path[-1]
+        kind, name, _ = self.levels[-1]
         return self.project.networks[name] if kind == "net" else self.project.blocks[name].network
 
     def _make_scene(self) -> NetworkScene:
@@ -74,8 +84,8 @@ class Editor(QObject):
         scene.status_message.connect(self.message)
         return scene
 
-    def _show(self, path) -> None:
-        self.path = path
+    def _show(self, levels) -> None:
+        self.levels = levels
         old = self.scene
         old.detach()
         self.scene = self._make_scene()
@@ -89,12 +99,12 @@ class Editor(QObject):
         node = self.network.nodes.get(node_id)
         if node is None or node.type != BLOCK_TYPE:
             return
-        self._show(self.path + [("block", node.params["block"], node_id)])
+        self._show(self.levels + [("block", node.params["block"], node_id)])
 
     def go_to_level(self, index: int) -> None:
         """Goes back up the breadcrumb to level `index` (0 is the top network)."""
-        if 0 <= index < len(self.path) - 1:
-            self._show(self.path[:index + 1])
+        if 0 <= index < len(self.levels) - 1:
+            self._show(self.levels[:index + 1])
 
     def switch_network(self, name: str) -> None:
         """Shows the top-level network `name`."""
@@ -102,26 +112,26 @@ class Editor(QObject):
 
     def in_block(self) -> bool:
         """True when a block definition is on show."""
-        return len(self.path) > 1
+        return len(self.levels) > 1
 
     # --- analysis -------------------------------------------------------------
     @Slot()
     def _after_change(self, *_) -> None:
         # An undo may remove the block on show: fall back to the deepest level that still exists.
         valid = 1
-        for kind, name, via in self.path[1:]:
+        for kind, name, via in self.levels[1:]:
             if name not in self.project.blocks:
                 break
             valid += 1
-        if valid < len(self.path):
-            self._show(self.path[:valid])
+        if valid < len(self.levels):
+            self._show(self.levels[:valid])
             return
         self.refresh()
 
     def refresh(self) -> None:
         """Analyses again (only what changed) and shows the result."""
         try:
-            self.root_report = self.analyzer.analyse(self.path[0][1])
+            self.root_report = self.analyzer.analyse(self.levels[0][1])
         except StudioError as e:
             self.root_report = None
             self.message.emit(str(e))
@@ -131,34 +141,32 @@ class Editor(QObject):
 
     def _level_report(self) -> Report | None:
         report = self.root_report
-        for _, _, via in self.path[1:]:
+        for _, _, via in self.levels[1:]:
             res = report.nodes.get(via) if report else None
             report = res.inner[0] if res is not None and res.inner else None
         return report
 
     # --- edits ------------------------------------------------------------------
-    def edit(self, text: str, action, merge_key=None):
-        """Runs `action` as one undoable edit; returns its result (None when refused).
+    def edit(self, text: str, action, merge_key=None) -> "Outcome":
+        """Runs `action` as one undoable edit; what it returned, or why the model refused it.
 
         Consecutive edits with the same `merge_key` (digits typed into one field) become one undo step.
         """
         cmd = RecordedCommand(self.project, text, action, merge_key)
-        self.last_error = None
         try:
             cmd.run()
         except (StudioError, ValueError, KeyError) as e:
-            self.last_error = str(e)
             self.message.emit(f"{text}: {e}")
-            return None
+            return Outcome(error=str(e))
         if cmd.events:
             self.undo_stack.push(cmd)  # indexChanged -> refresh
-        return cmd.result
+        return Outcome(result=cmd.result)
 
     def add_node(self, type_name: str, pos: QPointF | tuple = (0.0, 0.0)) -> str | None:
         """Adds a layer of `type_name` at `pos` and selects it."""
         x, y = (pos.x(), pos.y()) if isinstance(pos, QPointF) else pos
         net = self.network
-        nid = self.edit(f"add {type_name}", lambda: net.add_node(type_name, pos=(_snap(x), _snap(y))))
+        nid = self.edit(f"add {type_name}", lambda: net.add_node(type_name, pos=(_snap(x), _snap(y)))).result
         if nid:
             self.scene.select_nodes([nid])
         return nid
@@ -167,7 +175,7 @@ class Editor(QObject):
         """Adds a node that instantiates block `block`."""
         net = self.network
         return self.edit(f"add block {block}", lambda: net.add_node(
-            BLOCK_TYPE, net.unique_name(block), {"block": block, "repeat": 1}, pos))
+            BLOCK_TYPE, net.unique_name(block), {"block": block, "repeat": 1}, pos)).result
 
     @Slot(object)
     def connect_edge(self, edge: Edge) -> None:
@@ -225,23 +233,22 @@ class Editor(QObject):
         """Sets parameters of a node; the reason when refused, else None."""
         net = self.network
         keys = ", ".join(changes)
-        self.edit(f"set {net.nodes[node_id].name}.{keys}", lambda: net.set_params(node_id, changes), merge_key)
-        return self.last_error
+        return self.edit(f"set {net.nodes[node_id].name}.{keys}", lambda: net.set_params(node_id, changes),
+                         merge_key).error
 
     def rename(self, node_id: str, name: str) -> str | None:
         """Renames a node; the reason when refused, else None."""
         net = self.network
         old = net.nodes[node_id].name
-        self.edit(f"rename {old} → {name}", lambda: net.rename(node_id, name))
-        return self.last_error
+        return self.edit(f"rename {old} → {name}", lambda: net.rename(node_id, name)).error
 
     def set_setting(self, section: str, key: str, value, merge_key=None) -> bool:
         """Sets one key of a settings section (None removes it) as an undoable edit; False if nothing changed."""
         if getattr(self.project, section).get(key) == value:
             return False
         what = "clear" if value is None else "set"
-        self.edit(f"{what} {section} setting {key}", lambda: self.project.set_setting(section, key, value), merge_key)
-        return self.last_error is None
+        return self.edit(f"{what} {section} setting {key}", lambda: self.project.set_setting(section, key, value),
+                         merge_key).error is None
 
     def set_frozen(self, node_ids: list[str], frozen: bool) -> None:
         """Freezes or unfreezes nodes of the top-level network on show, as one edit."""
@@ -253,7 +260,7 @@ class Editor(QObject):
     def paste(self, data: dict, offset=(40.0, 40.0)) -> list[str]:
         """Pastes clipboard data; selects and returns the new nodes."""
         net = self.network
-        ids = self.edit(f"paste {len(data.get('nodes', []))} nodes", lambda: clipboard.paste(net, data, offset)) or []
+        ids = self.edit(f"paste {len(data.get('nodes', []))} nodes", lambda: clipboard.paste(net, data, offset)).result or []
         self.scene.select_nodes(ids)
         return ids
 
@@ -266,7 +273,7 @@ class Editor(QObject):
         """Replaces the selected nodes by a new block `name`."""
         ids = self.scene.selected_node_ids()
         net = self.network
-        nid = self.edit(f"collapse into block {name}", lambda: collapse(self.project, net, ids, name))
+        nid = self.edit(f"collapse into block {name}", lambda: collapse(self.project, net, ids, name)).result
         if nid:
             self.scene.select_nodes([nid])
         return nid

@@ -560,7 +560,7 @@ class MainWindow(ModelFilesMixin, QMainWindow):
 
     # --- following the editor ------------------------------------------------------------------
     def _scene_changed(self) -> None:
-        self.breadcrumb.set_path([name for _, name, _ in self.editor.path], list(self.editor.project.networks))
+        self.breadcrumb.set_path([name for _, name, _ in self.editor.levels], list(self.editor.project.networks))
 
     def _level_chosen(self, level: int) -> None:
         self.editor.go_to_level(level)
@@ -570,7 +570,7 @@ class MainWindow(ModelFilesMixin, QMainWindow):
         self.editor.switch_network(name)
 
     def _problem_chosen(self, level: int, node_id: str) -> None:
-        if level < len(self.editor.path) - 1:
+        if level < len(self.editor.levels) - 1:
             self.editor.go_to_level(level)
         self.focus_node(node_id)
 
@@ -582,7 +582,7 @@ class MainWindow(ModelFilesMixin, QMainWindow):
         ed = self.editor
         problems = [(0, p) for p in ed.root_report.problems] if ed.root_report else []
         if ed.in_block() and report is not None:
-            problems += [(len(ed.path) - 1, p) for p in report.problems]
+            problems += [(len(ed.levels) - 1, p) for p in report.problems]
         self.problems.show_problems(problems)
         self.problems_dock.setWindowTitle(f"Problems ({len(problems)})" if problems else "Problems")
         project = ed.project
@@ -590,7 +590,7 @@ class MainWindow(ModelFilesMixin, QMainWindow):
         for nid, item in ed.scene.nodes.items():
             item.set_frozen(nid in self.frozen)
         self.summary.show_report(ed.network, report, frozen=self.frozen)
-        top_frozen = freeze.frozen_ids(project, project.networks[ed.path[0][1]])
+        top_frozen = freeze.frozen_ids(project, project.networks[ed.levels[0][1]])
         total = ed.root_report.total_params if ed.root_report else 0
         self.memory.setText(memory_text(total, trainable_params(ed.root_report, top_frozen) if top_frozen else None))
 

@@ -119,7 +119,7 @@ class ModelFilesMixin:
         if self.editor is None:
             return None
         dlg = ExportDialog(self.editor.project, self._folder(), self.weights_choices(), self)
-        net = self.editor.path[0][1]
+        net = self.editor.levels[0][1]
         dlg.network.setCurrentText(net)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dlg.finished.connect(self._export_closed)
@@ -168,7 +168,7 @@ class ModelFilesMixin:
 
     def load_weights_from(self, path: Path) -> WeightsReportDialog | None:
         """Matches `path` against the network on show and opens the report; None when unreadable."""
-        net = self.editor.path[0][1]
+        net = self.editor.levels[0][1]
         try:
             report = load_weights(self.editor.project, path, net)
         except StudioError as e:

@@ -25,7 +25,7 @@ def test_model_change_shows_on_canvas(lenet):
     net = lenet.editor.network
     lenet.editor.edit("set", lambda: net.set_params("conv1", {"out_channels": 4}))
     assert label(lenet, "conv1", "relu1") == "4×28×28"
-    nid = lenet.editor.edit("add", lambda: net.add_node("ReLU", pos=(0, 300)))
+    nid = lenet.editor.edit("add", lambda: net.add_node("ReLU", pos=(0, 300))).result
     assert nid in lenet.editor.scene.nodes
     lenet.editor.undo_stack.undo()
     assert nid not in lenet.editor.scene.nodes
@@ -318,7 +318,7 @@ def test_a_project_with_two_networks_can_show_either(window, qtbot):
     assert [chooser.itemText(i) for i in range(chooser.count())] == ["generator", "discriminator"]
     assert set(window.editor.scene.nodes) == set(window.editor.project.network("generator").nodes)
     qtbot.keyClick(window.breadcrumb.networks, Qt.Key.Key_Down)  # the user picks the next network
-    assert window.editor.path[0][1] == "discriminator"
+    assert window.editor.levels[0][1] == "discriminator"
     assert set(window.editor.scene.nodes) == set(window.editor.project.network("discriminator").nodes)
     assert window.breadcrumb.networks.currentText() == "discriminator"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF
-from PySide6.QtGui import QFontInfo
+from PySide6.QtGui import QFontMetrics
 
 from studio.graph import io
 from studio.presets import resolve
@@ -69,7 +69,8 @@ def test_language_model_gets_perplexity_and_text_newest_first(dock):
     assert tabs[:2] == ["Text samples", "Perplexity"] and "Confusion" not in tabs and "Samples" not in tabs
     assert dock.task_views.view("Perplexity").points(1, "perplexity") == ([1.0, 2.0, 3.0], [20.0, 10.0, 20.0 / 3])
     text = dock.task_views.view("Text samples")
-    assert text.isReadOnly() and QFontInfo(text.font()).fixedPitch()
+    metrics = QFontMetrics(text.font())  # every glyph as wide (some monospace fonts do not set the fixed-pitch flag)
+    assert text.isReadOnly() and metrics.horizontalAdvance("iiii") == metrics.horizontalAdvance("WWWW")
     content = text.toPlainText()
     assert content.index("text of epoch 3") < content.index("text of epoch 2") < content.index("text of epoch 1")
     assert dock.dashboard.metric_shown  # it reports an accuracy

@@ -29,7 +29,7 @@ def steady_range(lo: float, hi: float, current: tuple[float, float] | None = Non
     ``limits`` (such as 0..100 for a percentage) unless a point lies there.
     """
     if current is not None and current[0] <= lo and hi <= current[1] \
-            and hi - lo >= fill * (current[1] - current[0]):
+            and hi - lo >= fill * (current[1] - current[0]) * (1 - 1e-9):  # exactly `fill`, whatever the rounding
         return current
     span = hi - lo if hi > lo else (abs(hi) or 1.0)
     step = nice_step(span / 5)
