@@ -1,17 +1,20 @@
-"""The main window: start page or editor, docks, menus, files, autosave.
+"""The main window: start page or editor, docks, menus; it wires them to the open project.
 
-It owns at most one open project (`editor`, an `Editor`) and its file `path`.
-The centre shows the start page until a project is open, then the canvas
-(with the breadcrumb above it). Docks: palette (left), inspector (right),
-problems and summary (bottom). The status bar shows messages (why a wire was
-refused) and, permanently, the parameter count and model memory.
+It shows at most one open project (`editor`, an `Editor`); its file, unsaved
+state, saving, autosave and recovery belong to `document` (a `Document`,
+`studio.ui.document`). The centre shows the start page until a project is
+open, then the canvas (with the breadcrumb above it). Docks: palette (left),
+inspector (right), problems and summary (bottom). The status bar shows
+messages (why a wire was refused) and, permanently, the parameter count and
+model memory.
 
 Files never lose work: the title carries `*` while the undo stack is not
-clean; New, Open and closing ask first (`dialogs.ask_save_changes`); a file
-that cannot be read is reported (`dialogs.show_error`, naming file and place)
-and the open project stays as it was; unsaved work is autosaved to the
-recovery file and offered back after a crash (`recovery`). All questions go
-through `studio.ui.dialogs`, which tests replace.
+clean; New, Open and closing ask first; a file that cannot be read is
+reported (`dialogs.show_error`, naming file and place) and the open project
+stays as it was. Undo and Redo are made once, from a `QUndoGroup` that
+follows the open project's stack, so closing a project and opening another
+never leaves them pointing at a deleted stack. Closing hands the training
+dock None: nothing to train, nothing stale on show.
 
 Export…, Import PyTorch module…, Load weights… and Freeze / Unfreeze come
 from `ModelFilesMixin` (`studio.ui.model_files`); `_analysed` shows the
@@ -32,8 +35,9 @@ from studio.errors import ProjectFileError, StudioError
 from studio.graph import Project
 from studio.graph import io as project_io
 from studio.presets import presets_dir
-from studio.ui import clipboard, dialogs, freeze, recovery, theme
+from studio.ui import clipboard, dialogs, freeze, theme
 from studio.ui.breadcrumb import Breadcrumb
+from studio.ui.document import Document
 from studio.ui.editor import Editor
 from studio.ui.inspector import Inspector
 from studio.ui.model_files import ModelFilesMixin
@@ -65,7 +69,11 @@ class MainWindow(ModelFilesMixin, QMainWindow):
         self.editor: Editor | None = None
         self.view: EditorView | None = None
         self.inspector: Inspector | None = None
-        self.path: Path | None = None
+        self.document = Document(self, self.place_weights, self._training_allows_close)
+        self.document.changed.connect(self._update_title)
+        self.document.saved.connect(self._saved)
+        self.document.message.connect(self._status)
+        self.autosave = self.document.autosave
         self.quick_add: QuickAdd | None = None
         self._init_model_files()
         self.resize(1360, 860)
@@ -87,12 +95,9 @@ class MainWindow(ModelFilesMixin, QMainWindow):
         self._make_menus()
         self.memory = QLabel()
         self.statusBar().addPermanentWidget(self.memory)
-        self.autosave = QTimer(self)
-        self.autosave.setInterval(recovery.autosave_ms())
-        self.autosave.timeout.connect(self.write_recovery)
-        self.autosave.start()
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._system_scheme_changed)
         self._show_start()
+        self._update_title()
 
     # --- construction ---------------------------------------------------------------
     def _make_start_page(self) -> StartPage:
@@ -223,40 +228,33 @@ class MainWindow(ModelFilesMixin, QMainWindow):
             train.addSeparator() if a is None else train.addAction(a)
 
     # --- project lifecycle ------------------------------------------------------------
+    @property
+    def path(self) -> Path | None:
+        """The open project's file (None when it was never saved)."""
+        return self.document.path
+
     def set_project(self, project: Project, path: Path | None, dirty: bool = False) -> None:
         """Shows `project` (from `path`, None for an unsaved one) in the editor."""
-        old_editor, old_view = self.editor, self.view
+        self._drop_project()
         self.editor = Editor(project, self)
-        self.path = path
         self.view = EditorView(self.editor)
         self.view.quick_add_requested.connect(self._quick_add_at)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._canvas_menu)
-        self.last_run_weights = self.memory_weights = None
-        self.frozen = set()
         self._area_layout.addWidget(self.view, 1)
-        if old_view is not None:
-            self._area_layout.removeWidget(old_view)
-            old_view.deleteLater()
         if self.inspector is None:
             self.inspector = Inspector(self.editor)
             self.inspector_dock.setWidget(self.inspector)
         else:
             self.inspector.set_editor(self.editor)
-        if old_editor is not None:
-            self.undo_group.removeStack(old_editor.undo_stack)
-            old_editor.scene.detach()
-            old_editor.deleteLater()
         self.undo_group.addStack(self.editor.undo_stack)
         self.undo_group.setActiveStack(self.editor.undo_stack)
+        self.document.attach(self.editor, path, dirty)
         self.training_dock.set_project(project, path, self.editor.set_setting)
-        self.editor.undo_stack.cleanChanged.connect(self._update_title)
         self.editor.analysed.connect(self._analysed)
         self.editor.message.connect(self._status)
         self.editor.scene_changed.connect(self._scene_changed)
         self.editor.undo_stack.indexChanged.connect(self._blocks_changed)
-        if dirty:
-            self.editor.undo_stack.resetClean()
         self.stack.setCurrentWidget(self.editor_area)
         for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.summary_dock):
             dock.show()
@@ -265,10 +263,22 @@ class MainWindow(ModelFilesMixin, QMainWindow):
         self._scene_changed()
         self._analysed(self.editor.report)
         self._blocks_changed()
-        self._update_title()
         self.view.setFocus()
         # fit again once the window has its final size, readable rather than all at once
         QTimer.singleShot(0, self._first_view)
+
+    def _drop_project(self) -> None:
+        """Lets go of the open project's editor and view (deleted later, once Qt is done with them)."""
+        self.last_run_weights = self.memory_weights = None
+        self.frozen = set()
+        if self.editor is None:
+            return
+        self._area_layout.removeWidget(self.view)
+        self.view.deleteLater()
+        self.undo_group.removeStack(self.editor.undo_stack)
+        self.editor.scene.detach()
+        self.editor.deleteLater()
+        self.editor = self.view = None
 
     def _show_start(self) -> None:
         self.stack.setCurrentWidget(self.start_page)
@@ -277,29 +287,24 @@ class MainWindow(ModelFilesMixin, QMainWindow):
         for a in self._editing_actions:
             a.setEnabled(False)
         self.memory.setText("")
-        self._update_title()
 
     def is_dirty(self) -> bool:
         """True when the open project has unsaved changes."""
-        return self.editor is not None and not self.editor.undo_stack.isClean()
+        return self.document.is_dirty()
 
-    def _update_title(self, *_) -> None:
+    @Slot()
+    def _update_title(self) -> None:
         if self.editor is None:
             self.setWindowTitle("Network Studio")
             return
-        name = self.path.name if self.path else self.editor.project.name
-        self.setWindowTitle(f"{name}{'*' if self.is_dirty() else ''} — Network Studio")
+        self.setWindowTitle(f"{self.document.name()}{'*' if self.is_dirty() else ''} — Network Studio")
 
     def maybe_keep_work(self) -> bool:
         """Asks about a running training and unsaved changes; True when it is fine to replace or close the project."""
-        if self.training_dock.running and not self.training_dock.request_close():
-            return False
-        if not self.is_dirty():
-            return True
-        answer = dialogs.ask_save_changes(self, self.path.name if self.path else self.editor.project.name)
-        if answer == "save":
-            return self.save()
-        return answer == "discard"
+        return self.document.keep_work()
+
+    def _training_allows_close(self) -> bool:
+        return not self.training_dock.running or self.training_dock.request_close()
 
     @Slot()
     def new(self) -> None:
@@ -341,67 +346,33 @@ class MainWindow(ModelFilesMixin, QMainWindow):
     @Slot()
     def save(self) -> bool:
         """Saves to the project's file (asks for one the first time)."""
-        if self.editor is None:
-            return False
-        if self.path is None:
-            return self.save_as()
-        return self._save_to(self.path)
+        return self.document.save()
 
     @Slot()
     def save_as(self) -> bool:
         """Asks where, then saves."""
-        if self.editor is None:
-            return False
-        path = dialogs.ask_save_path(self, str(self.path or Path.home() / f"{self.editor.project.name}.json"))
-        return self._save_to(path) if path else False
+        return self.document.save_as()
 
-    def _save_to(self, path: Path) -> bool:
-        project = self.editor.project
-        before = dict(project.training)
-        written = None
-        try:
-            written = self.place_weights(path)
-            project_io.save(project, path)
-        except (OSError, StudioError) as e:
-            if project.training != before:
-                project.set_settings("training", before)
-            if written is not None:
-                written.unlink(missing_ok=True)
-            dialogs.show_error(self, "Cannot save", f"“{path}” could not be written.", str(e))
-            return False
-        if written is not None:
+    @Slot(object, object)
+    def _saved(self, path: Path, weights: Path | None) -> None:
+        if weights is not None:
             self.memory_weights = None
-            self._status(f"saved the imported weights to {written}")
-        self.path = path
-        self.training_dock.set_project(project, path, self.editor.set_setting)  # runs now go beside the file
-        self.editor.undo_stack.setClean()
-        recovery.clear()
-        add_recent(path)
+            self._status(f"saved the imported weights to {weights}")
+        self.training_dock.set_project(self.editor.project, path, self.editor.set_setting)  # runs go beside the file
         self.start_page.refresh_recent()
-        self._update_title()
-        self._status(f"saved {path}")
-        return True
 
     @Slot()
     def close_project(self) -> None:
         """Back to the start page (after asking about unsaved work)."""
         if self.editor is None or not self.maybe_keep_work():
             return
-        recovery.clear()
-        if self.view is not None:
-            self._area_layout.removeWidget(self.view)
-            self.view.deleteLater()
-        self.undo_group.removeStack(self.editor.undo_stack)
-        self.editor.scene.detach()
-        self.editor.deleteLater()
-        self.editor = self.view = None
-        self.last_run_weights = self.memory_weights = None
+        self._drop_project()
+        self.document.detach()
         self.training_dock.set_project(None, None)
         if self.inspector is not None:
             self.inspector.deleteLater()
             self.inspector = None
             self.inspector_dock.setWidget(QLabel())
-        self.path = None
         self._show_start()
 
     def closeEvent(self, event) -> None:
@@ -409,33 +380,20 @@ class MainWindow(ModelFilesMixin, QMainWindow):
             event.ignore()
             return
         self.wait_for_jobs()
-        self.autosave.stop()
-        recovery.clear()
+        self.document.stop()
         event.accept()
 
     # --- recovery ---------------------------------------------------------------------------
-    @Slot()
     def write_recovery(self) -> Path | None:
-        """Autosaves unsaved work to the recovery file."""
-        if not self.is_dirty():
-            return None
-        try:
-            return recovery.write(self.editor.project, self.path)
-        except OSError as e:
-            self._status(f"autosave failed: {e}")
-            return None
+        """Autosaves unsaved work to the recovery file now."""
+        return self.document.write_recovery()
 
     def offer_recovery(self) -> bool:
         """At start: offers back work autosaved by a session that crashed; True if restored."""
-        found = recovery.find()
-        if found is None:
-            return False
-        where = f"It came from {found.original}." if found.original else "It was never saved to a file."
-        if not dialogs.ask_restore(self, f"Unsaved work on “{found.project.name}” was autosaved. {where}"):
-            recovery.clear()
-            return False
-        self.set_project(found.project, found.original, dirty=True)
-        return True
+        found = self.document.recovered()
+        if found is not None:
+            self.set_project(found.project, found.original, dirty=True)
+        return found is not None
 
     # --- editing commands ---------------------------------------------------------------------
     def _selected(self) -> list[str]:
