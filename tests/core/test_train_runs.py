@@ -23,13 +23,17 @@ def two_runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
     (root / "mlp_xor").mkdir()  # a folder named like the preset must not hide it
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": os.pathsep.join(sys.path)}
-    started = {name: subprocess.Popen(
-        [sys.executable, "-m", "studio.cli", "train", "mlp_xor", "--epochs", "3", "--seed", "5",
-         "--set", "data.test_split=0.2", "--out", name],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, cwd=root) for name in ("a", "b")}
+    started = {}
+    for name in ("a", "b"):  # side by side: each pays for its own start-up
+        with open(root / f"{name}.err", "w") as err:
+            started[name] = subprocess.Popen(
+                [sys.executable, "-m", "studio.cli", "train", "mlp_xor", "--epochs", "3", "--seed", "5",
+                 "--set", "data.test_split=0.2", "--out", name],
+                stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=root)
     runs = []
     for name, process in started.items():
-        _, printed = process.communicate(timeout=300)
+        process.wait(timeout=300)
+        printed = (root / f"{name}.err").read_text()
         assert process.returncode == 0, printed
         runs.append((root / name, printed))
     return runs
