@@ -47,12 +47,17 @@ def list_presets() -> list[PresetInfo]:
 
 
 def resolve(file_or_name: str) -> Path:
-    """A project path for `file_or_name`: an existing file, else the preset of that name."""
+    """A project path for `file_or_name`: an existing file, else the preset of that name.
+
+    Only a file shadows a preset: a folder named ``lenet5`` in the current
+    directory leaves ``lenet5`` the preset.
+    """
     path = Path(file_or_name)
-    if path.exists() or path.suffix == ".json" or "/" in file_or_name:
+    if path.is_file() or path.suffix == ".json" or "/" in file_or_name:
         return path
     candidate = presets_dir() / f"{file_or_name}.json"
     if candidate.exists():
         return candidate
     names = ", ".join(p.name for p in list_presets())
-    raise ProjectFileError(file_or_name, "", f"no such file, and no preset of that name (presets: {names})")
+    what = "a folder, not a project file" if path.is_dir() else "no such file"
+    raise ProjectFileError(file_or_name, "", f"{what}, and no preset of that name (presets: {names})")

@@ -3,12 +3,18 @@
     checkpoint_epoch{N}.pt   after each epoch: every model's state_dict, the
                              recipe's state (optimizers, schedules), the epoch,
                              the metrics history, the early-stopping state, the
-                             config and the RNG states
+                             config and the RNG states; only the newest
+                             ``keep_checkpoints`` (2 by default) and the best
+                             epoch's are kept
     last.pt                  the newest of those (a hard link, or a copy)
     best.pt                  state_dicts of the best epoch so far
     final.pt                 state_dict at the end; ``{role: state_dict}`` when
                              the recipe has more than one network
     metrics.jsonl            one JSON object per epoch
+    test.json                the scalar metrics on the test split, when the
+                             data has one and the run was not stopped
+    result.json              the run's last event (`RunFinished` or
+                             `RunFailed`, as `event_to_dict` writes it)
 
 Every file is written to a temporary name in the same folder, then renamed
 (`os.replace`), so a crash never leaves half a file under the real name. A
@@ -178,14 +184,43 @@ def atomic_link(src: Path, dst: Path) -> Path:
     return dst
 
 
-def prune(out_dir: Path, keep: int) -> None:
-    """Delete all but the newest ``keep`` epoch checkpoints (``keep`` 0 keeps all)."""
+def epoch_checkpoints(out_dir: Path) -> list[tuple[int, Path]]:
+    """The epoch checkpoints in ``out_dir`` as (epoch, path), oldest first."""
+    return sorted((int(m.group(1)), p) for p in Path(out_dir).iterdir()
+                  if (m := _EPOCH_FILE.match(p.name)))
+
+
+def prune(out_dir: Path, keep: int, upto: int | None = None, best: int = 0) -> None:
+    """Delete all but the newest ``keep`` epoch checkpoints and that of epoch ``best`` (``keep`` 0 keeps all).
+
+    Only checkpoints of epochs up to ``upto`` count: those after it were left by
+    an earlier, longer run in the same folder, and must not push out this run's.
+    """
     if keep <= 0:
         return
-    found = sorted((int(m.group(1)), p) for p in Path(out_dir).iterdir()
-                   if (m := _EPOCH_FILE.match(p.name)))
-    for _, path in found[:-keep]:
-        path.unlink(missing_ok=True)
+    found = [(e, p) for e, p in epoch_checkpoints(out_dir) if upto is None or e <= upto]
+    for epoch, path in found[:-keep]:
+        if epoch != best:
+            path.unlink(missing_ok=True)
+
+
+def files_summary(out_dir: Path) -> str:
+    """The files a run left in ``out_dir``, in one line for its end-of-run message."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        return f"{out_dir}: no files"
+    parts = [name for name in ("final.pt", "best.pt") if (out_dir / name).exists()]
+    epochs = [e for e, _ in epoch_checkpoints(out_dir)]
+    if len(epochs) == 1:
+        parts.append(f"the checkpoint of epoch {epochs[0]}")
+    elif 1 < len(epochs) <= 4:
+        parts.append(f"checkpoints of epochs {', '.join(map(str, epochs))}")
+    elif epochs:
+        parts.append(f"{len(epochs)} checkpoints (epochs {epochs[0]}-{epochs[-1]})")
+    if epochs and (out_dir / "last.pt").exists():
+        parts[-1] += " (resume from last.pt)"
+    parts += [name for name in ("metrics.jsonl", "test.json") if (out_dir / name).exists()]
+    return f"{out_dir}{os.sep}: {', '.join(parts) or 'no files'}"
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -242,6 +277,13 @@ def append_metrics(path: Path, record: dict[str, Any]) -> None:
     """Append one epoch's record as a line of JSON (NaN and inf become null)."""
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(jsonable(record)) + "\n")
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as strict JSON to ``path``, atomically."""
+    tmp = Path(path).with_name(f".{Path(path).name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(jsonable(data), indent=1), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def rewrite_metrics(path: Path, history: list[dict[str, Any]]) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from studio.errors import TrainingError
 from studio.graph import Project
+from studio.train.checkpoint import files_summary
 from studio.train.distributed import launch_spec
 from studio.train.events import RunFailed
 from studio.train.project_run import PROJECT_KEYS, data_for, input_shape, models_for, optimiser_settings, training_copy
@@ -45,7 +46,7 @@ def run_from_args(project: Project, args: argparse.Namespace, path: Path) -> int
     if isinstance(result, RunFailed):
         print(f"studio: training failed: {result.message}", file=sys.stderr)
         return 1
-    print(f"results in {out}/ (metrics.jsonl, checkpoints, final.pt)", file=sys.stderr)
+    print(f"results in {files_summary(out)}", file=sys.stderr)
     return 0
 
 

@@ -16,7 +16,9 @@ Keys (default):
     grad_clip (0.0 = off; max gradient norm), early_stop_metric ("val_loss"),
     early_stop_patience (0 = off), early_stop_mode ("auto"), seed (0),
     device ("auto"), mixed_precision ("auto"), channels_last ("auto"),
-    num_workers (0), keep_checkpoints (0 = keep all), sample_predictions (8).
+    num_workers (0), keep_checkpoints (2: the newest epoch checkpoints kept,
+    besides the best epoch's, best.pt and final.pt; 0 keeps all),
+    sample_predictions (8).
 
 Keys only some recipes read: sample_prompt ("": the start of the validation
 text), sample_length (200 tokens), temperature (0.8) for the language
@@ -102,7 +104,7 @@ class TrainConfig:
     mixed_precision: bool | str = "auto"
     channels_last: bool | str = "auto"
     num_workers: int = 0
-    keep_checkpoints: int = 0
+    keep_checkpoints: int = 2
     sample_predictions: int = 8
     sample_prompt: str = ""
     sample_length: int = 200

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 from torch import fx, nn
 
 from studio.compile import compile_network
@@ -28,6 +29,7 @@ from studio.compile.weights import apply_initial_weights
 from studio.data import DataSplits, load_data
 from studio.errors import TrainingError
 from studio.graph import Network, Project, io
+from studio.train.config import TrainConfig
 from studio.train.recipes import RECIPES, make_recipe
 
 # Training keys that describe the project, not the optimisation.
@@ -93,8 +95,11 @@ def models_for(project: Project, training: dict, base: Path | None = None) -> di
     """Role -> compiled network: {"model": the first network} for supervised runs.
 
     Weights named by ``init_weights`` (relative to `base`, the project's folder)
-    are loaded where names and shapes match, and frozen nodes are frozen.
+    are loaded where names and shapes match, and frozen nodes are frozen. The
+    random initial weights come from ``training["seed"]`` (0 by default), so
+    two runs with the same settings start from the same weights.
     """
+    torch.manual_seed(int(training.get("seed", TrainConfig.seed)))
     copy = training_copy(project, training)
     models = {}
     for role, net in role_networks(copy, training).items():

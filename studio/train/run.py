@@ -8,6 +8,8 @@ folds them into the project's "training" and "data" sections with
     --data SRC          data source (sets data.source)
     --epochs N          sets training.epochs
     --device D          auto, cpu, cuda, cuda:N, mps (sets training.device)
+    --seed N            sets training.seed: the initial weights, data order and
+                        dropout; the same seed gives the same run on the CPU
     --nproc N           processes for data-parallel training (default 1)
     --out DIR           output folder for checkpoints, metrics.jsonl, final.pt
     --set KEY=VALUE     any training key (lr=0.01) or data key (data.val_split=0.1,
@@ -44,6 +46,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", metavar="SRC", help="data source (sets data.source)")
     parser.add_argument("--epochs", type=int, metavar="N", help="epochs to train")
     parser.add_argument("--device", metavar="D", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--seed", type=int, metavar="N",
+                        help="random seed (sets training.seed); the same seed repeats a run on the CPU")
     parser.add_argument("--nproc", type=int, default=1, metavar="N",
                         help="processes for data-parallel training (torchrun)")
     parser.add_argument("--out", metavar="DIR",
@@ -69,6 +73,8 @@ def apply_overrides(training: dict[str, Any], data: dict[str, Any],
         training["epochs"] = args.epochs
     if getattr(args, "device", None) is not None:
         training["device"] = args.device
+    if getattr(args, "seed", None) is not None:
+        training["seed"] = args.seed
     if getattr(args, "data", None) is not None:
         data["source"] = args.data
     for item in getattr(args, "overrides", None) or []:
@@ -188,6 +194,8 @@ class _ProgressBar:
             self.bar.write(f"epoch {event.epoch}/{self.total_epochs}: {shown}", file=sys.stderr)
         elif isinstance(event, RunFinished) and self.bar is not None:
             self.bar.write(_finished_line(event), file=sys.stderr)
+            if event.test:
+                self.bar.write(_test_line(event.test), file=sys.stderr)
 
     def _start(self, event: RunStarted) -> None:
         from tqdm import tqdm
@@ -204,6 +212,13 @@ class _ProgressBar:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _test_line(test: dict[str, Any]) -> str:
+    """The test split's figures: ``test: loss 0.1234, accuracy 0.97, ...``."""
+    shown = ", ".join(f"{k.removeprefix('test_')} {v:.4g}" for k, v in test.items()
+                      if isinstance(v, (int, float)))
+    return f"test: {shown}"
 
 
 def _finished_line(event: RunFinished) -> str:

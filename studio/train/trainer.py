@@ -41,7 +41,7 @@ from studio.train import devices
 from studio.train import distributed as ddp
 from studio.train.config import TrainConfig
 from studio.train.events import (
-    BatchEnded, CheckpointSaved, EpochEnded, Event, RunFailed, RunFinished, RunStarted,
+    BatchEnded, CheckpointSaved, EpochEnded, Event, RunFailed, RunFinished, RunStarted, event_to_dict,
 )
 from studio.train.failures import NonFiniteLoss, Where, explain
 from studio.train.loaders import InMemoryBatches, device_budget, eval_loader, train_loader
@@ -82,7 +82,8 @@ class Trainer:
         data: a `studio.data.DataSplits` (train, val, test, input_shape, task, ...).
         config: a `TrainConfig`, or a "training" dict to build one from.
         callback: called with each event; may call `pause`, `resume`, `stop`.
-        out_dir: folder for checkpoints, metrics.jsonl and final.pt (None: no files).
+        out_dir: folder for checkpoints, metrics.jsonl, final.pt, test.json and
+            result.json (`studio.train.checkpoint` lists them; None: no files).
         resume_from: a checkpoint to continue from (see `restore`).
         event_interval: seconds between BatchEnded events.
 
@@ -175,12 +176,25 @@ class Trainer:
         except Exception as exc:  # every failure becomes one RunFailed event
             self._settle_writes()
             result = self._failure(exc)
+            self._write_result(result)
             self._safe_emit(result)
             return result
         finally:
             self._writer.close()
+        self._write_result(result)
         self._emit(result)
         return result
+
+    def _write_result(self, result: RunFinished | RunFailed) -> None:
+        """result.json (and test.json) in the output folder: how the run ended, for whoever reads it later."""
+        if not self._writes_files or not self.out_dir.is_dir():
+            return
+        try:
+            if isinstance(result, RunFinished) and result.test:
+                ckpt.write_json(self.out_dir / "test.json", result.test)
+            ckpt.write_json(self.out_dir / "result.json", event_to_dict(result))
+        except OSError:  # a full disk: the event still reaches the caller
+            traceback.print_exc()
 
     def _check_fit(self) -> None:
         recipe, c = self.config.recipe, self.config
@@ -247,6 +261,8 @@ class Trainer:
         if self._writes_files:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             ckpt.rewrite_metrics(self.out_dir / "metrics.jsonl", self.history)
+            for name in ("test.json", "result.json"):  # an earlier run's end, not this one's
+                (self.out_dir / name).unlink(missing_ok=True)
 
     def _keep_data_on_device(self) -> None:
         budget = device_budget(self.device)
@@ -433,9 +449,10 @@ class Trainer:
         ckpt.append_metrics(self.out_dir / "metrics.jsonl", record)
         best = ckpt.snapshot(self._weights()) if improved else None
         state = ckpt.snapshot(self._checkpoint_state(epoch))
-        self._saved(self._writer.submit(lambda: self._write_epoch(epoch, state, best)))
+        best_epoch = self.tracker.best_epoch
+        self._saved(self._writer.submit(lambda: self._write_epoch(epoch, state, best, best_epoch)))
 
-    def _write_epoch(self, epoch: int, state: dict[str, Any], best: Any) -> CheckpointSaved:
+    def _write_epoch(self, epoch: int, state: dict[str, Any], best: Any, best_epoch: int) -> CheckpointSaved:
         """Runs on the writer's thread: touches files only, never the trainer's state."""
         sync = self._sync_clock.due()
         if sync:  # what earlier epochs left in the cache goes to the disk with this one
@@ -448,7 +465,7 @@ class Trainer:
             if best is not None:
                 self._unsynced["best"] = self.out_dir / "best.pt"
         ckpt.atomic_link(path, self.out_dir / "last.pt")
-        ckpt.prune(self.out_dir, self.config.keep_checkpoints)
+        ckpt.prune(self.out_dir, self.config.keep_checkpoints, upto=epoch, best=best_epoch)
         return CheckpointSaved(path=str(path), epoch=epoch)
 
     def _saved(self, event: CheckpointSaved | None, emit: Callback | None = None) -> None:

@@ -3,7 +3,7 @@
 While a project has unsaved changes the main window writes it every minute
 (`AUTOSAVE_MS`, or `STUDIO_AUTOSAVE_MS` for tests) to `recovery.json` in the
 recovery folder: `STUDIO_RECOVERY_DIR` when set, else the app's data folder
-(QStandardPaths AppDataLocation). The file holds the project and the path it
+(`studio.ui.app_dirs.data_dir`). The file holds the project and the path it
 came from. A clean close or a save deletes it, so finding one at start means
 the app did not end cleanly: the start offers to restore it.
 """
@@ -16,10 +16,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths
-
 from studio.graph import Project
 from studio.graph.io import from_dict, to_dict
+from studio.ui.app_dirs import data_dir
 
 AUTOSAVE_MS = 60_000
 
@@ -34,7 +33,7 @@ def recovery_dir() -> Path:
     env = os.environ.get("STUDIO_RECOVERY_DIR")
     if env:
         return Path(env)
-    return Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation))
+    return data_dir()
 
 
 def recovery_file() -> Path:

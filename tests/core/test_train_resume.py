@@ -70,7 +70,7 @@ def test_stop_then_resume_equals_uninterrupted_training(tmp_path, setting):
 
 def test_resume_from_an_earlier_epoch_rewrites_the_metrics_file(tmp_path):
     data = classification_splits()
-    Trainer({"model": mlp()}, data, config(), out_dir=tmp_path).run()
+    Trainer({"model": mlp()}, data, config(keep_checkpoints=0), out_dir=tmp_path).run()
     again = mlp(seed=7)
     trainer = resume(tmp_path / "checkpoint_epoch1.pt", {"model": again}, data,
                      out_dir=tmp_path)

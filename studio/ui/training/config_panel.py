@@ -199,6 +199,10 @@ class ConfigPanel(QScrollArea):
         self.early_patience = self._int("training", "early_stop_patience", 0, 10_000, suffix=" epochs")
         self.early_patience.setSpecialValueText("off")
         self.seed = self._int("training", "seed", 0, 2**31 - 1)
+        self.keep_checkpoints = self._int("training", "keep_checkpoints", 0, 100_000, suffix=" newest")
+        self.keep_checkpoints.setSpecialValueText("all")
+        self.keep_checkpoints.setToolTip("The newest epoch checkpoints kept in the run's folder (to resume from); "
+                                         "the best epoch's, best.pt and final.pt are kept too")
         self.device = self._combo("training", "device", [(d, d) for d in available_devices()])
         self.mixed_precision = self._combo(
             "training", "mixed_precision", [("auto (CUDA only)", "auto"), ("on (bf16)", True), ("off", False)])
@@ -206,6 +210,7 @@ class ConfigPanel(QScrollArea):
         form.addRow("Early stop on", self.early_metric)
         form.addRow("Patience", self.early_patience)
         form.addRow("Seed", self.seed)
+        form.addRow("Checkpoints", self.keep_checkpoints)
         form.addRow("Device", self.device)
         form.addRow("Mixed precision", self.mixed_precision)
         return box

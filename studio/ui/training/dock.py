@@ -10,13 +10,14 @@ The main window needs only::
     dock = TrainingDock(window)
     window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
     dock.status_message.connect(window.statusBar().showMessage)
-    dock.set_project(project, path)           # on every open / new / save-as
+    dock.set_project(project, path)           # on every open / new / save-as; None, None on close
     if not dock.request_close(): ...          # before closing or switching projects
 
 Signals:
     status_message(str): one line for the status bar (started, finished, failed).
     running_changed(bool): a run began or ended.
-    run_ended(object): the last event of a run (`RunFinished` or `RunFailed`).
+    run_ended(object): the last event of a run (`RunFinished` or `RunFailed`); also, when
+        a saved project opens, that of its newest run on disk that left final weights.
     checkpoint_saved(str): the path of a checkpoint now complete on disk.
 """
 
@@ -35,12 +36,14 @@ from PySide6.QtWidgets import (
 
 from studio.errors import StudioError
 from studio.train import BatchEnded, CheckpointSaved, EpochEnded, RunFailed, RunFinished, RunStarted
+from studio.train.checkpoint import files_summary
+from studio.train.run_folders import next_run_dir
 from studio.ui.training.config_panel import ConfigPanel
 from studio.ui.training.confusion import ClassTable, ConfusionView
 from studio.train.process import warm_up
 from studio.ui.training.controller import TrainingController
 from studio.ui.training.dashboard import Dashboard, run_colour
-from studio.ui.training.runs import RunRecord, RunsTable, next_run_dir, runs_root
+from studio.ui.training.runs import RunRecord, RunsTable, run_stem, runs_root, saved_runs
 from studio.ui.training.samples import SamplesGrid
 from studio.ui.training.task_views import OTHER, TaskViews
 
@@ -134,6 +137,7 @@ class TrainingDock(QDockWidget):
         header.addWidget(self.clear_button)
         outer.addLayout(header)
         self.summary = QLabel(_HINT)
+        self.summary.setWordWrap(True)  # the end of a run names its files
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         outer.addWidget(self.summary)
         self.message = QLabel()
@@ -199,9 +203,12 @@ class TrainingDock(QDockWidget):
 
         ``write`` makes each settings change (the editor's undoable `Editor.set_setting`).
         A different project clears the dashboard (unless a run is going: its
-        curves stay until it ends).
+        curves stay until it ends), then lists the runs it has on disk and
+        sends the newest finished one's last event with `run_ended`, so its
+        weights are offered again.
         """
-        if project is not self.project and not self.running:
+        opened = project is not self.project and not self.running
+        if opened:
             self.clear_runs(all_runs=True)
             self._show_message("")
             self.progress.setRange(0, 1)
@@ -212,6 +219,20 @@ class TrainingDock(QDockWidget):
         self.path = Path(path) if path is not None else None
         self.panel.set_project(project, write)
         self._update_buttons()
+        if opened:
+            self._show_saved_runs()
+
+    def _show_saved_runs(self) -> None:
+        """List the project's runs found on disk; offer the newest finished one's weights."""
+        records, last = saved_runs(self.project, self.path)
+        if not records:
+            return
+        self.records = records
+        self._refresh_runs()
+        self.summary.setText(f"{len(records)} earlier run(s) of this project in {records[-1].out_dir.parent} "
+                             f"(the Runs tab lists them)")
+        if last is not None:
+            self.run_ended.emit(last)
 
     @property
     def running(self) -> bool:
@@ -229,8 +250,8 @@ class TrainingDock(QDockWidget):
             return False
         self._show_message("")
         training, data = dict(self.project.training or {}), dict(self.project.data or {})
-        record = RunRecord(number=self._next_number(), out_dir=next_run_dir(runs_root(self.path),
-                                                                             self.project.name))
+        out_dir = next_run_dir(runs_root(self.path), run_stem(self.project, self.path))
+        record = RunRecord(number=self._next_number(), out_dir=out_dir)
         try:
             self.controller.start(self.project, training, data,
                                   self.path.parent if self.path is not None else None, record.out_dir)
@@ -439,7 +460,7 @@ class TrainingDock(QDockWidget):
     def _run_finished(self, e: RunFinished) -> None:
         r = self.current
         if r is not None:
-            r.status = e.reason
+            r.status, r.test = e.reason, e.test
         words = {"completed": "finished", "stopped": "stopped", "early_stopped": "stopped early"}
         text = f"Training {words.get(e.reason, e.reason)} after {e.epochs_run} epoch(s)"
         if e.best_epoch:
@@ -447,13 +468,14 @@ class TrainingDock(QDockWidget):
         if e.test:
             text += f"; test: {_metrics_text(e.test, prefix='test_')}"
         if r is not None:
-            text += f". Files in {r.out_dir}"
+            text += f". Files in {files_summary(r.out_dir)}"
         self.summary.setText(text)
         self._progress_timer.stop()  # a batch's progress text must not come after this
         self.progress.setFormat(f"{words.get(e.reason, e.reason).capitalize()} · epoch {e.epochs_run}")
         if e.reason == "completed":
             self.progress.setValue(self.progress.maximum())
         self._say(text)
+        self._stale.add("runs")  # its status and test figures
         self._refresh_shown()
         self.run_ended.emit(e)
 
@@ -462,7 +484,8 @@ class TrainingDock(QDockWidget):
         r = self.current
         if r is not None:
             r.status, r.message = "failed", e.message
-            self.summary.setText(f"{r.label}: failed after {len(r.epochs)} epoch(s). Files in {r.out_dir}")
+            self.summary.setText(f"{r.label}: failed after {len(r.epochs)} epoch(s). "
+                                 f"Files in {files_summary(r.out_dir)}")
             self._refresh_runs()
         self._progress_timer.stop()
         self._show_message(f"Training failed: {e.message}")

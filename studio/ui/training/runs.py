@@ -1,21 +1,26 @@
 """Where runs write, and what the dashboard keeps of each run.
 
-A saved project trains into ``runs/<project>-<n>`` beside its file; an unsaved
-one into ``<app data>/runs/<project>-<n>`` (or ``$STUDIO_RUNS_DIR`` when set,
-which tests use). ``n`` counts up from 1, never reusing a folder.
-`RunsTable` lists the runs of the dock.
+A saved project trains into ``runs/<stem>-<n>`` beside its file (``stem``: the
+file's name without ``.json``); an unsaved one into
+``<app data>/runs/<project name>-<n>`` (`studio.ui.app_dirs.data_dir`), or
+``$STUDIO_RUNS_DIR`` when set, which tests use. ``n`` counts up past the
+highest number taken (`studio.train.run_folders`), so reopening a project
+finds its runs again (`saved_runs`). `RunsTable` lists the runs of the dock.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QStandardPaths, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem, QWidget
+
+from studio.train import RunFailed, RunFinished
+from studio.train.run_folders import SavedRun, find_runs
+from studio.ui.app_dirs import data_dir
 
 
 def runs_root(project_path: Path | None) -> Path:
@@ -25,29 +30,12 @@ def runs_root(project_path: Path | None) -> Path:
         return Path(override)
     if project_path is not None:
         return Path(project_path).parent / "runs"
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(base or Path.home() / ".network-studio") / "runs"
+    return data_dir() / "runs"
 
 
-def safe_name(name: str) -> str:
-    """``name`` made into a folder name: letters, digits, ``-`` and ``_`` only."""
-    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")
-    return cleaned or "run"
-
-
-def next_run_dir(root: Path, name: str) -> Path:
-    """``root/<name>-<n>`` for the first ``n`` (from 1) not yet taken; not created."""
-    stem = safe_name(name)
-    taken = set()
-    if root.is_dir():
-        for child in root.iterdir():
-            match = re.fullmatch(re.escape(stem) + r"-(\d+)", child.name)
-            if match:
-                taken.add(int(match.group(1)))
-    n = 1
-    while n in taken:
-        n += 1
-    return root / f"{stem}-{n}"
+def run_stem(project: Any, project_path: Path | None) -> str:
+    """The name a project's run folders start with: its file's stem, else the project's name."""
+    return Path(project_path).stem if project_path is not None else project.name
 
 
 @dataclass
@@ -55,14 +43,17 @@ class RunRecord:
     """One run as the dashboard shows it.
 
     Attributes:
-        number: 1-based, in the order runs started in this dock ("run 1").
+        number: 1-based, in the order runs started in this dock ("run 1"); a
+            run found on disk keeps its folder's number.
         out_dir: the folder it writes into.
         task: "classification" or "regression" (from the first epoch's metrics).
         status: "preparing", "running", "paused", "completed", "stopped",
-            "early_stopped" or "failed".
+            "early_stopped" or "failed"; "unfinished" for a run found on disk
+            that never recorded its end.
         epochs: every EpochEnded's metrics (without the sample images).
         last_checkpoint: the newest checkpoint on disk, or None.
         message: the failure message, when it failed.
+        test: the scalar metrics on the test split, once the run has them.
     """
 
     number: int
@@ -72,16 +63,37 @@ class RunRecord:
     epochs: list[dict[str, Any]] = field(default_factory=list)
     last_checkpoint: str | None = None
     message: str = ""
+    test: dict[str, Any] | None = None
 
     @property
     def label(self) -> str:
         return f"run {self.number}"
 
 
-class RunsTable(QTableWidget):
-    """Every run of this dock: colour, status, epochs, best validation figure, folder."""
+def saved_runs(project: Any, project_path: Path | None) -> tuple[list[RunRecord], RunFinished | None]:
+    """A saved project's runs on disk, oldest first, and the last event of the newest that left final weights.
 
-    COLUMNS = ("Run", "Status", "Epochs", "Best", "Folder")
+    The event is None when no run did; an unsaved project has no runs here.
+    """
+    if project is None or project_path is None:
+        return [], None
+    runs = find_runs(runs_root(project_path), run_stem(project, project_path))
+    last = next((run.result for run in reversed(runs) if run.final_weights is not None), None)
+    return [_record(run) for run in runs], last
+
+
+def _record(run: SavedRun) -> RunRecord:
+    """A run from disk as the dock keeps it; "unfinished" when it left no result (it runs, or it died)."""
+    result = run.result
+    status = "unfinished" if result is None else "failed" if isinstance(result, RunFailed) else result.reason
+    return RunRecord(number=run.number, out_dir=run.out_dir, status=status, epochs=run.epochs,
+                     message=getattr(result, "message", ""), test=run.test)
+
+
+class RunsTable(QTableWidget):
+    """Every run of this dock: colour, status, epochs, best validation figure, test figure, folder."""
+
+    COLUMNS = ("Run", "Status", "Epochs", "Best", "Test", "Folder")
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(0, len(self.COLUMNS), parent)
@@ -99,7 +111,8 @@ class RunsTable(QTableWidget):
         """One row per record; ``colour(number)`` gives a run's curve colour."""
         self.setRowCount(len(records))
         for row, r in enumerate(records):
-            cells = (r.label, r.status.replace("_", " "), str(len(r.epochs)), best_text(r), str(r.out_dir))
+            cells = (r.label, r.status.replace("_", " "), str(len(r.epochs)), best_text(r), test_text(r),
+                     str(r.out_dir))
             for col, text in enumerate(cells):
                 item = self.item(row, col)
                 if item is None:
@@ -110,18 +123,27 @@ class RunsTable(QTableWidget):
                     item.setData(Qt.ItemDataRole.DecorationRole, colour(r.number))
                 if col == 1 and r.message:
                     item.setToolTip(r.message)
-                if col == 4:
+                if col == len(cells) - 1:
                     item.setToolTip(text)
+
+
+# The figure that sums up a run: accuracy, else R², else the loss.
+_HEADLINE = (("accuracy", "{:.1%} acc", max), ("r2", "R² {:.3f}", max), ("loss", "{kind} loss {:.4g}", min))
 
 
 def best_text(record: RunRecord) -> str:
     """The best validation accuracy (or R², or lowest validation loss) so far, as text."""
-    epochs = record.epochs
-    if not epochs:
-        return ""
-    for key, fmt, better in (("val_accuracy", "{:.1%} acc", max), ("val_r2", "R² {:.3f}", max),
-                             ("val_loss", "val loss {:.4g}", min)):
-        values = [e[key] for e in epochs if isinstance(e.get(key), (int, float))]
+    return _headline(record.epochs, "val_")
+
+
+def test_text(record: RunRecord) -> str:
+    """The accuracy (or R², or loss) on the test split, as text; empty without one."""
+    return _headline([record.test] if record.test else [], "test_")
+
+
+def _headline(rows: list[dict[str, Any]], prefix: str) -> str:
+    for name, fmt, better in _HEADLINE:
+        values = [r[prefix + name] for r in rows if isinstance(r.get(prefix + name), (int, float))]
         if values:
-            return fmt.format(better(values))
+            return fmt.format(better(values), kind=prefix[:-1])
     return ""

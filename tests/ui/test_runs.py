@@ -1,0 +1,76 @@
+"""A project's runs belong to it: they go beside its file, are listed again when it reopens, and the
+newest one's weights are offered again; an unsaved project's go to one per-user folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QStandardPaths, Qt
+from PySide6.QtWidgets import QApplication
+
+from studio.graph import io
+from studio.presets import presets_dir, resolve
+from studio.ui.training.runs import runs_root
+
+LONG = 60_000  # ms; the machines running tests can be slow and shared
+
+
+def saved_xor(folder: Path) -> Path:
+    """The XOR preset saved as ``folder/xor.json``, set to train one epoch with a test split."""
+    project = io.load(resolve("mlp_xor"))
+    project.training = {**project.training, "epochs": 1, "device": "cpu"}
+    project.data = {**project.data, "test_split": 0.2}
+    path = folder / "xor.json"
+    io.save(project, path)
+    return path
+
+
+def table(dock) -> list[list[str]]:
+    t = dock.runs_table
+    return [[t.item(row, col).text() for col in range(t.columnCount())] for row in range(t.rowCount())]
+
+
+def test_reopening_a_project_lists_its_runs_and_offers_the_last_weights(window, qtbot, tmp_path, monkeypatch):
+    monkeypatch.delenv("STUDIO_RUNS_DIR", raising=False)
+    path = saved_xor(tmp_path)
+    assert window.open_path(path)
+    dock = window.training_dock
+    assert dock.panel.keep_checkpoints.value() == 2
+    qtbot.mouseClick(dock.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dock.running, timeout=LONG)
+    run = tmp_path / "runs" / "xor-1"
+    assert dock.records[0].out_dir == run and dock.records[0].status == "completed"
+    assert (run / "test.json").is_file() and "test.json" in dock.summary.text()
+    assert window.last_run_weights == run / "final.pt"
+    dock.tabs.setCurrentWidget(dock.runs_table)
+    assert table(dock)[0][1] == "completed" and table(dock)[0][4].endswith("acc")
+
+    assert window.open_path(presets_dir() / "lenet5.json")  # another project: none of these runs
+    assert dock.runs_table.rowCount() == 0 and window.last_run_weights is None
+    assert window.open_path(path)
+    rows = table(dock)
+    assert len(rows) == 1
+    label, status, epochs, best, test, folder = rows[0]
+    assert (label, status, epochs, folder) == ("run 1", "completed", "1", str(run))
+    assert best.endswith("acc") and test.endswith("acc")
+    assert window.last_run_weights == run / "final.pt"
+    assert "1 earlier run(s)" in dock.summary.text()
+    # The next run follows on, in the same folder.
+    qtbot.mouseClick(dock.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dock.running, timeout=LONG)
+    assert [r.out_dir.name for r in dock.records] == ["xor-1", "xor-2"]
+    assert window.last_run_weights == tmp_path / "runs" / "xor-2" / "final.pt"
+
+
+def test_an_unsaved_projects_runs_go_to_one_per_user_folder(monkeypatch, qapp):
+    monkeypatch.delenv("STUDIO_RUNS_DIR", raising=False)
+    before = QCoreApplication.organizationName(), QCoreApplication.applicationName()
+    QApplication.setOrganizationName("NetworkStudio")  # as `studio` sets them
+    QApplication.setApplicationName("Network Studio")
+    try:
+        root = runs_root(None)
+    finally:
+        QApplication.setOrganizationName(before[0])
+        QApplication.setApplicationName(before[1])
+    user_data = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation))
+    assert root == user_data / "NetworkStudio" / "runs"
