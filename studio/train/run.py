@@ -34,11 +34,8 @@ from torch import nn
 from studio.errors import TrainingError
 from studio.train.config import TrainConfig, field_names
 from studio.train.events import BatchEnded, EpochEnded, Event, RunFailed, RunFinished, RunStarted
+from studio.train.metric_registry import summary_line
 from studio.train.trainer import Callback, Trainer
-
-# Metrics shown on the line printed after each epoch, when present.
-_EPOCH_LINE = ("train_loss", "val_loss", "val_accuracy", "val_mae", "val_r2", "val_perplexity", "val_exact_match",
-               "val_masked_accuracy", "recon_error", "d_loss", "g_loss", "episode_return", "val_return")
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -189,9 +186,7 @@ class _ProgressBar:
                 f"loss {event.loss:.4g}, {event.samples_per_s:,.0f} samples/s", refresh=False)
             self.bar.update((event.epoch - 1) * event.batches + event.batch - self.bar.n)
         elif isinstance(event, EpochEnded) and self.bar is not None:
-            shown = ", ".join(f"{k} {event.metrics[k]:.4g}" for k in _EPOCH_LINE
-                              if isinstance(event.metrics.get(k), (int, float)))
-            self.bar.write(f"epoch {event.epoch}/{self.total_epochs}: {shown}", file=sys.stderr)
+            self.bar.write(f"epoch {event.epoch}/{self.total_epochs}: {summary_line(event.metrics)}", file=sys.stderr)
         elif isinstance(event, RunFinished) and self.bar is not None:
             self.bar.write(_finished_line(event), file=sys.stderr)
             if event.test:
@@ -216,14 +211,11 @@ class _ProgressBar:
 
 def _test_line(test: dict[str, Any]) -> str:
     """The test split's figures: ``test: loss 0.1234, accuracy 0.97, ...``."""
-    shown = ", ".join(f"{k.removeprefix('test_')} {v:.4g}" for k, v in test.items()
-                      if isinstance(v, (int, float)))
-    return f"test: {shown}"
+    return f"test: {summary_line(test, prefix='test_')}"
 
 
 def _finished_line(event: RunFinished) -> str:
-    best = ", ".join(f"{k} {event.best[k]:.4g}" for k in _EPOCH_LINE
-                     if isinstance(event.best.get(k), (int, float)))
+    best = summary_line(event.best)
     text = f"{event.reason.replace('_', ' ')} after epoch {event.epochs_run}"
     if event.best_epoch:
         text += f"; best epoch {event.best_epoch}: {best}"

@@ -45,6 +45,7 @@ from studio.train.events import (
 )
 from studio.train.failures import NonFiniteLoss, Where, explain
 from studio.train.loaders import InMemoryBatches, device_budget, eval_loader, train_loader
+from studio.train.metric_registry import without_pictures
 from studio.train.recipes import RecipeContext, make_recipe
 from studio.train.stopping import BestTracker
 
@@ -52,9 +53,6 @@ Callback = Callable[[Event], None]
 
 # Seconds between BatchEnded events: about 20 a second.
 EVENT_INTERVAL = 0.05
-# Epoch metrics that are pictures for the dashboard (sample predictions, generated
-# samples, filters): sent with EpochEnded, kept out of metrics.jsonl and checkpoints.
-PICTURES = frozenset({"samples", "samples_images", "samples_inputs", "samples_xy", "filters"})
 # With several processes, how many batches between the collective checks
 # (stop, NaN) every process must make at the same point.
 DIST_SYNC_EVERY = 16
@@ -415,7 +413,7 @@ class Trainer:
             value, flag = ddp.from_main(shared).tolist()
             watched, early = (None if math.isnan(value) else value), flag > 0
         self.recipe.end_epoch(epoch, watched)
-        record = {k: v for k, v in metrics.items() if k not in PICTURES}
+        record = without_pictures(metrics)  # pictures go to the window, not to metrics.jsonl
         self.history.append(record)
         self._emit(EpochEnded(epoch=epoch, metrics=metrics))
         self._save_epoch(epoch, record, improved)

@@ -1,6 +1,7 @@
 """The attention presets: they load, analyse, compile and learn on tiny data; decoding, padding masks, the date
 variants and the standard size."""
 
+import json
 import sys
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def _shapes(project):
     return [tuple(n.params["shape"]) for n in project.network().iter_nodes() if n.type == "Input"]
 
 
-def _run(name, epochs=2):
+def _run(name, epochs=2, out_dir=None):
     project = io.load(resolve(name))
     small_data, small_training = TINY[name]
     if "length" in small_data:  # a shorter source: set both Inputs to match
@@ -56,7 +57,7 @@ def _run(name, epochs=2):
     splits = data_for(project, training, {**project.data, **small_data})
     seen = []
     result = Trainer(models, splits, optimiser_settings(training),
-                     lambda e: seen.append(e.metrics) if isinstance(e, EpochEnded) else None).run()
+                     lambda e: seen.append(e.metrics) if isinstance(e, EpochEnded) else None, out_dir=out_dir).run()
     assert isinstance(result, RunFinished), getattr(result, "message", result)
     return seen, models["model"], splits
 
@@ -92,9 +93,11 @@ def test_seq2seq_reports_exact_match_and_an_attention_heat_map():
     assert all(abs(sum(r) - 1) < 1e-4 for r in heat["weights"])
 
 
-def test_self_attention_reports_a_map_per_head():
-    epochs, _, _ = _run("self_attention", epochs=1)
+def test_self_attention_reports_a_map_per_head(tmp_path):
+    epochs, _, _ = _run("self_attention", epochs=1, out_dir=tmp_path)
     maps = epochs[-1]["attention_maps"]
+    recorded = json.loads((tmp_path / "metrics.jsonl").read_text().splitlines()[-1])
+    assert "attention_maps" not in recorded and "val_loss" in recorded  # a picture: for the window only
     assert len(maps["heads"]) == 4 and len(maps["tokens"]) == 20
     assert all(len(h) == 20 and all(len(r) == 20 and abs(sum(r) - 1) < 1e-4 for r in h) for h in maps["heads"])
 

@@ -55,7 +55,7 @@ def test_the_test_figures_are_printed_and_written(two_runs):
     folder, printed = two_runs[0]
     test = json.loads((folder / "test.json").read_text())
     assert set(test) >= {"test_loss", "test_accuracy"}
-    assert f"test: loss {test['test_loss']:.4g}, accuracy {test['test_accuracy']:.4g}" in printed
+    assert f"test: loss {test['test_loss']:.4f}, accuracy {test['test_accuracy']:.1%}" in printed
     result = json.loads((folder / "result.json").read_text())
     assert result["event"] == "RunFinished" and result["reason"] == "completed" and result["test"] == test
 

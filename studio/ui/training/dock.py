@@ -38,6 +38,7 @@ from studio.errors import StudioError
 from studio.train import BatchEnded, CheckpointSaved, EpochEnded, RunFailed, RunFinished, RunStarted
 from studio.train.checkpoint import files_summary
 from studio.train.run_folders import next_run_dir
+from studio.train.metric_registry import summary_line
 from studio.ui.training.config_panel import ConfigPanel
 from studio.ui.training.confusion import ClassTable, ConfusionView
 from studio.train.process import warm_up
@@ -386,7 +387,7 @@ class TrainingDock(QDockWidget):
         r.epochs.append({k: v for k, v in m.items() if isinstance(v, (int, float, str))})
         self.dashboard.add_epoch(r.number, e)
         self._show_tabs(r.number, e)
-        self.summary.setText(f"{r.label}, epoch {e.epoch}: {_metrics_text(m)}")
+        self.summary.setText(f"{r.label}, epoch {e.epoch}: {summary_line(m)}")
         self._latest = e
         self._stale = {"confusion", "classes", "samples", "runs"}
         if not self._views_timer.isActive():
@@ -464,9 +465,9 @@ class TrainingDock(QDockWidget):
         words = {"completed": "finished", "stopped": "stopped", "early_stopped": "stopped early"}
         text = f"Training {words.get(e.reason, e.reason)} after {e.epochs_run} epoch(s)"
         if e.best_epoch:
-            text += f"; best epoch {e.best_epoch}: {_metrics_text(e.best)}"
+            text += f"; best epoch {e.best_epoch}: {summary_line(e.best)}"
         if e.test:
-            text += f"; test: {_metrics_text(e.test, prefix='test_')}"
+            text += f"; test: {summary_line(e.test, prefix='test_')}"
         if r is not None:
             text += f". Files in {files_summary(r.out_dir)}"
         self.summary.setText(text)
@@ -577,22 +578,3 @@ def _duration(seconds: float) -> str:
         return f"{minutes}:{s:02d}"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{s:02d}"
-
-
-_SHOWN = (("train_loss", "train loss {:.4f}"), ("val_loss", "val loss {:.4f}"),
-          ("val_accuracy", "val accuracy {:.1%}"), ("val_macro_f1", "macro F1 {:.3f}"),
-          ("val_mae", "MAE {:.4g}"), ("val_r2", "R² {:.3f}"))
-
-
-def _metrics_text(metrics: dict[str, Any], prefix: str = "") -> str:
-    """The main figures of an epoch (or of the test split, with ``prefix="test_"``) as text."""
-    parts = []
-    for key, fmt in _SHOWN:
-        if prefix:
-            if not key.startswith("val_"):
-                continue
-            key, fmt = prefix + key[4:], fmt.replace("val ", "")
-        value = metrics.get(key)
-        if isinstance(value, (int, float)):
-            parts.append(fmt.format(value))
-    return ", ".join(parts)

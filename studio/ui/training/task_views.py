@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.train.metric_registry import SHOWN_BY_DOCK
 from studio.ui.training.samples import to_pixmap
 from studio.ui.training.task_plots import (
     Curve,
@@ -298,11 +299,6 @@ VIEWS: tuple[ViewSpec, ...] = (
     ViewSpec("Exploration", ("epsilon",), _curves(Plot("Exploration rate ε", (Curve("ε", ("epsilon",)),)))),
 )
 
-# Keys the main curves and the classification tabs show (or that are bookkeeping).
-SHOWN_BY_DOCK = frozenset({
-    "epoch", "train_loss", "val_loss", "val_accuracy", "val_r2", "val_mae", "lr", "samples_per_s",
-    "val_confusion", "val_precision", "val_recall", "val_f1", "samples",
-})
 SHOWN = SHOWN_BY_DOCK | {k for spec in VIEWS for k in spec.keys + spec.also}
 OTHER = "Other metrics"
 
