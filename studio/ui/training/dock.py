@@ -23,7 +23,6 @@ Signals:
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, Callable
 
@@ -39,6 +38,7 @@ from studio.train import BatchEnded, CheckpointSaved, EpochEnded, RunFailed, Run
 from studio.train.checkpoint import files_summary
 from studio.train.run_folders import next_run_dir
 from studio.train.metric_registry import summary_line
+from studio.train.run_state import RunState
 from studio.ui.training.config_panel import ConfigPanel
 from studio.ui.training.confusion import ClassTable, ConfusionView
 from studio.train.process import warm_up
@@ -177,7 +177,7 @@ class TrainingDock(QDockWidget):
         self._views_timer.setInterval(500)
         self._views_timer.timeout.connect(self.refresh_views)
         self.tabs.currentChanged.connect(self.refresh_views)
-        self._last_batch: BatchEnded | None = None
+        self.state = RunState()  # the run on show: phase and progress figures, drawn by _draw_progress
         self._progress_timer = QTimer(self)
         self._progress_timer.setSingleShot(True)
         self._progress_timer.setInterval(200)
@@ -212,9 +212,8 @@ class TrainingDock(QDockWidget):
         if opened:
             self.clear_runs(all_runs=True)
             self._show_message("")
-            self.progress.setRange(0, 1)
-            self.progress.setValue(0)
-            self.progress.setFormat("Ready")
+            self.state = RunState()
+            self._draw_progress()
             self.summary.setText(_HINT if project is not None else _NO_PROJECT)
         self.project = project
         self.path = Path(path) if path is not None else None
@@ -264,8 +263,8 @@ class TrainingDock(QDockWidget):
         self.records.append(record)
         self.current = record
         self.class_names = None
-        self.progress.setRange(0, 0)  # busy until RunStarted says how long
-        self.progress.setFormat("Preparing the data and the model…")
+        self.state = RunState(phase="starting")
+        self._draw_progress()
         self.summary.setText(f"{record.label}: preparing; writing to {record.out_dir}")
         self._refresh_runs()
         return True
@@ -290,7 +289,8 @@ class TrainingDock(QDockWidget):
         """Stop the run after its current batch (its last epoch checkpoint stays)."""
         if self.running:
             self.controller.stop()
-            self.progress.setFormat("Stopping after this batch…")
+            self.state.stopping()
+            self._draw_progress()
             self.stop_action.setEnabled(False)
 
     @Slot()
@@ -342,11 +342,8 @@ class TrainingDock(QDockWidget):
             return
         r.status = "running"
         self.class_names = e.class_names
-        total = (e.total_epochs - e.start_epoch + 1) * e.batches_per_epoch
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(0)
-        self.progress.setFormat(f"Epoch {e.start_epoch}/{e.total_epochs}")
-        self._run_info = e
+        self.state.apply(e)
+        self._draw_progress()
         self.dashboard.set_epochs(e.total_epochs)
         self.task_views.set_epochs(self.dashboard.epochs)
         extras = ", bf16" if e.mixed_precision else ""
@@ -361,22 +358,22 @@ class TrainingDock(QDockWidget):
         if r is None:
             return
         self.dashboard.add_batch(r.number, e)
-        self._last_batch = e
+        self.state.apply(e)
         if not self._progress_timer.isActive():
             self._progress_timer.start()
 
     @Slot()
     def _show_progress(self) -> None:
         """The progress bar and its text from the latest batch event (at most 5 times a second)."""
-        e, info = self._last_batch, getattr(self, "_run_info", None)
-        if e is None or not self.running:
-            return
-        start = info.start_epoch if info else 1
-        total = info.total_epochs if info else e.epoch
-        self.progress.setValue((e.epoch - start) * e.batches + e.batch)
-        state = " (paused)" if self.controller.paused else ""
-        self.progress.setFormat(f"Epoch {e.epoch}/{total} · batch {e.batch}/{e.batches} · "
-                                f"{e.samples_per_s:,.0f} samples/s · {_duration(e.eta_s)} left{state}")
+        if self.state.phase in ("running", "paused"):
+            self._draw_progress()
+
+    def _draw_progress(self) -> None:
+        """The progress bar as `state` says: busy while starting, batches done of all, its line of text."""
+        st = self.state
+        self.progress.setRange(0, 0 if st.phase == "starting" else max(st.total_batches, 1))
+        self.progress.setValue(min(st.done_batches, self.progress.maximum()))
+        self.progress.setFormat(st.progress_text())
 
     @Slot(object)
     def _epoch_ended(self, e: EpochEnded) -> None:
@@ -462,8 +459,10 @@ class TrainingDock(QDockWidget):
         r = self.current
         if r is not None:
             r.status, r.test = e.reason, e.test
-        words = {"completed": "finished", "stopped": "stopped", "early_stopped": "stopped early"}
-        text = f"Training {words.get(e.reason, e.reason)} after {e.epochs_run} epoch(s)"
+        self._progress_timer.stop()  # a batch's progress text must not come after this
+        self.state.apply(e)
+        self._draw_progress()
+        text = f"Training {self.state.ended_as} after {e.epochs_run} epoch(s)"
         if e.best_epoch:
             text += f"; best epoch {e.best_epoch}: {summary_line(e.best)}"
         if e.test:
@@ -471,10 +470,6 @@ class TrainingDock(QDockWidget):
         if r is not None:
             text += f". Files in {files_summary(r.out_dir)}"
         self.summary.setText(text)
-        self._progress_timer.stop()  # a batch's progress text must not come after this
-        self.progress.setFormat(f"{words.get(e.reason, e.reason).capitalize()} · epoch {e.epochs_run}")
-        if e.reason == "completed":
-            self.progress.setValue(self.progress.maximum())
         self._say(text)
         self._stale.add("runs")  # its status and test figures
         self._refresh_shown()
@@ -490,9 +485,9 @@ class TrainingDock(QDockWidget):
             self._refresh_runs()
         self._progress_timer.stop()
         self._show_message(f"Training failed: {e.message}")
-        where = f" at epoch {e.epoch}, batch {e.batch}" if e.batch else (f" in epoch {e.epoch}" if e.epoch else "")
-        self.progress.setFormat(f"Failed{where}")
-        self._say(f"Training failed{where}: {e.message}")
+        self.state.apply(e)
+        self._draw_progress()
+        self._say(f"Training failed{self.state.ended_as}: {e.message}")
         self._refresh_shown()
         self.run_ended.emit(e)
 
@@ -504,17 +499,17 @@ class TrainingDock(QDockWidget):
             self.dashboard.remove_run(r.number)
             self.current = None
         self._show_message(f"Cannot start training: {message}")
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setFormat("Not started")
+        self.state.not_started()
+        self._draw_progress()
         self.summary.setText("Fix the settings, then press Train again.")
         self._say(f"Cannot start training: {message}")
         self._refresh_runs()
 
     @Slot(bool)
     def _running_changed(self, running: bool) -> None:
-        if not running and self.progress.maximum() == 0:  # ended before RunStarted
-            self.progress.setRange(0, 1)
+        if not running and self.state.active:  # ended before any last event
+            self.state.not_started()
+            self._draw_progress()
         self.panel.setEnabled(not running and self.project is not None)
         self._update_buttons()
         self.running_changed.emit(running)
@@ -522,10 +517,10 @@ class TrainingDock(QDockWidget):
     @Slot(bool)
     def _paused_changed(self, paused: bool) -> None:
         r = self.current
+        self.state.set_paused(paused)
         if r is not None and r.status in ("running", "paused"):
-            r.status = "paused" if paused else "running"
-        text = self.progress.format()
-        self.progress.setFormat(text + " (paused)" if paused else text.replace(" (paused)", ""))
+            r.status = self.state.phase
+        self._draw_progress()
         self._say("Training paused" if paused else "Training resumed")
         self._update_buttons()
         self._refresh_runs()
@@ -565,16 +560,3 @@ class TrainingDock(QDockWidget):
 
     def _say(self, text: str) -> None:
         self.status_message.emit(text)
-
-
-def _duration(seconds: float) -> str:
-    if not math.isfinite(seconds) or seconds < 0:
-        return "?"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, s = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}:{s:02d}"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{s:02d}"
