@@ -17,14 +17,16 @@ import copy
 import heapq
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
-import networkx as nx
 from psygnal import Signal
 
 from studio import catalog
 from studio.catalog import BLOCK_TYPE, check_value, is_expression
 from studio.errors import GraphError
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass
@@ -133,6 +135,8 @@ class Network:
 
     def digraph(self) -> nx.MultiDiGraph:
         """The network as a networkx graph (node ids; edges keyed by ports)."""
+        import networkx as nx  # here, not at the top: importing it costs the `studio` command ~0.2 s
+
         g = nx.MultiDiGraph()
         g.add_nodes_from(self.nodes)
         g.add_edges_from((e.src, e.dst, (e.src_port, e.dst_port)) for e in self.edges)
@@ -317,6 +321,8 @@ class Network:
             assert e.dst_port in self.ports(self.nodes[e.dst])[0], f"bad input port {e}"
             assert (e.dst, e.dst_port) not in seen_inputs, f"two edges into {e.dst}.{e.dst_port}"
             seen_inputs.add((e.dst, e.dst_port))
+        import networkx as nx
+
         assert nx.is_directed_acyclic_graph(self.digraph()), f"cycle in {self.name}"
         assert sum(len(v) for v in self._in.values()) == len(self.edges), "input index out of date"
         assert sum(len(v) for v in self._out.values()) == len(self.edges), "output index out of date"
