@@ -81,6 +81,7 @@ class Network:
         self._in: dict[str, dict[str, Edge]] = {}   # node id -> input port -> edge
         self._out: dict[str, set[Edge]] = {}        # node id -> edges leaving it
         self._names: dict[str, str] = {}            # node name -> node id
+        self._lowest_free: dict[str, int] = {}      # unique_name's prefix -> no lower number is free
         self.revision = 0
         self.structure_revision = 0  # changes only when nodes or edges come or go
         self._next_id = 1
@@ -174,7 +175,7 @@ class Network:
         return seen
 
     def unique_name(self, base: str) -> str:
-        """`base` made a legal, unused name: conv, conv_2, conv_3..."""
+        """`base` made a legal, unused name: conv, conv2, conv3 (the lowest free number)..."""
         base = re.sub(r"\W+", "_", base).strip("_") or "node"
         if base[0].isdigit():
             base = "n_" + base
@@ -182,11 +183,14 @@ class Network:
         if base not in used:
             return base
         stem = re.sub(r"_?\d+$", "", base) or base
-        sep = "_" if any(ch.isdigit() for ch in stem) else ""  # conv2d_2 reads better than conv2d2
-        i = 2
-        while f"{stem}{sep}{i}" in used:
+        prefix = stem + ("_" if any(ch.isdigit() for ch in stem) else "")  # conv2d_2 reads better than conv2d2
+        # Every number below the remembered one is taken (see _freed), so adding n
+        # unnamed nodes tries each number once instead of 2..k for the k-th node.
+        i = self._lowest_free.get(prefix, 2)
+        while f"{prefix}{i}" in used:
             i += 1
-        return f"{stem}{sep}{i}"
+        self._lowest_free[prefix] = i
+        return f"{prefix}{i}"
 
     # --- primitives ------------------------------------------------------
     def add_node(self, type: str, name: str | None = None, params: dict | None = None,
@@ -216,6 +220,7 @@ class Network:
             self.disconnect(edge)
         del self.nodes[node_id]
         del self._names[node.name]
+        self._freed(node.name)
         self._in.pop(node_id, None)
         self._out.pop(node_id, None)
         self._changed(structure=True)
@@ -292,6 +297,7 @@ class Network:
             raise GraphError(f"network '{self.name}' already has a node named '{name}'")
         old, node.name = node.name, name
         self._names[name] = self._names.pop(old)
+        self._freed(old)
         self._changed()
         self._emit(self.node_renamed, node_id, old, name)
 
@@ -353,6 +359,12 @@ class Network:
             return False
         p = catalog.get(node.type).param(key)
         return p.kind.startswith("optional_") and p.default is not None
+
+    def _freed(self, name: str) -> None:
+        """A name became free: unique_name may hand out its number again."""
+        m = re.fullmatch(r"(.*?)(\d+)", name)  # a prefix never ends in a digit
+        if m and m[1] in self._lowest_free:
+            self._lowest_free[m[1]] = min(self._lowest_free[m[1]], int(m[2]))
 
     def _new_id(self) -> str:
         while f"n{self._next_id}" in self.nodes:
