@@ -220,6 +220,7 @@ def _gui(argv: list[str]) -> int:
     if path is not None:
         io.load(path)  # a bad file is reported here, in plain words, before any window opens
     # Imported by name so that the Qt-free core never depends on the GUI package.
+    importlib.import_module("studio.ui.system_libraries").check()  # before Qt could abort the process
     app = importlib.import_module("studio.ui.app")
     return app.run(path)
 
