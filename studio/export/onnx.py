@@ -1,7 +1,7 @@
 """ONNX export through torch's dynamo exporter (opset 18), checked with onnxruntime.
 
-Needs the packages ``onnx``, ``onnxscript`` and ``onnxruntime`` (the ``export``
-extra); without them the export stops with a message saying what to install.
+Needs the packages ``onnx``, ``onnxscript`` and ``onnxruntime`` (dependencies of
+Network Studio); without them the export stops with a message saying what to install.
 Every input gets a dynamic batch dimension named "batch"; inputs and outputs
 are named after the network's Input and Output nodes. The weights are stored
 inside the one ``.onnx`` file unless they pass `EXTERNAL_DATA_BYTES` (protobuf
@@ -35,7 +35,7 @@ def write(job: Job) -> tuple[list[Path], Runner]:
     missing = missing_packages()
     if missing:
         raise ExportError(f"ONNX export needs the package(s) {', '.join(missing)}, which are not installed: "
-                          f"run  pip install \"network-studio[export]\"  (or  pip install {' '.join(PACKAGES)}). "
+                          f"run  pip install {' '.join(PACKAGES)}. "
                           f"Nothing was written.")
     program = _convert(job)
     size = sum(t.numel() * t.element_size() for t in job.model.state_dict().values())

@@ -1,10 +1,11 @@
 """Validation and shape inference: every node's output shapes, parameters, FLOPs and problems.
 
 Each node is built on the ``meta`` device and called on meta tensors, so the
-shapes are torch's own, never formulas of ours; FLOPs come from
-`torch.utils.flop_counter`. A failure is caught per node and becomes a
-`Problem` that names the network, the node, the port and the shapes; nodes
-below a failed node are marked "blocked" and add no problems of their own.
+shapes are torch's own, never formulas of ours; FLOPs come from the formulas
+of `torch.utils.flop_counter` (see `flops`). A failure is caught per node and
+becomes a `Problem` that names the network, the node, the port and the
+shapes; nodes below a failed node are marked "blocked" and add no problems of
+their own.
 
 After an edit only the edited nodes and what lies downstream of them are
 walked again (`Report.computed` counts them), and a memo keyed on (type,
@@ -21,12 +22,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 from studio import catalog
 from studio.catalog import BLOCK_TYPE, check_value, is_expression
 from studio.errors import StudioError
+from studio.graph import lazy_dynamo
 from studio.graph.expressions import ExpressionError, evaluate
+from studio.graph.flops import FlopCount
 from studio.graph.network import Network, Node
 from studio.graph.project import Project
 
@@ -178,7 +180,8 @@ class Analyzer:
             previous, dirty = None, set(net.nodes)
         tracker.dirty.clear()
         self._blocks_fp = blocks_fp
-        with FlopCounterMode(display=False) as counter:
+        lazy_dynamo.install()  # torch's meta kernels would import torch._dynamo (~1.2 s) on first use
+        with FlopCount() as counter:
             self._counter = counter
             walk = self._walk(net, scope=scope, feed=None, where=net.name, previous=previous, dirty=dirty)
         walk.blocks_fp, walk.scope = blocks_fp, scope
@@ -310,7 +313,7 @@ class Analyzer:
 
     def _run(self, spec, resolved: dict, inputs: list[torch.Tensor], label: str):
         """Builds the layer on meta and calls it; (outputs, params, trainable, flops)."""
-        before = self._counter.get_total_flops()
+        before = self._counter.total
         try:
             if spec.is_function:
                 args = [inputs] if spec.list_input else inputs
@@ -332,7 +335,7 @@ class Analyzer:
                 raise _LayerFailed(f"{label} cannot combine its inputs: got {got}") from None
             raise _LayerFailed(f"{label}: {_torch_message(e)} (input {_shapes(inputs)})") from None
         values = list(out) if isinstance(out, (tuple, list)) else [out]
-        flops = (self._counter.get_total_flops() - before) // BATCH
+        flops = (self._counter.total - before) // BATCH
         return values, n_params, trainable, flops
 
     # --- one block instance --------------------------------------------------

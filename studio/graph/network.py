@@ -17,14 +17,16 @@ import copy
 import heapq
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
-import networkx as nx
 from psygnal import Signal
 
 from studio import catalog
 from studio.catalog import BLOCK_TYPE, check_value, is_expression
 from studio.errors import GraphError
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass
@@ -79,6 +81,7 @@ class Network:
         self._in: dict[str, dict[str, Edge]] = {}   # node id -> input port -> edge
         self._out: dict[str, set[Edge]] = {}        # node id -> edges leaving it
         self._names: dict[str, str] = {}            # node name -> node id
+        self._lowest_free: dict[str, int] = {}      # unique_name's prefix -> no lower number is free
         self.revision = 0
         self.structure_revision = 0  # changes only when nodes or edges come or go
         self._next_id = 1
@@ -133,6 +136,8 @@ class Network:
 
     def digraph(self) -> nx.MultiDiGraph:
         """The network as a networkx graph (node ids; edges keyed by ports)."""
+        import networkx as nx  # here, not at the top: importing it costs the `studio` command ~0.2 s
+
         g = nx.MultiDiGraph()
         g.add_nodes_from(self.nodes)
         g.add_edges_from((e.src, e.dst, (e.src_port, e.dst_port)) for e in self.edges)
@@ -170,7 +175,7 @@ class Network:
         return seen
 
     def unique_name(self, base: str) -> str:
-        """`base` made a legal, unused name: conv, conv_2, conv_3..."""
+        """`base` made a legal, unused name: conv, conv2, conv3 (the lowest free number)..."""
         base = re.sub(r"\W+", "_", base).strip("_") or "node"
         if base[0].isdigit():
             base = "n_" + base
@@ -178,11 +183,14 @@ class Network:
         if base not in used:
             return base
         stem = re.sub(r"_?\d+$", "", base) or base
-        sep = "_" if any(ch.isdigit() for ch in stem) else ""  # conv2d_2 reads better than conv2d2
-        i = 2
-        while f"{stem}{sep}{i}" in used:
+        prefix = stem + ("_" if any(ch.isdigit() for ch in stem) else "")  # conv2d_2 reads better than conv2d2
+        # Every number below the remembered one is taken (see _freed), so adding n
+        # unnamed nodes tries each number once instead of 2..k for the k-th node.
+        i = self._lowest_free.get(prefix, 2)
+        while f"{prefix}{i}" in used:
             i += 1
-        return f"{stem}{sep}{i}"
+        self._lowest_free[prefix] = i
+        return f"{prefix}{i}"
 
     # --- primitives ------------------------------------------------------
     def add_node(self, type: str, name: str | None = None, params: dict | None = None,
@@ -221,6 +229,7 @@ class Network:
         index = list(self.nodes).index(node_id)
         del self.nodes[node_id]
         del self._names[node.name]
+        self._freed(node.name)
         self._in.pop(node_id, None)
         self._out.pop(node_id, None)
         self._changed(structure=True)
@@ -297,6 +306,7 @@ class Network:
             raise GraphError(f"network '{self.name}' already has a node named '{name}'")
         old, node.name = node.name, name
         self._names[name] = self._names.pop(old)
+        self._freed(old)
         self._changed()
         self._emit(self.node_renamed, node_id, old, name)
 
@@ -326,6 +336,8 @@ class Network:
             assert e.dst_port in self.ports(self.nodes[e.dst])[0], f"bad input port {e}"
             assert (e.dst, e.dst_port) not in seen_inputs, f"two edges into {e.dst}.{e.dst_port}"
             seen_inputs.add((e.dst, e.dst_port))
+        import networkx as nx
+
         assert nx.is_directed_acyclic_graph(self.digraph()), f"cycle in {self.name}"
         assert sum(len(v) for v in self._in.values()) == len(self.edges), "input index out of date"
         assert sum(len(v) for v in self._out.values()) == len(self.edges), "output index out of date"
@@ -356,6 +368,12 @@ class Network:
             return False
         p = catalog.get(node.type).param(key)
         return p.kind.startswith("optional_") and p.default is not None
+
+    def _freed(self, name: str) -> None:
+        """A name became free: unique_name may hand out its number again."""
+        m = re.fullmatch(r"(.*?)(\d+)", name)  # a prefix never ends in a digit
+        if m and m[1] in self._lowest_free:
+            self._lowest_free[m[1]] = min(self._lowest_free[m[1]], int(m[2]))
 
     def _new_id(self) -> str:
         while f"n{self._next_id}" in self.nodes:

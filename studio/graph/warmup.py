@@ -1,6 +1,6 @@
 """Warming up shape analysis: torch loads its meta kernels and flop counter on first use.
 
-That first use costs about a second (mostly imports); the GUI calls `start()`
+That first use costs about half a second (mostly imports); the GUI calls `start()`
 at launch so that it is paid while the start page shows, not when the user
 opens a project.
 """

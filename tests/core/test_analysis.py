@@ -1,8 +1,12 @@
 """Analysis: shapes, counts and FLOPs from torch itself, clear messages, and incremental re-analysis."""
 
+import pytest
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
-from studio.graph import Analyzer, Project
+from studio.compile import compile_network, example_inputs
+from studio.graph import Analyzer, Project, io, lazy_dynamo
+from studio.presets import resolve
 
 from tests.core.helpers import chain, lenet, residual_block_project
 
@@ -17,6 +21,31 @@ def test_lenet_shapes_parameters_and_flops():
     assert report.nodes[net.by_name("fc1").id].inferred == {"in_features": 400}
     # torch's flop counter: 2 * MACs of conv1 = 2 * 6*28*28 * 25
     assert report.nodes[net.by_name("conv1").id].flops == 2 * 6 * 28 * 28 * 25
+
+
+@pytest.mark.parametrize("preset", ["lenet5", "lstm_classifier", "transformer", "dcgan"])
+def test_flops_are_those_torchs_flop_counter_finds_in_the_compiled_model(preset):
+    project = io.load(resolve(preset))
+    analyzer = Analyzer(project)
+    for name in project.networks:
+        model = compile_network(project, name, analyzer).to("meta")
+        inputs = [x.to("meta") for x in example_inputs(project, name, batch=2, analyzer=analyzer)]
+        with FlopCounterMode(display=False) as counter:
+            model(*inputs)
+        assert analyzer.analyse(name).flops == counter.get_total_flops() // 2 > 0
+
+
+def test_a_meta_kernel_is_kept_from_the_compiler_once_torch_dynamo_is_loaded():
+    def kernel(x):
+        return x + 1
+
+    stand_in = lazy_dynamo._UntilDynamo(kernel, recursive=True)
+    import torch._dynamo  # noqa: F401  (what torch.compile or torch.export would have loaded)
+
+    assert stand_in(1) == 2
+    handed_over = getattr(kernel, "__dynamo_disable")  # torch's own cache, as its wrapper fills it
+    assert handed_over is not stand_in and handed_over(1) == 2
+    assert getattr(handed_over, "_torchdynamo_disable", False)
 
 
 def _problem(project, network=None):

@@ -78,3 +78,14 @@ def test_errors_are_plain_lines_never_tracebacks(args, message):
 def test_debug_shows_the_traceback():
     out = studio("check", "no_such_preset", "--debug")
     assert out.returncode != 0 and "Traceback" in out.stderr
+
+
+def test_analysing_commands_do_not_import_the_compiler():
+    # torch._dynamo costs ~1.2 s to import; shape analysis (relu, tanh, add and batch
+    # norm on meta tensors, FLOPs counted) must not pull it in.
+    script = ("import sys\nfrom studio.cli import main\n"
+              "codes = [main(['check', 'lenet5']), main(['summary', 'resnet18']), main(['check', 'actor_critic'])]\n"
+              "print(codes, 'torch._dynamo' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == "[0, 0, 0] False"

@@ -1,5 +1,6 @@
 """Compiling to torch.fx: same outputs as hand-written code, readable names, scriptable, standalone source."""
 
+import gc
 import subprocess
 import sys
 
@@ -80,12 +81,36 @@ def test_multi_output_nodes_and_several_outputs():
     torch.jit.script(gm)
 
 
+def test_collections_during_compiling_pass_over_what_existed_before():
+    # A full collection walks every object it can see; torch's alone are hundreds of
+    # thousands, so compiling a large network made compile time grow faster than its size.
+    project = lenet()
+    frozen_at_collections = []
+
+    def note(phase, info):
+        if phase == "start":
+            frozen_at_collections.append(gc.get_freeze_count())
+
+    threshold = gc.get_threshold()
+    gc.callbacks.append(note)
+    gc.set_threshold(50)  # collect often, so that compiling LeNet-5 sees collections
+    try:
+        compile_network(project)
+    finally:
+        gc.set_threshold(*threshold)
+        gc.callbacks.remove(note)
+    # Only a collection that starts before compile_network reaches gc.freeze sees everything.
+    assert len(frozen_at_collections) > 5 and frozen_at_collections.count(0) <= 1
+    assert gc.get_freeze_count() == 0  # all handed back afterwards
+
+
 def test_a_network_with_problems_does_not_compile():
     project = lenet()
     net = project.network()
     net.remove_node(net.by_name("relu2").id)
     with pytest.raises(CompileError, match="input 'in' is not connected"):
         compile_network(project)
+    assert gc.get_freeze_count() == 0
 
 
 def test_node_names_that_clash_with_python_become_legal_attributes():

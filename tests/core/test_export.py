@@ -2,6 +2,8 @@
 
 import errno
 import importlib.util
+import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -251,6 +253,14 @@ def test_onnx_without_its_packages_says_what_to_install(tmp_path, monkeypatch):
     with pytest.raises(ExportError, match=r"needs the package\(s\) onnxscript.*pip install"):
         export(small_project(), "onnx", tmp_path / "m.onnx")
     assert leftovers(tmp_path) == []
+
+
+def test_the_plain_install_brings_what_every_export_format_needs():
+    # `pip install -e .`, the README's launch command: the File menu offers ONNX, and Python
+    # exports write .safetensors beside the .pt when the package is there.
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
+    required = {re.match(r"[\w.-]+", dep)[0].lower() for dep in pyproject["project"]["dependencies"]}
+    assert {*onnx_format.PACKAGES, "safetensors"} <= required
 
 
 def test_unknown_format_and_network(tmp_path):

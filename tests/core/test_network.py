@@ -1,6 +1,8 @@
 """Network mutations: each primitive changes the state, then sends one event; bad edits are refused."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from studio.errors import GraphError
 from studio.graph import Edge, Project
@@ -119,6 +121,53 @@ def test_topological_order_puts_inputs_first_and_unique_names_count_up():
     assert net.unique_name("conv2d") == "conv2d"
     net.add_node("Conv2d", "conv2d")
     assert net.unique_name("conv2d") == "conv2d_2"
+
+
+def lowest_free_name(base: str, used) -> str:
+    """unique_name's rule, the slow way: the lowest number from 2 up that no node has."""
+    if base not in used:
+        return base
+    prefix = base + "_" if any(ch.isdigit() for ch in base) else base
+    return next(f"{prefix}{i}" for i in range(2, len(used) + 3) if f"{prefix}{i}" not in used)
+
+
+edits = st.lists(st.tuples(st.sampled_from(["add", "add", "remove", "rename"]),
+                           st.sampled_from(["ReLU", "Tanh", "Conv2d"]), st.integers(0, 50)), max_size=60)
+
+
+@settings(max_examples=60, deadline=None)
+@given(edits)
+def test_unique_name_gives_the_lowest_free_number_after_any_edits(steps):
+    net = Project().add_network()
+    for action, type_, k in steps:
+        ids = list(net.nodes)
+        if action == "add" or not ids:
+            expected = lowest_free_name(type_.lower(), {n.name for n in net.nodes.values()})
+            assert net.nodes[net.add_node(type_)].name == expected
+        elif action == "remove":
+            net.remove_node(ids[k % len(ids)])
+        elif f"x{k}" not in {n.name for n in net.nodes.values()}:
+            net.rename(ids[k % len(ids)], f"x{k}")
+    net.check()
+
+
+class CountingNames(dict):
+    """The network's name index, counting how often a name is looked up."""
+
+    lookups = 0
+
+    def __contains__(self, name):
+        self.lookups += 1
+        return super().__contains__(name)
+
+
+def test_adding_unnamed_nodes_looks_at_each_number_once():
+    net = Project().add_network()
+    for _ in range(300):
+        net.add_node("ReLU")
+    net._names = CountingNames(net._names)
+    assert net.nodes[net.add_node("ReLU")].name == "relu301"
+    assert net._names.lookups <= 3  # not relu2, relu3, ... relu300 first
 
 
 def test_edges_are_values():
