@@ -237,7 +237,7 @@ class MainWindow(ModelFilesMixin, QMainWindow):
             old_editor.scene.detach()
             old_editor.deleteLater()
         self._install_undo_actions()
-        self.training_dock.set_project(project, path)
+        self.training_dock.set_project(project, path, self.editor)
         self.editor.undo_stack.cleanChanged.connect(self._update_title)
         self.editor.analysed.connect(self._analysed)
         self.editor.message.connect(self._status)
@@ -377,7 +377,7 @@ class MainWindow(ModelFilesMixin, QMainWindow):
             self.memory_weights = None
             self._status(f"saved the imported weights to {written}")
         self.path = path
-        self.training_dock.set_project(project, path)  # runs now go beside the file
+        self.training_dock.set_project(project, path, self.editor)  # runs now go beside the file
         self.editor.undo_stack.setClean()
         recovery.clear()
         add_recent(path)
@@ -581,9 +581,11 @@ class MainWindow(ModelFilesMixin, QMainWindow):
 
     def _analysed(self, report) -> None:
         ed = self.editor
-        problems = [(0, p) for p in ed.root_report.problems] if ed.root_report else []
+        root = ed.root_report
+        problems = [(0, p) for p in root.problems + root.warnings] if root else []
+        problems += [(0, p) for p in ed.run_problems if p.network == ed.path[0][1]]
         if ed.in_block() and report is not None:
-            problems += [(len(ed.path) - 1, p) for p in report.problems]
+            problems += [(len(ed.path) - 1, p) for p in report.problems + report.warnings]
         self.problems.show_problems(problems)
         self.problems_dock.setWindowTitle(f"Problems ({len(problems)})" if problems else "Problems")
         project = ed.project
