@@ -191,38 +191,56 @@ def _last_layer(net: Network, out: Node) -> Node | None:
 
 @dataclass(frozen=True)
 class ClassMismatch:
-    """The data's class count differs from the Output's."""
+    """The data's class count differs from the Output's.
+
+    `settable`: the Output has ``classes`` (a run may set them); otherwise
+    `drawn` is the width its last layer gives, and only a narrower one is a mismatch.
+    """
 
     network: Network
     output: Node
-    drawn: int  # the Output's classes
-    data: int  # the data's
+    drawn: int
+    data: int
     source: str
+    settable: bool = True
 
     def __str__(self) -> str:
-        return f"the {self.source} data has {self.data} classes, but Output '{self.output.name}' is set to {self.drawn}"
+        drawn = f"is set to {self.drawn}" if self.settable else f"gets {self.drawn} scores per sample"
+        return f"the {self.source} data has {self.data} classes, but Output '{self.output.name}' {drawn}"
 
     @property
     def unlearnable(self) -> str:
         """Why a run as drawn would fail, and what to do (when the data has more classes than scores)."""
-        return (f"{self}, so classes {self.drawn} and above have no score to learn; set the Output's classes "
-                f"to {self.data} (studio train: --classes {self.data})")
+        fix = (f"set the Output's classes to {self.data} (studio train: --classes {self.data})" if self.settable
+               else f"give the layer before it {self.data} outputs")
+        return f"{self}, so classes {self.drawn} and above have no score to learn; {fix}"
 
 
-def class_mismatch(project: Project, training: dict, data: dict,
-                   data_classes: Callable[[], int | None]) -> ClassMismatch | None:
+def class_mismatch(project: Project, training: dict, data: dict, data_classes: Callable[[], int | None],
+                   analyzer: Analyzer | None = None) -> ClassMismatch | None:
     """How the data's class count (`data_classes`, called only when needed) differs from the Output's, if it does.
 
-    None too for a recipe that does not score classes against the data's
-    targets, and for an Output without ``classes``.
+    None for a recipe that does not score classes against the data's targets.
+    An Output without ``classes`` is measured (`analyzer`, a fresh one by
+    default); one value per sample is a binary score, never a mismatch.
     """
-    found = classes_output(project, training) if _is_supervised(training.get("recipe", "supervised")) else None
-    if found is None:
+    if not _is_supervised(training.get("recipe", "supervised")):
         return None
-    count, drawn = data_classes(), found[1].params["classes"]
-    if count is None or count == drawn:
+    found = classes_output(project, training)
+    if found is not None:
+        net, output, drawn = found[0], found[1], found[1].params["classes"]
+    else:
+        net = data_network(project, training)
+        report = (analyzer or Analyzer(project)).analyse(net.name)
+        widths = [(n, report.nodes[n.id].outputs.get("out")) for n in net.iter_nodes() if n.type == "Output"]
+        output, shape = next(((n, w) for n, w in widths if w is not None), (None, None))
+        if output is None or len(shape) != 1 or shape[0] == 1:
+            return None
+        drawn = shape[0]
+    count = data_classes()
+    if count is None or count == drawn or (found is None and count < drawn):
         return None
-    return ClassMismatch(found[0], found[1], drawn, count, data.get("source", "training"))
+    return ClassMismatch(net, output, drawn, count, data.get("source", "training"), settable=found is not None)
 
 
 def settle_classes(project: Project, training: dict, data: dict, data_classes: Callable[[], int | None],
@@ -248,7 +266,7 @@ def settle_classes(project: Project, training: dict, data: dict, data_classes: C
     mismatch = class_mismatch(project, training, data, data_classes)
     if mismatch is None:
         return training, []
-    if preset:
+    if preset and mismatch.settable:
         return {**training, "classes": mismatch.data}, [
             f"{mismatch}: training with {mismatch.data} (a preset takes the data's count; --classes N chooses another)"]
     if mismatch.data > mismatch.drawn:

@@ -216,3 +216,17 @@ def test_studio_train_classes_sets_and_reports_the_count(tmp_path):
     assert len(lines[-1]["val_confusion"]) == 10  # the data's classes; the extra two scores are never targets
     out = studio("train", "mlp_xor", "--classes", "3", "--out", str(tmp_path / "xor"))
     assert out.returncode == 1 and "has no Output with a class count to set" in out.stderr
+
+
+@pytest.mark.parametrize("width, refused", [(3, True), (1, False), (12, False)])
+def test_an_output_without_classes_is_refused_when_it_scores_fewer_classes_than_the_data(width, refused):
+    project = lenet()  # its Output has no class count: fc3's width is what it scores
+    project.data = {"source": "digits"}
+    project.network().set_params(project.network().by_name("fc3").id, {"out_features": width})
+    if not refused:
+        assert settle_classes(project, project.training, project.data, lambda: 10, preset=True) == (project.training, [])
+        return
+    with pytest.raises(TrainingError, match=r"^the digits data has 10 classes, but Output 'logits' gets 3 scores per "
+                                            r"sample, so classes 3 and above have no score to learn; give the layer "
+                                            r"before it 10 outputs$"):
+        settle_classes(project, project.training, project.data, lambda: 10, preset=True)

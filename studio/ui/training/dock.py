@@ -280,11 +280,12 @@ class TrainingDock(QDockWidget):
         source = SOURCES.get(data.get("source", "digits"))
         if source is None or source.kind == "file":  # reading the user's files would hold up the window: the run checks
             return True
-        mismatch = class_mismatch(self.project, training, data, lambda: class_count(data, root))
+        analyzer = self.editor.analyzer if self.editor is not None else None
+        mismatch = class_mismatch(self.project, training, data, lambda: class_count(data, root), analyzer)
         if mismatch is None:
             return True
         key = (mismatch.output.id, mismatch.drawn, mismatch.data)
-        if key not in self._asked:
+        if mismatch.settable and key not in self._asked:
             self._asked.add(key)
             if dialogs.ask_classes(self, str(mismatch), mismatch.data, mismatch.drawn):
                 action = partial(mismatch.network.set_params, mismatch.output.id, {"classes": mismatch.data})
