@@ -442,13 +442,15 @@ def inception_v3_blocks(p):
 
 def inception_v3(aux=False):
     name = "inception_v3_aux" if aux else "inception_v3"
-    # The auxiliary head pools Mixed_6e's grid 5×5: that needs an input of at least 139×139.
+    # The auxiliary head pools Mixed_6e's grid (8×8 at 160, 17×17 at 299) to 5×5 for its 5×5 conv.
     size, batch = (160, 8) if aux else (96, 16)
     p = new_project(name, "Inception v3" + (" with auxiliary classifier" if aux else ""),
                     "Szegedy et al. 2015: factorised convolutions and five kinds of Inception module on 299×299.",
                     "Inception v3 factorises large convolutions into small and asymmetric ones (a 7×7 becomes 1×7 then 7×1) "
                     "and reduces the grid with parallel strided branches, reaching high accuracy at modest cost. "
-                    "torchvision's definition; " + AUX_NOTE[aux].format(name="inception_v3"),
+                    "torchvision's definition; " + AUX_NOTE[aux].format(name="inception_v3")
+                    + (" Its auxiliary head pools to 5×5 adaptively (torchvision: 5×5 windows, stride 3), "
+                       "so it also trains below 299×299." if aux else ""),
                     [3, 299, 299], DIGITS, image_training(size, batch=batch))
     inception_v3_blocks(p)
     b = Builder(p.add_network("main"))
@@ -471,9 +473,11 @@ def inception_v3(aux=False):
     b.add("Linear", "fc", {"out_features": "$classes"})
     b.add("Output", "logits", {"classes": 1000})
     if aux:  # torchvision's InceptionAux on Mixed_6e; compiled models return (logits, aux)
-        head = block(p, "aux_head", {"classes": 1000}, "Auxiliary classifier: 5×5 average pool (stride 3), 1×1 and 5×5 convs, a dense layer.")
+        # torchvision pools 5×5 with stride 3, which leaves the 5×5 conv a 5×5 grid only from a 299×299 input
+        # (at the 160×160 training size it gets 2×2 and fails); an adaptive pool gives 5×5 at every size.
+        head = block(p, "aux_head", {"classes": 1000}, "Auxiliary classifier: average pool to 5×5, 1×1 and 5×5 convs, a dense layer.")
         head.add("Input", "x", {"shape": [768, 17, 17]})
-        head.add("AvgPool2d", "pool", {"kernel_size": 5, "stride": 3})
+        head.add("AdaptiveAvgPool2d", "pool", {"output_size": 5})
         bc(head, "conv0", 128)
         bc(head, "conv1", 768, k=5)
         head.add("AdaptiveAvgPool2d", "avgpool", {"output_size": 1})

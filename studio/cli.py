@@ -2,7 +2,7 @@
 
     studio [FILE]                      open the GUI (FILE: a project path or a preset name)
     studio presets                     list the presets
-    studio check FILE                  one line per problem; exit 0 clean, 1 problems, 2 unreadable
+    studio check FILE                  one line per problem or warning; exit 0 clean, 1 problems, 2 unreadable
     studio summary FILE [--json]       per-layer table and totals
     studio code FILE [-o out.py]       standalone PyTorch source
     studio train FILE [options]        train, writing checkpoints and metrics.jsonl (studio train -h)
@@ -112,10 +112,11 @@ def cmd_presets(args) -> int:
 
 
 def cmd_check(args) -> int:
-    """Prints one line per problem; exit 1 when there is any."""
+    """Prints one line per problem, warnings too (what a run would hit included); exit 1 when there is any."""
+    from studio.train.preflight import project_problems
+
     project = load_project(args.file)
-    analyzer = Analyzer(project)
-    problems = [p for name in project.networks for p in analyzer.analyse(name).problems]
+    problems = project_problems(project)
     for p in problems:
         print(p)
     if not problems:

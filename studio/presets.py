@@ -46,6 +46,11 @@ def list_presets() -> list[PresetInfo]:
     return out
 
 
+def is_preset(path: Path) -> bool:
+    """True when `path` is a file of the preset library (not a user's copy of one)."""
+    return Path(path).resolve().parent == presets_dir().resolve()
+
+
 def resolve(file_or_name: str) -> Path:
     """A project path for `file_or_name`: an existing file, else the preset of that name.
 

@@ -6,7 +6,8 @@
 
 `load_data(settings, input_shape, root)` reads a project's "data" section and
 returns `DataSplits`: train / val / test datasets of ``(x, y)`` pairs plus what
-they hold (input shape, task, classes, normalisation statistics).
+they hold (input shape, task, classes, normalisation statistics);
+`class_count(settings, root)` reads only how many classes a source holds.
 `SOURCES` is the registry of sources by name; `describe_sources()` lists them
 as ``(name, kind, description)`` for the GUI and the CLI.
 
@@ -24,7 +25,7 @@ imports Qt, or unpickles.
 """
 
 from studio.data.base import DataSplits
-from studio.data.pipeline import load_data
+from studio.data.pipeline import class_count, load_data
 from studio.data.registry import SOURCES, describe_sources
 
-__all__ = ["DataSplits", "SOURCES", "describe_sources", "load_data"]
+__all__ = ["DataSplits", "SOURCES", "class_count", "describe_sources", "load_data"]

@@ -53,14 +53,28 @@ def load_data(settings: dict, input_shape: tuple[int, ...] | None = None, root: 
             the message names the file (or setting) and what to do.
     """
     settings = s.with_defaults(settings)
-    name = s.text(settings, "source")
-    if name not in SOURCES:
-        raise DataError(f"unknown data source {name!r}; choose one of {', '.join(SOURCES)}")
     root = Path(root) if root is not None else Path.cwd()
     where = origin(settings, root)
     input_shape = _checked_shape(input_shape, where)
-    raw = SOURCES[name].load(settings, root, input_shape)
+    raw = _load_raw(settings, root, input_shape)
     return FORM_STEPS[raw.form](raw, settings, input_shape, where)
+
+
+def class_count(settings: dict, root: Path | None = None) -> int | None:
+    """How many classes the source holds (None: not classification data), read without splitting or fitting it.
+
+    Raises:
+        DataError: as `load_data`.
+    """
+    raw = _load_raw(s.with_defaults(settings), Path(root) if root is not None else Path.cwd(), None)
+    return len(raw.class_names) if raw.task == "classification" and raw.class_names is not None else None
+
+
+def _load_raw(settings: dict, root: Path, input_shape) -> RawData:
+    name = s.text(settings, "source")
+    if name not in SOURCES:
+        raise DataError(f"unknown data source {name!r}; choose one of {', '.join(SOURCES)}")
+    return SOURCES[name].load(settings, root, input_shape)
 
 
 def origin(settings: dict, root: Path) -> str:

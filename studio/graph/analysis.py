@@ -7,6 +7,11 @@ becomes a `Problem` that names the network, the node, the port and the
 shapes; nodes below a failed node are marked "blocked" and add no problems of
 their own.
 
+A layer whose output goes nowhere is a warning (`Report.warnings`), not
+an error: the network still compiles. `Analyzer.analyse` can also walk a
+network as if its Input had another shape (the size it trains at), keeping
+that walk incremental too.
+
 After an edit only the edited nodes and what lies downstream of them are
 walked again (`Report.computed` counts them), and a memo keyed on (type,
 resolved parameters, input shapes) spares nodes whose inputs did not change
@@ -38,16 +43,22 @@ DTYPES = {"float": torch.float32, "long": torch.long}
 
 @dataclass
 class Problem:
-    """One mistake: where it is and what is wrong."""
+    """One mistake: where it is and what is wrong.
+
+    `severity` is "error" (the network cannot compile or a run would fail) or
+    "warning" (it runs, but not as meant); a warning's line says so.
+    """
 
     network: str
     node_id: str | None
     node: str | None
     message: str
     port: str | None = None
+    severity: str = "error"
 
     def __str__(self) -> str:
-        return f"{self.network}/{self.node}: {self.message}" if self.node else f"{self.network}: {self.message}"
+        text = f"warning: {self.message}" if self.severity == "warning" else self.message
+        return f"{self.network}/{self.node}: {text}" if self.node else f"{self.network}: {text}"
 
 
 @dataclass
@@ -79,7 +90,7 @@ class NodeResult:
 
 @dataclass
 class Report:
-    """The analysis of one network: a result per node id, and the problems.
+    """The analysis of one network: a result per node id, the problems (errors) and warnings.
 
     `computed` counts the nodes walked anew (after an edit: what is downstream of it).
     """
@@ -88,10 +99,11 @@ class Report:
     nodes: dict[str, NodeResult]
     problems: list[Problem]
     computed: int = 0
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        """True when there is no problem."""
+        """True when there is no error (warnings do not count)."""
         return not self.problems
 
     @property
@@ -164,15 +176,26 @@ class Analyzer:
         self._trackers: dict[str, _Tracker] = {}
         self._last: dict[str, _Walk] = {}
 
-    def analyse(self, network: str | None = None) -> Report:
-        """The report of one network (the first when None)."""
+    def analyse(self, network: str | None = None, input_shape: tuple[int, ...] | None = None) -> Report:
+        """The report of one network (the first when None).
+
+        Args:
+            network: the network's name.
+            input_shape: walk as if the network's one Input had this shape (no
+                batch dimension), the project unchanged: the size it trains at.
+
+        Raises:
+            ValueError: `input_shape` given for a network without exactly one Input.
+        """
         net = self.project.network(network)
-        tracker = self._trackers.get(net.name)
+        key = net.name if input_shape is None else (net.name, tuple(input_shape))
+        feed = None if input_shape is None else _feed(net, tuple(input_shape))
+        tracker = self._trackers.get(key)
         if tracker is None or tracker.net is not net:
-            tracker = self._trackers[net.name] = _Tracker(net)
-            self._last.pop(net.name, None)
+            tracker = self._trackers[key] = _Tracker(net)
+            self._last.pop(key, None)
         blocks_fp = tuple((b.name, b.network.revision, _freeze(b.params)) for b in self.project.blocks.values())
-        previous = self._last.get(net.name)
+        previous = self._last.get(key)
         scope = network_scope(net)
         if previous is not None and previous.blocks_fp == blocks_fp and previous.scope == scope:
             dirty = net.downstream(tracker.dirty & net.nodes.keys())
@@ -183,10 +206,11 @@ class Analyzer:
         lazy_dynamo.install()  # torch's meta kernels would import torch._dynamo (~1.2 s) on first use
         with FlopCount() as counter:
             self._counter = counter
-            walk = self._walk(net, scope=scope, feed=None, where=net.name, previous=previous, dirty=dirty)
+            walk = self._walk(net, scope=scope, feed=feed, where=net.name, previous=previous, dirty=dirty)
         walk.blocks_fp, walk.scope = blocks_fp, scope
-        self._last[net.name] = walk
-        report = Report(net.name, walk.results, list(walk.problems), computed=len(dirty))
+        self._last[key] = walk
+        report = Report(net.name, walk.results, list(walk.problems), computed=len(dirty),
+                        warnings=unused_nodes(net, net.name))
         if not any(n.type == "Output" for n in net.nodes.values()):
             report.problems.append(Problem(net.name, None, None, f"network '{net.name}' has no Output node; add one after the last layer"))
         if not any(n.type == "Input" for n in net.nodes.values()):
@@ -350,7 +374,8 @@ class Analyzer:
         reports, values = [], inputs
         for i in range(repeat):
             walk = self._walk(block.network, scope, dict(zip(ins, values)), f"{block.name}")
-            report, produced = Report(block.name, walk.results, walk.problems), walk.outputs
+            report = Report(block.name, walk.results, walk.problems, warnings=unused_nodes(block.network, block.name))
+            produced = walk.outputs
             reports.append(report)
             if report.problems:
                 p = report.problems[0]
@@ -383,6 +408,36 @@ def network_scope(net: Network) -> dict:
         if node.type == "Output" and node.params.get("classes") is not None:
             return {"classes": node.params["classes"]}
     return {}
+
+
+def unused_nodes(net: Network, where: str) -> list[Problem]:
+    """A warning for each layer whose output goes nowhere (Output nodes aside).
+
+    A network with an unconnected input, or without an Output, already has
+    an error that says what to wire; the loose ends are not reported again.
+    """
+    nodes = list(net.iter_nodes())
+    if all(n.type != "Output" for n in nodes) or any(_input_missing(net, n) for n in nodes):
+        return []
+    return [Problem(where, n.id, n.name, f"{n.type} '{n.name}' is unused: its output goes nowhere; "
+                    f"connect it to the layers after it, or delete it", severity="warning")
+            for n in nodes if n.type != "Output" and not net.outgoing(n.id)]
+
+
+def _input_missing(net: Network, node: Node) -> bool:
+    """True when an input port that must be wired is not."""
+    optional = () if node.type == BLOCK_TYPE else catalog.get(node.type).optional
+    incoming = net.incoming(node.id)
+    return any(p not in incoming and p not in optional for p in net.ports(node)[0])
+
+
+def _feed(net: Network, shape: tuple[int, ...]) -> dict[str, torch.Tensor]:
+    """The meta value of `net`'s one Input at `shape`, by the Input's name."""
+    inputs = [n for n in net.nodes.values() if n.type == "Input"]
+    if len(inputs) != 1:
+        raise ValueError(f"network '{net.name}' has {len(inputs)} Input nodes; a training size needs exactly one")
+    dtype = DTYPES[inputs[0].params.get("dtype", "float")]
+    return {inputs[0].name: torch.empty((BATCH, *shape), dtype=dtype, device="meta")}
 
 
 def _check_classes(classes: int | None, value: torch.Tensor, label: str) -> str | None:

@@ -2,8 +2,11 @@
 
 Writes checkpoints, ``metrics.jsonl`` and ``final.pt`` into ``--out`` (by
 default ``runs/NAME``); ``--nproc N`` trains data-parallel in N processes
-through torch's own launcher. Exit code 0 when the run completed (or was
-stopped with Ctrl-C), 1 when it failed.
+through torch's own launcher. Before it trains, the run is checked
+(`studio.train.preflight.prepare_run`): what would fail at the first batch
+refuses it, warnings and the class count it trains with (``--classes N``, or
+a preset's data's count) are printed. Exit code 0 when the run completed (or
+was stopped with Ctrl-C), 1 when it failed or was refused.
 """
 
 from __future__ import annotations
@@ -13,11 +16,14 @@ import json
 import sys
 from pathlib import Path
 
+from studio.data import class_count
 from studio.errors import TrainingError
 from studio.graph import Project
 from studio.train.checkpoint import files_summary
+from studio.presets import is_preset
 from studio.train.distributed import launch_spec
 from studio.train.events import RunFailed
+from studio.train.preflight import prepare_run
 from studio.train.project_run import PROJECT_KEYS, data_for, input_shape, models_for, optimiser_settings, training_copy
 from studio.train.run import add_train_arguments as _add_run_arguments
 from studio.train.run import apply_overrides, run_training
@@ -26,6 +32,7 @@ from studio.train.run import apply_overrides, run_training
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `studio train` (see `studio.train.run`)."""
     _add_run_arguments(parser)
+    parser.add_argument("--classes", type=int, metavar="N", help="train the Output with N classes")
 
 
 def run_from_args(project: Project, args: argparse.Namespace, path: Path) -> int:
@@ -33,6 +40,7 @@ def run_from_args(project: Project, args: argparse.Namespace, path: Path) -> int
     training, data = _settings(project, args)
     out = Path(args.out or Path("runs") / project.name)
     root = path.parent
+    training, splits = _checked(project, training, data, args, path)
     if args.nproc > 1:
         spec = {"models": {"builder": "studio.train.project_run:build_models",
                            "kwargs": {"project": str(path), "training": training}},
@@ -41,13 +49,25 @@ def run_from_args(project: Project, args: argparse.Namespace, path: Path) -> int
                 "training": optimiser_settings(training), "out_dir": str(out), "resume_from": args.resume}
         result = launch_spec(spec, args.nproc, out / "spec.json")
     else:
-        result = run_training(models_for(project, training, root), data_for(project, training, data, root),
+        result = run_training(models_for(project, training, root), splits,
                               optimiser_settings(training), out, resume_from=args.resume)
     if isinstance(result, RunFailed):
         print(f"studio: training failed: {result.message}", file=sys.stderr)
         return 1
     print(f"results in {files_summary(out)}", file=sys.stderr)
     return 0
+
+
+def _checked(project: Project, training: dict, data: dict, args: argparse.Namespace, path: Path):
+    """The training section settled by `prepare_run` (its notes on stderr) and, in one process, the data."""
+    if args.classes is not None:
+        training = {**training, "classes": args.classes}
+    splits = data_for(project, training, data, path.parent) if args.nproc <= 1 else None
+    count = (lambda: splits.num_classes) if splits is not None else (lambda: class_count(data, path.parent))
+    training, notes = prepare_run(project, training, data, count, preset=is_preset(path))
+    for note in notes:
+        print(f"studio: {note}", file=sys.stderr)
+    return training, splits
 
 
 def _settings(project: Project, args: argparse.Namespace) -> tuple[dict, dict]:

@@ -40,6 +40,7 @@ import torch
 
 from studio.errors import StudioError
 from studio.train.events import RunFailed, RunFinished
+from studio.train.preflight import settle_classes
 from studio.train.project_run import data_for, models_for, optimiser_settings
 from studio.train.trainer import Trainer
 
@@ -413,5 +414,6 @@ def _prepare(spec: RunSpec, send) -> Trainer:
     project = io.from_dict(spec.project, "<training copy>")
     models = models_for(project, spec.training, base=root)
     data = data_for(project, spec.training, spec.data, root=root)
+    settle_classes(project, spec.training, spec.data, lambda: data.num_classes)  # refuses more classes than scores
     return Trainer(models, data, optimiser_settings(spec.training), callback=send,
                    out_dir=spec.out_dir, event_interval=spec.event_interval)

@@ -2,8 +2,11 @@
 
 A project's "training" section may carry ``input_shape``: the size it trains
 at by default (a ResNet preset is defined at 3×224×224 but trains on the
-built-in digits at 3×32×32). Training then compiles a copy of the network with
-its Input set to that shape; the project itself is never changed.
+built-in digits at 3×32×32), and ``classes``: the class count to train with
+(``studio train --classes N``; an ImageNet preset's 1000 on the 10-class
+digits becomes 10). Training then compiles a copy of the network with its
+Input set to that shape and its first Output to that many classes; the
+project itself is never changed.
 
 Which network plays which role is the recipe's to say (its ``roles``): a
 recipe with the one role "model" trains the project's first network; a recipe
@@ -28,21 +31,23 @@ from studio.compile.freeze import FROZEN_KEY, apply_frozen, set_frozen
 from studio.compile.weights import apply_initial_weights
 from studio.data import DataSplits, load_data
 from studio.errors import TrainingError
-from studio.graph import Network, Project, io
+from studio.graph import Network, Node, Project, io
 from studio.train.config import TrainConfig
 from studio.train.recipes import RECIPES, make_recipe
 
 # Training keys that describe the project, not the optimisation.
-PROJECT_KEYS = ("input_shape", "frozen", "init_weights")
+PROJECT_KEYS = ("input_shape", "frozen", "init_weights", "classes")
 
 
 def training_copy(project: Project, training: dict) -> Project:
-    """The project as it trains: a copy with ``training``'s Input shape and frozen layers applied."""
+    """The project as it trains: a copy with ``training``'s Input shape, class count and frozen layers applied."""
     shape = training.get("input_shape")
     copy = io.from_dict(io.to_dict(project), f"project '{project.name}'")
     copy.training = {k: v for k, v in training.items() if k != FROZEN_KEY}
     if FROZEN_KEY in training:  # `--set frozen=[...]` names them
         set_frozen(copy, training[FROZEN_KEY])
+    if training.get("classes") is not None:
+        set_classes(copy, training, training["classes"])
     if shape is None:
         return copy
     net = data_network(copy, training)
@@ -51,6 +56,25 @@ def training_copy(project: Project, training: dict) -> Project:
         raise TrainingError(f"training.input_shape needs a network with one Input; '{net.name}' has {len(inputs)}")
     net.set_params(inputs[0].id, {"shape": list(shape)})
     return copy
+
+
+def classes_output(project: Project, training: dict) -> tuple[Network, Node] | None:
+    """The network and Output whose ``classes`` a run may set: the data network's first Output that has them."""
+    net = data_network(project, training)
+    node = next((n for n in net.iter_nodes() if n.type == "Output" and n.params.get("classes") is not None), None)
+    return (net, node) if node is not None else None
+
+
+def set_classes(project: Project, training: dict, classes: int) -> None:
+    """Sets the class count of `project`'s data network (its layers' ``$classes`` follow)."""
+    found = classes_output(project, training)
+    if found is None:
+        net = data_network(project, training)
+        raise TrainingError(f"training.classes: network '{net.name}' has no Output with a class count to set; "
+                            "set 'classes' on its Output node first")
+    if not isinstance(classes, int) or isinstance(classes, bool) or classes < 1:
+        raise TrainingError(f"training.classes: {classes!r} is not a whole number of classes above 0")
+    found[0].set_params(found[1].id, {"classes": classes})
 
 
 def recipe_roles(training: dict) -> tuple[tuple[str, ...], str | None]:

@@ -43,6 +43,18 @@ def ask_restore(parent, description: str) -> bool:
     return answer == QMessageBox.StandardButton.Yes
 
 
+def ask_classes(parent, mismatch: str, data_classes: int, drawn: int) -> bool:
+    """True to train with the data's class count (the Output changes, undoably), False to keep the Output's."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Classes", f"{mismatch[0].upper()}{mismatch[1:]}.", parent=parent)
+    box.setInformativeText(f"Set the Output to {data_classes} classes before training? "
+                           f"(Undo sets it back to {drawn}.)")
+    use = box.addButton(f"Use {data_classes}", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(f"Keep {drawn}", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(use)
+    box.exec()
+    return box.clickedButton() is use
+
+
 def ask_text(parent, title: str, label: str, text: str = "") -> str | None:
     """A line of text, or None when cancelled."""
     value, ok = QInputDialog.getText(parent, title, label, text=text)

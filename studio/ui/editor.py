@@ -5,7 +5,9 @@ Every user edit goes through `Editor.edit(text, action)`, which runs `action`
 on the `QUndoStack`; an edit that changes nothing leaves no command, one the
 model refuses (GraphError) leaves none either, reports why in `message` and
 says so in the `Outcome` it returns. After every change, undo or redo the current network is analysed
-again (one `Analyzer` per project, incremental) and `analysed` is sent.
+again (one `Analyzer` per project, incremental) and `analysed` is sent; so it
+is after a change of the training or data settings. `run_problems` then holds
+what a run would meet beyond that analysis (`studio.train.preflight`).
 
 The editor shows one network at a time: a top-level network, or a block
 opened from a Block node (`open_block`), with `levels` naming the way down for
@@ -29,10 +31,11 @@ from PySide6.QtGui import QUndoStack
 from studio import catalog
 from studio.catalog import BLOCK_TYPE
 from studio.errors import StudioError
-from studio.graph import Analyzer, Edge, Network, Project, Report
+from studio.graph import Analyzer, Edge, Network, Problem, Project, Report
 from studio.graph.blocks import collapse
 from studio.ui import clipboard
 from studio.graph.layout import layered
+from studio.train.preflight import training_problems
 from studio.ui.commands import RecordedCommand
 from studio.ui.scene import NetworkScene
 
@@ -62,6 +65,8 @@ class Editor(QObject):
         self.undo_stack.indexChanged.connect(self._after_change)
         self.report: Report | None = None
         self.root_report: Report | None = None
+        self.run_problems: list[Problem] = []  # at the training size, the Output against the task, the loss
+        project.setting_changed.connect(self._settings_changed)
         # Levels: [("net", name, None), ("block", block name, Block node id in the level above), ...]
         self.levels: list[tuple[str, str, str | None]] = [("net", project.network().name, None)]
         self.scene: NetworkScene = self._make_scene()
@@ -128,12 +133,17 @@ class Editor(QObject):
             return
         self.refresh()
 
+    def _settings_changed(self, section: str, *_) -> None:
+        if section in ("training", "data"):  # the loss or the training size may bring problems or clear them
+            self.refresh()
+
     def refresh(self) -> None:
         """Analyses again (only what changed) and shows the result."""
         try:
             self.root_report = self.analyzer.analyse(self.levels[0][1])
+            self.run_problems = training_problems(self.project, self.analyzer)
         except StudioError as e:
-            self.root_report = None
+            self.root_report, self.run_problems = None, []
             self.message.emit(str(e))
         self.report = self._level_report()
         self.scene.apply_report(self.report)

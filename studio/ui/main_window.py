@@ -250,7 +250,7 @@ class MainWindow(ModelFilesMixin, QMainWindow):
         self.undo_group.addStack(self.editor.undo_stack)
         self.undo_group.setActiveStack(self.editor.undo_stack)
         self.document.attach(self.editor, path, dirty)
-        self.training_dock.set_project(project, path, self.editor.set_setting)
+        self.training_dock.set_project(project, path, self.editor)
         self.editor.analysed.connect(self._analysed)
         self.editor.message.connect(self._status)
         self.editor.scene_changed.connect(self._scene_changed)
@@ -358,7 +358,7 @@ class MainWindow(ModelFilesMixin, QMainWindow):
         if weights is not None:
             self.memory_weights = None
             self._status(f"saved the imported weights to {weights}")
-        self.training_dock.set_project(self.editor.project, path, self.editor.set_setting)  # runs go beside the file
+        self.training_dock.set_project(self.editor.project, path, self.editor)  # runs go beside the file
         self.start_page.refresh_recent()
 
     @Slot()
@@ -538,9 +538,11 @@ class MainWindow(ModelFilesMixin, QMainWindow):
 
     def _analysed(self, report) -> None:
         ed = self.editor
-        problems = [(0, p) for p in ed.root_report.problems] if ed.root_report else []
+        root = ed.root_report
+        problems = [(0, p) for p in root.problems + root.warnings] if root else []
+        problems += [(0, p) for p in ed.run_problems if p.network == ed.levels[0][1]]
         if ed.in_block() and report is not None:
-            problems += [(len(ed.levels) - 1, p) for p in report.problems]
+            problems += [(len(ed.levels) - 1, p) for p in report.problems + report.warnings]
         self.problems.show_problems(problems)
         self.problems_dock.setWindowTitle(f"Problems ({len(problems)})" if problems else "Problems")
         project = ed.project

@@ -1,6 +1,7 @@
 """The problems list: every mistake analysis found, one line each; click one to go to its node.
 
-Lines read like `studio check`'s: "main/fc1: Linear 'fc1' expects ...". Clicking
+Lines read like `studio check`'s: "main/fc1: Linear 'fc1' expects ...", with an
+error or a warning icon (a warning: the network runs, but not as meant). Clicking
 a line sends `node_chosen(level, node_id)`; the main window selects and
 centres that node (going back up out of a block first when needed).
 """
@@ -8,7 +9,7 @@ centres that node (going back up out of a block first when needed).
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QListWidget, QListWidgetItem
+from PySide6.QtWidgets import QListWidget, QListWidgetItem, QStyle
 
 ROLE = Qt.ItemDataRole.UserRole
 
@@ -28,8 +29,10 @@ class ProblemsList(QListWidget):
     def show_problems(self, problems: list[tuple[int, object]]) -> None:
         """Lists (level, Problem) pairs; level 0 is the top network, higher ones the open block."""
         self.clear()
+        icons = {"error": self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical),
+                 "warning": self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)}
         for level, p in problems:
-            item = QListWidgetItem(str(p))
+            item = QListWidgetItem(icons[p.severity], str(p))
             item.setData(ROLE, (level, p.node_id))
             item.setToolTip(p.message)
             self.addItem(item)

@@ -179,3 +179,43 @@ def test_an_output_set_to_a_class_count_defines_classes_and_checks_its_input():
     assert "set to 3 classes but gets 6 values per sample" in report.problems[0].message
     net.set_params(fc, {"out_features": "$classes"})
     assert analyzer.analyse().ok and analyzer.analyse().nodes[fc].outputs["out"] == (3,)
+
+
+def test_a_layer_whose_output_goes_nowhere_is_a_warning_and_the_network_still_compiles():
+    project = lenet()
+    net = project.network()
+    side = net.add_node("Conv2d", "side", {"out_channels": 4, "kernel_size": 3})
+    net.connect(net.by_name("pool1").id, "out", side, "in")
+    report = Analyzer(project).analyse()
+    assert report.ok and not report.problems
+    warning, = report.warnings
+    assert (warning.node_id, warning.severity) == (side, "warning")
+    assert str(warning) == ("main/side: warning: Conv2d 'side' is unused: its output goes nowhere; "
+                            "connect it to the layers after it, or delete it")
+    from studio.compile import compile_network
+    assert compile_network(project)(torch.randn(2, 1, 32, 32)).shape == (2, 10)
+
+
+def test_an_unconnected_input_is_the_one_problem_not_also_its_other_end():
+    project = lenet()
+    net = project.network()
+    net.remove_node(net.by_name("relu2").id)  # conv2's output goes nowhere, pool2 gets nothing
+    report = Analyzer(project).analyse()
+    assert [p.node for p in report.problems] == ["pool2"] and report.warnings == []
+
+
+def test_analysing_at_another_input_size_is_incremental_and_leaves_the_design_alone():
+    project = lenet()
+    net = project.network()
+    analyzer = Analyzer(project)
+    small = analyzer.analyse(input_shape=(1, 8, 8))
+    assert [p.node for p in small.problems] == ["conv2"]  # 8 -> conv 4 -> pool 2: too small for a 5×5 kernel
+    assert "Kernel size can't be greater than actual input size" in small.problems[0].message
+    assert net.by_name("image").params["shape"] == [1, 32, 32]
+    design = analyzer.analyse()
+    assert design.ok and design.nodes[net.by_name("pool2").id].outputs["out"] == (16, 5, 5)
+    big = analyzer.analyse(input_shape=(1, 40, 40))
+    assert big.nodes[net.by_name("pool2").id].outputs["out"] == (16, 7, 7)
+    net.set_params(net.by_name("fc2").id, {"out_features": 50})
+    assert analyzer.analyse(input_shape=(1, 40, 40)).computed == 4  # fc2, relu4, fc3, logits
+    assert analyzer.analyse().computed == 4

@@ -1,6 +1,7 @@
-"""Every preset: loads, analyses cleanly, has the standard parameter total, compiles and trains a step."""
+"""Every preset: loads, analyses cleanly, has the standard parameter total, compiles and trains at its training size."""
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,9 @@ import torch
 from studio.compile import compile_network
 from studio.graph import Analyzer, io
 from studio.presets import list_presets, resolve
+from studio.train import BatchEnded, RunFinished, Trainer
+from studio.train.config import field_names
+from studio.train.project_run import data_for, models_for, optimiser_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,19 +52,56 @@ def test_preset_has_the_standard_total_and_output(name):
     assert meta["title"] and meta["description"] and len(meta["about"]) > 80 and meta["task"]
 
 
-@pytest.mark.parametrize("name", ["lenet5", "resnet18", "googlenet_aux", "multiscale_resnet"])
-def test_preset_compiles_and_runs_forward_and_backward_at_its_training_size(name):
+# One real step of these takes 8-14 s and several GB on two cores (Adam over 90-140 M weights):
+# they run forward and backward on the meta device here, and train for real in bench/preset_steps.py.
+HEAVY = {"vgg16", "vgg16_bn", "vgg19", "resnext101_32x8d"}
+# Small runs of every recipe: two samples a batch; the RL recipes update from their second step.
+SMALL = {"batch_size": 2, "device": "cpu", "env_steps": 4, "learning_starts": 2, "replay_size": 16,
+         "num_envs": 2, "rollout_steps": 2, "eval_episodes": 1}
+
+
+@pytest.fixture
+def one_thread():
+    """Batches of two gain nothing from more threads, and on a busy machine threads wait for each other."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in list_presets() if p.name not in HEAVY))
+def test_every_preset_trains_two_steps_at_its_training_size(name, one_thread):
     project = io.load(resolve(name))
-    net = project.network()
-    image = next(n for n in net.nodes.values() if n.type == "Input")
-    shape = project.training.get("input_shape", image.params["shape"])
-    net.set_params(image.id, {"shape": shape})
-    model = compile_network(project)
-    out = model(torch.randn(2, *shape))
-    outs = out if isinstance(out, tuple) else (out,)
-    assert all(o.shape == (2, 1000 if name != "lenet5" else 10) for o in outs)
-    sum(o.square().mean() for o in outs).backward()
-    assert all(p.grad is not None for p in model.parameters())
+    training = {**project.training, **{k: v for k, v in SMALL.items() if k in field_names()}}
+    models = models_for(project, training)
+    before = {role: [p.detach().clone() for p in m.parameters()] for role, m in models.items()}
+    data = data_for(project, training, {**project.data, "max_samples": 12, "val_split": 0.25})
+    losses = []
+
+    def on_event(event):
+        if isinstance(event, BatchEnded):
+            losses.append(event.loss)
+            if len(losses) == 2:
+                trainer.stop()
+
+    trainer = Trainer(models, data, optimiser_settings(training), callback=on_event, event_interval=0)
+    result = trainer.run()
+    assert isinstance(result, RunFinished) and result.reason == "stopped", result
+    assert losses and all(math.isfinite(v) for v in losses)
+    assert any(not torch.equal(a, b.detach()) for role, m in models.items()
+               for a, b in zip(before[role], m.parameters())), "no weight changed"
+
+
+@pytest.mark.parametrize("name", sorted(HEAVY))
+def test_heavy_presets_run_forward_and_backward_at_their_training_size(name):
+    project = io.load(resolve(name))
+    shape = project.training["input_shape"]
+    with torch.device("meta"):
+        model = models_for(project, project.training)["model"]
+        out = model(torch.randn(2, *shape))
+        torch.nn.functional.cross_entropy(out, torch.zeros(2, dtype=torch.long)).backward()
+    assert out.shape == (2, 1000)
+    assert all(p.grad is not None and p.grad.shape == p.shape for p in model.parameters())
 
 
 def test_big_presets_are_built_from_blocks_not_flattened():

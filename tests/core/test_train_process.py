@@ -68,6 +68,19 @@ def test_a_run_that_cannot_be_prepared_says_why(tmp_path):
     assert "missing" in events[0].message
 
 
+def test_a_child_refuses_an_output_with_fewer_classes_than_its_data(tmp_path):
+    spec = _spec(tmp_path)
+    logits = next(n for n in spec.project["networks"]["main"]["nodes"] if n["name"] == "logits")
+    logits["params"]["classes"] = 5  # a file source is not read in the window, so the child checks its count
+    process = TrainingProcess(spec)
+    process.start()
+    events = _events(process)
+    process.join(30)
+    process.close()
+    assert len(events) == 1 and isinstance(events[0], NotStarted)
+    assert events[0].message.startswith("the digits data has 10 classes, but Output 'logits' is set to 5")
+
+
 def test_a_killed_child_ends_the_run_with_a_message(tmp_path):
     process = TrainingProcess(_spec(tmp_path, epochs=500))
     process.start()

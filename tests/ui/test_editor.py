@@ -337,3 +337,28 @@ def test_the_summary_dock_shows_what_studio_summary_prints(lenet):
         shown = [table.item(row, c).text() for c in range(5)]
         assert shown[0] == layer["name"] and shown[1] == layer["type"]
         assert shown[3] == printed[layer["name"]][-2] and shown[4] == printed[layer["name"]][-1]
+
+
+def test_problems_list_shows_what_a_run_would_meet_and_follows_the_training_settings(lenet):
+    from PySide6.QtWidgets import QStyle
+
+    ed, lst, project = lenet.editor, lenet.problems, lenet.editor.project
+
+    def icon_is(item, pixmap) -> bool:
+        return item.icon().pixmap(16).toImage() == lenet.style().standardIcon(pixmap).pixmap(16).toImage()
+
+    assert lst.count() == 1 and not lst.item(0).flags()  # "No problems"
+    project.set_settings("training", {**project.training, "input_shape": [1, 8, 8]})
+    assert lst.count() == 1 and lst.item(0).text().startswith("main/conv2: at the training size 1×8×8")
+    assert icon_is(lst.item(0), QStyle.StandardPixmap.SP_MessageBoxCritical)
+    project.set_settings("training", {**project.training, "input_shape": [1, 32, 32], "loss": "kl_div"})
+    assert lst.count() == 1 and lst.item(0).text().startswith("main/logits: warning: loss kl_div reads log-probabilities")
+    assert icon_is(lst.item(0), QStyle.StandardPixmap.SP_MessageBoxWarning)
+    project.set_settings("training", {**project.training, "loss": "cross_entropy"})
+    spare = ed.edit("add spare", lambda: ed.network.add_node("Linear", "spare", {"out_features": 4})).result
+    ed.edit("wire spare", lambda: ed.network.connect("relu3", "out", spare, "in"))
+    assert lst.count() == 1 and lst.item(0).text().startswith("main/spare: warning: Linear 'spare' is unused")
+    assert lenet.problems_dock.windowTitle() == "Problems (1)"
+    rect = lst.visualItemRect(lst.item(0))
+    QTest.mouseClick(lst.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, rect.center())
+    assert ed.scene.selected_node_ids() == [spare]

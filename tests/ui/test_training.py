@@ -231,6 +231,46 @@ def test_a_setting_that_does_not_fit_the_task_says_so(qtbot, dock):
     assert dock.records == []
 
 
+def test_a_run_that_would_fail_at_its_first_batch_is_refused_with_the_fix(qtbot, dock, project):
+    net = project.network()
+    source = net.incoming(net.by_name("flatten").id)["in"].src
+    net.remove_node(net.by_name("flatten").id)
+    net.connect(source, "out", net.by_name("fc1").id, "in")
+    press(qtbot, dock.train_button)
+    assert not dock.running and dock.records == []
+    assert dock.message.text().startswith("Cannot start training: main/logits: Output 'logits' gets 16×5×10 values")
+    assert "insert a Flatten (or a pooling layer) before Linear 'fc1'" in dock.message.text()
+
+
+def test_a_loss_that_does_not_fit_the_last_layer_trains_with_a_warning(qtbot, dock, project):
+    short_run(dock)
+    dock.panel.loss.setCurrentIndex(dock.panel.loss.findData("kl_div"))
+    press(qtbot, dock.train_button)
+    assert dock.running
+    assert dock.message.text().startswith("Training, but: main/logits: warning: loss kl_div")
+    wait_done(qtbot, dock)
+    assert isinstance(dock.ended[-1], RunFinished)
+
+
+def test_a_class_count_that_differs_from_the_datas_is_asked_about_once(qtbot, dock, project, monkeypatch):
+    asked = []
+    monkeypatch.setattr(dock_module.dialogs, "ask_classes", lambda parent, text, data, drawn: asked.append(text))
+    net = project.network()
+    net.set_params(net.by_name("logits").id, {"classes": 20})
+    short_run(dock)
+    for _ in range(2):
+        press(qtbot, dock.train_button)
+        wait_done(qtbot, dock)
+    assert asked == ["the digits data has 10 classes, but Output 'logits' is set to 20"]  # kept 20: asked once
+    assert [r.status for r in dock.records] == ["completed", "completed"]
+    net.set_params(net.by_name("logits").id, {"classes": 5})  # kept, 5 scores cannot learn 10 classes
+    press(qtbot, dock.train_button)
+    assert not dock.running and len(asked) == 2
+    assert dock.message.text() == ("Cannot start training: the digits data has 10 classes, but Output 'logits' is "
+                                   "set to 5, so classes 5 and above have no score to learn; set the Output's "
+                                   "classes to 10 (studio train: --classes 10)")
+
+
 def test_request_close_asks_then_stops_and_keeps_the_checkpoint(qtbot, dock, monkeypatch):
     dock.panel.epochs.setValue(200)
     answers = [False, True]
@@ -247,3 +287,19 @@ def test_request_close_asks_then_stops_and_keeps_the_checkpoint(qtbot, dock, mon
     record = dock.records[0]
     assert record.status == "stopped"
     assert Path(record.last_checkpoint).exists() and (record.out_dir / "last.pt").exists()
+
+
+def test_taking_the_datas_class_count_sets_the_output_as_one_undoable_edit(qtbot, lenet, runs_dir, monkeypatch):
+    from studio.ui import dialogs
+
+    monkeypatch.setattr(dialogs, "ask_classes", lambda parent, text, data, drawn: True)
+    ed, dock = lenet.editor, lenet.training_dock
+    ed.edit("five classes", lambda: ed.network.set_params("logits", {"classes": 5}))
+    short_run(dock)
+    press(qtbot, dock.train_button)
+    assert ed.network.nodes["logits"].params["classes"] == 10 and dock.running
+    wait_done(qtbot, dock)
+    assert dock.records[-1].status == "completed"
+    assert ed.undo_stack.undoText() == "set logits.classes"
+    ed.undo_stack.undo()
+    assert ed.network.nodes["logits"].params["classes"] == 5

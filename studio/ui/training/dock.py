@@ -10,8 +10,14 @@ The main window needs only::
     dock = TrainingDock(window)
     window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
     dock.status_message.connect(window.statusBar().showMessage)
-    dock.set_project(project, path)           # on every open / new / save-as; None, None on close
+    dock.set_project(project, path, editor)   # on every open / new / save-as; None, None on close
     if not dock.request_close(): ...          # before closing or switching projects
+
+Before a run starts, the dock checks it (`studio.train.preflight`): a run
+that would fail at its first batch is refused with the problem, a warning is
+shown as the run starts, and when the data's class count differs from the
+Output's the dock asks once (`dialogs.ask_classes`) whether to set the
+Output to the data's count, through the editor's undo.
 
 Signals:
     status_message(str): one line for the status bar (started, finished, failed).
@@ -23,8 +29,9 @@ Signals:
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPalette
@@ -33,7 +40,9 @@ from PySide6.QtWidgets import (
     QToolButton, QVBoxLayout, QWidget,
 )
 
+from studio.data import SOURCES, class_count
 from studio.errors import StudioError
+from studio.graph import Analyzer
 from studio.train import BatchEnded, CheckpointSaved, EpochEnded, RunFailed, RunFinished, RunStarted
 from studio.train.checkpoint import files_summary
 from studio.train.run_folders import next_run_dir
@@ -41,7 +50,9 @@ from studio.train.metric_registry import summary_line
 from studio.train.run_state import RunState
 from studio.ui.training.config_panel import ConfigPanel
 from studio.ui.training.confusion import ClassTable, ConfusionView
+from studio.train.preflight import class_mismatch, run_problems
 from studio.train.process import warm_up
+from studio.ui import dialogs
 from studio.ui.training.controller import TrainingController
 from studio.ui.training.dashboard import Dashboard, run_colour
 from studio.ui.training.runs import RunRecord, RunsTable, run_stem, runs_root, saved_runs
@@ -75,6 +86,8 @@ class TrainingDock(QDockWidget):
         self.setObjectName("Training")
         self.project = None
         self.path: Path | None = None
+        self.editor = None
+        self._asked: set[tuple] = set()  # the class counts asked about for this project
         self.records: list[RunRecord] = []
         self.current: RunRecord | None = None
         self.class_names: list[str] | None = None
@@ -199,25 +212,29 @@ class TrainingDock(QDockWidget):
         c.paused_changed.connect(self._paused_changed)
 
     # --- the project ------------------------------------------------------------------
-    def set_project(self, project: Any, path: Path | None, write: Callable[..., Any] | None = None) -> None:
+    def set_project(self, project: Any, path: Path | None, editor: Any = None) -> None:
         """Edit and train ``project`` (saved at ``path``, or None when unsaved); None: no project is open.
 
-        ``write`` makes each settings change (the editor's undoable `Editor.set_setting`).
-        A different project clears the dashboard (unless a run is going: its
-        curves stay until it ends), then lists the runs it has on disk and
-        sends the newest finished one's last event with `run_ended`, so its
-        weights are offered again.
+        ``editor``, the window's `Editor` of the project, lends its analysis
+        and its undoable edits: a settings change in the panel is an edit
+        like any other (None: a fresh analysis, plain edits). A different
+        project clears the dashboard (unless a run is going: its curves stay
+        until it ends), then lists the runs it has on disk and sends the
+        newest finished one's last event with `run_ended`, so its weights
+        are offered again.
         """
         opened = project is not self.project and not self.running
+        if project is not self.project:
+            self._asked = set()
         if opened:
             self.clear_runs(all_runs=True)
             self._show_message("")
             self.state = RunState()
             self._draw_progress()
             self.summary.setText(_HINT if project is not None else _NO_PROJECT)
-        self.project = project
+        self.project, self.editor = project, editor
         self.path = Path(path) if path is not None else None
-        self.panel.set_project(project, write)
+        self.panel.set_project(project, editor.set_setting if editor is not None else None)
         self._update_buttons()
         if opened:
             self._show_saved_runs()
@@ -250,15 +267,19 @@ class TrainingDock(QDockWidget):
             return False
         self._show_message("")
         training, data = dict(self.project.training or {}), dict(self.project.data or {})
+        root = self.path.parent if self.path is not None else None
+        warnings = self._checked(training, data, root)
+        if warnings is None:
+            return False
         out_dir = next_run_dir(runs_root(self.path), run_stem(self.project, self.path))
         record = RunRecord(number=self._next_number(), out_dir=out_dir)
         try:
-            self.controller.start(self.project, training, data,
-                                  self.path.parent if self.path is not None else None, record.out_dir)
+            self.controller.start(self.project, training, data, root, record.out_dir)
         except StudioError as exc:
-            self._show_message(f"Cannot start training: {exc}")
-            self._say(f"Cannot start training: {exc}")
+            self._cannot_start(str(exc))
             return False
+        if warnings:
+            self._show_message("Training, but: " + " · ".join(str(w) for w in warnings))
         self.dashboard.begin_run(record.number)  # its events are handled after this returns
         self.records.append(record)
         self.current = record
@@ -268,6 +289,50 @@ class TrainingDock(QDockWidget):
         self.summary.setText(f"{record.label}: preparing; writing to {record.out_dir}")
         self._refresh_runs()
         return True
+
+    def _checked(self, training: dict, data: dict, root: Path | None) -> list | None:
+        """The warnings of the run about to start, or None (and the message) when it would fail."""
+        try:
+            if not self._settle_classes(training, data, root):
+                return None
+            analyzer = self.editor.analyzer if self.editor is not None else Analyzer(self.project)
+            errors, warnings = run_problems(self.project, analyzer, training)
+        except StudioError as exc:
+            self._cannot_start(str(exc))
+            return None
+        if errors:
+            more = f" (and {len(errors) - 1} more in the Problems list)" if len(errors) > 1 else ""
+            self._cannot_start(f"{errors[0]}{more}")
+            return None
+        return warnings
+
+    def _settle_classes(self, training: dict, data: dict, root: Path | None) -> bool:
+        """Asks once whether to train with the data's class count where it differs; False when the run would fail."""
+        source = SOURCES.get(data.get("source", "digits"))
+        if source is None or source.kind == "file":  # reading the user's files would hold up the window: the run checks
+            return True
+        analyzer = self.editor.analyzer if self.editor is not None else None
+        mismatch = class_mismatch(self.project, training, data, lambda: class_count(data, root), analyzer)
+        if mismatch is None:
+            return True
+        key = (mismatch.output.id, mismatch.drawn, mismatch.data)
+        if mismatch.settable and key not in self._asked:
+            self._asked.add(key)
+            if dialogs.ask_classes(self, str(mismatch), mismatch.data, mismatch.drawn):
+                action = partial(mismatch.network.set_params, mismatch.output.id, {"classes": mismatch.data})
+                if self.editor is not None:
+                    self.editor.edit(f"set {mismatch.output.name}.classes", action)
+                else:
+                    action()
+                return True
+        if mismatch.data > mismatch.drawn:
+            self._cannot_start(mismatch.unlearnable)
+            return False
+        return True
+
+    def _cannot_start(self, text: str) -> None:
+        self._show_message(f"Cannot start training: {text}")
+        self._say(f"Cannot start training: {text}")
 
     @Slot()
     def toggle_pause(self) -> None:
@@ -498,11 +563,10 @@ class TrainingDock(QDockWidget):
             self.records.remove(r)
             self.dashboard.remove_run(r.number)
             self.current = None
-        self._show_message(f"Cannot start training: {message}")
+        self._cannot_start(message)
         self.state.not_started()
         self._draw_progress()
         self.summary.setText("Fix the settings, then press Train again.")
-        self._say(f"Cannot start training: {message}")
         self._refresh_runs()
 
     @Slot(bool)
