@@ -256,8 +256,8 @@ class Editor(QObject):
         """Sets one key of a settings section (None removes it) as an undoable edit; False if nothing changed."""
         if getattr(self.project, section).get(key) == value:
             return False
-        what = "clear" if value is None else "set"
-        return self.edit(f"{what} {section} setting {key}", lambda: self.project.set_setting(section, key, value),
+        what = f"{'clear' if value is None else 'set'} {'' if section == 'training' else section + ' '}{key}"
+        return self.edit(what, lambda: self.project.set_setting(section, key, value),
                          merge_key).error is None
 
     def set_frozen(self, node_ids: list[str], frozen: bool) -> None:

@@ -156,7 +156,10 @@ class MainWindow(ModelFilesMixin, QMainWindow):
         self.undo_action = self.undo_group.createUndoAction(self, "Undo")
         self.undo_action.setShortcut(K.Undo)
         self.redo_action = self.undo_group.createRedoAction(self, "Redo")
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence(K.Redo)])
+        # The platform's Redo keys plus Ctrl+Shift+Z and Ctrl+Y, each once: a key twice on one action is
+        # "ambiguous" to Qt and does nothing (X11's Redo is Ctrl+Shift+Z).
+        redo_keys = QKeySequence.keyBindings(K.Redo) + [QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")]
+        self.redo_action.setShortcuts(list({k.toString(): k for k in redo_keys}.values()))
         for a in (self.undo_action, self.redo_action):
             a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             self.addAction(a)

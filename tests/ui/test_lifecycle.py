@@ -80,3 +80,18 @@ def test_a_training_setting_is_an_undoable_edit_that_is_saved_and_asked_about(le
     assert "*" not in lenet.windowTitle()
     QTest.keyClick(lenet, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert project.training["epochs"] == 11 and panel.epochs.value() == 11
+
+
+def test_no_key_is_bound_twice_so_every_shortcut_fires(lenet):
+    """Qt ignores a key bound twice in one window ("Ambiguous shortcut overload"), e.g. X11's Redo = Ctrl+Shift+Z."""
+    from PySide6.QtGui import QAction
+
+    seen = {}
+    for action in lenet.findChildren(QAction):
+        if action.shortcutContext() != Qt.ShortcutContext.WindowShortcut or not action.isEnabled():
+            continue
+        for key in action.shortcuts():
+            assert seen.setdefault(key.toString(), action) is action or not key.toString(), \
+                f"{key.toString()} is bound to '{seen[key.toString()].text()}' and '{action.text()}'"
+        keys = [k.toString() for k in action.shortcuts()]
+        assert len(keys) == len(set(keys)), f"'{action.text()}' lists a key twice: {keys}"

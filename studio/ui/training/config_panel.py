@@ -139,6 +139,7 @@ class ConfigPanel(QScrollArea):
         self.setWidget(body)
         self.setMinimumWidth(body.minimumSizeHint().width() + 24)
         self.setEnabled(False)
+        self.reload()  # the defaults, until a project is shown
 
     # --- the groups -------------------------------------------------------------------
     def _optimisation_group(self) -> QGroupBox:
@@ -366,11 +367,9 @@ class ConfigPanel(QScrollArea):
             self.reload()
 
     def reload(self) -> None:
-        """Show the project's current values (signals blocked: nothing is written back)."""
-        if self.project is None:
-            return
+        """Show the project's current values, the defaults with none (signals blocked: nothing is written back)."""
         for b in self._bindings:
-            section = getattr(self.project, b.section) or {}
+            section = (getattr(self.project, b.section) or {}) if self.project is not None else {}
             value = _get(section, b.key)
             b.widget.blockSignals(True)
             try:

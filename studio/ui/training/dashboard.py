@@ -259,6 +259,8 @@ class Dashboard(QWidget):
         if not self.runs:
             self.task = None
             self._show_metric(True)
+            for axes in self._axes.values():  # empty plots show no figures of a run that is gone
+                axes.plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.03)
 
     def points(self, number: int, name: str) -> tuple[list[float], list[float]]:
         """The points curve ``name`` of run ``number`` shows now (for tests and tools)."""

@@ -150,7 +150,7 @@ class TrainingDock(QDockWidget):
         header.addWidget(self.progress, 1)
         header.addWidget(self.clear_button)
         outer.addLayout(header)
-        self.summary = QLabel(_HINT)
+        self.summary = QLabel(_NO_PROJECT)
         self.summary.setWordWrap(True)  # the end of a run names its files
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         outer.addWidget(self.summary)
