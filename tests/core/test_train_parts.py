@@ -233,7 +233,7 @@ def test_run_training_shows_progress_on_stderr(tmp_path, capsys):
                           tmp_path, progress=True, callback=rec)
     err = capsys.readouterr().err
     assert isinstance(result, RunFinished) and rec.events[-1] is result
-    assert "epoch 2/2" in err and "val_accuracy" in err and "samples/s" in err
+    assert "epoch 2/2" in err and "val accuracy" in err and "samples/s" in err
     assert "final.pt" in err
     quiet = run_training({"model": mlp()}, classification_splits(), BASE, None, progress=False)
     assert isinstance(quiet, RunFinished) and capsys.readouterr().err == ""
