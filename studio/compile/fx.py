@@ -16,6 +16,7 @@ from __future__ import annotations
 import keyword
 import operator
 import re
+import unicodedata
 
 import torch
 from torch import fx, nn
@@ -151,7 +152,14 @@ def attribute_names(net: Network) -> dict[str, str]:
     names = {}
     for node in net.nodes.values():
         base = re.sub(r"\W", "_", node.name) or "node"
-        if base[0].isdigit() or keyword.iskeyword(base) or base in _RESERVED:
+        if not ("a" + base).isidentifier() or unicodedata.normalize("NFKC", base) != base:
+            # Python reads identifiers in NFKC form ("ﬁ" as "fi"): keep only names it reads back unchanged.
+            base = re.sub(r"[^0-9A-Za-z_]", "_", base)
+        if base.startswith("__"):  # self.__x inside a class body is name-mangled to self._Class__x
+            base = "n" + base
+        if base[0].isdigit():
+            base = f"n_{base}"
+        if keyword.iskeyword(base) or base in _RESERVED:
             base = f"{base}_"
         name, i = base, 2
         while name in taken:
@@ -190,6 +198,7 @@ def _block_module(project: Project, res, functions: bool) -> nn.Module:
 
 
 def class_name_for(name: str) -> str:
+    """A CamelCase class name made of the ASCII letters and digits of `name`."""
     words = re.split(r"[^A-Za-z0-9]+", name)
     camel = "".join(w[:1].upper() + w[1:] for w in words if w) or "Network"
     return f"N{camel}" if camel[0].isdigit() else camel
