@@ -25,8 +25,10 @@ from studio import catalog
 from studio.catalog import BLOCK_TYPE
 from studio.errors import StudioError
 from studio.graph.analysis import Analyzer, Report
+from studio.graph.footprint import weight_bytes
 from studio.graph.network import Network
 from studio.graph.project import Project
+from studio.system import require_memory
 
 
 # Names a submodule cannot take: nn.Module's own attributes, and names generated code uses.
@@ -46,6 +48,8 @@ def compile_network(project: Project, network: str | None = None, analyzer: Anal
         listed = "\n".join(f"  {p}" for p in report.problems[:5])
         more = f"\n  ... and {len(report.problems) - 5} more" if len(report.problems) > 5 else ""
         raise CompileError(f"network '{net.name}' has {len(report.problems)} problem(s):\n{listed}{more}")
+    require_memory(weight_bytes(report), f"network '{net.name}' ({report.total_params:,} parameters)",
+                   "make it smaller (fewer or narrower layers)")
     return build_module(project, net, report, class_name=class_name_for(net.name))
 
 

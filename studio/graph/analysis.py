@@ -34,6 +34,8 @@ from studio.graph.project import Project
 BATCH = 2  # two samples, so batch norm in training mode accepts the input
 # Values one sample of any tensor may hold: past 2**31 torch needs 64-bit indexing, and no run would fit anyway.
 MAX_SAMPLE_VALUES = 2 ** 31
+# Meta runs a recurrent layer one step at a time (~2 ms a step): longer sequences are run at 2 and 3 steps and extended.
+LONG_SEQUENCE = 8
 DTYPES = {"float": torch.float32, "long": torch.long}
 
 
@@ -312,8 +314,9 @@ class Analyzer:
         except IndexError:
             return _error(None, f"{label} cannot infer its sizes from an input of shape {_shapes(inputs)}")
         resolved = {**params, **inferred}
+        long = spec.category == "Recurrent" and inputs[0].dim() > 1 and inputs[0].shape[1] > LONG_SEQUENCE
         try:
-            result = self._run(spec, resolved, inputs, label)
+            result = (self._run_long if long else self._run)(spec, resolved, inputs, label)
         except _LayerFailed as e:
             return _error(None, str(e))
         values, n_params, trainable, flops = result
@@ -351,6 +354,19 @@ class Analyzer:
         values = list(out) if isinstance(out, (tuple, list)) else [out]
         flops = (self._counter.get_total_flops() - before) // BATCH
         return values, n_params, trainable, flops
+
+    def _run_long(self, spec, resolved: dict, inputs: list[torch.Tensor], label: str):
+        """`_run` for a recurrent layer over a long sequence, from runs over 2 and 3 steps.
+
+        Its output sizes and FLOPs grow linearly with the number of steps, so two
+        short runs give them exactly (10**6 steps took minutes and a gigabyte).
+        """
+        x, steps = inputs[0], inputs[0].shape[1]
+        (short, n_params, trainable, f2), (longer, _, _, f3) = (
+            self._run(spec, resolved, [x.new_empty((x.shape[0], k, *x.shape[2:]))], label) for k in (2, 3))
+        values = [torch.empty([a + (b - a) * (steps - 2) for a, b in zip(s.shape, t.shape)], dtype=s.dtype, device="meta")
+                  for s, t in zip(short, longer)]
+        return values, n_params, trainable, f2 + (f3 - f2) * (steps - 2)
 
     # --- one block instance --------------------------------------------------
     def _block(self, node: Node, params: dict, inputs: list[torch.Tensor], label: str) -> _Computed:
