@@ -7,6 +7,7 @@ sentence that names what is wrong; callers add the node and file.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from studio.catalog.spec import Param
@@ -27,8 +28,8 @@ def check_value(param: Param, value: Any) -> Any:
     if kind in ("int", "optional_int"):
         return _in_range(param, _as_int(param, value))
     if kind in ("float", "optional_float"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"'{param.name}' must be a number, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
+            raise ValueError(f"'{param.name}' must be a finite number, got {value!r:.40}")
         return _in_range(param, float(value))
     if kind == "bool":
         if not isinstance(value, bool):
@@ -56,6 +57,10 @@ def check_value(param: Param, value: Any) -> Any:
             raise ValueError(f"'{param.name}' must be text, got {value!r}")
         return value
     raise ValueError(f"'{param.name}' has an unknown kind {kind!r}")
+
+
+def _finite(value: int | float) -> bool:
+    return abs(value) < 1e308 if isinstance(value, int) else math.isfinite(value)
 
 
 def _as_int(param: Param, value: Any) -> int:

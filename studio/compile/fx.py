@@ -18,6 +18,7 @@ import keyword
 import operator
 import re
 from contextlib import contextmanager
+import unicodedata
 
 import torch
 from torch import fx, nn
@@ -26,8 +27,10 @@ from studio import catalog
 from studio.catalog import BLOCK_TYPE
 from studio.errors import StudioError
 from studio.graph.analysis import Analyzer, Report
+from studio.graph.footprint import weight_bytes
 from studio.graph.network import Network
 from studio.graph.project import Project
+from studio.system import require_memory
 
 
 # Names a submodule cannot take: nn.Module's own attributes, and names generated code uses.
@@ -48,6 +51,8 @@ def compile_network(project: Project, network: str | None = None, analyzer: Anal
             listed = "\n".join(f"  {p}" for p in report.problems[:5])
             more = f"\n  ... and {len(report.problems) - 5} more" if len(report.problems) > 5 else ""
             raise CompileError(f"network '{net.name}' has {len(report.problems)} problem(s):\n{listed}{more}")
+        require_memory(weight_bytes(report), f"network '{net.name}' ({report.total_params:,} parameters)",
+                       "make it smaller (fewer or narrower layers)")
         return build_module(project, net, report, class_name=class_name_for(net.name))
 
 
@@ -171,7 +176,14 @@ def attribute_names(net: Network) -> dict[str, str]:
     names = {}
     for node in net.nodes.values():
         base = re.sub(r"\W", "_", node.name) or "node"
-        if base[0].isdigit() or keyword.iskeyword(base) or base in _RESERVED:
+        if not ("a" + base).isidentifier() or unicodedata.normalize("NFKC", base) != base:
+            # Python reads identifiers in NFKC form ("ﬁ" as "fi"): keep only names it reads back unchanged.
+            base = re.sub(r"[^0-9A-Za-z_]", "_", base)
+        if base.startswith("__"):  # self.__x inside a class body is name-mangled to self._Class__x
+            base = "n" + base
+        if base[0].isdigit():
+            base = f"n_{base}"
+        if keyword.iskeyword(base) or base in _RESERVED:
             base = f"{base}_"
         name, i = base, 2
         while name in taken:
@@ -210,6 +222,7 @@ def _block_module(project: Project, res, functions: bool) -> nn.Module:
 
 
 def class_name_for(name: str) -> str:
+    """A CamelCase class name made of the ASCII letters and digits of `name`."""
     words = re.split(r"[^A-Za-z0-9]+", name)
     camel = "".join(w[:1].upper() + w[1:] for w in words if w) or "Network"
     return f"N{camel}" if camel[0].isdigit() else camel

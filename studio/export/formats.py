@@ -13,7 +13,10 @@ from studio.export import onnx, pt2, python_source, state_dict, torchscript
 from studio.export.base import (RTOL, ExportError, ExportResult, Job, Progress, Writer, commit,
                                 max_difference, staging_folder)
 from studio.compile.weights import apply_weights, load_weights
+from studio.graph.analysis import Analyzer, Report
+from studio.graph.footprint import BYTES, activation_values, weight_bytes
 from studio.graph.project import Project
+from studio.system import require_disk, require_memory
 
 SAMPLE_SEED = 0
 BATCHES = (2, 3)  # the example batch, and another to check that the batch dimension is really dynamic
@@ -61,9 +64,11 @@ def export(project: Project, format: str, path: str | Path, weights: str | Path 
     report = progress or (lambda step, fraction: None)
     target = Path(path).absolute()
     net = project.network(network)
+    analyzer = Analyzer(project)
+    _check_room(analyzer.analyse(net.name), format, target)
     with staging_folder(target) as staging:
         report("compiling", 0.0)
-        model, notes = prepared_model(project, net.name, weights)
+        model, notes = prepared_model(project, net.name, weights, analyzer)
         samples = sample_inputs(project, net.name)
         job = Job(project, net.name, model, samples, target, staging, notes)
         report(f"writing {FORMATS[format].description.split(':')[0]}", 0.2)
@@ -76,9 +81,26 @@ def export(project: Project, format: str, path: str | Path, weights: str | Path 
     return ExportResult(final[0], format, final, diff, job.notes)
 
 
-def prepared_model(project: Project, network: str, weights) -> tuple[torch.fx.GraphModule, list[str]]:
+def _check_room(report: Report, format: str, target: Path) -> None:
+    """NoRoomError before anything is allocated or written when the export cannot fit.
+
+    An export holds the weights about three times (the model, what a writer
+    serialises, the reloaded copy it checks), runs sample batches of up to
+    `BATCHES` samples through two of them, and writes the weights once.
+    """
+    if report.problems:
+        return  # compiling says what they are
+    size = weight_bytes(report)
+    running = 2 * activation_values(report) * max(BATCHES) * BYTES
+    what = f"exporting network '{report.network}' ({report.total_params:,} parameters) as {format}"
+    require_memory(3 * size + running, what, "export a smaller network (or smaller inputs), or free memory")
+    require_disk(target.parent, size, what)
+
+
+def prepared_model(project: Project, network: str, weights,
+                   analyzer: Analyzer | None = None) -> tuple[torch.fx.GraphModule, list[str]]:
     """The compiled network in eval mode with `weights` loaded (strictly), and notes."""
-    model = compile_network(project, network)
+    model = compile_network(project, network, analyzer)
     notes = []
     if weights is None:
         notes.append("no weights given: the export holds freshly initialised (untrained) weights")

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from studio.compile import project_source
-from studio.compile.fx import class_name_for
+from studio.compile.source import top_class_names
 from studio.export.base import ExportError, Job, Runner, failure, writing
 
 SUFFIX = ".py"
@@ -26,7 +26,7 @@ _counter = itertools.count()
 
 def class_name(job: Job) -> str:
     """The generated class of the exported network."""
-    return class_name_for(job.project.name if len(job.project.networks) == 1 else job.network)
+    return top_class_names(job.project)[job.network]
 
 
 def weight_paths(target: Path) -> tuple[Path, Path]:

@@ -22,6 +22,7 @@ Shapes in reports leave out the batch dimension.
 from __future__ import annotations
 
 import json
+import math
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -34,10 +35,14 @@ from studio.errors import StudioError
 from studio.graph import lazy_dynamo
 from studio.graph.expressions import ExpressionError, evaluate
 from studio.graph.flops import FlopCount
-from studio.graph.network import Network, Node
+from studio.graph.network import Network, Node, check_block_params
 from studio.graph.project import Project
 
 BATCH = 2  # two samples, so batch norm in training mode accepts the input
+# Values one sample of any tensor may hold: past 2**31 torch needs 64-bit indexing, and no run would fit anyway.
+MAX_SAMPLE_VALUES = 2 ** 31
+# Meta runs a recurrent layer one step at a time (~2 ms a step): longer sequences are run at 2 and 3 steps and extended.
+LONG_SEQUENCE = 8
 DTYPES = {"float": torch.float32, "long": torch.long}
 
 
@@ -175,6 +180,7 @@ class Analyzer:
         self._cache_size = cache_size
         self._trackers: dict[str, _Tracker] = {}
         self._last: dict[str, _Walk] = {}
+        self._inside: list[str] = []  # the blocks being walked, outermost first
 
     def analyse(self, network: str | None = None, input_shape: tuple[int, ...] | None = None) -> Report:
         """The report of one network (the first when None).
@@ -278,13 +284,21 @@ class Analyzer:
         try:
             params = self._resolve(node, scope)
         except (ExpressionError, ValueError, StudioError) as e:
-            return NodeResult(status="error", message=f"{label}: {e}"), None
+            return NodeResult(status="error", message=f"{label}: {str(e).removeprefix(f'block {node.name!r}: ')}"), None
+        if node.type == BLOCK_TYPE and params["block"] in self._inside:
+            loop = " → ".join([*self._inside[self._inside.index(params["block"]):], params["block"]])
+            return NodeResult(status="error", message=f"{label}: block '{params['block']}' contains itself "
+                                                      f"({loop}); remove this node"), None
         key = (node.type, _freeze(params), tuple((tuple(t.shape), t.dtype) for t in inputs),
                self._blocks_fp if node.type == BLOCK_TYPE else None)
         hit = self._cache.get(key)
         if hit is None:
             if node.type == BLOCK_TYPE:
-                hit = self._block(node, params, inputs, label)
+                self._inside.append(params["block"])
+                try:
+                    hit = self._block(node, params, inputs, label)
+                finally:
+                    self._inside.pop()
             else:
                 hit = self._layer(node, params, inputs, outs, label)
             hit.label = label
@@ -297,8 +311,8 @@ class Analyzer:
 
     def _resolve(self, node: Node, scope: dict) -> dict:
         """Defaults + the node's params, with `$expressions` evaluated in the block scope."""
-        if node.type == BLOCK_TYPE:
-            return {k: _evaluated(v, scope) for k, v in node.params.items()}
+        if node.type == BLOCK_TYPE:  # computed values meet the limits typed ones do (repeat 1..1000)
+            return check_block_params({k: _evaluated(v, scope) for k, v in node.params.items()}, node.name)
         spec = catalog.get(node.type)
         params = {**spec.defaults(), **node.params}
         for k, v in params.items():
@@ -311,6 +325,8 @@ class Analyzer:
         spec = catalog.get(node.type)
         if node.type == "Input":
             shape, dtype = tuple(params["shape"]), params["dtype"]
+            if not inputs and math.prod(shape) > MAX_SAMPLE_VALUES:
+                return _error(None, _too_big(label, "holds", shape))
             value = inputs[0] if inputs else torch.empty((BATCH, *shape), dtype=DTYPES[dtype], device="meta")
             return _ok([value], ["out"], params, {}, 0, 0, 0)
         if node.type == "Output":
@@ -325,11 +341,15 @@ class Analyzer:
         except IndexError:
             return _error(None, f"{label} cannot infer its sizes from an input of shape {_shapes(inputs)}")
         resolved = {**params, **inferred}
+        long = spec.category == "Recurrent" and inputs[0].dim() > 1 and inputs[0].shape[1] > LONG_SEQUENCE
         try:
-            result = self._run(spec, resolved, inputs, label)
+            result = (self._run_long if long else self._run)(spec, resolved, inputs, label)
         except _LayerFailed as e:
             return _error(None, str(e))
         values, n_params, trainable, flops = result
+        big = next((v for v in values if math.prod(v.shape[1:]) > MAX_SAMPLE_VALUES), None)
+        if big is not None:
+            return _error(None, _too_big(label, "gives", tuple(big.shape[1:])))
         if len(values) != len(outs):
             return _error(None, f"{label} gives {len(values)} outputs, but has {len(outs)} ports "
                                 f"(input {_shapes(inputs)}); check its sizes")
@@ -361,6 +381,19 @@ class Analyzer:
         values = list(out) if isinstance(out, (tuple, list)) else [out]
         flops = (self._counter.total - before) // BATCH
         return values, n_params, trainable, flops
+
+    def _run_long(self, spec, resolved: dict, inputs: list[torch.Tensor], label: str):
+        """`_run` for a recurrent layer over a long sequence, from runs over 2 and 3 steps.
+
+        Its output sizes and FLOPs grow linearly with the number of steps, so two
+        short runs give them exactly (10**6 steps took minutes and a gigabyte).
+        """
+        x, steps = inputs[0], inputs[0].shape[1]
+        (short, n_params, trainable, f2), (longer, _, _, f3) = (
+            self._run(spec, resolved, [x.new_empty((x.shape[0], k, *x.shape[2:]))], label) for k in (2, 3))
+        values = [torch.empty([a + (b - a) * (steps - 2) for a, b in zip(s.shape, t.shape)], dtype=s.dtype, device="meta")
+                  for s, t in zip(short, longer)]
+        return values, n_params, trainable, f2 + (f3 - f2) * (steps - 2)
 
     # --- one block instance --------------------------------------------------
     def _block(self, node: Node, params: dict, inputs: list[torch.Tensor], label: str) -> _Computed:
@@ -476,6 +509,11 @@ def _ok(values, outs, resolved, inferred, n_params, trainable, flops) -> _Comput
 
 def _error(port, message) -> _Computed:
     return _Computed(None, NodeResult(status="error", message=message, port=port))
+
+
+def _too_big(label: str, verb: str, shape: tuple[int, ...]) -> str:
+    return (f"{label} {verb} {math.prod(shape):,} values per sample ({format_shape(shape)}); at most "
+            f"{MAX_SAMPLE_VALUES:,} fit in one tensor: make it smaller")
 
 
 def _shape(t: torch.Tensor) -> str:

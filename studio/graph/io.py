@@ -30,6 +30,7 @@ from studio.graph.network import Network
 from studio.graph.project import Project
 
 FORMAT = 1
+MAX_DEPTH = 64  # a project nests about 8 levels; deeper data would only exhaust the stack of code that walks it
 # format N -> function turning a format-N dict into a format-(N+1) dict.
 MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
 
@@ -99,11 +100,33 @@ def load(path: str | os.PathLike) -> Project:
 def loads(text: str, path: str | os.PathLike = "<text>") -> Project:
     """Parses project file text; `path` is only used in messages."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as e:
         what = "the file ends too early (truncated?)" if e.pos >= len(text.rstrip()) else f"not valid JSON: {e.msg}"
         raise ProjectFileError(path, f"line {e.lineno}, column {e.colno}", what) from None
+    except RecursionError:
+        raise ProjectFileError(path, "", f"nested too deeply (at most {MAX_DEPTH} levels)") from None
+    except ValueError as e:  # a number of more than 4,300 digits, NaN or Infinity
+        raise ProjectFileError(path, "", f"not a valid project file: {str(e).split(';')[0]}") from None
+    depth = _depth(data)
+    if depth > MAX_DEPTH:
+        raise ProjectFileError(path, "", f"nested {depth} levels deep; a project file has at most {MAX_DEPTH}")
     return from_dict(data, path)
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number a project file may hold")
+
+
+def _depth(data) -> int:
+    """How deeply lists and objects nest in `data` (walked without recursion)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            deepest = max(deepest, depth)
+            stack.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return deepest
 
 
 def from_dict(data: Any, path: str | os.PathLike = "<data>") -> Project:

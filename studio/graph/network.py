@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import heapq
+import math
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator
@@ -202,8 +203,10 @@ class Network:
         self._guard()
         if id is not None and id in self.nodes:
             raise GraphError(f"network '{self.name}' already has a node with id '{id}'")
-        if name is not None and name in self._names:
-            raise GraphError(f"network '{self.name}' already has a node named '{name}'")
+        if name is not None:
+            check_name(name)
+            if name in self._names:
+                raise GraphError(f"network '{self.name}' already has a node named '{name}'")
         params = self._checked_params(type, dict(params or {}), name or type)
         node_id = id or self._new_id()
         node = Node(node_id, type, name or self.unique_name(type.lower()), params, _pos(pos))
@@ -298,8 +301,7 @@ class Network:
         """Renames a node; the name must be unique and start with a letter."""
         self._guard()
         node = self.node(node_id)
-        if not re.fullmatch(r"[A-Za-z_][\w]*", name or ""):
-            raise GraphError(f"'{name}' is not a valid name: use letters, digits and _, starting with a letter")
+        check_name(name)
         if name == node.name:
             return
         if name in self._names:
@@ -349,7 +351,7 @@ class Network:
     # --- internals ------------------------------------------------------
     def _checked_params(self, type_name: str, params: dict, where: str) -> dict:
         if type_name == BLOCK_TYPE:
-            return _checked_block_params(params, where)
+            return check_block_params(params, where)
         spec = catalog.get(type_name)
         out = {}
         for key, value in params.items():
@@ -407,18 +409,32 @@ def _settable(spec, key: str, where: str):
     return p
 
 
-def _checked_block_params(params: dict, where: str) -> dict:
+def check_name(name) -> None:
+    """GraphError unless `name` is a legal node name: letters, digits and _, starting with a letter or _."""
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_]\w*", name):
+        raise GraphError(f"{name!r:.60} is not a valid name: use letters, digits and _, starting with a letter")
+
+
+def check_block_params(params: dict, where: str) -> dict:
+    """The parameters of a Block node, checked (`repeat` a whole number from 1 to 1000); GraphError if not.
+
+    Analysis calls it again with every ``$expression`` evaluated, so a computed
+    `repeat` meets the same limits as a typed one.
+    """
     if not isinstance(params.get("block"), str):
         raise GraphError(f"block '{where}' needs a 'block' parameter naming its definition")
     repeat = params.get("repeat", 1)
-    if is_expression(repeat):
-        return params
-    if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= 1000:
-        raise GraphError(f"block '{where}': 'repeat' must be a whole number from 1 to 1000, got {repeat!r}")
+    if not is_expression(repeat) and (isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= 1000):
+        raise GraphError(f"block '{where}': 'repeat' must be a whole number from 1 to 1000, got {repeat!r:.40}")
     for key, value in params.items():
-        if key != "block" and not (isinstance(value, (int, float, str, bool)) or value is None):
+        if key != "block" and not (is_plain_value(value) or value is None):
             raise GraphError(f"block '{where}': parameter '{key}' must be a number, a text or an expression")
     return params
+
+
+def is_plain_value(value) -> bool:
+    """True for what a block parameter may hold: a whole number, a finite float, true/false or a text."""
+    return isinstance(value, (int, str)) or (isinstance(value, float) and math.isfinite(value))
 
 
 def _pos(pos) -> tuple[float, float]:

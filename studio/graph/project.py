@@ -11,13 +11,14 @@ node names.
 from __future__ import annotations
 
 import copy
+import keyword
 from dataclasses import dataclass, field
 
 from psygnal import Signal
 
 from studio.catalog import BLOCK_TYPE
 from studio.errors import GraphError
-from studio.graph.network import Network, Node
+from studio.graph.network import Network, Node, is_plain_value
 
 
 @dataclass
@@ -98,8 +99,8 @@ class Project:
         if name in self.blocks:
             raise GraphError(f"the project already has a block named '{name}'")
         if not name.isidentifier():
-            raise GraphError(f"'{name}' is not a valid block name: use letters, digits and _")
-        block = BlockDef(name, Network(name, self.block_ports), dict(params or {}), doc)
+            raise GraphError(f"{name!r:.60} is not a valid block name: use letters, digits and _")
+        block = BlockDef(name, Network(name, self.block_ports), _checked_defaults(name, dict(params or {})), doc)
         self.blocks[name] = block
         self.block_added.emit(name)
         return block
@@ -117,12 +118,7 @@ class Project:
     def set_block_params(self, name: str, params: dict) -> None:
         """Replaces a block definition's parameters (names and default values)."""
         block = self.block(name)
-        for key, value in params.items():
-            if not key.isidentifier() or key in ("block", "repeat"):
-                raise GraphError(f"block '{name}': '{key}' cannot be a parameter name")
-            if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-                raise GraphError(f"block '{name}': parameter '{key}' must be a number or a text, got {value!r}")
-        old, block.params = dict(block.params), dict(params)
+        old, block.params = dict(block.params), _checked_defaults(name, dict(params))
         if old != block.params:
             self.block_params_changed.emit(name, old, dict(params))
 
@@ -192,3 +188,14 @@ class Project:
         """Asserts the invariants of every network."""
         for net in self.all_networks():
             net.check()
+
+
+def _checked_defaults(block: str, params: dict) -> dict:
+    """A block definition's parameters, checked: identifier names, a finite number or a text each."""
+    for key, value in params.items():
+        if not isinstance(key, str) or not key.isidentifier() or keyword.iskeyword(key) or key.startswith("__") \
+                or key in ("block", "repeat"):
+            raise GraphError(f"block '{block}': {key!r:.60} cannot be a parameter name; use letters, digits and _")
+        if isinstance(value, bool) or not is_plain_value(value):
+            raise GraphError(f"block '{block}': parameter '{key}' must be a number or a text, got {value!r:.60}")
+    return params

@@ -24,7 +24,8 @@ from studio.presets import is_preset
 from studio.train.distributed import launch_spec
 from studio.train.events import RunFailed
 from studio.train.preflight import prepare_run
-from studio.train.project_run import PROJECT_KEYS, data_for, input_shape, models_for, optimiser_settings, training_copy
+from studio.train.project_run import (PROJECT_KEYS, check_room, data_for, input_shape, models_for,
+                                       optimiser_settings, training_copy)
 from studio.train.run import add_train_arguments as _add_run_arguments
 from studio.train.run import apply_overrides, run_training
 
@@ -62,6 +63,7 @@ def _checked(project: Project, training: dict, data: dict, args: argparse.Namesp
     """The training section settled by `prepare_run` (its notes on stderr) and, in one process, the data."""
     if args.classes is not None:
         training = {**training, "classes": args.classes}
+    check_room(project, training)  # before the data is read: a run that cannot fit says so first
     splits = data_for(project, training, data, path.parent) if args.nproc <= 1 else None
     count = (lambda: splits.num_classes) if splits is not None else (lambda: class_count(data, path.parent))
     training, notes = prepare_run(project, training, data, count, preset=is_preset(path))

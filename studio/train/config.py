@@ -202,6 +202,9 @@ def _choice(*allowed: str) -> Callable[[str, Any], Any]:
     return check
 
 
+MAX_INTEGER = 2 ** 53  # every count and size a run uses is far smaller
+
+
 def _number(low: float = 0.0, low_open: bool = False, high: float = math.inf,
             integer: bool = False) -> Callable[[str, Any], Any]:
     kind = "an integer" if integer else "a number"
@@ -213,12 +216,21 @@ def _number(low: float = 0.0, low_open: bool = False, high: float = math.inf,
         if integer and isinstance(value, float) and value.is_integer():
             value = int(value)  # 10.0 from a JSON writer that knows only floats
         ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-        if isinstance(value, bool) or not ok_type or not math.isfinite(value):
-            raise TrainingError(f"training.{key}: must be {kind} {bound}, got {value!r}")
+        # A whole number past MAX_INTEGER cannot be a count, and past 1e308 math.isfinite raises OverflowError.
+        if isinstance(value, bool) or not ok_type or (isinstance(value, int) and abs(value) > MAX_INTEGER) \
+                or not math.isfinite(value):
+            raise TrainingError(f"training.{key}: must be {kind} {bound}, got {_short(value)}")
         if value < low or (low_open and value == low) or value > high:
             raise TrainingError(f"training.{key}: must be {kind} {bound}, got {value!r}")
         return value if integer else float(value)
     return check
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, int) and abs(value) > MAX_INTEGER:
+        return f"a number of {len(str(abs(value)))} digits"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _flag(key: str, value: Any) -> Any:

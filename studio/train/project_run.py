@@ -32,7 +32,11 @@ from studio.compile.weights import apply_initial_weights
 from studio.data import DataSplits, load_data
 from studio.errors import TrainingError
 from studio.graph import Network, Node, Project, io
+from studio.graph.analysis import Analyzer, Report
+from studio.graph.footprint import training_bytes
+from studio.system import free_device_memory, require_memory
 from studio.train.config import TrainConfig
+from studio.train.devices import resolve_device
 from studio.train.recipes import RECIPES, make_recipe
 
 # Training keys that describe the project, not the optimisation.
@@ -126,13 +130,36 @@ def models_for(project: Project, training: dict, base: Path | None = None) -> di
     torch.manual_seed(int(training.get("seed", TrainConfig.seed)))
     copy = training_copy(project, training)
     models = {}
+    analyzer = Analyzer(copy)
     for role, net in role_networks(copy, training).items():
-        model = compile_network(copy, net.name)
+        _check_room(analyzer.analyse(net.name), training)
+        model = compile_network(copy, net.name, analyzer)
         apply_initial_weights(model, copy, net.name, base=base)
         apply_frozen(model, copy, net.name)
         _note_sample_shapes(model, net)
         models[role] = model
     return models
+
+
+def check_room(project: Project, training: dict) -> None:
+    """NoRoomError when a training step of one of the project's networks cannot fit (nothing is built)."""
+    copy = training_copy(project, training)
+    analyzer = Analyzer(copy)
+    for net in role_networks(copy, training).values():
+        _check_room(analyzer.analyse(net.name), training)
+
+
+def _check_room(report: Report, training: dict) -> None:
+    """NoRoomError before anything is allocated when a training step of this network cannot fit."""
+    config = TrainConfig.from_dict(optimiser_settings(training))
+    device = resolve_device(config.device)
+    needed = training_bytes(report, config.batch_size, config.optimizer)
+    what = f"training network '{report.network}' ({report.total_params:,} parameters, batch of {config.batch_size})"
+    advice = "make the network or the batch smaller (--set batch_size=N)"
+    if device.type == "cuda":
+        require_memory(needed, what, advice, free=free_device_memory(device), where=f"memory on {device}")
+    else:
+        require_memory(needed, what, advice)
 
 
 def _note_sample_shapes(model: fx.GraphModule, net: Network) -> None:
