@@ -18,11 +18,7 @@ Nodes are laid out left to right, x = 200 × their index in topological order.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import itertools
 import operator
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -34,6 +30,7 @@ from torch.fx.passes.shape_prop import ShapeProp
 from studio.compile import attribute_names, compile_network
 from studio.errors import StudioError
 from studio.export.base import RTOL, flat_outputs
+from studio.export.module_loader import load_class
 from studio.export.import_rules import (FUNCTIONS, METHODS, PASS, SHAPE_METHODS, Mapped, Unsupported, is_studio_module,
                                         map_module)
 from studio.graph.analysis import Analyzer
@@ -41,7 +38,6 @@ from studio.graph.network import Network
 from studio.graph.project import Project
 
 SPACING = 200.0
-_files = itertools.count()
 
 
 @dataclass
@@ -129,36 +125,6 @@ def import_from_path(spec: str, args: dict | Sequence = (), input_shape: Sequenc
         torch.manual_seed(0)
         inputs = tuple(torch.randint(0, 2, (2, *s)) if dtype == "long" else torch.randn(2, *s) for s in shapes)
     return import_module(module, inputs, project_name or cls.__name__)
-
-
-def load_class(spec: str) -> type:
-    """The class named by ``module.path:Class`` or ``file.py:Class`` (``Outer.Inner`` allowed)."""
-    where, sep, name = spec.rpartition(":")
-    if not sep or not where or not name:
-        raise StudioError(f"'{spec}' does not name a class: write package.module:Class or path/to/file.py:Class")
-    try:
-        if where.endswith(".py") or "/" in where or "\\" in where:
-            path = Path(where)
-            if not path.is_file():
-                raise StudioError(f"{path}: no such file")
-            unit = importlib.util.spec_from_file_location(f"_studio_import_{next(_files)}_{path.stem}", path)
-            mod = importlib.util.module_from_spec(unit)
-            sys.modules[unit.name] = mod  # dataclasses and pickling look modules up by name
-            unit.loader.exec_module(mod)
-        else:
-            mod = importlib.import_module(where)
-    except StudioError:
-        raise
-    except Exception as e:
-        raise StudioError(f"cannot import {where}: {type(e).__name__}: {e}") from None
-    obj: Any = mod
-    for part in name.split("."):
-        if not hasattr(obj, part):
-            raise StudioError(f"{where} has no '{name}'")
-        obj = getattr(obj, part)
-    if not isinstance(obj, type):
-        raise StudioError(f"{spec} is not a class")
-    return obj
 
 
 # --- tracing and building ----------------------------------------------------------

@@ -1,6 +1,7 @@
 """Importing plain PyTorch modules: same outputs, readable nodes, refusals that name the call, and a round trip."""
 
 import argparse
+import sys
 import importlib.util
 import textwrap
 
@@ -266,3 +267,31 @@ def test_a_setting_the_catalog_does_not_hold_is_caught_by_the_output_check():
     with pytest.raises(StudioError, match="computes something else than .*TransformerEncoderLayer "
                                           r"\(largest difference .*Nothing was imported"):
         import_module(odd, x, "enc")
+
+
+def test_a_file_imports_its_siblings_as_python_would(tmp_path, monkeypatch):
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "thirdparty.py").write_text("from torch import nn\n\nWIDTH = 4\n\n"
+                                          "def block(c_in, c_out):\n"
+                                          "    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU())\n")
+    (models / "seeded.py").write_text(textwrap.dedent("""
+        from torch import nn
+        from thirdparty import WIDTH, block
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = block(3, WIDTH)
+
+            def forward(self, x):
+                return self.body(x).flatten(1)
+    """))
+    monkeypatch.chdir(tmp_path)
+    before = list(sys.path)
+    result = import_from_path("models/seeded.py:Net", [], (3, 4, 4))
+    assert [n.type for n in result.project.network().iter_nodes()][1:3] == ["Conv2d", "ReLU"]
+    assert sys.path == before  # the folder is on the path only while the file loads
+    (models / "thirdparty.py").write_text((models / "thirdparty.py").read_text().replace("WIDTH = 4", "WIDTH = 6"))
+    again = import_from_path("models/seeded.py:Net", [], (3, 4, 4))  # the edited sibling is read again
+    assert [n.params.get("out_channels") for n in again.project.network().iter_nodes()][1] == 6
