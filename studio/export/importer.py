@@ -30,6 +30,7 @@ from torch.fx.passes.shape_prop import ShapeProp
 from studio.compile import attribute_names, compile_network
 from studio.errors import StudioError
 from studio.export.base import RTOL, flat_outputs
+from studio.export.import_inputs import run_checked
 from studio.export.module_loader import load_class
 from studio.export.import_rules import (FUNCTIONS, METHODS, PASS, SHAPE_METHODS, Mapped, Unsupported, is_studio_module,
                                         map_module)
@@ -78,12 +79,14 @@ def import_module(module: nn.Module, example_inputs: Any, project_name: str = "i
         network: the new network's name.
 
     Raises:
+        InputError: the module fails on the example inputs (the message says what it expected).
         StudioError: a call with no catalog entry (named), or outputs that differ.
     """
     inputs = tuple(example_inputs) if isinstance(example_inputs, (tuple, list)) else (example_inputs,)
     was_training = module.training
     module.eval()
     try:
+        expected = run_checked(module, inputs)
         gm = _trace(module, len(inputs))
         with torch.no_grad():
             ShapeProp(gm).propagate(*inputs)
@@ -92,7 +95,7 @@ def import_module(module: nn.Module, example_inputs: Any, project_name: str = "i
         builder = _Builder(gm, project.add_network(network))
         builder.build()
         state = _renamed_weights(project, network, builder.sources)
-        diff = _verify(project, network, state, module, inputs)
+        diff = _verify(project, network, state, expected, type(module), inputs)
     finally:
         module.train(was_training)
     return ImportResult(project, state, diff, network)
@@ -317,7 +320,7 @@ def _renamed_weights(project: Project, network: str, sources: dict) -> dict[str,
     return state
 
 
-def _verify(project: Project, network: str, state: dict, module: nn.Module, inputs: tuple) -> float:
+def _verify(project: Project, network: str, state: dict, expected: Any, cls: type, inputs: tuple) -> float:
     report = Analyzer(project).analyse(network)
     if report.problems:
         listed = "; ".join(str(p) for p in report.problems[:3])
@@ -329,9 +332,9 @@ def _verify(project: Project, network: str, state: dict, module: nn.Module, inpu
         raise StudioError(f"the module's weights do not fit the imported network: {str(e).splitlines()[0]}") from None
     model.eval()
     with torch.no_grad():
-        want, got = flat_outputs(module(*inputs)), flat_outputs(model(*inputs))
+        want, got = flat_outputs(expected), flat_outputs(model(*inputs))
     if len(want) != len(got):
-        raise StudioError(f"the imported network returns {len(got)} output(s), {_qualname(type(module))} {len(want)}")
+        raise StudioError(f"the imported network returns {len(got)} output(s), {_qualname(cls)} {len(want)}")
     diff, scale = 0.0, 1.0
     for a, b in zip(want, got):
         if a.shape != b.shape:
@@ -340,7 +343,7 @@ def _verify(project: Project, network: str, state: dict, module: nn.Module, inpu
             diff = max(diff, float((a.double() - b.double()).abs().max()))
             scale = max(scale, float(a.abs().max()))
     if not diff <= RTOL * scale:
-        raise StudioError(f"the imported network computes something else than {_qualname(type(module))} "
+        raise StudioError(f"the imported network computes something else than {_qualname(cls)} "
                           f"(largest difference {diff:.3g}): a layer uses a setting the catalog does not hold. "
                           f"Nothing was imported")
     return diff

@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from studio.compile import compile_network, project_source
-from studio.errors import StudioError
+from studio.cli import main
+from studio.errors import InputError, StudioError
 from studio.export import export, import_from_path, import_module
 from studio.export.cli import add_import_arguments, parse_shapes, run_import
 from studio.graph import io
@@ -295,3 +296,52 @@ def test_a_file_imports_its_siblings_as_python_would(tmp_path, monkeypatch):
     (models / "thirdparty.py").write_text((models / "thirdparty.py").read_text().replace("WIDTH = 4", "WIDTH = 6"))
     again = import_from_path("models/seeded.py:Net", [], (3, 4, 4))  # the edited sibling is read again
     assert [n.params.get("out_channels") for n in again.project.network().iter_nodes()][1] == 6
+
+
+class Tagger(nn.Module):
+    """Token ids -> embedding -> LSTM, as a tagger is usually written."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(10, 4)
+        self.rnn = nn.LSTM(4, 6, batch_first=True)
+
+    def forward(self, ids):
+        return self.rnn(self.emb(ids))[0]
+
+
+class Viewing(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(12, 2)
+
+    def forward(self, x):
+        return self.fc(x.view(-1, 12))
+
+
+@pytest.mark.parametrize("module,shape,dtype,message", [
+    (hand_net(), (1, 16, 16), "float", r"^the input shape 1,16,16 \(float\) does not fit HandNet: layer 'stem' "
+                                       r"\(Conv2d\) expects 3 channels, got 1; give the input shape 3,16,16$"),
+    (nn.Sequential(nn.Linear(8, 2)), (5,), "float", r"layer '0' \(Linear\) expects 8 features in the last "
+                                                    r"dimension, got 5; give the input shape 8$"),
+    (hand_net(), (3, 16, 16), "long", r"layer 'stem' \(Conv2d\) takes float values, got token ids; give the dtype float$"),
+    (Tagger(), (7,), "float", r"layer 'emb' \(Embedding\) takes token ids, got float values; give the dtype long$"),
+    (Viewing(), (5,), "float", r"does not fit Viewing: .*test_import.py:\d+ fails: shape '\[-1, 12\]' is invalid"),
+])
+def test_inputs_that_do_not_fit_say_what_the_module_expected(module, shape, dtype, message):
+    x = torch.randint(0, 2, (2, *shape)) if dtype == "long" else torch.randn(2, *shape)
+    with pytest.raises(InputError, match=message) as caught:
+        import_module(module, x, "bad")
+    assert "\n" not in str(caught.value)
+
+
+def test_cli_input_shape_that_does_not_fit_is_one_line_exit_2(tmp_path, capsys):
+    source = tmp_path / "m.py"
+    source.write_text("from torch import nn\n\nclass M(nn.Sequential):\n"
+                      "    def __init__(self):\n        super().__init__(nn.Conv2d(3, 4, 3), nn.Flatten())\n")
+    code = main(["import", f"{source}:M", "-o", str(tmp_path / "m.json"), "--input-shape", "1,8,8"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == ("studio: the input shape 1,8,8 (float) does not fit M: layer '0' (Conv2d) expects 3 channels, "
+                   "got 1; give the input shape 3,8,8\n")
+    assert not (tmp_path / "m.json").exists()
