@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import torch
@@ -109,10 +108,10 @@ def parse_shapes(text: str) -> list[tuple[int, ...]]:
 
 
 def save_weights(state: dict, path: Path) -> None:
-    """torch.save to a temporary file beside `path`, then rename (nothing partial on failure)."""
+    """torch.save to a temporary file beside `path`, then rename (nothing partial on failure; mode as umask says)."""
     path = Path(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
+        fd, tmp = io.create_beside(path)
     except OSError as e:
         raise StudioError(f"cannot write {path}: {e.strerror or e}; choose a folder you may write to") from None
     try:

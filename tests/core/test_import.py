@@ -1,6 +1,8 @@
 """Importing plain PyTorch modules: same outputs, readable nodes, refusals that name the call, and a round trip."""
 
 import argparse
+import os
+import stat
 import sys
 import importlib.util
 import textwrap
@@ -345,3 +347,21 @@ def test_cli_input_shape_that_does_not_fit_is_one_line_exit_2(tmp_path, capsys):
     assert err == ("studio: the input shape 1,8,8 (float) does not fit M: layer '0' (Conv2d) expects 3 channels, "
                    "got 1; give the input shape 3,8,8\n")
     assert not (tmp_path / "m.json").exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
+def test_imported_files_get_the_mode_the_umask_gives(tmp_path):
+    source = tmp_path / "m.py"
+    source.write_text("from torch import nn\n\nclass M(nn.Sequential):\n"
+                      "    def __init__(self):\n        super().__init__(nn.Linear(3, 2))\n")
+    parser = argparse.ArgumentParser()
+    add_import_arguments(parser)
+    old = os.umask(0o022)
+    try:
+        assert run_import(parser.parse_args([f"{source}:M", "-o", str(tmp_path / "m.json"), "--input-shape", "3"])) == 0
+        os.umask(0o027)
+        io.save(io.load(tmp_path / "m.json"), tmp_path / "again.json")
+    finally:
+        os.umask(old)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir() if p.suffix != ".py"}
+    assert modes == {"m.json": 0o644, "m.pt": 0o644, "again.json": 0o640}
