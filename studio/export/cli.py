@@ -5,8 +5,9 @@
                   [--weights-out W.pt] [--name NAME]
 
 `run_export` prints the files written, any notes, and ``max difference 3.1e-08``;
-`run_import` the project and weights files and the difference between the
-module and the imported network. Both return the exit code; failures raise
+`run_import` the project and weights files (the weights under the module's
+own state_dict keys) and the difference between the module and the imported
+network. Both return the exit code; failures raise
 StudioError, which `studio.cli` prints in one or two lines.
 """
 
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from studio.compile.weights import to_original
 from studio.errors import StudioError
 from studio.export.formats import FORMATS, default_path, export
 from studio.graph import io
@@ -84,7 +86,7 @@ def run_import(args: argparse.Namespace) -> int:
         raise StudioError(f"the weights and the project would both be written to {output}: "
                           f"give --weights-out another name")
     io.save(result.project, output)
-    save_weights(result.state_dict, weights)
+    save_weights(to_original(result.project, result.network, result.state_dict), weights)
     nodes = len(result.project.network(result.network).nodes)
     print(f"wrote {output} ({nodes} nodes)")
     print(f"wrote {weights} ({len(result.state_dict)} tensors)")

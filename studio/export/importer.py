@@ -12,7 +12,9 @@ StudioError that names it and its line; nothing is half-imported.
 The module's weights are matched to the compiled network's state_dict keys,
 loaded into it, and the outputs of both are compared on the example inputs;
 the import is refused unless they agree (same tolerance as exports).
-`ImportResult.original_keys` maps each compiled key to the module's own.
+`ImportResult.original_keys` maps each compiled key to the module's own, and
+the project keeps the keys that differ (`studio.compile.weights.ORIGINAL_KEY`),
+so the module's own checkpoints load into the network.
 Nodes are laid out left to right, x = 200 × their index in topological order.
 """
 
@@ -25,6 +27,7 @@ import torch
 from torch import nn
 
 from studio.compile import attribute_names, compile_network
+from studio.compile.weights import ORIGINAL_KEY
 from studio.errors import StudioError
 from studio.export.base import RTOL, flat_outputs
 from studio.export.import_build import Builder
@@ -87,6 +90,9 @@ def import_module(module: nn.Module, example_inputs: Any, project_name: str = "i
         prefix = gm.meta.get("prefix", "")
         state, keys = matched_weights(model, project, network, builder.sources, gm)
         keys = {k: v[len(prefix):] for k, v in keys.items()}
+        unused = sorted(set(module.state_dict()) - set(keys.values()))
+        project.metadata[ORIGINAL_KEY] = {network: {"keys": {k: v for k, v in keys.items() if k != v},
+                                                    "unused": unused}}
         diff = _verify(model, state, expected, type(module), inputs)
     finally:
         module.train(was_training)

@@ -17,6 +17,7 @@ from studio.cli import main
 from studio.errors import InputError, StudioError
 from studio.export import export, import_from_path, import_module
 from studio.export.cli import add_import_arguments, parse_shapes, run_import
+from studio.export.module_loader import load_class
 from studio.graph import io
 
 
@@ -250,6 +251,10 @@ def test_cli_import_then_export_with_the_weights(tmp_path, capsys):
     assert f"wrote {project_file}" in out and f"wrote {tmp_path / 'm.pt'}" in out and "max difference" in out
     project = io.load(project_file)
     assert [n.name for n in project.network().iter_nodes()] == ["input_1", "n_0", "n_1", "n_2", "out"]
+    saved = torch.load(tmp_path / "m.pt", weights_only=True)
+    assert sorted(saved) == ["0.bias", "0.weight"]  # the module's own keys: it loads them back
+    module = load_class(f"{source}:M")(4)
+    module.load_state_dict(saved)
     result = export(project, "pt2", tmp_path / "m.pt2", weights=tmp_path / "m.pt")
     assert result.max_abs_diff < 1e-5 and not result.notes
     assert parse_shapes("3,32,32;10") == [(3, 32, 32), (10,)]
