@@ -201,15 +201,19 @@ def count_parameters(module: nn.Module) -> int:
 
 
 def example_inputs(project: Project, network: str | None = None, batch: int = 2,
-                   analyzer: Analyzer | None = None) -> tuple[torch.Tensor, ...]:
-    """Random inputs of the right shapes and dtypes for a network, in placeholder order."""
+                   analyzer: Analyzer | None = None, shapes: dict[str, list[int]] | None = None
+                   ) -> tuple[torch.Tensor, ...]:
+    """Random inputs of the right shapes and dtypes for a network, in placeholder order.
+
+    `shapes` gives other sample shapes (no batch) by Input node name.
+    """
     net = project.network(network)
     tensors = []
     for node in net.iter_nodes():
         if node.type == "Input":
             spec = catalog.get("Input")
             params = {**spec.defaults(), **node.params}
-            shape = (batch, *params["shape"])
+            shape = (batch, *(shapes or {}).get(node.name, params["shape"]))
             if params["dtype"] == "long":
                 high = _vocabulary(project, net, node, analyzer)
                 tensors.append(torch.randint(0, high, shape))

@@ -4,7 +4,8 @@
     studio import SPEC -o project.json [--args JSON] [--input-shape 3,32,32] [--dtype float|long]
                   [--weights-out W.pt] [--name NAME]
 
-`run_export` prints the files written, any notes, and ``max difference 3.1e-08``;
+`run_export` prints the files written, any notes, the dimensions kept dynamic
+(``dynamic: batch, source_length (2..64)``) and ``max difference 3.1e-08``;
 `run_import` the project and weights files (the weights under the module's
 own state_dict keys) and the difference between the module and the imported
 network. Both return the exit code; failures raise
@@ -47,6 +48,8 @@ def run_export(project, args: argparse.Namespace) -> int:
         print(f"wrote {f}")
     for note in result.notes:
         print(f"note: {note}")
+    if result.dynamic:
+        print(f"dynamic: {', '.join(result.dynamic)}")
     print(f"max difference {result.max_abs_diff:.2g}")
     return 0
 
