@@ -107,6 +107,7 @@ class Builder:
         self.recurrent: dict[str, nn.RNNBase] = {}  # raw recurrent node -> its layer
         self.called: set[str] = set()
         self.masks = _mask_only(gm)
+        self.origin: dict[str, tuple[fx.Node, str]] = {}  # node id -> (the traced call it was made for, base name)
         self.index = 0
 
     def build(self) -> None:
@@ -142,6 +143,9 @@ class Builder:
         self.called.add(n.target)
         if isinstance(sub, BATCH_FIRST):
             self._sequence_layer(n, sub)
+            return
+        if type(sub) is nn.Identity:  # a placeholder layer: nothing to compute
+            self.values[n] = self._carried(n.args[0])
             return
         mapped = map_module(sub, list(n.args) + list(n.kwargs.values()))
         nid = self._result(n, mapped)
@@ -306,7 +310,31 @@ class Builder:
             raise Unsupported("a parameter or buffer used directly in forward in a way the catalog has no layer "
                               "for (wrap it in a layer)")
         mapped, owned = rule(self, n)
-        self.sources[self._result(n, mapped)] = owned
+        if n.target is F.conv2d:
+            self._fold_padding(mapped)
+        nid = self._result(n, mapped)
+        self.sources[nid] = owned
+        if mapped.type in ("Scale", "Bias", "ClassToken"):  # named after the parameter: gamma_1, pos_embed
+            self.origin[nid] = (n, next(iter(owned.values())).rsplit(".", 1)[-1])
+
+    def _fold_padding(self, mapped: Mapped) -> None:
+        """nn.ZeroPad2d(p) before F.conv2d(x, self.weight, ...) (efficientnet's static same padding), when the
+        padding is the same on both sides: the convolution's own padding, and no ZeroPad2d node."""
+        padded = mapped.inputs[0]
+        source = self.values.get(padded)
+        pad = self.net.node(source[0]) if isinstance(source, tuple) else None
+        if pad is None or pad.type != "ZeroPad2d" or len(padded.users) != 1:
+            return
+        amounts = pad.params.get("padding", 1)
+        left, right, top, bottom = [amounts] * 4 if isinstance(amounts, int) else amounts
+        padding = mapped.params.get("padding", 0)
+        if left != right or top != bottom or padding not in (0, [0, 0]):
+            return
+        self.net.remove_node(pad.id)
+        self.origin.pop(pad.id, None)
+        self.sources.pop(pad.id, None)
+        mapped.inputs[0] = padded.args[0]
+        mapped.params.update(clean_params(mapped.type, {"padding": [top, left]}))
 
     def param(self, v) -> Param | None:
         """The Param a traced value is, or None."""
@@ -363,8 +391,9 @@ class Builder:
             name = spec.function.__name__
         else:
             name = re.sub(r"_\d+$", "", n.name)
-        return self._add(type_name, name, params)
-
+        nid = self._add(type_name, name, params)
+        self.origin[nid] = (n, name)
+        return nid
 
     def _value(self, v) -> Out:
         value = self.values.get(v) if isinstance(v, fx.Node) else None
@@ -609,9 +638,9 @@ def _function_name(fn) -> str:
 
 def source_line(n: fx.Node) -> str:
     """``file:line`` of the user's code that made the call (torch's own frames skipped)."""
-    torch_dir = str(Path(torch.__file__).parent)
+    ours = (str(Path(torch.__file__).parent), str(Path(__file__).parents[1]))
     for line in reversed((n.stack_trace or "").strip().splitlines()):
         line = line.strip()
-        if line.startswith('File "') and not line[6:].startswith(torch_dir):
+        if line.startswith('File "') and not line[6:].startswith(ours):
             return line[6:].replace('", line ', ":").split(",")[0]
     return ""

@@ -41,11 +41,64 @@ class TensorInfo:
     value: torch.Tensor | None = None
 
 
+@dataclass(frozen=True)
+class Call:
+    """One call of a submodule while tracing.
+
+    Attributes:
+        id: its number (a module called twice has two calls).
+        path: the module's path (``layer1.0``).
+        module: the module.
+        args: the forward's parameter names, each with the fx nodes passed for it.
+    """
+
+    id: int
+    path: str
+    module: nn.Module
+    args: tuple[tuple[str, tuple[fx.Node, ...]], ...] = ()
+
+
 class _Tracer(fx.Tracer):
-    """Keeps catalog-expressible layers whole; traces through everything else."""
+    """Keeps catalog-expressible layers whole and traces through everything else, recording module calls.
+
+    Every node gets ``node.meta["scope"]``: the calls it was made in,
+    outermost first (for a layer's own call_module node, its call last).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.calls: list[Call] = []
+        self.ids = iter(range(1, 1 << 62))
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
         return is_leaf_layer(m) or super().is_leaf_module(m, qualname)
+
+    def call_module(self, m, forward, args, kwargs):
+        self.calls.append(Call(next(self.ids), self.path_of_module(m), m, _arguments(m, args, kwargs)))
+        try:
+            return super().call_module(m, forward, args, kwargs)
+        finally:
+            self.calls.pop()
+
+    def create_node(self, *args, **kwargs) -> fx.Node:
+        node = super().create_node(*args, **kwargs)
+        node.meta["scope"] = tuple(self.calls)
+        return node
+
+
+def _arguments(m: nn.Module, args, kwargs) -> tuple[tuple[str, tuple[fx.Node, ...]], ...]:
+    """The forward's parameter names with the traced nodes passed for each (lists of tensors flattened)."""
+    try:
+        bound = inspect.signature(type(m).forward).bind(m, *args, **kwargs).arguments
+    except (TypeError, ValueError):
+        return ()
+    out = []
+    for name, value in list(bound.items())[1:]:
+        values = value if isinstance(value, (list, tuple)) else (value,)
+        nodes = tuple(v.node for v in values if isinstance(v, fx.Proxy))
+        if nodes:
+            out.append((name, nodes))
+    return tuple(out)
 
 
 def trace(module: nn.Module, inputs: int) -> fx.GraphModule:
@@ -98,6 +151,7 @@ def _single_layer(module: nn.Module, inputs: int) -> fx.GraphModule:
     args = tuple(graph.placeholder(f"input_{i + 1}" if inputs > 1 else "input") for i in range(inputs))
     out = graph.call_module(name, args)
     out.meta["nn_module_stack"] = {name: (name, type(module))}
+    out.meta["scope"] = (Call(0, name, module),)
     graph.output(out)
     gm = fx.GraphModule(root, graph)
     gm.meta["prefix"] = f"{name}."  # the layer's own state_dict keys lack it
@@ -132,6 +186,7 @@ def _call(gm: fx.GraphModule, n: fx.Node, target: str, args: tuple, kwargs: dict
     stack[target] = (target, type(gm.get_submodule(target)))
     new.meta["nn_module_stack"] = stack
     new.meta["stack_trace"] = n.meta.get("stack_trace")
+    new.meta["scope"] = n.meta.get("scope", ())  # inside the container's call: the layers share its scope
     return new
 
 

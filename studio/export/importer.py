@@ -26,17 +26,21 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from studio.compile import attribute_names, compile_network
+from studio.compile import compile_network
 from studio.compile.weights import ORIGINAL_KEY
 from studio.errors import StudioError
 from studio.export.base import RTOL, flat_outputs
+from studio.export.import_blocks import Hierarchy, renamed_blocks
 from studio.export.import_build import Builder
 from studio.export.import_inputs import run_checked
 from studio.export.import_rules import qualname
 from studio.export.import_trace import record, trace
 from studio.export.module_loader import load_class
 from studio.graph.analysis import Analyzer
+from studio.graph.layout import layered
 from studio.graph.project import Project
+
+WRAP = 12  # layers per band of the layout: a long chain folds into rows instead of one 80,000-pixel line
 
 
 @dataclass
@@ -86,9 +90,14 @@ def import_module(module: nn.Module, example_inputs: Any, project_name: str = "i
         project.metadata = {"title": project_name, "imported_from": qualname(type(module))}
         builder = Builder(gm, project.add_network(network), record(gm, inputs))
         builder.build()
+        hierarchy = Hierarchy(project, network, builder.origin, _shapes(project, network), builder.values)
+        hierarchy.restructure()
+        paths = hierarchy.paths()
+        project = renamed_blocks(project, hierarchy.block_names())
+        lay_out(project)
         model = _compiled(project, network)
         prefix = gm.meta.get("prefix", "")
-        state, keys = matched_weights(model, project, network, builder.sources, gm)
+        state, keys = matched_weights(model, paths, builder.sources, gm)
         keys = {k: v[len(prefix):] for k, v in keys.items()}
         unused = sorted(set(module.state_dict()) - set(keys.values()))
         project.metadata[ORIGINAL_KEY] = {network: {"keys": {k: v for k, v in keys.items() if k != v},
@@ -130,6 +139,16 @@ def import_from_path(spec: str, args: dict | Sequence = (), input_shape: Sequenc
 
 # --- weights and the check ---------------------------------------------------------
 
+def _shapes(project: Project, network: str) -> dict[tuple[str, str], tuple[list[int], str]]:
+    """(node id, output port) -> (shape without the batch, dtype), from the network's analysis."""
+    report = Analyzer(project).analyse(network)
+    if report.problems:
+        listed = "; ".join(str(p) for p in report.problems[:3])
+        raise StudioError(f"the imported network has problems: {listed}")
+    return {(nid, port): (list(shape), res.dtypes[port]) for nid, res in report.nodes.items()
+            for port, shape in res.outputs.items()}
+
+
 def _compiled(project: Project, network: str):
     report = Analyzer(project).analyse(network)
     if report.problems:
@@ -138,20 +157,27 @@ def _compiled(project: Project, network: str):
     return compile_network(project, network)
 
 
-def matched_weights(model: nn.Module, project: Project, network: str, sources: dict[str, dict[str, str]],
+def lay_out(project: Project) -> None:
+    """Every network and block of the project laid out in layers, left to right, long chains wrapped."""
+    for net in project.all_networks():
+        for nid, pos in layered(net, wrap=WRAP).items():
+            net.move(nid, pos)
+
+
+def matched_weights(model: nn.Module, paths: dict[str, str], sources: dict[str, dict[str, str]],
                     traced: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     """The module's tensors under the compiled model's keys, and compiled key -> original key.
 
-    A node's compiled keys are matched to the original keys it owns by their
-    ending: ``lstm.rnn.weight_ih_l0`` (the catalog's LSTM wraps torch's) takes
+    `paths` gives each node's module path in the compiled model. Its compiled
+    keys are matched to the original keys it owns by their ending:
+    ``lstm.rnn.weight_ih_l0`` (the catalog's LSTM wraps torch's) takes
     ``lstm.weight_ih_l0``; a layer rebuilt from a parameter (``F.conv2d(x,
     self.weight)``) takes it under its role (``weight``).
     """
-    names = attribute_names(project.network(network))
     compiled = list(model.state_dict())
     state, keys = {}, {}
     for nid, owned in sources.items():
-        prefix = f"{names[nid]}."
+        prefix = f"{paths[nid]}."
         for key in (k for k in compiled if k.startswith(prefix)):
             local = key[len(prefix):]
             role = max((r for r in owned if local == r or local.endswith(f".{r}")), key=len, default=None)

@@ -93,15 +93,17 @@ def test_import_gives_the_same_outputs_and_readable_nodes():
     nodes = {n.name: n for n in net.nodes.values()}
     assert nodes["x"].type == "Input" and nodes["x"].params == {"shape": [3, 16, 16], "dtype": "float"}
     assert nodes["stem"].params == {"out_channels": 8, "kernel_size": 5, "stride": 2, "padding": 2}
-    assert nodes["layer1_0_conv1"].params == {"out_channels": 8, "padding": 1, "bias": False}
-    assert nodes["layer1_1_bn2"].type == "BatchNorm2d" and nodes["drop"].params == {"p": 0.25}
-    assert nodes["cat"].type == "Concat" and nodes["add"].type == "Add" and nodes["add2"].type == "Add"
+    assert nodes["layer1"].params == {"block": "Basic", "repeat": 2}  # nn.Sequential(Basic(8), Basic(8))
+    basic = {n.name: n for n in project.block("Basic").network.nodes.values()}
+    assert basic["conv1"].params == {"out_channels": 8, "padding": 1, "bias": False}
+    assert basic["bn2"].type == "BatchNorm2d" and basic["add"].type == "Add"
+    assert basic["relu2"].type == "ReLU"  # a weightless layer called twice: two nodes
+    assert nodes["drop"].params == {"p": 0.25} and nodes["cat"].type == "Concat"
     assert nodes["mean"].type == "GlobalAvgPool" and nodes["flatten"].type == "Flatten"
     assert nodes["log_softmax"].params == {"dim": 1} and nodes["max_pool2d"].type == "MaxPool2d"
-    assert nodes["layer1_0_relu_1"].type == "ReLU"  # a weightless layer called twice: two nodes
-    order = [n.pos for n in net.iter_nodes()]
-    assert order == [(200.0 * i, 0.0) for i in range(len(order))]
-    assert "layer1_0_conv1.weight" in result.state_dict and "layer1_1_bn2.running_var" in result.state_dict
+    # the module's own state_dict keys: the repeated block compiles to layer1.0, layer1.1
+    assert "layer1.0.conv1.weight" in result.state_dict and "layer1.1.bn2.running_var" in result.state_dict
+    assert all(k == v for k, v in result.original_keys.items())
     assert io.loads(io.dumps(project)).network().nodes.keys() == net.nodes.keys()
 
 
@@ -250,7 +252,7 @@ def test_cli_import_then_export_with_the_weights(tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"wrote {project_file}" in out and f"wrote {tmp_path / 'm.pt'}" in out and "max difference" in out
     project = io.load(project_file)
-    assert [n.name for n in project.network().iter_nodes()] == ["input_1", "n_0", "n_1", "n_2", "out"]
+    assert [n.name for n in project.network().iter_nodes()] == ["input_1", "conv2d_0", "relu_1", "flatten_2", "out"]
     saved = torch.load(tmp_path / "m.pt", weights_only=True)
     assert sorted(saved) == ["0.bias", "0.weight"]  # the module's own keys: it loads them back
     module = load_class(f"{source}:M")(4)
@@ -298,11 +300,12 @@ def test_a_file_imports_its_siblings_as_python_would(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     before = list(sys.path)
     result = import_from_path("models/seeded.py:Net", [], (3, 4, 4))
-    assert [n.type for n in result.project.network().iter_nodes()][1:3] == ["Conv2d", "ReLU"]
+    body = result.project.block("Body").network
+    assert [n.type for n in body.iter_nodes()][1:3] == ["Conv2d", "ReLU"]
     assert sys.path == before  # the folder is on the path only while the file loads
     (models / "thirdparty.py").write_text((models / "thirdparty.py").read_text().replace("WIDTH = 4", "WIDTH = 6"))
     again = import_from_path("models/seeded.py:Net", [], (3, 4, 4))  # the edited sibling is read again
-    assert [n.params.get("out_channels") for n in again.project.network().iter_nodes()][1] == 6
+    assert again.project.block("Body").network.by_name("conv2d_0").params["out_channels"] == 6
 
 
 class Tagger(nn.Module):
