@@ -118,8 +118,10 @@ class _Emitter:
         spec = catalog.get(node.type)
         if spec.is_function and (self.functions or spec.module is None):
             call_args = (list(args),) if spec.list_input else tuple(args)
-            return self.graph.create_node("call_function", spec.function, call_args,
+            node = self.graph.create_node("call_function", spec.function, call_args,
                                           spec.kwargs_for_call(res.resolved), name=_flat(path))
+            node.meta["path"] = path  # the layer's dotted path, as a module's target is (exports name it so)
+            return node
         return self._call_module(spec.make_module(res.resolved), path, args)
 
     def _call_module(self, module: nn.Module, path: str, args: list[fx.Node]) -> fx.Node:

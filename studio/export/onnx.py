@@ -5,7 +5,8 @@ extra); without them the export stops with a message saying what to install.
 The dimensions torch.export keeps dynamic (see `studio.export.pt2`) are dynamic
 here too, named after what they are ("batch", "source_length",
 "image_height"); inputs and outputs are named after the network's Input and
-Output nodes. The weights are stored
+Output nodes, nodes and values after the project's layers (`onnx_names`: no
+stack traces or paths of this machine are kept). The weights are stored
 inside the one ``.onnx`` file unless they pass `EXTERNAL_DATA_BYTES` (protobuf
 cannot hold 2 GB), in which case they go to ``NAME.onnx.data`` beside it.
 """
@@ -19,6 +20,7 @@ import torch
 
 from studio.export.base import ExportError, Job, Runner, failure, writing
 from studio.export import dims
+from studio.export.onnx_names import named_calls, tidy
 from studio.export.pt2 import exported_program
 
 SUFFIX = ".onnx"
@@ -54,11 +56,17 @@ def write(job: Job) -> tuple[list[Path], Runner]:
 
 
 def _saved(job: Job, program) -> tuple[Path, Runner]:
+    """Saves the program with readable names (see `onnx_names`), and opens it with onnxruntime."""
+    import onnx
+
     size = sum(t.numel() * t.element_size() for t in job.model.state_dict().values())
     external = size > EXTERNAL_DATA_BYTES
     path = job.staged(job.target)
     with writing(job.target):
         program.save(str(path), external_data=external)
+        model = onnx.load(str(path))
+        tidy(model)
+        onnx.save(model, str(path), save_as_external_data=external, location=f"{path.name}.data")
     if external:
         job.notes.append(f"the weights ({size / 1e9:.1f} GB) are in {job.target.name}.data beside the model: "
                          f"keep the two files together")
@@ -89,12 +97,13 @@ def _convert(job: Job, settled: bool = False):
     kwargs = dict(dynamo=True, opset_version=OPSET, input_names=job.input_names, verbose=False,
                   output_names=_output_names(job))
     shapes = dims.dynamic_shapes(job.axes, job.input_names, named=True)
+    model = named_calls(job.model)
     try:
-        return torch.onnx.export(job.model, job.samples[0], dynamic_shapes=shapes, **kwargs)
+        return torch.onnx.export(model, job.samples[0], dynamic_shapes=shapes, **kwargs)
     except Exception as e:
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         try:
-            program = torch.onnx.export(job.model, job.samples[0], **kwargs)
+            program = torch.onnx.export(model, job.samples[0], **kwargs)
         except Exception as e2:
             raise failure(f"ONNX cannot take network '{job.network}'", e2,
                           "Export to .pt2 or TorchScript instead.") from e2

@@ -1,9 +1,13 @@
 """Exports keep the batch, sequence and spatial dimensions dynamic where the network allows, and say what fixes the rest."""
 
+from pathlib import Path
+
 import onnx
 import onnxruntime
 import pytest
 import torch
+
+import studio
 
 from studio.compile import compile_network, example_inputs
 from studio.export import export
@@ -130,3 +134,25 @@ def test_onnx_names_adaptive_pooling_when_it_fixes_the_image_size(tmp_path):
 def test_example_inputs_take_other_shapes_by_input_name():
     project = conv_net()
     assert example_inputs(project, batch=3, shapes={"image": [3, 5, 7]})[0].shape == (3, 3, 5, 7)
+
+
+def test_onnx_names_nodes_values_and_folded_weights_after_the_layers_and_keeps_no_paths(tmp_path):
+    project = conv_net()
+    net = project.network()
+    bn = net.add_node("BatchNorm2d", "bn")
+    conv, pool = net.by_name("conv").id, net.by_name("pool").id
+    net.disconnect(net.incoming(pool)["in"])
+    net.connect(conv, "out", bn, "in")
+    net.connect(bn, "out", pool, "in")
+    result = export(project, "onnx", tmp_path / "c.onnx")
+    model = onnx.load(str(result.path))
+    names = {n.op_type: n.name for n in model.graph.node}
+    assert names["Conv"] == "conv+bn" and names["Gemm"] == "fc"  # the project's layers; BatchNorm folded says so
+    assert not any(n.name.startswith("node_") for n in model.graph.node)
+    values = {v for n in model.graph.node for v in [*n.input, *n.output]}
+    assert not any(v.startswith(("getitem", "val_")) for v in values) and "conv+bn" in values
+    assert "conv.weight.bn_folded" in {i.name for i in model.graph.initializer}
+    raw = result.path.read_bytes()
+    for path in (tmp_path, Path(torch.__file__).parent, Path(studio.__file__).parent, Path.cwd()):
+        assert str(path).encode() not in raw
+    assert not any(n.metadata_props for n in model.graph.node)
