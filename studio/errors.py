@@ -40,3 +40,9 @@ class DataError(StudioError):
 
 class TrainingError(StudioError):
     """A run that had to stop (NaN loss, out of memory); says where and what is kept."""
+
+
+class InputError(StudioError):
+    """Values a user gave that do not fit what they describe (an input shape the module cannot take)."""
+
+    exit_code = 2

@@ -145,11 +145,32 @@ def _masked(*ports: str):
 
 
 def _encoder_layer(kw: dict) -> tuple[type, dict]:
-    """torch's layer as it is; its wrapper that takes a key padding mask when asked for one."""
+    """torch's layer as it is; its wrapper when it is causal or takes a key padding mask."""
     kw = dict(kw)
-    if kw.pop("mask_padding", False):
+    if kw.pop("mask_padding", False) or kw["causal"]:
         return sm.EncoderLayer, kw
+    del kw["causal"]
     return nn.TransformerEncoderLayer, {**kw, "batch_first": True}
+
+
+def _upsample(kw: dict) -> tuple[type, dict]:
+    """nn.Upsample; align_corners only for the interpolating modes (torch refuses it for nearest)."""
+    kw = dict(kw)
+    if kw["mode"] not in _INTERPOLATING:
+        kw["align_corners"] = None
+    if kw.get("size") is not None:
+        kw["scale_factor"] = None
+    return nn.Upsample, kw
+
+
+def _pad_kwargs(p: dict) -> dict:
+    """F.pad takes a fill value only in constant mode."""
+    return {"pad": list(p["padding"]), "mode": p["mode"], "value": p["value"] if p["mode"] == "constant" else None}
+
+
+_INTERPOLATING = ("linear", "bilinear", "bicubic", "trilinear")
+_P_MODE = P("mode", "choice", "nearest", "interpolation", choices=("nearest", *_INTERPOLATING))
+_P_CORNERS = P("align_corners", "bool", False, "align the corner pixels of input and output (linear modes)")
 
 
 _P_TRANSFORMER = (inferred("d_model", _last, "features per position"),
@@ -275,7 +296,11 @@ SPECS: tuple[LayerSpec, ...] = (
     _binary("Add", operator.add, "Element-wise sum (with broadcasting): residual connections."),
     _binary("Subtract", operator.sub, "Element-wise difference a − b."),
     _binary("Multiply", operator.mul, "Element-wise product (gates, attention weights)."),
+    _binary("Divide", operator.truediv, "Element-wise quotient a / b."),
     _binary("MatMul", torch.matmul, "Matrix product of the last two dimensions."),
+    LayerSpec("ScalarOp", "Merge", "Combines the input with a constant c: x + c, x − c, c − x, x × c, x / c or xᶜ.",
+              (P("op", "choice", "mul", "the operation", choices=("add", "sub", "rsub", "mul", "div", "pow")),
+               P("value", "float", 1.0, "the constant c")), module=sm.ScalarOp),
     LayerSpec("Concat", "Merge", "Joins its inputs along a dimension (1: channels).",
               (P("inputs", "int", 2, "number of inputs", min=2, max=32), P("dim", "int", 1, "dimension")),
               inputs=_numbered("in", "inputs"), function=torch.cat, list_input=True,
@@ -320,7 +345,8 @@ SPECS: tuple[LayerSpec, ...] = (
               inputs=_masked("query", "keys"), outputs=("context", "weights"), module=sm.AdditiveAttention, rank=3,
               exclude=("mask_padding",)),
     LayerSpec("TransformerEncoderLayer", "Attention", "Self-attention and a feed-forward block, each with a residual.",
-              (*_P_TRANSFORMER, _P_MASK), inputs=_masked("in"), build=_encoder_layer, rank=3),
+              (*_P_TRANSFORMER, P("causal", "bool", False, "each position sees only earlier ones (GPT)"), _P_MASK),
+              inputs=_masked("in"), build=_encoder_layer, rank=3),
     LayerSpec("TransformerDecoderLayer", "Attention", "Causal self-attention, attention to the encoder memory, feed-forward.",
               (*_P_TRANSFORMER, P("causal", "bool", True, "each target position sees only earlier ones"), _P_MASK),
               inputs=_masked("tgt", "memory"), module=sm.DecoderLayer, rank=3, exclude=("mask_padding",)),
@@ -334,6 +360,15 @@ SPECS: tuple[LayerSpec, ...] = (
                P("dropout", "float", 0.0, "dropout after adding", min=0.0, max=1.0)),
               build=lambda kw: (sm.LearnedPositionalEncoding if kw["kind"] == "learned" else sm.SinusoidalPositionalEncoding,
                                 {k: v for k, v in kw.items() if k != "kind"}), rank=3),
+    LayerSpec("ClassToken", "Attention", "Puts a learned vector before the sequence: (L, d) → (L + 1, d), as ViT does.",
+              (inferred("d_model", _last, "features per position"),), module=sm.ClassToken, rank=3),
+    # --- Learned tensors -------------------------------------------------
+    LayerSpec("Scale", "Linear", "Multiplies by a learned tensor (broadcast), such as LayerScale's gamma.",
+              (P("shape", "shape", [1], "the learned tensor's shape (broadcast against a sample)", min=1),),
+              module=sm.Scale),
+    LayerSpec("Bias", "Linear", "Adds a learned tensor (broadcast), such as a learned position embedding.",
+              (P("shape", "shape", [1], "the learned tensor's shape (broadcast against a sample)", min=1),),
+              module=sm.Bias),
     # --- Energy-based --------------------------------------------------
     LayerSpec("RBM", "Energy-based", "A Bernoulli restricted Boltzmann machine; outputs p(hidden | visible), trains by CD-k.",
               (inferred("visible", _last, "visible units: size of the last input dimension"),
@@ -341,11 +376,20 @@ SPECS: tuple[LayerSpec, ...] = (
                P("k", "int", 1, "Gibbs steps of contrastive divergence (CD-k)", min=1, max=1000)),
               module=sm.RBM),
     # --- Resampling and padding -----------------------------------------
-    LayerSpec("Upsample", "Resampling", "Scales the spatial size up (or down) by a factor.",
-              (P("scale_factor", "float", 2.0, "factor on each spatial dim", min=0.01, max=64.0),
-               P("mode", "choice", "nearest", "interpolation",
-                 choices=("nearest", "linear", "bilinear", "bicubic", "trilinear"))),
-              module=nn.Upsample, rank=(3, 4, 5)),
+    LayerSpec("Upsample", "Resampling", "Scales the spatial size up (or down) by a factor, or to a fixed size.",
+              (P("scale_factor", "float", 2.0, "factor on each spatial dim", min=0.01, max=64.0), _P_MODE,
+               _P_CORNERS, P("size", "shape", None, "a fixed output size instead of the factor", min=1)),
+              module=nn.Upsample, build=_upsample, rank=(3, 4, 5)),
+    LayerSpec("ResizeTo", "Resampling", "Interpolates the input to the spatial size of a second input (FPN, U-Net).",
+              (_P_MODE, _P_CORNERS), inputs=("in", "like"), module=sm.ResizeTo, rank=(3, 4, 5)),
+    LayerSpec("Pad", "Resampling", "Pads the last dimensions: [left, right] for the last, then the one before, ...",
+              (P("padding", "shape", [1, 1], "sizes added (negative: removed), two per dimension, last first"),
+               P("mode", "choice", "constant", "how the border is filled",
+                 choices=("constant", "reflect", "replicate", "circular")),
+               P("value", "float", 0.0, "fill value of constant mode")),
+              function=nn.functional.pad, call_kwargs=_pad_kwargs),
+    LayerSpec("PadTo", "Resampling", "Pads (or crops) the input to the spatial size of a second input (U-Net skips).",
+              inputs=("in", "like"), module=sm.PadTo, rank=(3, 4, 5)),
     LayerSpec("PixelShuffle", "Resampling", "Moves channels into space: C·r²×H×W → C×rH×rW.",
               (P("upscale_factor", "int", 2, "r", min=1, max=64),), module=nn.PixelShuffle, rank=4),
     LayerSpec("ZeroPad2d", "Resampling", "Pads an image with zeros (one number, or left, right, top, bottom).",

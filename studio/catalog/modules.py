@@ -163,7 +163,7 @@ class AdditiveAttention(nn.Module):
 
 
 class EncoderLayer(nn.Module):
-    """A Transformer encoder layer (batch first) whose self-attention ignores padded positions.
+    """A Transformer encoder layer (batch first) whose self-attention can be causal and ignore padded positions.
 
     ``padding_mask`` (N, S) is True at the positions to ignore as keys (a
     PaddingMask node's output); the outputs at the other positions do not
@@ -171,13 +171,20 @@ class EncoderLayer(nn.Module):
     """
 
     def __init__(self, d_model: int, nhead: int = 8, dim_feedforward: int = 2048,
-                 dropout: float = 0.1, activation: str = "relu", norm_first: bool = False):
+                 dropout: float = 0.1, activation: str = "relu", norm_first: bool = False,
+                 causal: bool = False):
         super().__init__()
         self.layer = nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout,
                                                 activation, batch_first=True, norm_first=norm_first)
+        self.causal = causal
 
     def forward(self, src: torch.Tensor, padding_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        return self.layer(src, src_key_padding_mask=_keys_to_ignore(padding_mask))
+        mask: Optional[torch.Tensor] = None
+        if self.causal:
+            n = src.shape[1]
+            mask = torch.full((n, n), float("-inf"), device=src.device, dtype=src.dtype).triu(1)
+        return self.layer(src, src_mask=mask, src_key_padding_mask=_keys_to_ignore(padding_mask),
+                          is_causal=self.causal)
 
 
 class DecoderLayer(nn.Module):
@@ -202,6 +209,89 @@ class DecoderLayer(nn.Module):
             mask = torch.full((n, n), float("-inf"), device=tgt.device, dtype=tgt.dtype).triu(1)
         return self.layer(tgt, memory, tgt_mask=mask, tgt_is_causal=self.causal,
                           memory_key_padding_mask=_keys_to_ignore(padding_mask))
+
+
+class PadTo(nn.Module):
+    """Pads (or crops) every dimension after the channels to the size of ``like``, half before, half after.
+
+    The skip connection of a U-Net: an up-sampled map is padded to the size of
+    the encoder's map before the two are joined.
+    """
+
+    def forward(self, x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        pad: List[int] = []
+        for d in range(x.dim() - 1, 1, -1):  # F.pad takes the last dimension first
+            diff = like.shape[d] - x.shape[d]
+            pad += [diff // 2, diff - diff // 2]
+        return nn.functional.pad(x, pad)
+
+
+class ResizeTo(nn.Module):
+    """Interpolates every dimension after the channels to the size of ``like`` (FPN and U-Net decoders)."""
+
+    def __init__(self, mode: str = "nearest", align_corners: bool = False):
+        super().__init__()
+        self.mode = mode
+        self.align_corners: Optional[bool] = align_corners if mode in ("linear", "bilinear", "bicubic",
+                                                                       "trilinear") else None
+
+    def forward(self, x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        return nn.functional.interpolate(x, size=like.shape[2:], mode=self.mode, align_corners=self.align_corners)
+
+
+class ScalarOp(nn.Module):
+    """Combines the input with a constant: x + c, x - c, c - x, x * c, x / c or x ** c (`op`: add ... pow)."""
+
+    def __init__(self, op: str = "mul", value: float = 1.0):
+        super().__init__()
+        self.op = op
+        self.value = value
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.op == "add":
+            return x + self.value
+        if self.op == "sub":
+            return x - self.value
+        if self.op == "rsub":
+            return self.value - x
+        if self.op == "div":
+            return x / self.value
+        if self.op == "pow":
+            return x ** self.value
+        return x * self.value
+
+
+class Scale(nn.Module):
+    """Multiplies by a learned tensor of `shape` (broadcast; LayerScale's gamma)."""
+
+    def __init__(self, shape: List[int]):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(shape))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.weight
+
+
+class Bias(nn.Module):
+    """Adds a learned tensor of `shape` (broadcast; a learned position embedding of fixed length)."""
+
+    def __init__(self, shape: List[int]):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(shape))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.weight
+
+
+class ClassToken(nn.Module):
+    """Puts a learned vector before a (L, d_model) sequence: (L + 1, d_model), as ViT and BERT pool."""
+
+    def __init__(self, d_model: int):
+        super().__init__()
+        self.token = nn.Parameter(torch.zeros(1, 1, d_model))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.token.expand(x.shape[0], -1, -1), x], 1)
 
 
 class SinusoidalPositionalEncoding(nn.Module):

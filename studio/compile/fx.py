@@ -143,8 +143,10 @@ class _Emitter:
         spec = catalog.get(node.type)
         if spec.is_function and (self.functions or spec.module is None):
             call_args = (list(args),) if spec.list_input else tuple(args)
-            return self.graph.create_node("call_function", spec.function, call_args,
+            node = self.graph.create_node("call_function", spec.function, call_args,
                                           spec.kwargs_for_call(res.resolved), name=_flat(path))
+            node.meta["path"] = path  # the layer's dotted path, as a module's target is (exports name it so)
+            return node
         return self._call_module(spec.make_module(res.resolved), path, args)
 
     def _call_module(self, module: nn.Module, path: str, args: list[fx.Node]) -> fx.Node:
@@ -234,15 +236,19 @@ def count_parameters(module: nn.Module) -> int:
 
 
 def example_inputs(project: Project, network: str | None = None, batch: int = 2,
-                   analyzer: Analyzer | None = None) -> tuple[torch.Tensor, ...]:
-    """Random inputs of the right shapes and dtypes for a network, in placeholder order."""
+                   analyzer: Analyzer | None = None, shapes: dict[str, list[int]] | None = None
+                   ) -> tuple[torch.Tensor, ...]:
+    """Random inputs of the right shapes and dtypes for a network, in placeholder order.
+
+    `shapes` gives other sample shapes (no batch) by Input node name.
+    """
     net = project.network(network)
     tensors = []
     for node in net.iter_nodes():
         if node.type == "Input":
             spec = catalog.get("Input")
             params = {**spec.defaults(), **node.params}
-            shape = (batch, *params["shape"])
+            shape = (batch, *(shapes or {}).get(node.name, params["shape"]))
             if params["dtype"] == "long":
                 high = _vocabulary(project, net, node, analyzer)
                 tensors.append(torch.randint(0, high, shape))

@@ -1,7 +1,8 @@
 """Loading trained weights into a project's network, matched by name and shape.
 
 A weights file is read with ``torch.load(weights_only=True)`` (or safetensors)
-and may be any of what a run writes:
+and may be any of what a run writes, or the checkpoint of the module a network
+was imported from (its own state_dict keys, see `ORIGINAL_KEY`):
 
 * a plain state_dict (``final.pt`` of a one-network run, ``studio export --format state_dict``);
 * a run checkpoint (``checkpoint_epochN.pt``, ``last.pt``): a dict whose
@@ -16,6 +17,14 @@ matched tensors travel in the report (`LoadReport.state`), and
 `apply_weights` puts them into a model. A project run can name a weights file
 to start from in ``project.training["init_weights"]``; `apply_initial_weights`
 applies it.
+
+An imported network keeps the module's own names for its weights in
+``project.metadata["weight_keys"][network]``: ``{"keys": {network key:
+module key}, "unused": [module keys no layer uses]}``, for the keys that differ
+(a module's ``features.1.conv.0.0.weight`` is the network's
+``features_1_conv_0_0.weight``). `load_weights` reads a file with the module's
+keys through it, so the user's own checkpoints load; `to_original` gives a
+state_dict the module's keys back.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ from studio.errors import StudioError
 from studio.graph.project import Project
 
 INIT_KEY = "init_weights"
+ORIGINAL_KEY = "weight_keys"
 
 
 @dataclass
@@ -109,6 +119,8 @@ def load_weights(project: Project, weights: str | Path | dict, network: str | No
     state = weights if isinstance(weights, dict) else read_state_dict(weights, net.name)
     with torch.device("meta"):
         expected = {k: tuple(v.shape) for k, v in compile_network(project, net.name).state_dict().items()}
+    if not state.keys() <= expected.keys():  # the imported module's own checkpoint, say
+        state = to_compiled(project, net.name, state)
     report = LoadReport(source=str(weights) if not isinstance(weights, dict) else "state_dict")
     for name, shape in expected.items():
         if name not in state:
@@ -122,6 +134,28 @@ def load_weights(project: Project, weights: str | Path | dict, network: str | No
         report.state[name] = got
     report.unexpected = [k for k in state if k not in expected]
     return report
+
+
+def original_keys(project: Project, network: str) -> tuple[dict[str, str], list[str]]:
+    """(network key -> the imported module's key, the module's keys no layer uses); empty when not imported."""
+    entry = project.metadata.get(ORIGINAL_KEY, {}).get(network, {})
+    return dict(entry.get("keys", {})), list(entry.get("unused", []))
+
+
+def to_compiled(project: Project, network: str, state: dict) -> dict:
+    """`state` with the imported module's keys renamed to the network's (its unused keys dropped)."""
+    keys, unused = original_keys(project, network)
+    if not keys and not unused:
+        return state
+    back = {original: key for key, original in keys.items()}
+    dropped = set(unused)
+    return {back.get(k, k): v for k, v in state.items() if k not in dropped}
+
+
+def to_original(project: Project, network: str, state: dict) -> dict:
+    """`state` (the network's keys) under the keys of the module it was imported from."""
+    keys, _ = original_keys(project, network)
+    return {keys.get(k, k): v for k, v in state.items()}
 
 
 def apply_weights(model: nn.Module, report: LoadReport, strict: bool = True) -> LoadReport:

@@ -34,6 +34,7 @@ import torch
 from torch import fx
 
 from studio.errors import StudioError
+from studio.export.dims import Axis
 from studio.graph.project import Project
 
 RTOL = 1e-4
@@ -56,8 +57,10 @@ class ExportResult:
         files: every file written, the main one first.
         max_abs_diff: the largest absolute difference between the live model's
             outputs and the reloaded export's, over every sample input.
-        notes: things the user should know (tracing instead of scripting, fixed
-            batch size, no weights given, ...).
+        notes: things the user should know (tracing instead of scripting, a
+            dimension the file fixes and what fixes it, no weights given, ...).
+        dynamic: the input dimensions the file keeps dynamic, checked at two
+            sizes ("batch", "source_length (2..64)", "image_height").
     """
 
     path: Path
@@ -65,6 +68,7 @@ class ExportResult:
     files: list[Path]
     max_abs_diff: float
     notes: list[str] = field(default_factory=list)
+    dynamic: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -74,12 +78,15 @@ class Job:
     Attributes:
         project, network: what is exported (network is the resolved name).
         model: the compiled GraphModule with the weights, in eval mode, on the CPU.
-        samples: input tuples to check on (the first has the example batch size).
+        samples: input tuples to check on: the example (batch 2), then (when
+            anything is dynamic) batch 3 with the dynamic dimensions at other
+            sizes; a format traces with the first.
         target: the path the user asked for.
         staging: the hidden folder the format writes into.
         notes: append lines the user should see.
-        dynamic_batch: a format clears it when its file fixes the batch size;
-            then only samples of the first batch size are compared.
+        axes: the input dimensions meant to be dynamic (`studio.export.dims`);
+            a format whose file fixes one calls its `fix`, and the check then
+            keeps it at the example size.
     """
 
     project: Project
@@ -89,7 +96,7 @@ class Job:
     target: Path
     staging: Path
     notes: list[str] = field(default_factory=list)
-    dynamic_batch: bool = True
+    axes: list[Axis] = field(default_factory=list)
 
     def staged(self, final: Path) -> Path:
         """Where a file that will end up at `final` is written now."""

@@ -4,9 +4,11 @@
     studio import SPEC -o project.json [--args JSON] [--input-shape 3,32,32] [--dtype float|long]
                   [--weights-out W.pt] [--name NAME]
 
-`run_export` prints the files written, any notes, and ``max difference 3.1e-08``;
-`run_import` the project and weights files and the difference between the
-module and the imported network. Both return the exit code; failures raise
+`run_export` prints the files written, any notes, the dimensions kept dynamic
+(``dynamic: batch, source_length (2..64)``) and ``max difference 3.1e-08``;
+`run_import` the project and weights files (the weights under the module's
+own state_dict keys) and the difference between the module and the imported
+network. Both return the exit code; failures raise
 StudioError, which `studio.cli` prints in one or two lines.
 """
 
@@ -16,11 +18,11 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import torch
 
+from studio.compile.weights import to_original
 from studio.errors import StudioError
 from studio.export.formats import FORMATS, default_path, export
 from studio.graph import io
@@ -46,6 +48,8 @@ def run_export(project, args: argparse.Namespace) -> int:
         print(f"wrote {f}")
     for note in result.notes:
         print(f"note: {note}")
+    if result.dynamic:
+        print(f"dynamic: {', '.join(result.dynamic)}")
     print(f"max difference {result.max_abs_diff:.2g}")
     return 0
 
@@ -85,7 +89,7 @@ def run_import(args: argparse.Namespace) -> int:
         raise StudioError(f"the weights and the project would both be written to {output}: "
                           f"give --weights-out another name")
     io.save(result.project, output)
-    save_weights(result.state_dict, weights)
+    save_weights(to_original(result.project, result.network, result.state_dict), weights)
     nodes = len(result.project.network(result.network).nodes)
     print(f"wrote {output} ({nodes} nodes)")
     print(f"wrote {weights} ({len(result.state_dict)} tensors)")
@@ -109,10 +113,10 @@ def parse_shapes(text: str) -> list[tuple[int, ...]]:
 
 
 def save_weights(state: dict, path: Path) -> None:
-    """torch.save to a temporary file beside `path`, then rename (nothing partial on failure)."""
+    """torch.save to a temporary file beside `path`, then rename (nothing partial on failure; mode as umask says)."""
     path = Path(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
+        fd, tmp = io.create_beside(path)
     except OSError as e:
         raise StudioError(f"cannot write {path}: {e.strerror or e}; choose a folder you may write to") from None
     try:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import torch
 
-from studio.compile import compile_network, example_inputs
+from studio.compile import compile_network
 from studio.errors import StudioError
-from studio.export import onnx, pt2, python_source, state_dict, torchscript
+from studio.export import dims, onnx, pt2, python_source, state_dict, torchscript
 from studio.export.base import (RTOL, ExportError, ExportResult, Job, Progress, Writer, commit,
                                 max_difference, staging_folder)
 from studio.compile.weights import apply_weights, load_weights
@@ -18,8 +18,8 @@ from studio.graph.footprint import BYTES, activation_values, weight_bytes
 from studio.graph.project import Project
 from studio.system import require_disk, require_memory
 
-SAMPLE_SEED = 0
-BATCHES = (2, 3)  # the example batch, and another to check that the batch dimension is really dynamic
+# Formats whose file records the shapes it was made at: they say which dimensions they fix.
+TRACED = ("torchscript", "pt2", "onnx")
 
 
 @dataclass(frozen=True)
@@ -69,16 +69,19 @@ def export(project: Project, format: str, path: str | Path, weights: str | Path 
     with staging_folder(target) as staging:
         report("compiling", 0.0)
         model, notes = prepared_model(project, net.name, weights, analyzer)
-        samples = sample_inputs(project, net.name)
-        job = Job(project, net.name, model, samples, target, staging, notes)
+        axes = dims.plan(project, net.name)
+        job = Job(project, net.name, model, dims.samples(project, net.name, axes), target, staging, notes, axes)
         report(f"writing {FORMATS[format].description.split(':')[0]}", 0.2)
         files, runner = FORMATS[format].write(job)
         report("verifying", 0.7)
+        job.samples = dims.samples(project, net.name, job.axes)  # the format may have fixed some
+        if format in TRACED:
+            job.notes += dims.notes(job.axes)
         diff = verify(job, runner)
         report("saving", 0.95)
         final = commit(files, target.parent)
     report("done", 1.0)
-    return ExportResult(final[0], format, final, diff, job.notes)
+    return ExportResult(final[0], format, final, diff, job.notes, dims.dynamic_names(job.axes))
 
 
 def _check_room(report: Report, format: str, target: Path) -> None:
@@ -86,12 +89,12 @@ def _check_room(report: Report, format: str, target: Path) -> None:
 
     An export holds the weights about three times (the model, what a writer
     serialises, the reloaded copy it checks), runs sample batches of up to
-    `BATCHES` samples through two of them, and writes the weights once.
+    `dims.BATCHES` samples through two of them, and writes the weights once.
     """
     if report.problems:
         return  # compiling says what they are
     size = weight_bytes(report)
-    running = 2 * activation_values(report) * max(BATCHES) * BYTES
+    running = 2 * activation_values(report) * max(dims.BATCHES) * BYTES
     what = f"exporting network '{report.network}' ({report.total_params:,} parameters) as {format}"
     require_memory(3 * size + running, what, "export a smaller network (or smaller inputs), or free memory")
     require_disk(target.parent, size, what)
@@ -114,18 +117,16 @@ def prepared_model(project: Project, network: str, weights,
 
 
 def sample_inputs(project: Project, network: str) -> list[tuple[torch.Tensor, ...]]:
-    """Reproducible example inputs, one tuple per batch size of `BATCHES` (global RNG untouched)."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(SAMPLE_SEED)
-        return [example_inputs(project, network, batch=b) for b in BATCHES]
+    """The inputs an export of `network` is checked on (see `studio.export.dims.samples`)."""
+    return dims.samples(project, network, dims.plan(project, network))
 
 
 def verify(job: Job, runner) -> float:
     """Largest difference between the live model and the reloaded export; ExportError beyond tolerance."""
     worst = 0.0
-    samples = job.samples if job.dynamic_batch else job.samples[:1]
-    for inputs in samples:
-        where = f"the exported file {job.target} (batch {inputs[0].shape[0]})"
+    for inputs in job.samples:
+        shapes = "; ".join("×".join(str(s) for s in x.shape) for x in inputs)
+        where = f"the exported file {job.target} (inputs {shapes})"
         with torch.inference_mode():
             expected = job.model(*inputs)
             try:

@@ -4,6 +4,8 @@ Used by `studio.export.importer`. A rule turns one traced call into a
 `Mapped` (a catalog type, the parameters a user would set, the traced values
 feeding its input ports) or `PASS` (the call returns its input unchanged,
 like ``x.contiguous()``); anything else raises `Unsupported` with the reason.
+This module holds the rules for modules; `import_functions` those for
+functions and tensor methods.
 
 Module parameters are read back from the module's attributes, which torch
 names after the constructor arguments (``conv.kernel_size``), normalised to
@@ -15,13 +17,12 @@ default value, or the module is refused.
 from __future__ import annotations
 
 import inspect
-import operator
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
-from torch import fx, nn
+from torch import nn
 
 from studio import catalog
 from studio.catalog import check_value
@@ -40,14 +41,11 @@ class Mapped:
         type: the catalog type.
         params: user-settable parameters (defaults left out).
         inputs: traced values for the node's input ports, in port order.
-        weight_prefix: inserted after the node name in state_dict keys (a raw
-            ``nn.LSTM`` becomes the ``rnn`` inside the catalog's LSTM module).
     """
 
     type: str
     params: dict = field(default_factory=dict)
     inputs: list = field(default_factory=list)
-    weight_prefix: str = ""
 
 
 PASS = object()
@@ -93,13 +91,14 @@ def _require(module: nn.Module, **defaults) -> None:
 
 # --- modules ---------------------------------------------------------------------
 
-def _settable(type_name: str) -> list[str]:
+def settable(type_name: str) -> list[str]:
+    """The parameters of a catalog type a user sets (the inferred ones left out)."""
     return [p.name for p in catalog.get(type_name).params if not p.inferred]
 
 
 def _generic(type_name: str, module: nn.Module, **override) -> dict:
     values = {}
-    for name in _settable(type_name):
+    for name in settable(type_name):
         if name in override:
             values[name] = override[name]
         elif name == "bias" and isinstance(getattr(module, "bias", None), (torch.Tensor, type(None))):
@@ -151,29 +150,48 @@ def _embedding(type_name: str, m: nn.Module) -> dict:
 
 
 def _upsample(type_name: str, m: nn.Upsample) -> dict:
-    _require(m, size=None, recompute_scale_factor=None)
-    if m.align_corners:
-        raise Unsupported("Upsample with align_corners=True")
-    scale = m.scale_factor
+    _require(m, recompute_scale_factor=None)
+    scale, size = m.scale_factor, m.size
+    if size is not None:
+        return _generic(type_name, m, scale_factor=2.0, size=[size] if isinstance(size, int) else list(size),
+                        align_corners=bool(m.align_corners))
     if isinstance(scale, (tuple, list)):
         if len(set(scale)) != 1:
             raise Unsupported(f"Upsample with different factors per dimension {scale}")
         scale = scale[0]
-    return _generic(type_name, m, scale_factor=float(scale))
+    return _generic(type_name, m, scale_factor=float(scale), size=None, align_corners=bool(m.align_corners))
 
 
 def _prelu(type_name: str, m: nn.PReLU) -> dict:
     return _generic(type_name, m, init=0.25)  # the weights carry the learned slope
 
 
-def _encoder(type_name: str, m: nn.TransformerEncoderLayer) -> dict:
-    if not m.self_attn.batch_first:
-        raise Unsupported("TransformerEncoderLayer with batch_first=False (the catalog's is batch first)")
-    act = {1: "relu", 2: "gelu"}.get(getattr(m, "activation_relu_or_gelu", 0))
+def _transformer(type_name: str, m: nn.Module) -> dict:
+    """A torch Transformer layer's settings (batch_first is the builder's: it feeds time-major layers)."""
+    act = _activation(m)
     if act is None:
-        raise Unsupported("TransformerEncoderLayer with an activation other than relu or gelu")
+        raise Unsupported(f"{type(m).__name__} with an activation other than relu or gelu")
     return clean_params(type_name, {"nhead": m.self_attn.num_heads, "dim_feedforward": m.linear1.out_features,
                                     "dropout": m.dropout.p, "activation": act, "norm_first": m.norm_first})
+
+
+def _activation(m: nn.Module) -> str | None:
+    """"relu" or "gelu" for a torch Transformer layer's feed-forward activation, else None."""
+    code = getattr(m, "activation_relu_or_gelu", 0)
+    if code:
+        return {1: "relu", 2: "gelu"}.get(code)
+    fn = m.activation
+    for name, cls in (("relu", nn.ReLU), ("gelu", nn.GELU)):
+        if fn is getattr(F, name) or type(fn) is cls:
+            return name
+    return None
+
+
+def _attention(type_name: str, m: nn.MultiheadAttention) -> dict:
+    if not m._qkv_same_embed_dim or m.bias_k is not None or m.add_zero_attn:
+        raise Unsupported("MultiheadAttention with kdim, vdim, add_bias_kv or add_zero_attn")
+    return clean_params(type_name, {"num_heads": m.num_heads, "dropout": m.dropout,
+                                    "bias": m.in_proj_bias is not None})
 
 
 def _rnn_values(rnn: nn.RNNBase) -> dict:
@@ -182,8 +200,6 @@ def _rnn_values(rnn: nn.RNNBase) -> dict:
 
 
 def _raw_rnn(type_name: str, m: nn.RNNBase) -> dict:
-    if not m.batch_first:
-        raise Unsupported(f"{type(m).__name__} with batch_first=False (the catalog's are batch first)")
     _require(m, proj_size=0, bias=True)
     if getattr(m, "nonlinearity", "tanh") != "tanh":
         raise Unsupported("RNN with nonlinearity='relu'")
@@ -205,10 +221,19 @@ MODULES.update({
     nn.LayerNorm: ("LayerNorm", _layernorm), nn.Softmax: ("Softmax", _softmax),
     nn.LogSoftmax: ("LogSoftmax", _softmax), nn.Embedding: ("Embedding", _embedding),
     nn.EmbeddingBag: ("EmbeddingBag", _embedding), nn.Upsample: ("Upsample", _upsample),
-    nn.PReLU: ("PReLU", _prelu), nn.TransformerEncoderLayer: ("TransformerEncoderLayer", _encoder),
+    nn.PReLU: ("PReLU", _prelu), nn.TransformerEncoderLayer: ("TransformerEncoderLayer", _transformer),
+    nn.TransformerDecoderLayer: ("TransformerDecoderLayer", _transformer),
+    nn.MultiheadAttention: ("MultiheadAttention", _attention),
     nn.LSTM: ("LSTM", _raw_rnn), nn.GRU: ("GRU", _raw_rnn), nn.RNN: ("RNN", _raw_rnn),
 })
 RAW_RNN = (nn.LSTM, nn.GRU, nn.RNN)
+# torch layers with a batch_first setting: with it off they take and give time-major (batch second) tensors.
+BATCH_FIRST = (*RAW_RNN, nn.TransformerEncoderLayer, nn.TransformerDecoderLayer, nn.MultiheadAttention)
+
+
+def batch_first(m: nn.Module) -> bool:
+    """Whether a layer of BATCH_FIRST takes (N, L, F) tensors."""
+    return bool(m.self_attn.batch_first if hasattr(m, "self_attn") else m.batch_first)
 
 
 def _custom_params(m: nn.Module) -> tuple[str, dict]:
@@ -231,7 +256,7 @@ def _custom_params(m: nn.Module) -> tuple[str, dict]:
             "causal": m.causal})
     if name == "DecoderLayer":
         layer = m.layer
-        act = {1: "relu", 2: "gelu"}.get(getattr(layer, "activation_relu_or_gelu", 0), "relu")
+        act = _activation(layer) or "relu"
         return "TransformerDecoderLayer", clean_params("TransformerDecoderLayer", {
             "nhead": layer.self_attn.num_heads, "dim_feedforward": layer.linear1.out_features,
             "dropout": layer.dropout.p, "activation": act, "norm_first": layer.norm_first, "causal": m.causal})
@@ -239,6 +264,17 @@ def _custom_params(m: nn.Module) -> tuple[str, dict]:
         kind = "sinusoidal" if name.startswith("Sinusoidal") else "learned"
         return "PositionalEncoding", clean_params("PositionalEncoding", {
             "kind": kind, "max_len": m.pe.shape[0], "dropout": m.dropout.p})
+    if name == "EncoderLayer":
+        return "TransformerEncoderLayer", {**_transformer("TransformerEncoderLayer", m.layer),
+                                           **clean_params("TransformerEncoderLayer", {"causal": m.causal})}
+    if name == "ScalarOp":
+        return name, clean_params(name, {"op": m.op, "value": float(m.value)})
+    if name in ("PadTo", "ClassToken"):
+        return name, {}
+    if name == "ResizeTo":
+        return name, clean_params(name, {"mode": m.mode, "align_corners": bool(m.align_corners)})
+    if name in ("Scale", "Bias"):
+        return name, clean_params(name, {"shape": list(m.weight.shape)})
     if name == "ScaledDotProductAttention":
         return "ScaledDotProductAttention", clean_params("ScaledDotProductAttention",
                                                          {"causal": m.causal, "dropout": m.dropout})
@@ -270,192 +306,35 @@ def is_studio_module(m: nn.Module) -> bool:
     return True
 
 
+def torch_layer(cls: type) -> type | None:
+    """The torch.nn class with a catalog entry that `cls` is, or subclasses without a forward of its own."""
+    for base in cls.__mro__:
+        if base in MODULES:
+            return base
+        if "forward" in base.__dict__:
+            return None
+    return None
+
+
+def is_leaf_layer(m: nn.Module) -> bool:
+    """Modules imported whole: studio's own, and torch.nn layers with a catalog entry (or subclasses keeping their forward)."""
+    return is_studio_module(m) or torch_layer(type(m)) is not None
+
+
 def map_module(m: nn.Module, inputs: list) -> Mapped:
     """The catalog node for a call of a leaf module; Unsupported when there is none."""
     if is_studio_module(m):
         type_name, params = _custom_params(m)
+        if type(m).__name__ == "EncoderLayer" and len(inputs) > 1:
+            params["mask_padding"] = True
         return Mapped(type_name, params, inputs)
-    entry = MODULES.get(type(m))
-    if entry is None:
-        cls = type(m)
-        raise Unsupported(f"no catalog entry for {cls.__module__}.{cls.__qualname__}")
-    type_name, reader = entry
-    params = reader(type_name, m)
-    prefix = "rnn." if isinstance(m, RAW_RNN) else ""
-    return Mapped(type_name, params, inputs, weight_prefix=prefix)
+    base = torch_layer(type(m))
+    if base is None:
+        raise Unsupported(f"no catalog entry for {qualname(type(m))}")
+    type_name, reader = MODULES[base]
+    return Mapped(type_name, reader(type_name, m), inputs)
 
 
-# --- functions and methods -------------------------------------------------------
-
-def _bind(args: tuple, kwargs: dict, names: tuple[str, ...], defaults: dict) -> dict:
-    bound = dict(defaults)
-    bound.update(zip(names, args))
-    bound.update({k: v for k, v in kwargs.items() if k in names})
-    return bound
-
-
-def _unary(type_name: str, names: tuple[str, ...] = ("input",), defaults: dict | None = None,
-           params: tuple[str, ...] = ()):
-    """A function f(input, *params) that a catalog type computes with the same parameter names."""
-    def rule(node: fx.Node, args: tuple, kwargs: dict, shapes) -> Mapped:
-        b = _bind(args, kwargs, names, defaults or {})
-        return Mapped(type_name, clean_params(type_name, {p: b[p] for p in params}), [b["input"]])
-    return rule
-
-
-def _binary(type_name: str):
-    def rule(node, args, kwargs, shapes):
-        a, b = args[0], args[1]
-        if not (isinstance(a, fx.Node) and isinstance(b, fx.Node)) or kwargs.get("alpha", 1) != 1:
-            raise Unsupported(f"{type_name} with a constant (only tensors from other layers can be combined)")
-        return Mapped(type_name, {}, [a, b])
-    return rule
-
-
-def _merge(type_name: str):
-    def rule(node, args, kwargs, shapes):
-        b = _bind(args, kwargs, ("tensors", "dim"), {"dim": 0})
-        tensors = list(b["tensors"])
-        return Mapped(type_name, clean_params(type_name, {"inputs": len(tensors), "dim": b["dim"]}), tensors)
-    return rule
-
-
-def _pool_fn(type_name: str):
-    names = ("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices") \
-        if type_name.startswith("Max") else \
-        ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")
-
-    def rule(node, args, kwargs, shapes):
-        b = _bind(args, kwargs, names, {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False,
-                                        "return_indices": False, "count_include_pad": True,
-                                        "divisor_override": None})
-        if b["return_indices"] or not b["count_include_pad"] or b["divisor_override"] is not None:
-            raise Unsupported(f"{node.target.__name__} with return_indices, count_include_pad or divisor_override")
-        keep = [p for p in _settable(type_name)]
-        if b["stride"] in ([], ()):
-            b["stride"] = None
-        return Mapped(type_name, clean_params(type_name, {p: b[p] for p in keep}), [b["input"]])
-    return rule
-
-
-def _mean(node, args, kwargs, shapes):
-    b = _bind(args, kwargs, ("input", "dim", "keepdim"), {"dim": None, "keepdim": False})
-    rank = len(shapes(b["input"]))
-    dims = b["dim"]
-    if dims is None:
-        raise Unsupported("mean over every dimension (the batch included)")
-    dims = [dims] if isinstance(dims, int) else list(dims)
-    dims = sorted(d % rank for d in dims)
-    if len(dims) == 1:
-        return Mapped("Mean", clean_params("Mean", {"dim": dims[0], "keepdim": b["keepdim"]}), [b["input"]])
-    if rank >= 3 and dims == list(range(2, rank)) and not b["keepdim"]:
-        return Mapped("GlobalAvgPool", {}, [b["input"]])
-    raise Unsupported(f"mean over dimensions {dims}")
-
-
-def _reshape(node, args, kwargs, shapes):
-    x = args[0]
-    before, after = shapes(x), shapes(node)
-    if not after or after[0] != before[0]:
-        raise Unsupported(f"a reshape that changes the batch dimension ({list(before)} -> {list(after)})")
-    if len(after) == 2 and len(before) >= 2:
-        return Mapped("Flatten", {}, [x])
-    return Mapped("Reshape", clean_params("Reshape", {"shape": list(after[1:])}), [x])
-
-
-def _flatten(node, args, kwargs, shapes):
-    b = _bind(args, kwargs, ("input", "start_dim", "end_dim"), {"start_dim": 0, "end_dim": -1})
-    if b["start_dim"] == 0:
-        raise Unsupported("flatten from dimension 0 (it merges the batch; use flatten(1))")
-    return Mapped("Flatten", clean_params("Flatten", {"start_dim": b["start_dim"], "end_dim": b["end_dim"]}),
-                  [b["input"]])
-
-
-def _permute(node, args, kwargs, shapes):
-    dims = args[1] if len(args) == 2 and isinstance(args[1], (list, tuple)) else args[1:]
-    dims = list(kwargs.get("dims", dims))
-    return Mapped("Permute", clean_params("Permute", {"dims": dims}), [args[0]])
-
-
-def _getitem(node, args, kwargs, shapes):
-    x, index = args
-    index = index if isinstance(index, tuple) else (index,)
-    full = slice(None, None, None)
-    dim = 0
-    while dim < len(index) and index[dim] == full:
-        dim += 1
-    rest = index[dim:]
-    if dim == 0 or len(rest) != 1:
-        raise Unsupported(f"indexing with {index!r} (only x[:, i] or x[:, a:b] on one dimension after the batch)")
-    item = rest[0]
-    if isinstance(item, int):
-        return Mapped("Select", clean_params("Select", {"dim": dim, "index": item}), [x])
-    if isinstance(item, slice) and item.step in (None, 1) and all(isinstance(v, (int, type(None)))
-                                                                   for v in (item.start, item.stop)):
-        return Mapped("Slice", clean_params("Slice", {"dim": dim, "start": item.start or 0, "end": item.stop}), [x])
-    raise Unsupported(f"indexing with {index!r}")
-
-
-def _dropout(type_name: str):
-    return _unary(type_name, ("input", "p", "training", "inplace"), {"p": 0.5}, ("p",))
-
-
-def _pass(node, args, kwargs, shapes):
-    return PASS
-
-
-_ACT = {"relu": "ReLU", "relu6": "ReLU6", "sigmoid": "Sigmoid", "tanh": "Tanh", "silu": "SiLU", "mish": "Mish",
-        "selu": "SELU", "softsign": "Softsign", "hardswish": "Hardswish"}
-
-FUNCTIONS: dict[Any, Callable] = {
-    operator.add: _binary("Add"), operator.iadd: _binary("Add"), torch.add: _binary("Add"),
-    operator.sub: _binary("Subtract"), torch.sub: _binary("Subtract"),
-    operator.mul: _binary("Multiply"), torch.mul: _binary("Multiply"),
-    operator.matmul: _binary("MatMul"), torch.matmul: _binary("MatMul"),
-    torch.cat: _merge("Concat"), torch.concat: _merge("Concat"), torch.stack: _merge("Stack"),
-    torch.flatten: _flatten, torch.reshape: _reshape, torch.mean: _mean, torch.permute: _permute,
-    torch.transpose: _unary("Transpose", ("input", "dim0", "dim1"), {}, ("dim0", "dim1")),
-    torch.squeeze: _unary("Squeeze", ("input", "dim"), {}, ("dim",)),
-    torch.unsqueeze: _unary("Unsqueeze", ("input", "dim"), {}, ("dim",)),
-    operator.getitem: _getitem,
-    F.gelu: _unary("GELU", ("input", "approximate"), {"approximate": "none"}, ("approximate",)),
-    F.leaky_relu: _unary("LeakyReLU", ("input", "negative_slope", "inplace"), {"negative_slope": 0.01},
-                         ("negative_slope",)),
-    F.elu: _unary("ELU", ("input", "alpha", "inplace"), {"alpha": 1.0}, ("alpha",)),
-    F.celu: _unary("CELU", ("input", "alpha", "inplace"), {"alpha": 1.0}, ("alpha",)),
-    F.softplus: _unary("Softplus", ("input", "beta", "threshold"), {"beta": 1.0, "threshold": 20.0},
-                       ("beta", "threshold")),
-    F.hardtanh: _unary("Hardtanh", ("input", "min_val", "max_val", "inplace"), {"min_val": -1.0, "max_val": 1.0},
-                       ("min_val", "max_val")),
-    F.softmax: _unary("Softmax", ("input", "dim"), {}, ("dim",)), torch.softmax: _unary("Softmax", ("input", "dim"), {}, ("dim",)),
-    F.log_softmax: _unary("LogSoftmax", ("input", "dim"), {}, ("dim",)),
-    torch.log_softmax: _unary("LogSoftmax", ("input", "dim"), {}, ("dim",)),
-    F.dropout: _dropout("Dropout"), F.dropout2d: _dropout("Dropout2d"), F.alpha_dropout: _dropout("AlphaDropout"),
-    F.adaptive_avg_pool1d: _unary("AdaptiveAvgPool1d", ("input", "output_size"), {}, ("output_size",)),
-    F.adaptive_avg_pool2d: _unary("AdaptiveAvgPool2d", ("input", "output_size"), {}, ("output_size",)),
-    F.adaptive_max_pool1d: _unary("AdaptiveMaxPool1d", ("input", "output_size"), {}, ("output_size",)),
-    F.adaptive_max_pool2d: _unary("AdaptiveMaxPool2d", ("input", "output_size"), {}, ("output_size",)),
-    **{getattr(F, f"{k}_pool{d}d"): _pool_fn(f"{k.capitalize()}Pool{d}d") for k in ("max", "avg") for d in (1, 2, 3)},
-    # What studio's own compiled and generated code calls for max pooling.
-    **{getattr(torch, f"max_pool{d}d"): _pool_fn(f"MaxPool{d}d") for d in (1, 2, 3)},
-}
-for _fn, _type in _ACT.items():
-    FUNCTIONS[getattr(F, _fn)] = _unary(_type, ("input", "inplace"))
-    if hasattr(torch, _fn):
-        FUNCTIONS[getattr(torch, _fn)] = _unary(_type, ("input", "inplace"))
-
-METHODS: dict[str, Callable] = {
-    "add": _binary("Add"), "add_": _binary("Add"), "sub": _binary("Subtract"), "mul": _binary("Multiply"),
-    "matmul": _binary("MatMul"),
-    "flatten": _flatten, "view": _reshape, "reshape": _reshape, "mean": _mean, "permute": _permute,
-    "transpose": _unary("Transpose", ("input", "dim0", "dim1"), {}, ("dim0", "dim1")),
-    "squeeze": _unary("Squeeze", ("input", "dim"), {}, ("dim",)),
-    "unsqueeze": _unary("Unsqueeze", ("input", "dim"), {}, ("dim",)),
-    "softmax": _unary("Softmax", ("input", "dim"), {}, ("dim",)),
-    "log_softmax": _unary("LogSoftmax", ("input", "dim"), {}, ("dim",)),
-    "contiguous": _pass,
-    **{k: _unary(v) for k, v in _ACT.items() if k in ("relu", "sigmoid", "tanh")},
-    **{f"{k}_": _unary(v) for k, v in _ACT.items() if k in ("relu", "sigmoid", "tanh")},
-}
-# Calls that compute sizes, not tensors: the rules above read the shapes they lead to.
-SHAPE_METHODS = {"size", "dim"}
+def qualname(cls: type) -> str:
+    """``package.module.Class``."""
+    return f"{cls.__module__}.{cls.__qualname__}"

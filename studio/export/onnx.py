@@ -2,8 +2,11 @@
 
 Needs the packages ``onnx``, ``onnxscript`` and ``onnxruntime`` (dependencies of
 Network Studio); without them the export stops with a message saying what to install.
-Every input gets a dynamic batch dimension named "batch"; inputs and outputs
-are named after the network's Input and Output nodes. The weights are stored
+The dimensions torch.export keeps dynamic (see `studio.export.pt2`) are dynamic
+here too, named after what they are ("batch", "source_length",
+"image_height"); inputs and outputs are named after the network's Input and
+Output nodes, nodes and values after the project's layers (`onnx_names`: no
+stack traces or paths of this machine are kept). The weights are stored
 inside the one ``.onnx`` file unless they pass `EXTERNAL_DATA_BYTES` (protobuf
 cannot hold 2 GB), in which case they go to ``NAME.onnx.data`` beside it.
 """
@@ -16,7 +19,9 @@ from pathlib import Path
 import torch
 
 from studio.export.base import ExportError, Job, Runner, failure, writing
-from studio.export.pt2 import dynamic_batch
+from studio.export import dims
+from studio.export.onnx_names import named_calls, tidy
+from studio.export.pt2 import exported_program
 
 SUFFIX = ".onnx"
 DESCRIPTION = "ONNX (.onnx): for onnxruntime, TensorRT, OpenVINO and other runtimes"
@@ -37,35 +42,74 @@ def write(job: Job) -> tuple[list[Path], Runner]:
         raise ExportError(f"ONNX export needs the package(s) {', '.join(missing)}, which are not installed: "
                           f"run  pip install {' '.join(PACKAGES)}. "
                           f"Nothing was written.")
-    program = _convert(job)
+    path, runner = _saved(job, _convert(job))
+    refusal = _refuses_other_sizes(job, runner)
+    if refusal:  # onnxruntime refuses what torch.export took: keep those sizes fixed
+        for axis in job.axes:
+            if axis.probe is not None and axis.label != "batch":
+                axis.fix(refusal)
+        for f in job.staging.iterdir():
+            f.unlink()
+        path, runner = _saved(job, _convert(job, settled=True))
+    files = [path] + sorted(p for p in job.staging.iterdir() if p != path)
+    return files, runner
+
+
+def _saved(job: Job, program) -> tuple[Path, Runner]:
+    """Saves the program with readable names (see `onnx_names`), and opens it with onnxruntime."""
+    import onnx
+
     size = sum(t.numel() * t.element_size() for t in job.model.state_dict().values())
     external = size > EXTERNAL_DATA_BYTES
     path = job.staged(job.target)
     with writing(job.target):
         program.save(str(path), external_data=external)
+        model = onnx.load(str(path))
+        tidy(model)
+        onnx.save(model, str(path), save_as_external_data=external, location=f"{path.name}.data")
     if external:
         job.notes.append(f"the weights ({size / 1e9:.1f} GB) are in {job.target.name}.data beside the model: "
                          f"keep the two files together")
-    files = [path] + sorted(p for p in job.staging.iterdir() if p != path)
-    return files, _session(job, path)
+    return path, _session(job, path)
 
 
-def _convert(job: Job):
-    outputs = _output_names(job)
-    kwargs = dict(dynamo=True, opset_version=OPSET, input_names=job.input_names, verbose=False,
-                  output_names=outputs)
+def _refuses_other_sizes(job: Job, runner: Runner) -> str | None:
+    """Why onnxruntime fails on the dynamic dimensions' other sizes (naming a layer it can), or None."""
+    varied = dims.samples(job.project, job.network, job.axes)[1:]
+    if not varied or not any(a.probe is not None and a.label != "batch" for a in job.axes):
+        return None
     try:
-        return torch.onnx.export(job.model, job.samples[0], dynamic_shapes=dynamic_batch(job), **kwargs)
+        runner(*varied[0])
+        return None
+    except Exception as e:
+        first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+    pools = [n for n in job.project.network(job.network).iter_nodes() if n.type.startswith("Adaptive")]
+    if pools:
+        return (f"{pools[0].type} '{pools[0].name}' (the ONNX exporter turns adaptive pooling into a pooling of "
+                f"fixed window for the example's size); .pt2 and TorchScript keep it dynamic")
+    return f"onnxruntime refuses other sizes ({first})"
+
+
+def _convert(job: Job, settled: bool = False):
+    """The ONNX program, with the dynamic dimensions torch.export keeps, named after the axes ("batch", "source_length")."""
+    if not settled:
+        exported_program(job)  # settles which axes torch.export keeps dynamic, and their ranges
+    kwargs = dict(dynamo=True, opset_version=OPSET, input_names=job.input_names, verbose=False,
+                  output_names=_output_names(job))
+    shapes = dims.dynamic_shapes(job.axes, job.input_names, named=True)
+    model = named_calls(job.model)
+    try:
+        return torch.onnx.export(model, job.samples[0], dynamic_shapes=shapes, **kwargs)
     except Exception as e:
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         try:
-            program = torch.onnx.export(job.model, job.samples[0], **kwargs)
+            program = torch.onnx.export(model, job.samples[0], **kwargs)
         except Exception as e2:
             raise failure(f"ONNX cannot take network '{job.network}'", e2,
                           "Export to .pt2 or TorchScript instead.") from e2
-        job.dynamic_batch = False
-        job.notes.append(f"the batch size is fixed at {job.samples[0][0].shape[0]} in this file: "
-                         f"a dynamic batch failed ({reason})")
+        for axis in job.axes:
+            if axis.probe is not None:
+                axis.fix(f"the ONNX exporter failed with dynamic shapes ({reason})")
         return program
 
 
@@ -77,8 +121,10 @@ def _output_names(job: Job) -> list[str] | None:
 def _session(job: Job, path: Path) -> Runner:
     import onnxruntime
 
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 4  # a failed run raises; its log line on stderr would only repeat it
     try:
-        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as e:
         raise failure(f"onnxruntime cannot open the ONNX file written for {job.target}", e,
                       "Export to .pt2 or TorchScript instead.") from e

@@ -1,9 +1,13 @@
-"""torch.export (``.pt2``) export: an `ExportedProgram` with a dynamic batch dimension.
+"""torch.export (``.pt2``) export: an `ExportedProgram` whose batch, sequence and spatial dimensions are dynamic.
 
-The batch dimension of every input is one `torch.export.Dim` ("batch"), so the
-program runs on any batch size; a network whose code fixes the batch size is
-exported with a static batch instead, and the notes say so. It reloads with
-``torch.export.load(path).module()``.
+Every dimension `studio.export.dims` plans as dynamic is exported as
+``Dim.AUTO``: torch.export keeps it symbolic where the network's code allows,
+with the range it finds (a positional encoding caps the length), and makes it
+static where the code needs its exact size (recurrent layers are unrolled over
+time); `dims.settle` reads back which, and the notes say what fixes each
+static one. A network that torch.export cannot take with any dynamic
+dimension is exported with static shapes, and the notes say so. It reloads
+with ``torch.export.load(path).module()``.
 """
 
 from __future__ import annotations
@@ -12,23 +16,18 @@ from pathlib import Path
 
 import torch
 
+from studio.export import dims
 from studio.export.base import Job, Runner, failure, writing
 
 SUFFIX = ".pt2"
 DESCRIPTION = "torch.export (.pt2): the modern PyTorch format, for AOTInductor and ExecuTorch"
 
 
-def dynamic_batch(job: Job) -> tuple[dict, ...]:
-    """Dynamic-shape spec giving every input the same dynamic batch dimension."""
-    batch = torch.export.Dim("batch")
-    return tuple({0: batch} for _ in job.samples[0])
-
-
 def exported_program(job: Job) -> torch.export.ExportedProgram:
-    """The model as an ExportedProgram; dynamic batch where possible (clears job.dynamic_batch otherwise)."""
+    """The model as an ExportedProgram, dynamic where it can be (job.axes settled to what it is)."""
     sample = job.samples[0]
     try:
-        return torch.export.export(job.model, sample, dynamic_shapes=dynamic_batch(job))
+        program = torch.export.export(job.model, sample, dynamic_shapes=dims.dynamic_shapes(job.axes, job.input_names))
     except Exception as e:
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         try:
@@ -36,10 +35,12 @@ def exported_program(job: Job) -> torch.export.ExportedProgram:
         except Exception as e2:
             raise failure(f"torch.export cannot take network '{job.network}'", e2,
                           "Export to TorchScript instead.") from e2
-        job.dynamic_batch = False
-        job.notes.append(f"the batch size is fixed at {sample[0].shape[0]} in this file: "
-                         f"a dynamic batch failed ({reason})")
+        for axis in job.axes:
+            if axis.probe is not None:
+                axis.fix(f"torch.export failed with dynamic shapes ({reason})")
         return program
+    dims.settle(job.axes, program, job.project, job.network)
+    return program
 
 
 def write(job: Job) -> tuple[list[Path], Runner]:

@@ -30,6 +30,9 @@ def write(job: Job) -> tuple[list[Path], Runner]:
                           "Export to .pt2 or ONNX instead.") from e2
         job.notes.append(f"torch.jit.script failed ({reason}); the model was traced instead, so any "
                          f"branch that depends on the data is fixed to the one the sample took")
+        for axis in job.axes:
+            if axis.probe is not None and axis.label != "batch":
+                axis.fix("tracing records the sizes of the example")
     path = job.staged(job.target)
     with writing(job.target):
         torch.jit.save(module, str(path))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Any, Callable
 
@@ -68,7 +68,10 @@ def save(project: Project, path: str | os.PathLike) -> None:
     """Writes the project atomically; on failure the old file is left as it was."""
     path = Path(path)
     text = dumps(project)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
+    try:
+        fd, tmp = create_beside(path)
+    except OSError as e:
+        raise StudioError(f"could not save {path}: {e.strerror or e}; the file on disk is unchanged") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
@@ -81,6 +84,23 @@ def save(project: Project, path: str | os.PathLike) -> None:
     except BaseException:
         _remove(tmp)
         raise
+
+
+def create_beside(path: Path) -> tuple[int, str]:
+    """A new hidden temporary file beside `path`, open for writing: (descriptor, its path).
+
+    Its mode is what any new file gets (0666 less the umask, 0644 usually), so
+    the file renamed over `path` is as readable as other tools' files;
+    tempfile.mkstemp would make it 0600.
+    """
+    folder = path.parent if str(path.parent) else Path(".")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = str(folder / f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
 
 
 def load(path: str | os.PathLike) -> Project:

@@ -289,6 +289,8 @@ class ExportDialog(JobDialog):
         self.outcome.setText(
             f"<b style='color:{t.valid_target.name()}'>Exported and verified.</b><br>"
             f"Reloaded and compared with the network: <b>max difference {result.max_abs_diff:.2g}</b>"
+            + (f"<br>Dynamic dimensions (checked at two sizes): {html(', '.join(result.dynamic))}"
+               if result.dynamic else "") +
             f"<p style='margin:6px 0 0 0'>Files written:</p><ul style='margin:2px 0'>{files}</ul>"
             + (f"<p style='margin:6px 0 0 0'>Notes:</p><ul style='margin:2px 0'>{notes}</ul>" if notes else ""))
         self.outcome_box.show()

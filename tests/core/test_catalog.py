@@ -22,7 +22,7 @@ SAMPLES = {
     "GroupNorm": [(16, 4, 4)], "Dropout2d": [(3, 8, 8)], "PixelShuffle": [(8, 4, 4)],
     "ZeroPad2d": [(3, 8, 8)], "ReflectionPad2d": [(3, 8, 8)], "Upsample": [(3, 4, 4)],
     "Bilinear": [(5,), (7,)], "Add": [(4, 6), (4, 6)], "Subtract": [(4, 6), (4, 6)],
-    "Multiply": [(4, 6), (4, 6)], "MatMul": [(4, 6), (6, 3)], "Concat": [(4, 6), (2, 6)],
+    "Multiply": [(4, 6), (4, 6)], "Divide": [(4, 6), (4, 6)], "MatMul": [(4, 6), (6, 3)], "Concat": [(4, 6), (2, 6)],
     "Stack": [(4, 6), (4, 6)], "Embedding": [(7,)], "EmbeddingBag": [(7,)],
     "RNN": [(5, 12)], "LSTM": [(5, 12)], "GRU": [(5, 12)],
     "MultiheadAttention": [(5, 16)], "ScaledDotProductAttention": [(5, 16)],
@@ -31,6 +31,8 @@ SAMPLES = {
     "PositionalEncoding": [(5, 16)], "Unflatten": [(784,)], "Reshape": [(4, 6)], "Permute": [(4, 6)],
     "Transpose": [(4, 6)], "Squeeze": [(4, 1)], "Chunk": [(4, 6)], "Split": [(2, 6)], "Slice": [(5, 6)],
     "Select": [(5, 6)], "Mean": [(5, 6)], "Softmax": [(5, 6)], "LogSoftmax": [(5, 6)],
+    "PadTo": [(3, 4, 5), (2, 6, 6)], "ResizeTo": [(3, 4, 4), (2, 8, 6)], "ClassToken": [(5, 16)],
+    "Pad": [(3, 4, 4)],
 }
 PARAMS = {"TransformerEncoderLayer": {"nhead": 4, "dim_feedforward": 32},
           "TransformerDecoderLayer": {"nhead": 4, "dim_feedforward": 32},

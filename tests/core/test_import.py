@@ -1,6 +1,9 @@
 """Importing plain PyTorch modules: same outputs, readable nodes, refusals that name the call, and a round trip."""
 
 import argparse
+import os
+import stat
+import sys
 import importlib.util
 import textwrap
 
@@ -10,9 +13,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from studio.compile import compile_network, project_source
-from studio.errors import StudioError
+from studio.cli import main
+from studio.errors import InputError, StudioError
 from studio.export import export, import_from_path, import_module
 from studio.export.cli import add_import_arguments, parse_shapes, run_import
+from studio.export.module_loader import load_class
 from studio.graph import io
 
 
@@ -88,15 +93,17 @@ def test_import_gives_the_same_outputs_and_readable_nodes():
     nodes = {n.name: n for n in net.nodes.values()}
     assert nodes["x"].type == "Input" and nodes["x"].params == {"shape": [3, 16, 16], "dtype": "float"}
     assert nodes["stem"].params == {"out_channels": 8, "kernel_size": 5, "stride": 2, "padding": 2}
-    assert nodes["layer1_0_conv1"].params == {"out_channels": 8, "padding": 1, "bias": False}
-    assert nodes["layer1_1_bn2"].type == "BatchNorm2d" and nodes["drop"].params == {"p": 0.25}
-    assert nodes["cat"].type == "Concat" and nodes["add"].type == "Add" and nodes["add_1"].type == "Add"
-    assert nodes["mean"].type == "GlobalAvgPool" and nodes["view"].type == "Flatten"
+    assert nodes["layer1"].params == {"block": "Basic", "repeat": 2}  # nn.Sequential(Basic(8), Basic(8))
+    basic = {n.name: n for n in project.block("Basic").network.nodes.values()}
+    assert basic["conv1"].params == {"out_channels": 8, "padding": 1, "bias": False}
+    assert basic["bn2"].type == "BatchNorm2d" and basic["add"].type == "Add"
+    assert basic["relu2"].type == "ReLU"  # a weightless layer called twice: two nodes
+    assert nodes["drop"].params == {"p": 0.25} and nodes["cat"].type == "Concat"
+    assert nodes["mean"].type == "GlobalAvgPool" and nodes["flatten"].type == "Flatten"
     assert nodes["log_softmax"].params == {"dim": 1} and nodes["max_pool2d"].type == "MaxPool2d"
-    assert nodes["layer1_0_relu_1"].type == "ReLU"  # a weightless layer called twice: two nodes
-    order = [n.pos for n in net.iter_nodes()]
-    assert order == [(200.0 * i, 0.0) for i in range(len(order))]
-    assert "layer1_0_conv1.weight" in result.state_dict and "layer1_1_bn2.running_var" in result.state_dict
+    # the module's own state_dict keys: the repeated block compiles to layer1.0, layer1.1
+    assert "layer1.0.conv1.weight" in result.state_dict and "layer1.1.bn2.running_var" in result.state_dict
+    assert all(k == v for k, v in result.original_keys.items())
     assert io.loads(io.dumps(project)).network().nodes.keys() == net.nodes.keys()
 
 
@@ -146,10 +153,10 @@ class Shared(nn.Module):
 class Direct(nn.Module):
     def __init__(self):
         super().__init__()
-        self.scale = nn.Parameter(torch.ones(4))
+        self.w = nn.Parameter(torch.ones(4, 4))
 
     def forward(self, x):
-        return x * self.scale
+        return x @ self.w
 
 
 class CountPad(nn.Module):
@@ -171,7 +178,7 @@ class Branchy(nn.Module):
                    r"torch.nn.modules.activation.Hardsigmoid"),
     (Erf(), (4,), r"cannot import 'torch.erf' at .*test_import.py:\d+: no catalog entry"),
     (Shared(), (4,), r"'self.fc' \(Linear\): a layer with weights called twice"),
-    (Direct(), (4,), r"'self.scale' at .*: a parameter or buffer used directly"),
+    (Direct(), (4,), r"'operator.matmul' at .*: a parameter or buffer used directly in forward in a way"),
     (CountPad(), (1, 4, 4), r"'self.pool' \(AvgPool2d\).*count_include_pad"),
     (Branchy(), (4,), r"cannot trace .*Branchy"),
 ])
@@ -200,7 +207,7 @@ def test_sequence_model_with_lstm_and_embedding():
     nodes = {n.name: n for n in result.project.network().nodes.values()}
     assert nodes["ids"].params == {"shape": [7], "dtype": "long"}
     assert nodes["lstm"].type == "LSTM" and nodes["lstm"].params == {"hidden_size": 16}
-    assert nodes["getitem_2"].type == "Select" and nodes["getitem_2"].params == {}  # dim 1, index -1: the defaults
+    assert nodes["select"].type == "Select" and nodes["select"].params == {}  # dim 1, index -1: the defaults
     assert "lstm.rnn.weight_ih_l0" in result.state_dict
     torch.testing.assert_close(outputs_of(result.project, result.state_dict, ids), module.eval()(ids))
 
@@ -245,7 +252,11 @@ def test_cli_import_then_export_with_the_weights(tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"wrote {project_file}" in out and f"wrote {tmp_path / 'm.pt'}" in out and "max difference" in out
     project = io.load(project_file)
-    assert [n.name for n in project.network().iter_nodes()] == ["input_1", "n_0", "n_1", "n_2", "out"]
+    assert [n.name for n in project.network().iter_nodes()] == ["input_1", "conv2d_0", "relu_1", "flatten_2", "out"]
+    saved = torch.load(tmp_path / "m.pt", weights_only=True)
+    assert sorted(saved) == ["0.bias", "0.weight"]  # the module's own keys: it loads them back
+    module = load_class(f"{source}:M")(4)
+    module.load_state_dict(saved)
     result = export(project, "pt2", tmp_path / "m.pt2", weights=tmp_path / "m.pt")
     assert result.max_abs_diff < 1e-5 and not result.notes
     assert parse_shapes("3,32,32;10") == [(3, 32, 32), (10,)]
@@ -266,3 +277,99 @@ def test_a_setting_the_catalog_does_not_hold_is_caught_by_the_output_check():
     with pytest.raises(StudioError, match="computes something else than .*TransformerEncoderLayer "
                                           r"\(largest difference .*Nothing was imported"):
         import_module(odd, x, "enc")
+
+
+def test_a_file_imports_its_siblings_as_python_would(tmp_path, monkeypatch):
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "thirdparty.py").write_text("from torch import nn\n\nWIDTH = 4\n\n"
+                                          "def block(c_in, c_out):\n"
+                                          "    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU())\n")
+    (models / "seeded.py").write_text(textwrap.dedent("""
+        from torch import nn
+        from thirdparty import WIDTH, block
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = block(3, WIDTH)
+
+            def forward(self, x):
+                return self.body(x).flatten(1)
+    """))
+    monkeypatch.chdir(tmp_path)
+    before = list(sys.path)
+    result = import_from_path("models/seeded.py:Net", [], (3, 4, 4))
+    body = result.project.block("Body").network
+    assert [n.type for n in body.iter_nodes()][1:3] == ["Conv2d", "ReLU"]
+    assert sys.path == before  # the folder is on the path only while the file loads
+    (models / "thirdparty.py").write_text((models / "thirdparty.py").read_text().replace("WIDTH = 4", "WIDTH = 6"))
+    again = import_from_path("models/seeded.py:Net", [], (3, 4, 4))  # the edited sibling is read again
+    assert again.project.block("Body").network.by_name("conv2d_0").params["out_channels"] == 6
+
+
+class Tagger(nn.Module):
+    """Token ids -> embedding -> LSTM, as a tagger is usually written."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(10, 4)
+        self.rnn = nn.LSTM(4, 6, batch_first=True)
+
+    def forward(self, ids):
+        return self.rnn(self.emb(ids))[0]
+
+
+class Viewing(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(12, 2)
+
+    def forward(self, x):
+        return self.fc(x.view(-1, 12))
+
+
+@pytest.mark.parametrize("module,shape,dtype,message", [
+    (hand_net(), (1, 16, 16), "float", r"^the input shape 1,16,16 \(float\) does not fit HandNet: layer 'stem' "
+                                       r"\(Conv2d\) expects 3 channels, got 1; give the input shape 3,16,16$"),
+    (nn.Sequential(nn.Linear(8, 2)), (5,), "float", r"layer '0' \(Linear\) expects 8 features in the last "
+                                                    r"dimension, got 5; give the input shape 8$"),
+    (hand_net(), (3, 16, 16), "long", r"layer 'stem' \(Conv2d\) takes float values, got token ids; give the dtype float$"),
+    (Tagger(), (7,), "float", r"layer 'emb' \(Embedding\) takes token ids, got float values; give the dtype long$"),
+    (Viewing(), (5,), "float", r"does not fit Viewing: .*test_import.py:\d+ fails: shape '\[-1, 12\]' is invalid"),
+])
+def test_inputs_that_do_not_fit_say_what_the_module_expected(module, shape, dtype, message):
+    x = torch.randint(0, 2, (2, *shape)) if dtype == "long" else torch.randn(2, *shape)
+    with pytest.raises(InputError, match=message) as caught:
+        import_module(module, x, "bad")
+    assert "\n" not in str(caught.value)
+
+
+def test_cli_input_shape_that_does_not_fit_is_one_line_exit_2(tmp_path, capsys):
+    source = tmp_path / "m.py"
+    source.write_text("from torch import nn\n\nclass M(nn.Sequential):\n"
+                      "    def __init__(self):\n        super().__init__(nn.Conv2d(3, 4, 3), nn.Flatten())\n")
+    code = main(["import", f"{source}:M", "-o", str(tmp_path / "m.json"), "--input-shape", "1,8,8"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == ("studio: the input shape 1,8,8 (float) does not fit M: layer '0' (Conv2d) expects 3 channels, "
+                   "got 1; give the input shape 3,8,8\n")
+    assert not (tmp_path / "m.json").exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
+def test_imported_files_get_the_mode_the_umask_gives(tmp_path):
+    source = tmp_path / "m.py"
+    source.write_text("from torch import nn\n\nclass M(nn.Sequential):\n"
+                      "    def __init__(self):\n        super().__init__(nn.Linear(3, 2))\n")
+    parser = argparse.ArgumentParser()
+    add_import_arguments(parser)
+    old = os.umask(0o022)
+    try:
+        assert run_import(parser.parse_args([f"{source}:M", "-o", str(tmp_path / "m.json"), "--input-shape", "3"])) == 0
+        os.umask(0o027)
+        io.save(io.load(tmp_path / "m.json"), tmp_path / "again.json")
+    finally:
+        os.umask(old)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir() if p.suffix != ".py"}
+    assert modes == {"m.json": 0o644, "m.pt": 0o644, "again.json": 0o640}

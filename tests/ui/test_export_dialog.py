@@ -259,8 +259,18 @@ def test_import_module_from_file_opens_new_project(window, tmp_path, qtbot, monk
     qtbot.mouseClick(dlg.import_button, Qt.MouseButton.LeftButton)
     assert not dlg.running and "not valid JSON" in dlg.outcome.text()
 
+    # an input shape the module cannot take: the same one-line message as the command line
     dlg.args.clear()
     qtbot.keyClicks(dlg.args, '{"classes": 5}')
+    dlg.shape.clear()
+    qtbot.keyClicks(dlg.shape, "3,8,8")
+    qtbot.mouseClick(dlg.import_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dlg.running and dlg.error is not None, timeout=WAIT)
+    assert dlg.error == ("the input shape 3,8,8 (float) does not fit Small: layer 'conv' (Conv2d) expects 1 "
+                         "channels, got 3; give the input shape 1,8,8") and window.editor is None
+
+    dlg.shape.clear()
+    qtbot.keyClicks(dlg.shape, "1,8,8")
     qtbot.mouseClick(dlg.import_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dlg.running and dlg.result is not None, timeout=WAIT)
     assert window.editor is not None and window.editor.project is dlg.result.project

@@ -1,0 +1,646 @@
+"""Building a network from a traced module: one catalog node per call, wired as the data flows.
+
+`Builder` walks the traced graph once. A traced value is, for the walk, one of:
+
+* ``(node id, port)``: a tensor a node outputs;
+* `TimeMajor`: such a tensor with its batch and time dimensions swapped, as
+  ``x.permute(1, 0, 2)`` leaves it for a ``batch_first=False`` layer; the
+  catalog's layers are batch first, so the swap and the swap back vanish and
+  the layer takes the tensor as it was;
+* `Recurrent`: a part of what a raw ``nn.LSTM``/``GRU``/``RNN`` returned; what
+  the code takes from it (the sequence, ``h_n[-1]``, ``torch.cat([h_n[-2],
+  h_n[-1]], 1)``) sets the catalog layer's ``output``;
+* `Param`: a parameter of the module used in forward, which functional
+  calls (``F.conv2d(x, self.weight, ...)``, ``x * self.gamma``) turn into the
+  layer that owns it;
+* `Mask`: an attention mask; a causal one sets the layer's ``causal``;
+* None: a size or another plain value (the rules read them through `Sizes`).
+
+Each node added is named after the fx node (``layer1.0.conv1`` ->
+``layer1_0_conv1``) and `sources` records which of the module's state_dict
+entries hold its weights. A call the catalog cannot express raises
+StudioError naming the call and its line.
+"""
+
+from __future__ import annotations
+
+import inspect
+import operator
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import fx, nn
+
+from studio import catalog
+from studio.errors import StudioError
+from studio.export.import_functions import FUNCTIONS, METHODS, SHAPE_METHODS
+from studio.export.import_rules import (BATCH_FIRST, PASS, RAW_RNN, Mapped, Unsupported, batch_first, clean_params,
+                                        map_module)
+from studio.export.import_sizes import Sizes
+from studio.export.import_trace import TensorInfo
+from studio.graph.network import Network
+
+SPACING = 200.0
+
+Out = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class TimeMajor:
+    """The tensor `value` seen with its batch and time dimensions swapped (batch second)."""
+
+    value: Out
+
+
+@dataclass(frozen=True)
+class Recurrent:
+    """Part of a raw recurrent layer's result: "result", "state" ((h, c)), "h" (h_n), "h_fwd" or "h_bwd"."""
+
+    node: str
+    part: str
+    time_major: bool
+
+
+@dataclass(frozen=True)
+class Several:
+    """What a layer returning a tuple gave; `refused` says why its other items cannot be used."""
+
+    first: Any
+    refused: str
+
+
+@dataclass(frozen=True)
+class Param:
+    """A parameter or buffer of the module (``get_attr``), possibly expanded over the batch."""
+
+    target: str
+    expanded: bool = False
+
+
+@dataclass(frozen=True)
+class Mask:
+    """An attention mask; only causal ones have a catalog form."""
+
+    causal: bool
+
+
+class Builder:
+    """Walks the traced graph once, adding a catalog node (and its edges) per call.
+
+    Attributes:
+        net: the network being filled.
+        sources: node id -> {local key: the module's state_dict key}; a local key
+            is the key inside the original layer (``weight``, ``bias_ih_l0``),
+            or the role of a parameter the node now owns.
+    """
+
+    def __init__(self, gm: fx.GraphModule, net: Network, seen: dict[fx.Node, Any]):
+        self.gm, self.net = gm, net
+        self.sizes = Sizes(seen)
+        self.values: dict[fx.Node, Any] = {}
+        self.sources: dict[str, dict[str, str]] = {}
+        self.outputs: dict[str, str] = {}  # raw recurrent node -> the output its users chose
+        self.recurrent: dict[str, nn.RNNBase] = {}  # raw recurrent node -> its layer
+        self.called: set[str] = set()
+        self.masks = _mask_only(gm)
+        self.origin: dict[str, tuple[fx.Node, str]] = {}  # node id -> (the traced call it was made for, base name)
+        self.index = 0
+
+    def build(self) -> None:
+        """Adds every node; StudioError naming the first call that has no catalog form."""
+        for n in self.gm.graph.nodes:
+            try:
+                self._visit(n)
+            except Unsupported as e:
+                raise StudioError(f"cannot import {describe(self.gm, n)}: {e}. Replace it with layers the "
+                                  f"catalog has (studio's palette), or leave it out of the imported part") from None
+
+    def _visit(self, n: fx.Node) -> None:
+        if n.op == "placeholder":
+            info = self.sizes.info(n)
+            if info is None:
+                raise Unsupported("an input that is not a tensor")
+            dtype = "float" if info.dtype.is_floating_point else "long"
+            self.values[n] = (self._add("Input", n.name, {"shape": list(info.shape[1:]), "dtype": dtype}), "out")
+        elif n.op == "get_attr":
+            self.values[n] = Mask(_is_causal(self.sizes.info(n))) if n in self.masks else Param(n.target)
+        elif n.op == "call_module":
+            self._module(n)
+        elif n.op in ("call_function", "call_method"):
+            self._call(n)
+        elif n.op == "output":
+            self._outputs(n.args[0])
+
+    # --- modules -----------------------------------------------------------------
+    def _module(self, n: fx.Node) -> None:
+        sub = self.gm.get_submodule(n.target)
+        if n.target in self.called and any(True for _ in sub.parameters()):
+            raise Unsupported("a layer with weights called twice (shared weights are not supported)")
+        self.called.add(n.target)
+        if isinstance(sub, BATCH_FIRST):
+            self._sequence_layer(n, sub)
+            return
+        if type(sub) is nn.Identity:  # a placeholder layer: nothing to compute
+            self.values[n] = self._carried(n.args[0])
+            return
+        mapped = map_module(sub, list(n.args) + list(n.kwargs.values()))
+        nid = self._result(n, mapped)
+        self._owns(nid, n.target, sub)
+
+    def _owns(self, nid: str, target: str, module: nn.Module) -> None:
+        self.sources[nid] = {k: f"{target}.{k}" for k in module.state_dict()}
+
+    def _sequence_layer(self, n: fx.Node, sub: nn.Module) -> None:
+        """A recurrent, attention or Transformer layer: masks read, time-major inputs unwrapped."""
+        b = inspect.signature(type(sub).forward).bind(None, *n.args, **n.kwargs).arguments
+        data, mask, causal_flag = _sequence_arguments(sub, b)
+        time_major = not batch_first(sub)
+        inputs = [self._layout(v, time_major, sub) for v in data]
+        mapped = map_module(sub, [])
+        if mask is not None or causal_flag or isinstance(sub, nn.TransformerDecoderLayer):
+            mapped.params.update(clean_params(mapped.type, {"causal": self._causal(mask, causal_flag)}))
+        nid = self._add_call(n, mapped.type, mapped.params)
+        for port, src in zip(self.net.ports(self.net.node(nid))[0], inputs):
+            self.net.connect(src[0], src[1], nid, port)
+        self._owns(nid, n.target, sub)
+        out: Any = (nid, "out")
+        if isinstance(sub, RAW_RNN):
+            self.recurrent[nid] = sub
+            out = Recurrent(nid, "result", time_major)
+        elif time_major:
+            out = TimeMajor(out)
+        if isinstance(sub, nn.MultiheadAttention):
+            out = Several(out, "the attention weights")
+        self.values[n] = out
+
+    def _layout(self, v, time_major: bool, sub: nn.Module) -> Out:
+        value = self.values.get(v) if isinstance(v, fx.Node) else None
+        if time_major:
+            if not isinstance(value, TimeMajor):
+                raise Unsupported(f"{type(sub).__name__} with batch_first=False given a batch-first tensor: the "
+                                  f"module's input is time-major, which import cannot express (permute it in "
+                                  f"forward, or use batch_first=True)")
+            return value.value
+        return self._value(v)
+
+    def _causal(self, mask, flag) -> bool:
+        if mask is None:
+            return bool(flag)
+        value = self.values.get(mask) if isinstance(mask, fx.Node) else None
+        if not isinstance(value, Mask) or not value.causal:
+            raise Unsupported("an attention mask that is not causal (the catalog's layers take a causal mask "
+                              "or a key padding mask)")
+        return True
+
+    # --- functions and methods -------------------------------------------------------------
+    def _call(self, n: fx.Node) -> None:
+        if n in self.masks:
+            self.values[n] = Mask(_is_causal(self.sizes.info(n)))
+            return
+        if self._special(n):
+            return
+        if n.op == "call_method" and n.target in SHAPE_METHODS or self.sizes.info(n) is None:
+            self.values[n] = None  # sizes and other plain values: the rules read them through Sizes
+            return
+        if any(isinstance(self.values.get(a), Param) for a in _node_args(n)):
+            self._parameter_call(n)
+            return
+        rule = FUNCTIONS.get(n.target) if n.op == "call_function" else METHODS.get(n.target)
+        if rule is None:
+            raise Unsupported("no catalog entry for it")
+        mapped = rule(n, n.args, dict(n.kwargs), self.sizes)
+        if mapped is PASS:
+            first = n.args[0] if n.args else next(iter(n.kwargs.values()))
+            self.values[n] = self._carried(first[0] if isinstance(first, (list, tuple)) else first)
+            return
+        self._result(n, mapped)
+
+    def _carried(self, v) -> Any:
+        """The value a pass-through call returns: its input's, time-major or not."""
+        value = self.values.get(v) if isinstance(v, fx.Node) else None
+        return value if isinstance(value, TimeMajor) else self._value(v)
+
+    def _special(self, n: fx.Node) -> bool:
+        """Calls on recurrent results, tuples and time-major tensors; True when handled."""
+        args = n.args
+        first = self.values.get(args[0]) if args and isinstance(args[0], fx.Node) else None
+        if n.target is operator.getitem and isinstance(first, Several):
+            if args[1] != 0:
+                raise Unsupported(first.refused)
+            self.values[n] = first.first
+            return True
+        if isinstance(first, Recurrent):
+            self.values[n] = self._recurrent_use(n, first)
+            return True
+        if _is_swap(n, self.sizes):
+            if isinstance(first, TimeMajor):
+                self.values[n] = first.value
+            else:
+                self.values[n] = TimeMajor(self._value(args[0]))
+            return True
+        if isinstance(first, TimeMajor) and n.target is operator.getitem and isinstance(args[1], int):
+            nid = self._add_call(n, "Select", clean_params("Select", {"dim": 1, "index": args[1]}))
+            self.net.connect(*first.value, nid, "in")
+            self.values[n] = (nid, "out")  # out[-1] of a time-major sequence: its last step, batch first
+            return True
+        if n.target in (torch.cat, torch.concat) and self._joined_directions(n):
+            return True
+        return False
+
+    # --- recurrent layers -------------------------------------------------------------------
+    def _recurrent_use(self, n: fx.Node, r: Recurrent) -> Any:
+        layer = self.recurrent[r.node]
+        index = _plain_index(n.args[1]) if n.target is operator.getitem and len(n.args) > 1 else None
+        if r.part == "result" and index == 0:
+            self._choose(r.node, "sequence")
+            return TimeMajor((r.node, "out")) if r.time_major else (r.node, "out")
+        if r.part == "result" and index == 1:
+            return Recurrent(r.node, "state" if isinstance(layer, nn.LSTM) else "h", r.time_major)
+        if r.part == "state" and index == 0:
+            return Recurrent(r.node, "h", r.time_major)
+        if r.part == "state" and index == 1:
+            raise Unsupported("the cell state of an LSTM (the catalog's LSTM gives its hidden state)")
+        count = layer.num_layers * (2 if layer.bidirectional else 1)
+        if r.part == "h" and _squeezes_first(n) and count == 1:
+            index = 0
+        if r.part == "h" and isinstance(index, int) and -count <= index < count:
+            top = index % count
+            if top == count - 1 and not layer.bidirectional:
+                self._choose(r.node, "hidden")
+                return (r.node, "out")
+            if layer.bidirectional and top >= count - 2:
+                return Recurrent(r.node, "h_fwd" if top == count - 2 else "h_bwd", r.time_major)
+        raise Unsupported("a use of a recurrent layer's state other than h_n[-1] (or torch.cat([h_n[-2], "
+                          "h_n[-1]], 1) when bidirectional), its output sequence, or out[:, -1]")
+
+    def _joined_directions(self, n: fx.Node) -> bool:
+        """torch.cat([h_n[-2], h_n[-1]], 1): a bidirectional layer's hidden output."""
+        tensors = n.args[0] if n.args else n.kwargs.get("tensors")
+        parts = [self.values.get(t) if isinstance(t, fx.Node) else None for t in tensors]
+        if not parts or not all(isinstance(p, Recurrent) for p in parts):
+            return False
+        dim = n.args[1] if len(n.args) > 1 else n.kwargs.get("dim", 0)
+        if [p.part for p in parts] != ["h_fwd", "h_bwd"] or parts[0].node != parts[1].node or dim not in (1, -1):
+            raise Unsupported("the two directions of a recurrent layer joined other than torch.cat([h_n[-2], "
+                              "h_n[-1]], 1)")
+        self._choose(parts[0].node, "hidden")
+        self.values[n] = (parts[0].node, "out")
+        return True
+
+    def _choose(self, nid: str, output: str) -> None:
+        chosen = self.outputs.setdefault(nid, output)
+        if chosen != output:
+            raise Unsupported(f"both the {chosen} and the {output} of one recurrent layer (the catalog's layer "
+                              f"gives one of them)")
+        node = self.net.node(nid)
+        self.net.set_params(nid, clean_params(node.type, {**node.params, "output": output}))
+
+    # --- parameters used in forward ------------------------------------------------------
+    def _parameter_call(self, n: fx.Node) -> None:
+        """F.conv2d(x, self.weight, ...), F.linear, x * self.gamma, x + self.pos_embed, ...expand for a token."""
+        if n.op == "call_method" and n.target == "expand":
+            self.values[n] = Param(self.values[n.args[0]].target, expanded=True)
+            return
+        rule = _PARAMETER_RULES.get(n.target) if n.op == "call_function" else _PARAMETER_METHODS.get(n.target)
+        if rule is None:
+            raise Unsupported("a parameter or buffer used directly in forward in a way the catalog has no layer "
+                              "for (wrap it in a layer)")
+        mapped, owned = rule(self, n)
+        if n.target is F.conv2d:
+            self._fold_padding(mapped)
+        nid = self._result(n, mapped)
+        self.sources[nid] = owned
+        if mapped.type in ("Scale", "Bias", "ClassToken"):  # named after the parameter: gamma_1, pos_embed
+            self.origin[nid] = (n, next(iter(owned.values())).rsplit(".", 1)[-1])
+
+    def _fold_padding(self, mapped: Mapped) -> None:
+        """nn.ZeroPad2d(p) before F.conv2d(x, self.weight, ...) (efficientnet's static same padding), when the
+        padding is the same on both sides: the convolution's own padding, and no ZeroPad2d node."""
+        padded = mapped.inputs[0]
+        source = self.values.get(padded)
+        pad = self.net.node(source[0]) if isinstance(source, tuple) else None
+        if pad is None or pad.type != "ZeroPad2d" or len(padded.users) != 1:
+            return
+        amounts = pad.params.get("padding", 1)
+        left, right, top, bottom = [amounts] * 4 if isinstance(amounts, int) else amounts
+        padding = mapped.params.get("padding", 0)
+        if left != right or top != bottom or padding not in (0, [0, 0]):
+            return
+        self.net.remove_node(pad.id)
+        self.origin.pop(pad.id, None)
+        self.sources.pop(pad.id, None)
+        mapped.inputs[0] = padded.args[0]
+        mapped.params.update(clean_params(mapped.type, {"padding": [top, left]}))
+
+    def param(self, v) -> Param | None:
+        """The Param a traced value is, or None."""
+        value = self.values.get(v) if isinstance(v, fx.Node) else None
+        return value if isinstance(value, Param) else None
+
+    def param_shape(self, p: Param) -> tuple[int, ...]:
+        """The shape of a parameter of the module."""
+        return tuple(self.gm.get_parameter(p.target).shape)
+
+    # --- output and plumbing ---------------------------------------------------------------
+    def _outputs(self, result) -> None:
+        results = list(result) if isinstance(result, (tuple, list)) else [result]
+        for i, r in enumerate(results):
+            src = self._value(r)
+            nid = self._add("Output", "out" if len(results) == 1 else f"out{i}", {})
+            self.net.connect(src[0], src[1], nid, "in")
+
+    def _result(self, n: fx.Node, mapped: Mapped) -> str:
+        """Adds the node for `mapped` as the value of `n`; a layer that works on the last dimension
+        alone takes time-major tensors as they are and gives one back."""
+        ins = [self.values.get(v) if isinstance(v, fx.Node) else None for v in mapped.inputs]
+        swapped = bool(ins) and all(isinstance(v, TimeMajor) for v in ins) and _per_position(mapped)
+        nid = self._place(n, mapped, [v.value for v in ins] if swapped else None)
+        self.values[n] = TimeMajor((nid, "out")) if swapped else (nid, "out")
+        return nid
+
+    def _place(self, n: fx.Node, mapped: Mapped, sources: list[Out] | None = None) -> str:
+        sources = sources or [self._value(v) for v in mapped.inputs]
+        nid = self._add_call(n, mapped.type, mapped.params)
+        ports = self.net.ports(self.net.node(nid))[0]
+        if len(sources) > len(ports):
+            raise Unsupported(f"{len(sources)} inputs for {mapped.type}, which takes {len(ports)}")
+        for port, (src, src_port) in zip(ports, sources):
+            self.net.connect(src, src_port, nid, port)
+        return nid
+
+    def _add(self, type_name: str, name: str, params: dict) -> str:
+        nid = self.net.add_node(type_name, self.net.unique_name(name), params, (SPACING * self.index, 0.0))
+        self.index += 1
+        return nid
+
+    def _add_call(self, n: fx.Node, type_name: str, params: dict) -> str:
+        """A node for call `n`: a layer named after its path, a function call after the function it compiles to.
+
+        ``x[:, 0]`` becomes a Select node called ``select`` (compiled, it is
+        ``torch.select``), numbered afresh (select, select_2, ...): the
+        generated code then imports back to the same names.
+        """
+        spec = catalog.get(type_name)
+        if n.op == "call_module":
+            name = n.name
+        elif spec.is_function:
+            name = spec.function.__name__
+        else:
+            name = re.sub(r"_\d+$", "", n.name)
+        nid = self._add(type_name, name, params)
+        self.origin[nid] = (n, name)
+        return nid
+
+    def _value(self, v) -> Out:
+        value = self.values.get(v) if isinstance(v, fx.Node) else None
+        if isinstance(value, tuple):
+            return value
+        what = v.name if isinstance(v, fx.Node) else repr(v)
+        if isinstance(value, TimeMajor):
+            raise Unsupported(f"'{what}' has its batch dimension second (after a permute or transpose of "
+                              f"dimensions 0 and 1); only batch_first=False recurrent, attention and Transformer "
+                              f"layers, or the swap back, can take it")
+        if isinstance(value, Recurrent):
+            raise Unsupported(f"'{what}' is part of a recurrent layer's state, used other than as h_n[-1]")
+        if isinstance(value, Param):
+            raise Unsupported(f"'{what}' is a parameter used directly in forward, in a way the catalog has no "
+                              f"layer for")
+        raise Unsupported(f"'{what}' is not the output of a layer (constants and sizes cannot feed a layer)")
+
+
+# --- reading calls ------------------------------------------------------------------------------
+
+# Layers that treat every position alike and work on the last dimension (or element-wise): they commute
+# with swapping the batch and time dimensions.
+_PER_POSITION = {"Linear", "LayerNorm", "Dropout", "AlphaDropout", "Identity", "Add", "Subtract", "Multiply",
+                 *(spec.type for spec in catalog.REGISTRY.values() if spec.category == "Activation")} - {"PReLU"}
+
+
+def _per_position(mapped: Mapped) -> bool:
+    if mapped.type in ("Softmax", "LogSoftmax"):
+        return mapped.params.get("dim", -1) in (-1, 2)
+    return mapped.type in _PER_POSITION
+
+
+def _node_args(n: fx.Node) -> list[fx.Node]:
+    found = []
+    for a in (*n.args, *n.kwargs.values()):
+        if isinstance(a, (list, tuple)):
+            found += [x for x in a if isinstance(x, fx.Node)]
+        elif isinstance(a, fx.Node):
+            found.append(a)
+    return found
+
+
+def _is_swap(n: fx.Node, sizes: Sizes) -> bool:
+    """x.permute(1, 0, 2), x.transpose(0, 1) and their function forms, on a 3-D tensor."""
+    if n.target not in ("permute", "transpose", torch.permute, torch.transpose) or not n.args:
+        return False
+    if sizes.info(n.args[0]) is None or len(sizes(n.args[0])) != 3:
+        return False
+    rest = n.args[1:]
+    if n.target in ("permute", torch.permute):
+        dims = rest[0] if len(rest) == 1 else rest
+        dims = list(n.kwargs.get("dims", dims))
+        return [d % 3 for d in dims] == [1, 0, 2]
+    dims = list(rest) + [n.kwargs[k] for k in ("dim0", "dim1") if k in n.kwargs]
+    return sorted(d % 3 for d in dims) == [0, 1]
+
+
+def _plain_index(index):
+    """hidden[-2, :, :] is hidden[-2]."""
+    full = slice(None, None, None)
+    if isinstance(index, tuple) and index and all(i == full for i in index[1:]):
+        return index[0]
+    return index
+
+
+def _squeezes_first(n: fx.Node) -> bool:
+    """h_n.squeeze(0) or torch.squeeze(h_n, 0)."""
+    return n.target in ("squeeze", torch.squeeze) and (n.args[1:] == (0,) or n.kwargs.get("dim") == 0)
+
+
+_MASK_KEYS = {"attn_mask", "src_mask", "tgt_mask", "mask"}
+
+
+def _sequence_arguments(sub: nn.Module, b: dict) -> tuple[list, Any, Any]:
+    """(data inputs, the attention mask or None, the is_causal flag) of a sequence layer's call."""
+    if isinstance(sub, RAW_RNN):
+        if b.get("hx") is not None:
+            raise Unsupported("an initial state passed to a recurrent layer (the catalog's start from zeros)")
+        return [b["input"]], None, None
+    for key in ("key_padding_mask", "src_key_padding_mask", "tgt_key_padding_mask", "memory_key_padding_mask",
+                "memory_mask"):
+        if b.get(key) is not None:
+            raise Unsupported(f"{type(sub).__name__} called with {key}")
+    if isinstance(sub, nn.MultiheadAttention):
+        return [b["query"], b["key"], b["value"]], b.get("attn_mask"), b.get("is_causal")
+    if isinstance(sub, nn.TransformerDecoderLayer):
+        return [b["tgt"], b["memory"]], b.get("tgt_mask"), b.get("tgt_is_causal")
+    return [b["src"]], b.get("src_mask"), b.get("is_causal")
+
+
+def _mask_only(gm: fx.GraphModule) -> set[fx.Node]:
+    """Nodes computed only to become attention masks (nn.Transformer.generate_square_subsequent_mask, ...)."""
+    masks: set[fx.Node] = set()
+    for n in reversed(list(gm.graph.nodes)):
+        if n.op not in ("call_function", "call_method", "get_attr") or not n.users:
+            continue
+        if all(u in masks or _takes_as_mask(gm, u, n) for u in n.users):
+            masks.add(n)
+    return masks
+
+
+def _takes_as_mask(gm: fx.GraphModule, user: fx.Node, n: fx.Node) -> bool:
+    if user.op != "call_module" or not isinstance(gm.get_submodule(user.target), BATCH_FIRST):
+        return False
+    sub = gm.get_submodule(user.target)
+    bound = inspect.signature(type(sub).forward).bind(None, *user.args, **user.kwargs).arguments
+    return any(bound.get(k) is n for k in _MASK_KEYS)
+
+
+def _is_causal(info: TensorInfo | None) -> bool:
+    """True for a square mask hiding exactly the positions after each one (-inf or True above the diagonal)."""
+    if info is None or info.value is None or len(info.shape) != 2 or info.shape[0] != info.shape[1]:
+        return False
+    m = info.value
+    above = torch.ones(m.shape, dtype=torch.bool).triu(1)
+    if m.dtype == torch.bool:
+        return bool(torch.equal(m, above))
+    return bool(torch.all(torch.isneginf(m[above]))) and bool(torch.all(m[~above] == 0))
+
+
+# --- parameter rules ----------------------------------------------------------------------------
+
+def _bind(n: fx.Node, names: tuple[str, ...], defaults: dict) -> dict:
+    bound = dict(defaults)
+    bound.update(zip(names, n.args))
+    bound.update({k: v for k, v in n.kwargs.items() if k in names})
+    return bound
+
+
+def _owned(builder: Builder, **roles) -> dict[str, str]:
+    out = {}
+    for role, v in roles.items():
+        p = builder.param(v)
+        if v is not None and p is None:
+            raise Unsupported(f"a computed '{role}' (only parameters of the module can be a layer's weights)")
+        if p is not None:
+            out[role] = p.target
+    return out
+
+
+def _conv(dims: int):
+    def rule(builder: Builder, n: fx.Node):
+        b = _bind(n, ("input", "weight", "bias", "stride", "padding", "dilation", "groups"),
+                  {"bias": None, "stride": 1, "padding": 0, "dilation": 1, "groups": 1})
+        owned = _owned(builder, weight=b["weight"], bias=b["bias"])
+        shape = builder.param_shape(builder.param(b["weight"]))
+        type_name = f"Conv{dims}d"
+        return Mapped(type_name, clean_params(type_name, {
+            "out_channels": shape[0], "kernel_size": list(shape[2:]), "stride": b["stride"],
+            "padding": b["padding"], "dilation": b["dilation"], "groups": b["groups"],
+            "bias": "bias" in owned}), [b["input"]]), owned
+    return rule
+
+
+def _linear(builder: Builder, n: fx.Node):
+    b = _bind(n, ("input", "weight", "bias"), {"bias": None})
+    owned = _owned(builder, weight=b["weight"], bias=b["bias"])
+    shape = builder.param_shape(builder.param(b["weight"]))
+    return Mapped("Linear", clean_params("Linear", {"out_features": shape[0], "bias": "bias" in owned}),
+                  [b["input"]]), owned
+
+
+def _layer_norm(builder: Builder, n: fx.Node):
+    b = _bind(n, ("input", "normalized_shape", "weight", "bias", "eps"), {"weight": None, "bias": None, "eps": 1e-5})
+    owned = _owned(builder, weight=b["weight"], bias=b["bias"])
+    if len(b["normalized_shape"]) != 1 or len(owned) not in (0, 2):
+        raise Unsupported("layer_norm over several dimensions, or with a weight but no bias")
+    return Mapped("LayerNorm", clean_params("LayerNorm", {"eps": b["eps"], "elementwise_affine": bool(owned)}),
+                  [b["input"]]), owned
+
+
+def _embedding(builder: Builder, n: fx.Node):
+    b = _bind(n, ("input", "weight", "padding_idx", "max_norm"), {"padding_idx": None, "max_norm": None})
+    if b["max_norm"] is not None:
+        raise Unsupported("embedding with max_norm")
+    owned = _owned(builder, weight=b["weight"])
+    rows, width = builder.param_shape(builder.param(b["weight"]))
+    return Mapped("Embedding", clean_params("Embedding", {"num_embeddings": rows, "embedding_dim": width,
+                                                          "padding_idx": b["padding_idx"]}), [b["input"]]), owned
+
+
+def _learned(type_name: str):
+    """x + self.p (Bias) or x * self.p (Scale), either order."""
+    def rule(builder: Builder, n: fx.Node):
+        a, b = n.args[0], n.args[1]
+        param, x = (a, b) if builder.param(a) is not None else (b, a)
+        p = builder.param(param)
+        if p.expanded or builder.param(x) is not None:
+            raise Unsupported(f"{type_name.lower()} of two parameters")
+        shape = builder.param_shape(p)
+        return Mapped(type_name, clean_params(type_name, {"shape": list(shape) or [1]}), [x]), {"weight": p.target}
+    return rule
+
+
+def _class_token(builder: Builder, n: fx.Node):
+    """torch.cat([self.cls_token.expand(N, -1, -1), x], 1): ViT's class token."""
+    tensors = n.args[0] if n.args else n.kwargs["tensors"]
+    dim = n.args[1] if len(n.args) > 1 else n.kwargs.get("dim", 0)
+    p = builder.param(tensors[0]) if len(tensors) == 2 else None
+    if p is None or not p.expanded or dim not in (1, -2) or len(builder.param_shape(p)) != 3 \
+            or builder.param_shape(p)[:2] != (1, 1):
+        raise Unsupported("a parameter joined to a tensor other than as a class token "
+                          "(torch.cat([self.cls_token.expand(N, -1, -1), x], 1))")
+    return Mapped("ClassToken", {}, [tensors[1]]), {"token": p.target}
+
+
+_PARAMETER_RULES = {F.conv1d: _conv(1), F.conv2d: _conv(2), F.conv3d: _conv(3), F.linear: _linear,
+                    F.layer_norm: _layer_norm, F.embedding: _embedding,
+                    operator.add: _learned("Bias"), torch.add: _learned("Bias"),
+                    operator.mul: _learned("Scale"), torch.mul: _learned("Scale"),
+                    torch.cat: _class_token, torch.concat: _class_token}
+_PARAMETER_METHODS = {"add": _learned("Bias"), "mul": _learned("Scale")}
+
+
+# --- messages ---------------------------------------------------------------------------------
+
+def describe(gm: fx.GraphModule, n: fx.Node) -> str:
+    """A traced call as the user wrote it, with its file and line."""
+    if n.op == "call_module":
+        return f"'self.{n.target}' ({type(gm.get_submodule(n.target)).__name__})"
+    if n.op == "call_method":
+        what = f"'.{n.target}()' (a tensor method)"
+    elif n.op == "call_function":
+        what = f"'{_function_name(n.target)}'"
+    elif n.op == "get_attr":
+        what = f"'self.{n.target}'"
+    else:
+        what = f"'{n.name}'"
+    line = source_line(n)
+    return f"{what}{' at ' + line if line else ''}"
+
+
+def _function_name(fn) -> str:
+    module = getattr(fn, "__module__", None) or ""
+    name = getattr(fn, "__name__", repr(fn))
+    if module in ("_operator", "operator"):
+        return f"operator.{name}"
+    if module.startswith("torch.nn.functional") or name in dir(nn.functional) and module != "torch":
+        return f"torch.nn.functional.{name}"
+    return f"torch.{name}" if not module or module.startswith("torch") else f"{module}.{name}"
+
+
+def source_line(n: fx.Node) -> str:
+    """``file:line`` of the user's code that made the call (torch's own frames skipped)."""
+    ours = (str(Path(torch.__file__).parent), str(Path(__file__).parents[1]))
+    for line in reversed((n.stack_trace or "").strip().splitlines()):
+        line = line.strip()
+        if line.startswith('File "') and not line[6:].startswith(ours):
+            return line[6:].replace('", line ', ":").split(",")[0]
+    return ""
