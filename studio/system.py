@@ -41,14 +41,20 @@ def free_device_memory(device) -> int | None:
 
 
 def free_disk(path: str | os.PathLike) -> int | None:
-    """Free bytes on the file system holding `path` (or its nearest existing parent)."""
+    """Free bytes on the file system holding `path` (or its nearest existing parent).
+
+    None when unknown, also for file systems that report no size at all
+    (sysfs, procfs, some FUSE mounts): their "0 free" is not a full disk, and
+    the write itself says what is wrong.
+    """
     folder = Path(path).absolute()
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     try:
-        return shutil.disk_usage(folder).free
+        usage = shutil.disk_usage(folder)
     except OSError:
         return None
+    return usage.free if usage.total else None
 
 
 def size_text(n: int) -> str:

@@ -17,8 +17,9 @@ import gc
 import keyword
 import operator
 import re
-from contextlib import contextmanager
+import threading
 import unicodedata
+from contextlib import contextmanager
 
 import torch
 from torch import fx, nn
@@ -43,7 +44,7 @@ class CompileError(StudioError):
 
 def compile_network(project: Project, network: str | None = None, analyzer: Analyzer | None = None) -> fx.GraphModule:
     """The network as a GraphModule with freshly initialised weights (on the CPU)."""
-    with _collecting_new_objects_only():
+    with _collection_paused():
         analyzer = analyzer or Analyzer(project)
         net = project.network(network)
         report = analyzer.analyse(net.name)
@@ -56,21 +57,35 @@ def compile_network(project: Project, network: str | None = None, analyzer: Anal
         return build_module(project, net, report, class_name=class_name_for(net.name))
 
 
+_pause = {"depth": 0, "was_enabled": True}
+_pause_lock = threading.Lock()
+
+
 @contextmanager
-def _collecting_new_objects_only():
-    """Garbage collection inside the block looks only at objects made inside it.
+def _collection_paused():
+    """No garbage collection starts while any thread is inside this block.
 
     Compiling a 10,000-node network makes about 200,000 objects, and each full
     collection that starts meanwhile walks every object of the process, torch's
     too: compile time grew faster than the node count (bench/analysis.py).
-    `gc.freeze` hides what exists now from the collector until `gc.unfreeze`
-    hands it back, so older garbage waits at most until the block ends.
+    `gc.freeze` would hide the old objects instead, but it rewires the
+    collector's lists and is not safe while another thread is collecting (the
+    GUI compiles in worker threads: it crashed the process), whereas
+    `gc.disable` only sets a flag. Garbage made meanwhile waits until the last
+    compile ends.
     """
-    gc.freeze()
+    with _pause_lock:
+        if _pause["depth"] == 0:
+            _pause["was_enabled"] = gc.isenabled()
+            gc.disable()
+        _pause["depth"] += 1
     try:
         yield
     finally:
-        gc.unfreeze()
+        with _pause_lock:
+            _pause["depth"] -= 1
+            if _pause["depth"] == 0 and _pause["was_enabled"]:
+                gc.enable()
 
 
 def compile_project(project: Project, analyzer: Analyzer | None = None) -> dict[str, fx.GraphModule]:

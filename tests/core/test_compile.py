@@ -1,6 +1,7 @@
 """Compiling to torch.fx: same outputs as hand-written code, readable names, scriptable, standalone source."""
 
 import gc
+import threading
 import subprocess
 import sys
 
@@ -81,27 +82,46 @@ def test_multi_output_nodes_and_several_outputs():
     torch.jit.script(gm)
 
 
-def test_collections_during_compiling_pass_over_what_existed_before():
+def test_no_collection_starts_while_compiling():
     # A full collection walks every object it can see; torch's alone are hundreds of
     # thousands, so compiling a large network made compile time grow faster than its size.
     project = lenet()
-    frozen_at_collections = []
+    collections = []
 
     def note(phase, info):
         if phase == "start":
-            frozen_at_collections.append(gc.get_freeze_count())
+            collections.append(info["generation"])
 
-    threshold = gc.get_threshold()
+    def compile_often_collecting():
+        threshold = gc.get_threshold()
+        gc.set_threshold(50)  # collect often, so that compiling LeNet-5 would see collections
+        try:
+            compile_network(project)
+        finally:
+            gc.set_threshold(*threshold)
+
     gc.callbacks.append(note)
-    gc.set_threshold(50)  # collect often, so that compiling LeNet-5 sees collections
     try:
-        compile_network(project)
+        compile_often_collecting()
+        assert len(collections) <= 2  # at most one on the way in and one on the way out
+        threads = [threading.Thread(target=compile_network, args=(project,)) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     finally:
-        gc.set_threshold(*threshold)
         gc.callbacks.remove(note)
-    # Only a collection that starts before compile_network reaches gc.freeze sees everything.
-    assert len(frozen_at_collections) > 5 and frozen_at_collections.count(0) <= 1
-    assert gc.get_freeze_count() == 0  # all handed back afterwards
+    assert gc.isenabled()  # handed back once the last compile ended
+    collections.clear()
+    gc.callbacks.append(note)
+    try:
+        threshold = gc.get_threshold()
+        gc.set_threshold(50)
+        cycles = [[[]] for _ in range(2000)]  # the same threshold outside a compile does collect
+        gc.set_threshold(*threshold)
+    finally:
+        gc.callbacks.remove(note)
+    assert len(collections) > 5 and cycles
 
 
 def test_a_network_with_problems_does_not_compile():
@@ -110,7 +130,7 @@ def test_a_network_with_problems_does_not_compile():
     net.remove_node(net.by_name("relu2").id)
     with pytest.raises(CompileError, match="input 'in' is not connected"):
         compile_network(project)
-    assert gc.get_freeze_count() == 0
+    assert gc.isenabled()
 
 
 def test_node_names_that_clash_with_python_become_legal_attributes():
