@@ -320,7 +320,12 @@ class Hierarchy:
                 self._merge_group(names)
 
     def _merge_group(self, names: list[str]) -> None:
-        """One definition for several of equal structure; numbers that differ become its $ parameters."""
+        """One definition for several of equal structure; numbers that differ become its $ parameters.
+
+        The one kept, whose values become the defaults, is the one first in the module (by path), so that the
+        same model written another way (the generated code) gives the same definition.
+        """
+        names = sorted(names, key=lambda n: _natural(self.made[n].path))
         keep = self.project.block(names[0])
         nets = [self.project.block(n).network for n in names]
         varying = _varying(nets)
@@ -393,6 +398,11 @@ class Hierarchy:
         return out
 
 
+def _natural(path: str) -> list:
+    """A sort key that puts layer2 before layer10."""
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", path) if p]
+
+
 def _block_base(call: Call) -> str:
     """A block's name: its module's class (DenseLayer), or for a Sequential, its attribute (Features)."""
     cls = type(call.module)
@@ -400,15 +410,25 @@ def _block_base(call: Call) -> str:
 
 
 def renamed_blocks(project: Project, names: dict[str, str]) -> Project:
-    """The project with its blocks renamed (old -> new), instances following (a freshly built project only)."""
-    if not names:
-        return project
+    """The project with its blocks renamed (old -> new), instances following, and each block listed after
+    the blocks it uses (as a file is read back); for a freshly built project only."""
     data = io.to_dict(project)
-    data["blocks"] = {names.get(k, k): v for k, v in data["blocks"].items()}
-    for net in [*data["networks"].values(), *(b["network"] for b in data["blocks"].values())]:
+    blocks = {names.get(k, k): v for k, v in data["blocks"].items()}
+    for net in [*data["networks"].values(), *(b["network"] for b in blocks.values())]:
         for node in net["nodes"]:
             if node["type"] == BLOCK_TYPE:
                 node["params"]["block"] = names.get(node["params"]["block"], node["params"]["block"])
+    order: list[str] = []
+
+    def visit(name: str) -> None:
+        if name not in order:
+            for node in blocks[name]["network"]["nodes"]:
+                if node["type"] == BLOCK_TYPE:
+                    visit(node["params"]["block"])
+            order.append(name)
+    for name in blocks:
+        visit(name)
+    data["blocks"] = {name: blocks[name] for name in order}
     return io.from_dict(data)
 
 
