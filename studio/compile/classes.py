@@ -19,7 +19,9 @@ functions they call), nothing more; `imports` the import lines the text needs.
 from __future__ import annotations
 
 import ast
+import builtins
 import inspect
+import keyword
 import re
 from typing import Any
 
@@ -246,15 +248,21 @@ def _defaults(slots: dict, built: list) -> dict:
 
 
 def _parameter_name(node, key: str, taken: set[str]) -> str:
+    """A constructor parameter's name: the definition's own $ argument where it is one, else the keyword;
+    never a keyword, builtin or name the class body uses (self, torch, nn)."""
     value = node.params.get(key)
     if isinstance(value, str) and re.fullmatch(r"\$[A-Za-z_]\w*", value):
-        base = value[1:]  # the definition's own $ argument
+        base = value[1:]
     else:
         base = key
     name, i = base, 2
-    while name in taken or name in ("self", "super"):
+    while name in taken or name in _AVOID:
         name, i = f"{base}{i}", i + 1
     return name
+
+
+_AVOID = set(keyword.kwlist) | set(keyword.softkwlist) | set(dir(builtins)) | {"self", "torch", "nn", "math",
+                                                                               "operator"}
 
 
 def used_helpers(names: set[str]) -> str:
