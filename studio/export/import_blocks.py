@@ -410,25 +410,15 @@ def _block_base(call: Call) -> str:
 
 
 def renamed_blocks(project: Project, names: dict[str, str]) -> Project:
-    """The project with its blocks renamed (old -> new), instances following, and each block listed after
-    the blocks it uses (as a file is read back); for a freshly built project only."""
+    """The project with its blocks renamed (old -> new), instances following (a freshly built project only)."""
+    if not names:
+        return project
     data = io.to_dict(project)
-    blocks = {names.get(k, k): v for k, v in data["blocks"].items()}
-    for net in [*data["networks"].values(), *(b["network"] for b in blocks.values())]:
+    data["blocks"] = {names.get(k, k): v for k, v in data["blocks"].items()}
+    for net in [*data["networks"].values(), *(b["network"] for b in data["blocks"].values())]:
         for node in net["nodes"]:
             if node["type"] == BLOCK_TYPE:
                 node["params"]["block"] = names.get(node["params"]["block"], node["params"]["block"])
-    order: list[str] = []
-
-    def visit(name: str) -> None:
-        if name not in order:
-            for node in blocks[name]["network"]["nodes"]:
-                if node["type"] == BLOCK_TYPE:
-                    visit(node["params"]["block"])
-            order.append(name)
-    for name in blocks:
-        visit(name)
-    data["blocks"] = {name: blocks[name] for name in order}
     return io.from_dict(data)
 
 
