@@ -320,7 +320,12 @@ class Hierarchy:
                 self._merge_group(names)
 
     def _merge_group(self, names: list[str]) -> None:
-        """One definition for several of equal structure; numbers that differ become its $ parameters."""
+        """One definition for several of equal structure; numbers that differ become its $ parameters.
+
+        The one kept, whose values become the defaults, is the one first in the module (by path), so that the
+        same model written another way (the generated code) gives the same definition.
+        """
+        names = sorted(names, key=lambda n: _natural(self.made[n].path))
         keep = self.project.block(names[0])
         nets = [self.project.block(n).network for n in names]
         varying = _varying(nets)
@@ -391,6 +396,11 @@ class Hierarchy:
                 parts.append(names[key][nid] + (f".{index}" if index is not None else ""))
             out[flat] = ".".join(parts)
         return out
+
+
+def _natural(path: str) -> list:
+    """A sort key that puts layer2 before layer10."""
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", path) if p]
 
 
 def _block_base(call: Call) -> str:

@@ -40,8 +40,10 @@ from studio.errors import StudioError
 from studio.export.import_functions import FUNCTIONS, METHODS, SHAPE_METHODS
 from studio.export.import_rules import (BATCH_FIRST, PASS, RAW_RNN, Mapped, Unsupported, batch_first, clean_params,
                                         map_module)
+from studio.export.import_params import PARAMETER_METHODS, PARAMETER_RULES
+from studio.export.import_sequences import (is_causal, is_swap, mask_only, plain_index, sequence_arguments,
+                                           squeezes_first)
 from studio.export.import_sizes import Sizes
-from studio.export.import_trace import TensorInfo
 from studio.graph.network import Network
 
 SPACING = 200.0
@@ -106,7 +108,7 @@ class Builder:
         self.outputs: dict[str, str] = {}  # raw recurrent node -> the output its users chose
         self.recurrent: dict[str, nn.RNNBase] = {}  # raw recurrent node -> its layer
         self.called: set[str] = set()
-        self.masks = _mask_only(gm)
+        self.masks = mask_only(gm)
         self.origin: dict[str, tuple[fx.Node, str]] = {}  # node id -> (the traced call it was made for, base name)
         self.index = 0
 
@@ -127,7 +129,7 @@ class Builder:
             dtype = "float" if info.dtype.is_floating_point else "long"
             self.values[n] = (self._add("Input", n.name, {"shape": list(info.shape[1:]), "dtype": dtype}), "out")
         elif n.op == "get_attr":
-            self.values[n] = Mask(_is_causal(self.sizes.info(n))) if n in self.masks else Param(n.target)
+            self.values[n] = Mask(is_causal(self.sizes.info(n))) if n in self.masks else Param(n.target)
         elif n.op == "call_module":
             self._module(n)
         elif n.op in ("call_function", "call_method"):
@@ -157,7 +159,7 @@ class Builder:
     def _sequence_layer(self, n: fx.Node, sub: nn.Module) -> None:
         """A recurrent, attention or Transformer layer: masks read, time-major inputs unwrapped."""
         b = inspect.signature(type(sub).forward).bind(None, *n.args, **n.kwargs).arguments
-        data, mask, causal_flag = _sequence_arguments(sub, b)
+        data, mask, causal_flag = sequence_arguments(sub, b)
         time_major = not batch_first(sub)
         inputs = [self._layout(v, time_major, sub) for v in data]
         mapped = map_module(sub, [])
@@ -199,7 +201,7 @@ class Builder:
     # --- functions and methods -------------------------------------------------------------
     def _call(self, n: fx.Node) -> None:
         if n in self.masks:
-            self.values[n] = Mask(_is_causal(self.sizes.info(n)))
+            self.values[n] = Mask(is_causal(self.sizes.info(n)))
             return
         if self._special(n):
             return
@@ -236,7 +238,7 @@ class Builder:
         if isinstance(first, Recurrent):
             self.values[n] = self._recurrent_use(n, first)
             return True
-        if _is_swap(n, self.sizes):
+        if is_swap(n, self.sizes):
             if isinstance(first, TimeMajor):
                 self.values[n] = first.value
             else:
@@ -254,7 +256,7 @@ class Builder:
     # --- recurrent layers -------------------------------------------------------------------
     def _recurrent_use(self, n: fx.Node, r: Recurrent) -> Any:
         layer = self.recurrent[r.node]
-        index = _plain_index(n.args[1]) if n.target is operator.getitem and len(n.args) > 1 else None
+        index = plain_index(n.args[1]) if n.target is operator.getitem and len(n.args) > 1 else None
         if r.part == "result" and index == 0:
             self._choose(r.node, "sequence")
             return TimeMajor((r.node, "out")) if r.time_major else (r.node, "out")
@@ -265,7 +267,7 @@ class Builder:
         if r.part == "state" and index == 1:
             raise Unsupported("the cell state of an LSTM (the catalog's LSTM gives its hidden state)")
         count = layer.num_layers * (2 if layer.bidirectional else 1)
-        if r.part == "h" and _squeezes_first(n) and count == 1:
+        if r.part == "h" and squeezes_first(n) and count == 1:
             index = 0
         if r.part == "h" and isinstance(index, int) and -count <= index < count:
             top = index % count
@@ -305,7 +307,7 @@ class Builder:
         if n.op == "call_method" and n.target == "expand":
             self.values[n] = Param(self.values[n.args[0]].target, expanded=True)
             return
-        rule = _PARAMETER_RULES.get(n.target) if n.op == "call_function" else _PARAMETER_METHODS.get(n.target)
+        rule = PARAMETER_RULES.get(n.target) if n.op == "call_function" else PARAMETER_METHODS.get(n.target)
         if rule is None:
             raise Unsupported("a parameter or buffer used directly in forward in a way the catalog has no layer "
                               "for (wrap it in a layer)")
@@ -434,178 +436,6 @@ def _node_args(n: fx.Node) -> list[fx.Node]:
         elif isinstance(a, fx.Node):
             found.append(a)
     return found
-
-
-def _is_swap(n: fx.Node, sizes: Sizes) -> bool:
-    """x.permute(1, 0, 2), x.transpose(0, 1) and their function forms, on a 3-D tensor."""
-    if n.target not in ("permute", "transpose", torch.permute, torch.transpose) or not n.args:
-        return False
-    if sizes.info(n.args[0]) is None or len(sizes(n.args[0])) != 3:
-        return False
-    rest = n.args[1:]
-    if n.target in ("permute", torch.permute):
-        dims = rest[0] if len(rest) == 1 else rest
-        dims = list(n.kwargs.get("dims", dims))
-        return [d % 3 for d in dims] == [1, 0, 2]
-    dims = list(rest) + [n.kwargs[k] for k in ("dim0", "dim1") if k in n.kwargs]
-    return sorted(d % 3 for d in dims) == [0, 1]
-
-
-def _plain_index(index):
-    """hidden[-2, :, :] is hidden[-2]."""
-    full = slice(None, None, None)
-    if isinstance(index, tuple) and index and all(i == full for i in index[1:]):
-        return index[0]
-    return index
-
-
-def _squeezes_first(n: fx.Node) -> bool:
-    """h_n.squeeze(0) or torch.squeeze(h_n, 0)."""
-    return n.target in ("squeeze", torch.squeeze) and (n.args[1:] == (0,) or n.kwargs.get("dim") == 0)
-
-
-_MASK_KEYS = {"attn_mask", "src_mask", "tgt_mask", "mask"}
-
-
-def _sequence_arguments(sub: nn.Module, b: dict) -> tuple[list, Any, Any]:
-    """(data inputs, the attention mask or None, the is_causal flag) of a sequence layer's call."""
-    if isinstance(sub, RAW_RNN):
-        if b.get("hx") is not None:
-            raise Unsupported("an initial state passed to a recurrent layer (the catalog's start from zeros)")
-        return [b["input"]], None, None
-    for key in ("key_padding_mask", "src_key_padding_mask", "tgt_key_padding_mask", "memory_key_padding_mask",
-                "memory_mask"):
-        if b.get(key) is not None:
-            raise Unsupported(f"{type(sub).__name__} called with {key}")
-    if isinstance(sub, nn.MultiheadAttention):
-        return [b["query"], b["key"], b["value"]], b.get("attn_mask"), b.get("is_causal")
-    if isinstance(sub, nn.TransformerDecoderLayer):
-        return [b["tgt"], b["memory"]], b.get("tgt_mask"), b.get("tgt_is_causal")
-    return [b["src"]], b.get("src_mask"), b.get("is_causal")
-
-
-def _mask_only(gm: fx.GraphModule) -> set[fx.Node]:
-    """Nodes computed only to become attention masks (nn.Transformer.generate_square_subsequent_mask, ...)."""
-    masks: set[fx.Node] = set()
-    for n in reversed(list(gm.graph.nodes)):
-        if n.op not in ("call_function", "call_method", "get_attr") or not n.users:
-            continue
-        if all(u in masks or _takes_as_mask(gm, u, n) for u in n.users):
-            masks.add(n)
-    return masks
-
-
-def _takes_as_mask(gm: fx.GraphModule, user: fx.Node, n: fx.Node) -> bool:
-    if user.op != "call_module" or not isinstance(gm.get_submodule(user.target), BATCH_FIRST):
-        return False
-    sub = gm.get_submodule(user.target)
-    bound = inspect.signature(type(sub).forward).bind(None, *user.args, **user.kwargs).arguments
-    return any(bound.get(k) is n for k in _MASK_KEYS)
-
-
-def _is_causal(info: TensorInfo | None) -> bool:
-    """True for a square mask hiding exactly the positions after each one (-inf or True above the diagonal)."""
-    if info is None or info.value is None or len(info.shape) != 2 or info.shape[0] != info.shape[1]:
-        return False
-    m = info.value
-    above = torch.ones(m.shape, dtype=torch.bool).triu(1)
-    if m.dtype == torch.bool:
-        return bool(torch.equal(m, above))
-    return bool(torch.all(torch.isneginf(m[above]))) and bool(torch.all(m[~above] == 0))
-
-
-# --- parameter rules ----------------------------------------------------------------------------
-
-def _bind(n: fx.Node, names: tuple[str, ...], defaults: dict) -> dict:
-    bound = dict(defaults)
-    bound.update(zip(names, n.args))
-    bound.update({k: v for k, v in n.kwargs.items() if k in names})
-    return bound
-
-
-def _owned(builder: Builder, **roles) -> dict[str, str]:
-    out = {}
-    for role, v in roles.items():
-        p = builder.param(v)
-        if v is not None and p is None:
-            raise Unsupported(f"a computed '{role}' (only parameters of the module can be a layer's weights)")
-        if p is not None:
-            out[role] = p.target
-    return out
-
-
-def _conv(dims: int):
-    def rule(builder: Builder, n: fx.Node):
-        b = _bind(n, ("input", "weight", "bias", "stride", "padding", "dilation", "groups"),
-                  {"bias": None, "stride": 1, "padding": 0, "dilation": 1, "groups": 1})
-        owned = _owned(builder, weight=b["weight"], bias=b["bias"])
-        shape = builder.param_shape(builder.param(b["weight"]))
-        type_name = f"Conv{dims}d"
-        return Mapped(type_name, clean_params(type_name, {
-            "out_channels": shape[0], "kernel_size": list(shape[2:]), "stride": b["stride"],
-            "padding": b["padding"], "dilation": b["dilation"], "groups": b["groups"],
-            "bias": "bias" in owned}), [b["input"]]), owned
-    return rule
-
-
-def _linear(builder: Builder, n: fx.Node):
-    b = _bind(n, ("input", "weight", "bias"), {"bias": None})
-    owned = _owned(builder, weight=b["weight"], bias=b["bias"])
-    shape = builder.param_shape(builder.param(b["weight"]))
-    return Mapped("Linear", clean_params("Linear", {"out_features": shape[0], "bias": "bias" in owned}),
-                  [b["input"]]), owned
-
-
-def _layer_norm(builder: Builder, n: fx.Node):
-    b = _bind(n, ("input", "normalized_shape", "weight", "bias", "eps"), {"weight": None, "bias": None, "eps": 1e-5})
-    owned = _owned(builder, weight=b["weight"], bias=b["bias"])
-    if len(b["normalized_shape"]) != 1 or len(owned) not in (0, 2):
-        raise Unsupported("layer_norm over several dimensions, or with a weight but no bias")
-    return Mapped("LayerNorm", clean_params("LayerNorm", {"eps": b["eps"], "elementwise_affine": bool(owned)}),
-                  [b["input"]]), owned
-
-
-def _embedding(builder: Builder, n: fx.Node):
-    b = _bind(n, ("input", "weight", "padding_idx", "max_norm"), {"padding_idx": None, "max_norm": None})
-    if b["max_norm"] is not None:
-        raise Unsupported("embedding with max_norm")
-    owned = _owned(builder, weight=b["weight"])
-    rows, width = builder.param_shape(builder.param(b["weight"]))
-    return Mapped("Embedding", clean_params("Embedding", {"num_embeddings": rows, "embedding_dim": width,
-                                                          "padding_idx": b["padding_idx"]}), [b["input"]]), owned
-
-
-def _learned(type_name: str):
-    """x + self.p (Bias) or x * self.p (Scale), either order."""
-    def rule(builder: Builder, n: fx.Node):
-        a, b = n.args[0], n.args[1]
-        param, x = (a, b) if builder.param(a) is not None else (b, a)
-        p = builder.param(param)
-        if p.expanded or builder.param(x) is not None:
-            raise Unsupported(f"{type_name.lower()} of two parameters")
-        shape = builder.param_shape(p)
-        return Mapped(type_name, clean_params(type_name, {"shape": list(shape) or [1]}), [x]), {"weight": p.target}
-    return rule
-
-
-def _class_token(builder: Builder, n: fx.Node):
-    """torch.cat([self.cls_token.expand(N, -1, -1), x], 1): ViT's class token."""
-    tensors = n.args[0] if n.args else n.kwargs["tensors"]
-    dim = n.args[1] if len(n.args) > 1 else n.kwargs.get("dim", 0)
-    p = builder.param(tensors[0]) if len(tensors) == 2 else None
-    if p is None or not p.expanded or dim not in (1, -2) or len(builder.param_shape(p)) != 3 \
-            or builder.param_shape(p)[:2] != (1, 1):
-        raise Unsupported("a parameter joined to a tensor other than as a class token "
-                          "(torch.cat([self.cls_token.expand(N, -1, -1), x], 1))")
-    return Mapped("ClassToken", {}, [tensors[1]]), {"token": p.target}
-
-
-_PARAMETER_RULES = {F.conv1d: _conv(1), F.conv2d: _conv(2), F.conv3d: _conv(3), F.linear: _linear,
-                    F.layer_norm: _layer_norm, F.embedding: _embedding,
-                    operator.add: _learned("Bias"), torch.add: _learned("Bias"),
-                    operator.mul: _learned("Scale"), torch.mul: _learned("Scale"),
-                    torch.cat: _class_token, torch.concat: _class_token}
-_PARAMETER_METHODS = {"add": _learned("Bias"), "mul": _learned("Scale")}
 
 
 # --- messages ---------------------------------------------------------------------------------

@@ -3,19 +3,21 @@
 `import_module` runs the module once on the example inputs (an input it
 cannot take is an `InputError` naming the layer and what it expected), traces
 it (`import_trace`: torch.nn layers and studio's own modules stay whole, the
-user's own submodules are traced through), and builds one catalog node per
-traced call (`import_build`, with the rules of `import_rules` and
-`import_functions`). A node is named after its path (``layer1.0.conv1`` ->
-``layer1_0_conv1``). A call the catalog cannot express is refused with a
-StudioError that names it and its line; nothing is half-imported.
+user's own submodules are traced through, each call recorded), and builds one
+catalog node per traced call (`import_build`, with the rules of
+`import_rules`, `import_functions`, `import_params` and `import_sequences`).
+`import_blocks` then gives the network its module hierarchy back: submodules
+become blocks, shared between equal instances, named after their classes and
+attributes. A call the catalog cannot express is refused with a StudioError
+that names it and its line; nothing is half-imported.
 
 The module's weights are matched to the compiled network's state_dict keys,
 loaded into it, and the outputs of both are compared on the example inputs;
 the import is refused unless they agree (same tolerance as exports).
 `ImportResult.original_keys` maps each compiled key to the module's own, and
 the project keeps the keys that differ (`studio.compile.weights.ORIGINAL_KEY`),
-so the module's own checkpoints load into the network.
-Nodes are laid out left to right, x = 200 × their index in topological order.
+so the module's own checkpoints load into the network. Every network and
+block is laid out in layers, left to right, wrapped every `WRAP` layers.
 """
 
 from __future__ import annotations

@@ -103,6 +103,32 @@ def create_beside(path: Path) -> tuple[int, str]:
             continue
 
 
+def _fill_order(blocks: dict) -> list[str]:
+    """Block names, each after the blocks its nodes instantiate (in file order otherwise).
+
+    A block whose definition comes later in the file (one made before the
+    block it came to use) would otherwise have no ports yet when its
+    instance's wires are read.
+    """
+    order: list[str] = []
+
+    def visit(name, seen: set) -> None:
+        if not isinstance(name, str) or name in order or name in seen or name not in blocks:
+            return
+        seen.add(name)
+        network = blocks[name].get("network") if isinstance(blocks[name], dict) else None
+        nodes = network.get("nodes") if isinstance(network, dict) else None
+        for node in nodes if isinstance(nodes, list) else []:
+            params = node.get("params") if isinstance(node, dict) else None
+            if node.get("type") == "Block" and isinstance(params, dict):
+                visit(params.get("block"), seen)
+        order.append(name)
+
+    for name in blocks:
+        visit(name, set())
+    return order
+
+
 def load(path: str | os.PathLike) -> Project:
     """Reads a project file; ProjectFileError (exit code 2) if it cannot be trusted."""
     path = Path(path)
@@ -164,8 +190,8 @@ def from_dict(data: Any, path: str | os.PathLike = "<data>") -> Project:
                               _get(block, "doc", str, path, where, default=""))
         except StudioError as e:
             raise ProjectFileError(path, where, str(e)) from None
-    for name, block in blocks.items():
-        _fill(project.blocks[name].network, block.get("network", {}), path, f"blocks.{name}.network")
+    for name in _fill_order(blocks):  # a block's instances need the ports of the block they name
+        _fill(project.blocks[name].network, blocks[name].get("network", {}), path, f"blocks.{name}.network")
     networks = _get(data, "networks", dict, path, "")
     if not networks:
         raise ProjectFileError(path, "networks", "the project has no network")

@@ -109,14 +109,7 @@ def test_outputs_are_the_modules_on_new_inputs(imported):
         torch.testing.assert_close(model.eval()(*x), module(*x), rtol=1e-4, atol=1e-5)
 
 
-# Generated Python writes one class per configuration of a block, not one per definition with its $ arguments
-# as constructor parameters (issue 18 item 9), so a block whose instances differ comes back as several.
-ONE_CLASS_PER_CONFIGURATION = {"efficientnet_same_padding", "mobilenet_v2", "unet_bilinear", "unet_transposed"}
-
-
-def test_generated_python_imports_back_to_the_same_graph(imported, tmp_path, request):
-    if request.node.callspec.params["imported"] in ONE_CLASS_PER_CONFIGURATION:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="issue 18 item 9"))
+def test_generated_python_imports_back_to_the_same_graph(imported, tmp_path):
     module, result, shape, dtype = imported
     regenerated = generated_class(result.project, tmp_path)()
     regenerated.load_state_dict(result.state_dict)

@@ -116,3 +116,21 @@ def test_random_projects_survive_save_and_load(project):
     again.check()
     assert io.to_dict(again) == io.to_dict(project)
     assert json.loads(io.dumps(again)) == json.loads(text)
+
+
+def test_a_block_using_a_block_defined_after_it_loads():
+    project = Project("p")
+    outer, inner = project.add_block("A"), project.add_block("B")  # A is made first, then comes to use B
+    for block, middle in ((inner, ("Linear", {"out_features": 4})), (outer, ("Block", {"block": "B"}))):
+        net = block.network
+        x, mid, y = net.add_node("Input", "x", {"shape": [4]}), net.add_node(middle[0], "mid", middle[1]), net.add_node("Output", "y")
+        net.connect(x, "out", mid, "x" if middle[0] == "Block" else "in")
+        net.connect(mid, "y" if middle[0] == "Block" else "out", y, "in")
+    main = project.add_network("main")
+    x, a, y = main.add_node("Input", "x", {"shape": [4]}), main.add_node("Block", "a", {"block": "A"}), \
+        main.add_node("Output", "out")
+    main.connect(x, "out", a, "x")
+    main.connect(a, "y", y, "in")
+    again = io.loads(io.dumps(project))
+    again.check()
+    assert io.dumps(again) == io.dumps(project)
