@@ -41,14 +41,15 @@ def free_device_memory(device) -> int | None:
 
 
 def free_disk(path: str | os.PathLike) -> int | None:
-    """Free bytes on the file system holding `path` (or its nearest existing parent)."""
+    """Free bytes on the file system holding `path` (or its nearest existing parent); None for /proc and the like."""
     folder = Path(path).absolute()
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     try:
-        return shutil.disk_usage(folder).free
+        usage = shutil.disk_usage(folder)
     except OSError:
         return None
+    return usage.free if usage.total else None  # a pseudo file system has no size: writing there fails otherwise
 
 
 def size_text(n: int) -> str:
@@ -74,11 +75,12 @@ def require_disk(path: str | os.PathLike, needed: int, what: str) -> None:
         raise NoRoomError(disk_full(path, what, needed, free))
 
 
-def disk_full(path, what: str, needed: int | None, free: int | None) -> str:
+def disk_full(path, what: str, needed: int | None, free: int | None, reason: str | None = None) -> str:
     """The message for a write that does not fit: disk full, needed …, free …, what to do."""
     amounts = ", ".join(f"{k} {size_text(v)}" for k, v in (("needed", needed), ("free", free)) if v is not None)
-    return (f"disk full: could not write {what} to {path}" + (f" ({amounts})" if amounts else "")
-            + "; free some disk space or choose another folder. Nothing was written.")
+    return (f"disk full{f' ({reason})' if reason else ''}: could not write {what} to {path}"
+            + (f" ({amounts})" if amounts else "") + "; free some disk space or choose another folder. "
+            "Nothing was written.")
 
 
 def _meminfo_available() -> int | None:

@@ -17,6 +17,7 @@ import torch
 
 from studio.export.base import ExportError, Job, Runner, failure, writing
 from studio.export.pt2 import dynamic_batch
+from studio.system import NoRoomError, require_disk
 
 SUFFIX = ".onnx"
 DESCRIPTION = "ONNX (.onnx): for onnxruntime, TensorRT, OpenVINO and other runtimes"
@@ -41,6 +42,10 @@ def write(job: Job) -> tuple[list[Path], Runner]:
     size = sum(t.numel() * t.element_size() for t in job.model.state_dict().values())
     external = size > EXTERNAL_DATA_BYTES
     path = job.staged(job.target)
+    try:
+        require_disk(job.staging, size, "the ONNX file")  # onnx writes with Python's files: no abort, but check first
+    except NoRoomError as e:
+        raise ExportError(str(e)) from None
     with writing(job.target):
         program.save(str(path), external_data=external)
     if external:

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
 from studio.errors import ProjectFileError, StudioError
+from studio.files import write_atomic
 from studio.graph.network import Network
 from studio.graph.project import Project
 
@@ -63,22 +63,9 @@ def dumps(project: Project) -> str:
 
 
 def save(project: Project, path: str | os.PathLike) -> None:
-    """Writes the project atomically; on failure the old file is left as it was."""
-    path = Path(path)
-    text = dumps(project)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        _remove(tmp)
-        raise StudioError(f"could not save {path}: {e.strerror or e}; the file on disk is unchanged") from None
-    except BaseException:
-        _remove(tmp)
-        raise
+    """Writes the project atomically (`studio.files.write_atomic`); on failure the old file is left as it was."""
+    # A lone surrogate (read from a "\\ud800" escape) has no UTF-8 form; written as that escape it reads back.
+    write_atomic(path, dumps(project).encode("utf-8", "backslashreplace"), what="the project")
 
 
 def load(path: str | os.PathLike) -> Project:
@@ -206,10 +193,3 @@ def _expect(value, kind: type, path, where: str) -> None:
     if not isinstance(value, kind):
         names = {dict: "an object", list: "a list", str: "a text", int: "a number"}
         raise ProjectFileError(path, where, f"must be {names.get(kind, kind.__name__)}, got {type(value).__name__}")
-
-
-def _remove(tmp: str) -> None:
-    try:
-        os.unlink(tmp)
-    except OSError:
-        pass
