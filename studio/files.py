@@ -208,7 +208,7 @@ def temporary_prefix(target: Path) -> str:
 
 
 def remove_stale(target: Path, suffix: str = ".tmp") -> None:
-    """Removes temporaries of `target` (files or folders ending in `suffix`) whose writer is gone or that are a day old."""
+    """Removes `target`'s temporaries (files or folders ending in `suffix`) whose writer is gone or a day old."""
     try:
         names = os.listdir(target.parent)
     except OSError:

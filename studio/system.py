@@ -102,7 +102,7 @@ def _sysconf_available() -> int | None:
 
 
 def _cgroup_room() -> int | None:
-    """What a cgroup v2 memory limit leaves (in a container MemAvailable shows the host's); page cache counts as free."""
+    """What a cgroup v2 memory limit leaves (in a container MemAvailable shows the host's); cache counts as free."""
     root = Path("/sys/fs/cgroup")
     try:
         limit = (root / "memory.max").read_text().strip()
