@@ -22,6 +22,7 @@ import sys
 
 from studio import __version__
 from studio.errors import StudioError
+from studio.files import write_atomic
 from studio.graph import io
 from studio.graph.analysis import Analyzer
 from studio.graph.summary import summary_data, summary_table
@@ -146,11 +147,7 @@ def cmd_code(args) -> int:
 
     source = project_source(load_project(args.file))
     if args.output:
-        try:
-            with open(args.output, "w", encoding="utf-8") as f:
-                f.write(source)
-        except OSError as e:
-            raise StudioError(f"cannot write {args.output}: {e.strerror or e}") from None
+        write_atomic(args.output, source, what="the generated code")
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(source)

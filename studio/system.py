@@ -41,12 +41,7 @@ def free_device_memory(device) -> int | None:
 
 
 def free_disk(path: str | os.PathLike) -> int | None:
-    """Free bytes on the file system holding `path` (or its nearest existing parent).
-
-    None when unknown, also for file systems that report no size at all
-    (sysfs, procfs, some FUSE mounts): their "0 free" is not a full disk, and
-    the write itself says what is wrong.
-    """
+    """Free bytes on the file system holding `path` (or its nearest existing parent); None for /proc and the like."""
     folder = Path(path).absolute()
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
@@ -54,7 +49,7 @@ def free_disk(path: str | os.PathLike) -> int | None:
         usage = shutil.disk_usage(folder)
     except OSError:
         return None
-    return usage.free if usage.total else None
+    return usage.free if usage.total else None  # a pseudo file system has no size: writing there fails otherwise
 
 
 def size_text(n: int) -> str:
@@ -80,11 +75,12 @@ def require_disk(path: str | os.PathLike, needed: int, what: str) -> None:
         raise NoRoomError(disk_full(path, what, needed, free))
 
 
-def disk_full(path, what: str, needed: int | None, free: int | None) -> str:
+def disk_full(path, what: str, needed: int | None, free: int | None, reason: str | None = None) -> str:
     """The message for a write that does not fit: disk full, needed …, free …, what to do."""
     amounts = ", ".join(f"{k} {size_text(v)}" for k, v in (("needed", needed), ("free", free)) if v is not None)
-    return (f"disk full: could not write {what} to {path}" + (f" ({amounts})" if amounts else "")
-            + "; free some disk space or choose another folder. Nothing was written.")
+    return (f"disk full{f' ({reason})' if reason else ''}: could not write {what} to {path}"
+            + (f" ({amounts})" if amounts else "") + "; free some disk space or choose another folder. "
+            "Nothing was written.")
 
 
 def _meminfo_available() -> int | None:
@@ -106,7 +102,7 @@ def _sysconf_available() -> int | None:
 
 
 def _cgroup_room() -> int | None:
-    """What a cgroup v2 memory limit leaves (in a container MemAvailable shows the host's); page cache counts as free."""
+    """What a cgroup v2 memory limit leaves (in a container MemAvailable shows the host's); cache counts as free."""
     root = Path("/sys/fs/cgroup")
     try:
         limit = (root / "memory.max").read_text().strip()

@@ -51,6 +51,8 @@ def check_value(param: Param, value: Any) -> Any:
     if kind == "shape":
         if not isinstance(value, (list, tuple)):
             raise ValueError(f"'{param.name}' must be a list of sizes such as [1, 28, 28], got {value!r}")
+        if not value and param.min is not None and param.min >= 1:  # sizes, not a new order or a reshape
+            raise ValueError(f"'{param.name}' needs at least one size, such as [1]")
         return [_in_range(param, _as_int(param, v)) for v in value]
     if kind == "str":
         if not isinstance(value, str):

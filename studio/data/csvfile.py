@@ -57,27 +57,40 @@ def load_csv(settings: dict, root: Path, input_shape) -> RawData:
 def _read_table(file: Path, delimiter: str | None) -> tuple[list[str], np.ndarray, list[int]]:
     """Header, cells as a string array ``(rows, columns)``, and each row's line number."""
     try:
-        content = file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
+        content = s.read_bytes(file).decode("utf-8-sig")
+    except UnicodeDecodeError as error:
         raise DataError(f"{file}: cannot be read as UTF-8 text ({error})") from None
     first = content.split("\n", 1)[0]
     delimiter = delimiter or max(",;\t|", key=first.count)
     reader = csv.reader(io.StringIO(content), delimiter=delimiter)
-    header = [name.strip() for name in next(reader, [])]
-    if not header or not any(header):
-        raise DataError(f"{file}: empty; a CSV needs a header row and at least one data row")
-    rows, lines = [], []
-    for row in reader:
-        if not row or all(not cell.strip() for cell in row):
-            continue
-        if len(row) != len(header):
-            raise DataError(f"{file}: line {reader.line_num} has {len(row)} fields but the header has "
-                            f"{len(header)}; fix that row")
-        rows.append(row)
-        lines.append(reader.line_num)
+    try:
+        header = [name.strip() for name in next(reader, [])]
+        _check_header(file, header)
+        rows, lines = [], []
+        for row in reader:
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            if len(row) != len(header):
+                raise DataError(f"{file}: line {reader.line_num} has {len(row)} fields but the header has "
+                                f"{len(header)}; fix that row")
+            rows.append(row)
+            lines.append(reader.line_num)
+    except csv.Error as error:  # a field over csv.field_size_limit() (131,072 characters), a stray NUL
+        raise DataError(f"{file}: line {reader.line_num} is not a table row ({error}); "
+                        "is this a CSV file?") from None
     if not rows:
         raise DataError(f"{file}: has a header but no data rows")
     return header, np.array(rows, dtype=str), lines
+
+
+def _check_header(file: Path, header: list[str]) -> None:
+    if not header or not any(header):
+        raise DataError(f"{file}: empty; a CSV needs a header row and at least one data row")
+    seen = set()
+    for name in header:
+        if name in seen:
+            raise DataError(f"{file}: the header names column {name!r} twice; give each column its own name")
+        seen.add(name)
 
 
 def _columns(file: Path, header: list[str], names, key: str) -> list[str]:

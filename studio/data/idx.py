@@ -15,6 +15,7 @@ a folder holding the usual names (``train-images-idx3-ubyte[.gz]``,
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -35,30 +36,36 @@ FOLDER_NAMES = {"images": "train-images*idx3*", "labels": "train-labels*idx1*",
 def read_idx(file: Path, ndim: int) -> np.ndarray:
     """Read one IDX file whose array must have ``ndim`` dimensions.
 
+    The header is read first and the size it declares checked (`settings.check_size`)
+    before the values are read: a small gzipped file can declare gigabytes.
+
     Raises:
-        DataError: the file is missing, not IDX, truncated, or the wrong shape.
+        DataError: the file is missing, not IDX, truncated, the wrong shape, or too big to hold.
     """
-    data = s.read_bytes(file)
-    if len(data) < 4:
-        raise DataError(f"{file}: only {len(data)} bytes, too short for an IDX header; the file is truncated")
-    zero, code, dims = data[:2], data[2], data[3]
-    if zero != b"\0\0" or code not in IDX_TYPES:
-        raise DataError(f"{file}: not an IDX file (magic number 0x{data[:4].hex()}, expected "
-                        f"0x0000080{ndim}); check that the setting points at the MNIST file")
-    if dims != ndim:
-        raise DataError(f"{file}: holds a {dims}-dimensional array, expected {ndim} dimensions "
-                        f"({'count, height, width' if ndim == 3 else 'count'}); are images and labels swapped?")
-    header = 4 + 4 * dims
-    if len(data) < header:
-        raise DataError(f"{file}: truncated inside its header ({len(data)} bytes); download it again")
-    shape = tuple(int(d) for d in np.frombuffer(data, ">u4", dims, 4))
-    dtype = IDX_TYPES[code]
-    expected = int(np.prod(shape)) * dtype.itemsize
-    if len(data) - header != expected:
-        state = "truncated" if len(data) - header < expected else "longer than its header says"
+    with s.open_data(file) as stream:
+        magic = stream.read(4)
+        if len(magic) < 4:
+            raise DataError(f"{file}: only {len(magic)} bytes, too short for an IDX header; the file is truncated")
+        zero, code, dims = magic[:2], magic[2], magic[3]
+        if zero != b"\0\0" or code not in IDX_TYPES:
+            raise DataError(f"{file}: not an IDX file (magic number 0x{magic.hex()}, expected "
+                            f"0x0000080{ndim}); check that the setting points at the MNIST file")
+        if dims != ndim:
+            raise DataError(f"{file}: holds a {dims}-dimensional array, expected {ndim} dimensions "
+                            f"({'count, height, width' if ndim == 3 else 'count'}); are images and labels swapped?")
+        sizes = stream.read(4 * dims)
+        if len(sizes) < 4 * dims:
+            raise DataError(f"{file}: truncated inside its header ({4 + len(sizes)} bytes); download it again")
+        shape = tuple(int(d) for d in np.frombuffer(sizes, ">u4"))
+        dtype = IDX_TYPES[code]
+        expected = math.prod(shape) * dtype.itemsize
+        s.check_size(file, expected, f"its header declares shape {shape}")
+        data = stream.read(expected + 1)  # one more: a longer file is refused too
+    if len(data) != expected:
+        state = "truncated" if len(data) < expected else "longer than its header says"
         raise DataError(f"{file}: {state}: the header gives shape {shape} ({expected} bytes of data) but "
-                        f"{len(data) - header} bytes follow; download the file again")
-    return np.frombuffer(data, dtype, offset=header).reshape(shape)
+                        f"{'more' if len(data) > expected else len(data)} bytes follow; download the file again")
+    return np.frombuffer(data, dtype).reshape(shape)
 
 
 def read_pair(images_file: Path, labels_file: Path) -> tuple[torch.Tensor, torch.Tensor]:

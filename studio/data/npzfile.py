@@ -18,6 +18,7 @@ Object arrays are never loaded: pickled data can run code.
 
 from __future__ import annotations
 
+import math
 import zipfile
 from pathlib import Path
 
@@ -61,6 +62,7 @@ def _array(file: Path, key: str, setting: str) -> np.ndarray:
             if key not in archive.files:
                 raise DataError(f"{file}: has no array '{key}' (it holds: {', '.join(archive.files) or 'nothing'}); "
                                 f"set '{setting}' to the right name")
+            _check_declared(file, archive.zip, key)
             return archive[key]
     except DataError:
         raise
@@ -71,6 +73,20 @@ def _array(file: Path, key: str, setting: str) -> np.ndarray:
         raise DataError(f"{file}: not a readable .npz file ({error})") from None
     except (OSError, EOFError, zipfile.BadZipFile) as error:
         raise DataError(f"{file}: not a readable .npz file ({error}); save it with numpy.savez") from None
+
+
+def _check_declared(file: Path, archive: zipfile.ZipFile, key: str) -> None:
+    """Refuses an array whose header declares more than can be held, before it is unpacked.
+
+    A few megabytes of zipped zeros can declare gigabytes; only the .npy header
+    (its first bytes) is unpacked to read the shape and type.
+    """
+    with archive.open(f"{key}.npy") as member:
+        version = np.lib.format.read_magic(member)
+        shape, _, dtype = (np.lib.format.read_array_header_1_0(member) if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0(member))
+    size = math.prod(shape) * dtype.itemsize
+    s.check_size(file, size, f"array '{key}' declares shape {shape} of {dtype}")
 
 
 def _features(file: Path, x: np.ndarray, key: str) -> tuple[str, torch.Tensor]:

@@ -13,11 +13,14 @@ Common settings and their defaults (`COMMON_DEFAULTS`):
 from __future__ import annotations
 
 import gzip
+import os
 import zlib
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Iterator
 
 from studio.errors import DataError
+from studio.system import free_memory, size_text
 
 COMMON_DEFAULTS: dict[str, Any] = {
     "source": "digits",
@@ -122,16 +125,56 @@ def existing(file: Path, key: str) -> Path:
     return file
 
 
-def read_bytes(file: Path) -> bytes:
-    """Read a whole file, transparently un-gzipping it when it starts with the gzip magic."""
+# Bytes a data file may hold once read (unzipped); the machine's free memory may set a lower bound.
+MAX_DATA_BYTES = 2 ** 31  # 2 GiB: a dataset this app trains on in memory is far smaller (CIFAR-10: 180 MB)
+# Memory per byte of data as it is loaded: the bytes, then a float32 copy of them and one more while normalising.
+LOADING_FACTOR = 9
+
+
+def check_size(file: Path, nbytes: int, what: str) -> None:
+    """DataError, before reading, when `nbytes` of data (as a header or a zip declares them) cannot be held.
+
+    `what` says where the size comes from ("its header declares shape (3000000, 28, 28)").
+    """
+    if nbytes > MAX_DATA_BYTES:
+        raise DataError(f"{file}: {what}, {size_text(nbytes)} of data, more than the {size_text(MAX_DATA_BYTES)} "
+                        "a data file may hold; use a smaller file")
+    free = free_memory()
+    if free is not None and nbytes * LOADING_FACTOR > free:
+        raise DataError(f"{file}: {what}, {size_text(nbytes)} of data; loading it needs about "
+                        f"{size_text(nbytes * LOADING_FACTOR)} of memory, but only {size_text(free)} is free; "
+                        "use a smaller file")
+
+
+@contextmanager
+def open_data(file: Path) -> Iterator[BinaryIO]:
+    """The file's bytes as a stream, un-gzipped when it starts with the gzip magic; read errors become DataError."""
     try:
-        data = file.read_bytes()
+        with open(file, "rb") as raw:
+            zipped = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+            with (gzip.GzipFile(fileobj=raw) if zipped else nullcontext(raw)) as stream:
+                yield stream
+    except DataError:
+        raise
+    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise DataError(f"{file}: the gzip data is corrupt or truncated ({error}); download the file again") from None
     except OSError as error:
         raise DataError(f"{file}: cannot be read ({error.strerror or error}); check its permissions") from None
-    if data[:2] != b"\x1f\x8b":
-        return data
-    try:
-        return gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as error:
-        raise DataError(f"{file}: the gzip data is corrupt or truncated ({error}); "
-                        "download the file again") from None
+
+
+def read_bytes(file: Path) -> bytes:
+    """Read a whole file, un-gzipping it when it starts with the gzip magic, within `check_size`'s budget.
+
+    A gzipped file is unpacked in pieces and refused as soon as it passes the
+    budget: 10 MB of gzip can hold gigabytes.
+    """
+    chunks, total = [], 0
+    with open_data(file) as stream:
+        if not isinstance(stream, gzip.GzipFile):
+            check_size(file, os.fstat(stream.fileno()).st_size, "it is")
+        while chunk := stream.read(1 << 24):
+            total += len(chunk)
+            check_size(file, total, "unzipped, it holds at least")
+            chunks.append(chunk)
+    return b"".join(chunks)

@@ -51,9 +51,7 @@ def load_text(settings: dict, root: Path, input_shape) -> RawData:
 
 def _read(file: Path) -> str:
     try:
-        return file.read_bytes().decode("utf-8")
-    except OSError as error:
-        raise DataError(f"{file}: cannot be read ({error.strerror or error})") from None
+        return s.read_bytes(file).decode("utf-8")
     except UnicodeDecodeError as error:
         raise DataError(f"{file}: not UTF-8 text (bad byte at offset {error.start}); "
                         "save it as UTF-8") from None

@@ -21,7 +21,6 @@ weight or a dropped operation is far above it.
 
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 import tempfile
@@ -33,9 +32,11 @@ from typing import Any, Callable, Iterator
 import torch
 from torch import fx
 
+from studio import files
 from studio.errors import StudioError
 from studio.export.dims import Axis
 from studio.graph.project import Project
+from studio.system import disk_full, free_disk
 
 RTOL = 1e-4
 
@@ -115,28 +116,21 @@ Writer = Callable[[Job], "tuple[list[Path], Runner]"]
 
 # --- files -------------------------------------------------------------------
 
-_ADVICE = {
-    errno.ENOSPC: "free some disk space or choose another folder",
-    errno.EDQUOT: "free some disk space or choose another folder",
-    errno.EACCES: "choose a folder you may write to",
-    errno.EPERM: "choose a folder you may write to",
-    errno.EROFS: "the disk is read-only: choose another folder",
-    errno.ENOENT: "create the folder first or choose another one",
-    errno.ENOTDIR: "the folder part of the path is not a folder",
-    errno.EISDIR: "a folder has that name: choose a file name",
-}
-
-
 def write_error(path: Path, e: BaseException) -> ExportError:
-    """The message for a failed write: what, where, what to do."""
-    if isinstance(e, OSError):
-        reason = e.strerror or str(e)
-        advice = _ADVICE.get(e.errno, "check the path and the disk")
-    else:  # torch's C++ writers raise RuntimeError, sometimes wrapping the OS error
+    """The message for a failed write: what, where, what to do (disk full: how much is needed and free)."""
+    if not isinstance(e, OSError):  # torch's C++ writers raise RuntimeError, sometimes wrapping the OS error
         reason = _first_line(e)
-        advice = "free some disk space or choose another folder" if "space" in reason.lower() \
-            else "check the path and the disk"
-    return ExportError(f"could not write {path}: {reason}; {advice}. Nothing was written.")
+        if "space" in reason.lower():
+            return ExportError(disk_full(path, "the export", None, free_disk(path.parent), reason))
+    return ExportError(str(files.write_error(path, "the export", e)))
+
+
+def save_staged(staged: Path, final: Path, content, what: str, size: int | None = None) -> Path:
+    """Writes `staged`, the file that will become `final` (`studio.files.write_atomic`); ExportError naming `final`."""
+    try:
+        return files.write_atomic(staged, content, what=what, size=size, shown=final)
+    except files.WriteError as e:
+        raise ExportError(str(e)) from None
 
 
 @contextmanager
@@ -157,8 +151,9 @@ def staging_folder(target: Path) -> Iterator[Path]:
     if not folder.is_dir():
         raise ExportError(f"cannot export to {target}: the folder {folder} does not exist; "
                           f"create it first or choose another one.")
+    files.remove_stale(target, ".export")  # left by an export that was killed
     try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".export", dir=folder))
+        staging = Path(tempfile.mkdtemp(prefix=files.temporary_prefix(target), suffix=".export", dir=folder))
     except OSError as e:
         raise write_error(target, e) from None
     try:
@@ -175,7 +170,7 @@ def commit(staged: list[Path], target_folder: Path) -> list[Path]:
     """
     done: list[Path] = []
     for src in staged:
-        dst = target_folder / src.name
+        dst = files.real_path(target_folder / src.name)  # through a symbolic link: its file, the link stays
         try:
             os.replace(src, dst)
         except OSError as e:

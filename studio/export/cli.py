@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -25,7 +24,9 @@ import torch
 from studio.compile.weights import to_original
 from studio.errors import StudioError
 from studio.export.formats import FORMATS, default_path, export
+from studio.files import write_atomic
 from studio.graph import io
+from studio.graph.footprint import tensor_bytes
 
 
 def add_export_arguments(parser: argparse.ArgumentParser) -> None:
@@ -113,23 +114,8 @@ def parse_shapes(text: str) -> list[tuple[int, ...]]:
 
 
 def save_weights(state: dict, path: Path) -> None:
-    """torch.save to a temporary file beside `path`, then rename (nothing partial on failure; mode as umask says)."""
-    path = Path(path)
-    try:
-        fd, tmp = io.create_beside(path)
-    except OSError as e:
-        raise StudioError(f"cannot write {path}: {e.strerror or e}; choose a folder you may write to") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        raise StudioError(f"cannot write {path}: {e.strerror or e}; nothing was written there") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """torch.save through `studio.files.write_atomic` (nothing partial on failure, the old file kept)."""
+    write_atomic(path, lambda f: torch.save(state, f), what="the weights", size=tensor_bytes(state))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -97,7 +97,7 @@ def _check_room(report: Report, format: str, target: Path) -> None:
     running = 2 * activation_values(report) * max(dims.BATCHES) * BYTES
     what = f"exporting network '{report.network}' ({report.total_params:,} parameters) as {format}"
     require_memory(3 * size + running, what, "export a smaller network (or smaller inputs), or free memory")
-    require_disk(target.parent, size, what)
+    require_disk(target, size, f"the {format} export")
 
 
 def prepared_model(project: Project, network: str, weights,

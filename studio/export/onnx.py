@@ -22,6 +22,7 @@ from studio.export.base import ExportError, Job, Runner, failure, writing
 from studio.export import dims
 from studio.export.onnx_names import named_calls, tidy
 from studio.export.pt2 import exported_program
+from studio.system import NoRoomError, require_disk
 
 SUFFIX = ".onnx"
 DESCRIPTION = "ONNX (.onnx): for onnxruntime, TensorRT, OpenVINO and other runtimes"
@@ -62,6 +63,10 @@ def _saved(job: Job, program) -> tuple[Path, Runner]:
     size = sum(t.numel() * t.element_size() for t in job.model.state_dict().values())
     external = size > EXTERNAL_DATA_BYTES
     path = job.staged(job.target)
+    try:
+        require_disk(job.staging, size, "the ONNX file")  # onnx writes with Python's files: no abort, but check first
+    except NoRoomError as e:
+        raise ExportError(str(e)) from None
     with writing(job.target):
         program.save(str(path), external_data=external)
         model = onnx.load(str(path))

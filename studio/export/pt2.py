@@ -17,7 +17,8 @@ from pathlib import Path
 import torch
 
 from studio.export import dims
-from studio.export.base import Job, Runner, failure, writing
+from studio.export.base import Job, Runner, failure, save_staged, writing
+from studio.files import to_bytes
 
 SUFFIX = ".pt2"
 DESCRIPTION = "torch.export (.pt2): the modern PyTorch format, for AOTInductor and ExecuTorch"
@@ -46,9 +47,9 @@ def exported_program(job: Job) -> torch.export.ExportedProgram:
 def write(job: Job) -> tuple[list[Path], Runner]:
     """Exports the program, saves it, and reloads it."""
     program = exported_program(job)
-    path = job.staged(job.target)
-    with writing(job.target):
-        torch.export.save(program, str(path))
+    with writing(job.target):  # into memory: torch's file writer aborts the process when the disk is full
+        data = to_bytes(lambda buffer: torch.export.save(program, buffer))
+    path = save_staged(job.staged(job.target), job.target, data, "the .pt2 file")
     try:
         loaded = torch.export.load(str(path)).module()
     except Exception as e:

@@ -17,7 +17,8 @@ import torch
 
 from studio.compile import project_source
 from studio.compile.source import top_class_names
-from studio.export.base import ExportError, Job, Runner, failure, writing
+from studio.export.base import ExportError, Job, Runner, failure, save_staged, writing
+from studio.graph.footprint import tensor_bytes
 
 SUFFIX = ".py"
 DESCRIPTION = "Python source (.py) with its weights (.pt, .safetensors): needs only PyTorch"
@@ -42,11 +43,8 @@ def write(job: Job) -> tuple[list[Path], Runner]:
     pt, st = weight_paths(job.target)
     source = project_source(job.project)
     state = {k: v.detach().cpu().contiguous() for k, v in job.model.state_dict().items()}
-    files = [job.staged(job.target), job.staged(pt)]
-    with writing(job.target):
-        files[0].write_text(source, encoding="utf-8")
-    with writing(pt):
-        torch.save(state, str(files[1]))
+    files = [save_staged(job.staged(job.target), job.target, source, "the Python source"),
+             save_staged(job.staged(pt), pt, lambda f: torch.save(state, f), "the weights", size=tensor_bytes(state))]
     if save_safetensors(state, job.staged(st), st, job.notes):
         files.append(job.staged(st))
     model = _import(job, files[0])
@@ -62,12 +60,13 @@ def write(job: Job) -> tuple[list[Path], Runner]:
 def save_safetensors(state: dict, staged: Path, final: Path, notes: list[str]) -> bool:
     """Writes `state` as safetensors and checks it reads back equal; False (with a note) without the package."""
     try:
-        from safetensors.torch import load_file, save_file
+        from safetensors.torch import load_file, save
     except ImportError:
         notes.append("no .safetensors file: the safetensors package is not installed")
         return False
     with writing(final):
-        save_file({k: v.clone() for k, v in state.items()}, str(staged))
+        data = save({k: v.clone() for k, v in state.items()})
+    staged = save_staged(staged, final, data, "the safetensors weights")
     back = load_file(str(staged))
     if back.keys() != state.keys() or any(not torch.equal(back[k], v) for k, v in state.items()):
         raise ExportError(f"the weights written to {final} read back different. Nothing was written.")

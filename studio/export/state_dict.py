@@ -13,8 +13,9 @@ from pathlib import Path
 import torch
 
 from studio.compile import compile_network
-from studio.export.base import ExportError, Job, Runner, failure, writing
+from studio.export.base import ExportError, Job, Runner, failure, save_staged
 from studio.export.python_source import save_safetensors
+from studio.graph.footprint import tensor_bytes
 
 SUFFIX = ".pt"
 DESCRIPTION = "weights only (.pt or .safetensors): a state_dict for the project or the generated Python class"
@@ -32,8 +33,7 @@ def write(job: Job) -> tuple[list[Path], Runner]:
 
         loaded = load_file(str(path))
     else:
-        with writing(job.target):
-            torch.save(state, str(path))
+        save_staged(path, job.target, lambda f: torch.save(state, f), "the weights", size=tensor_bytes(state))
         loaded = torch.load(str(path), map_location="cpu", weights_only=True)
     fresh = compile_network(job.project, job.network)
     try:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import torch
 
-from studio.export.base import Job, Runner, failure, writing
+from studio.export.base import Job, Runner, failure, save_staged, writing
+from studio.files import to_bytes
 
 SUFFIX = ".pt"
 DESCRIPTION = "TorchScript (.pt): runs with torch.jit.load, in Python or C++ (LibTorch)"
@@ -33,9 +34,9 @@ def write(job: Job) -> tuple[list[Path], Runner]:
         for axis in job.axes:
             if axis.probe is not None and axis.label != "batch":
                 axis.fix("tracing records the sizes of the example")
-    path = job.staged(job.target)
-    with writing(job.target):
-        torch.jit.save(module, str(path))
+    with writing(job.target):  # into memory: torch's file writer aborts the process when the disk is full
+        data = to_bytes(lambda buffer: torch.jit.save(module, buffer))
+    path = save_staged(job.staged(job.target), job.target, data, "the TorchScript file")
     try:
         loaded = torch.jit.load(str(path), map_location="cpu")
     except Exception as e:

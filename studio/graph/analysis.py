@@ -391,8 +391,8 @@ class Analyzer:
         x, steps = inputs[0], inputs[0].shape[1]
         (short, n_params, trainable, f2), (longer, _, _, f3) = (
             self._run(spec, resolved, [x.new_empty((x.shape[0], k, *x.shape[2:]))], label) for k in (2, 3))
-        values = [torch.empty([a + (b - a) * (steps - 2) for a, b in zip(s.shape, t.shape)], dtype=s.dtype, device="meta")
-                  for s, t in zip(short, longer)]
+        values = [torch.empty([a + (b - a) * (steps - 2) for a, b in zip(s.shape, t.shape)], dtype=s.dtype,
+                              device="meta") for s, t in zip(short, longer)]
         return values, n_params, trainable, f2 + (f3 - f2) * (steps - 2)
 
     # --- one block instance --------------------------------------------------

@@ -29,7 +29,8 @@ class ExpressionError(ValueError):
 def evaluate(text: str, names: dict[str, Any]) -> Any:
     """The value of `text` (with or without its leading ``$``) given `names`."""
     if len(text) > MAX_LENGTH:
-        raise ExpressionError(f"'{text[:40]}...' is {len(text)} characters long; an expression may have at most {MAX_LENGTH}")
+        raise ExpressionError(f"'{text[:40]}...' is {len(text)} characters long; "
+                              f"an expression may have at most {MAX_LENGTH}")
     source = text[1:] if text.startswith("$") else text
     # "$width" style references inside the expression are plain names to ast.
     source = source.replace("$", "")

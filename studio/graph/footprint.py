@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+import torch
+
 from studio.graph.analysis import Report
 
 BYTES = 4
@@ -27,6 +29,17 @@ def activation_values(report: Report) -> int:
         else:
             total += sum(math.prod(shape) for shape in res.outputs.values())
     return total
+
+
+def tensor_bytes(obj) -> int:
+    """Bytes of the tensors in a state_dict or a nest of dicts and lists (about the size of its file)."""
+    if isinstance(obj, torch.Tensor):
+        return obj.numel() * obj.element_size()
+    if isinstance(obj, dict):
+        return sum(tensor_bytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(tensor_bytes(v) for v in obj)
+    return 0
 
 
 def weight_bytes(report: Report) -> int:

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from pathlib import Path
 from typing import Any, Callable
 
 from studio.errors import ProjectFileError, StudioError
+from studio.files import write_atomic
 from studio.graph.frozen import FROZEN_KEY, frozen_names, layers_named
 from studio.graph.network import Network
 from studio.graph.project import Project
@@ -65,42 +65,9 @@ def dumps(project: Project) -> str:
 
 
 def save(project: Project, path: str | os.PathLike) -> None:
-    """Writes the project atomically; on failure the old file is left as it was."""
-    path = Path(path)
-    text = dumps(project)
-    try:
-        fd, tmp = create_beside(path)
-    except OSError as e:
-        raise StudioError(f"could not save {path}: {e.strerror or e}; the file on disk is unchanged") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        _remove(tmp)
-        raise StudioError(f"could not save {path}: {e.strerror or e}; the file on disk is unchanged") from None
-    except BaseException:
-        _remove(tmp)
-        raise
-
-
-def create_beside(path: Path) -> tuple[int, str]:
-    """A new hidden temporary file beside `path`, open for writing: (descriptor, its path).
-
-    Its mode is what any new file gets (0666 less the umask, 0644 usually), so
-    the file renamed over `path` is as readable as other tools' files;
-    tempfile.mkstemp would make it 0600.
-    """
-    folder = path.parent if str(path.parent) else Path(".")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    while True:
-        tmp = str(folder / f".{path.name}.{secrets.token_hex(4)}.tmp")
-        try:
-            return os.open(tmp, flags, 0o666), tmp
-        except FileExistsError:
-            continue
+    """Writes the project atomically (`studio.files.write_atomic`); on failure the old file is left as it was."""
+    # A lone surrogate (read from a "\\ud800" escape) has no UTF-8 form; written as that escape it reads back.
+    write_atomic(path, dumps(project).encode("utf-8", "backslashreplace"), what="the project")
 
 
 def _fill_order(blocks: dict) -> list[str]:
@@ -120,7 +87,7 @@ def _fill_order(blocks: dict) -> list[str]:
         nodes = network.get("nodes") if isinstance(network, dict) else None
         for node in nodes if isinstance(nodes, list) else []:
             params = node.get("params") if isinstance(node, dict) else None
-            if node.get("type") == "Block" and isinstance(params, dict):
+            if isinstance(params, dict) and node.get("type") == "Block":
                 visit(params.get("block"), seen)
         order.append(name)
 
@@ -271,10 +238,3 @@ def _expect(value, kind: type, path, where: str) -> None:
     if not isinstance(value, kind):
         names = {dict: "an object", list: "a list", str: "a text", int: "a number"}
         raise ProjectFileError(path, where, f"must be {names.get(kind, kind.__name__)}, got {type(value).__name__}")
-
-
-def _remove(tmp: str) -> None:
-    try:
-        os.unlink(tmp)
-    except OSError:
-        pass

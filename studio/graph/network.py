@@ -424,7 +424,8 @@ def check_block_params(params: dict, where: str) -> dict:
     if not isinstance(params.get("block"), str):
         raise GraphError(f"block '{where}' needs a 'block' parameter naming its definition")
     repeat = params.get("repeat", 1)
-    if not is_expression(repeat) and (isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= 1000):
+    ok = is_expression(repeat) or (isinstance(repeat, int) and not isinstance(repeat, bool) and 1 <= repeat <= 1000)
+    if not ok:
         raise GraphError(f"block '{where}': 'repeat' must be a whole number from 1 to 1000, got {repeat!r:.40}")
     for key, value in params.items():
         if key != "block" and not (is_plain_value(value) or value is None):

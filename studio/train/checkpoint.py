@@ -44,6 +44,8 @@ from typing import Any, Callable
 import torch
 
 from studio.errors import TrainingError
+from studio.files import append_atomic, temporary_prefix, write_atomic
+from studio.graph.footprint import tensor_bytes
 
 FORMAT = "studio-checkpoint"
 VERSION = 1
@@ -56,19 +58,10 @@ def epoch_path(out_dir: Path, epoch: int) -> Path:
 
 
 def atomic_save(obj: Any, path: Path, sync: bool = True) -> Path:
-    """``torch.save`` to a temporary file beside ``path`` (fsync'ed when ``sync``), then rename over it."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(obj, f)
-            if sync:
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    """``torch.save`` through `studio.files.write_atomic` (fsync'ed when ``sync``); WriteError on a full disk."""
+    write_atomic(path, lambda f: torch.save(obj, f), sync=sync, what=f"the checkpoint {Path(path).name}",
+                 size=tensor_bytes(obj))
+    return Path(path)
 
 
 def sync_files(paths: list[Path]) -> None:
@@ -171,14 +164,14 @@ def _yielding_gil(job: Callable[[], Any]) -> Any:
 def atomic_link(src: Path, dst: Path) -> Path:
     """Make ``dst`` the same file as ``src`` (hard link, else copy), atomically."""
     dst = Path(dst)
-    tmp = dst.with_name(f".{dst.name}.tmp{os.getpid()}")
+    tmp = dst.with_name(f"{temporary_prefix(dst)}link.tmp")  # a killed run's is removed by the next write
     tmp.unlink(missing_ok=True)
     try:
-        try:
-            os.link(src, tmp)
-        except OSError:  # a file system without hard links
-            shutil.copyfile(src, tmp)
+        os.link(src, tmp)
         os.replace(tmp, dst)
+    except OSError:  # a file system without hard links
+        with open(src, "rb") as f:
+            write_atomic(dst, lambda out: shutil.copyfileobj(f, out), sync=False, what=f"the copy {dst.name}")
     finally:
         tmp.unlink(missing_ok=True)
     return dst
@@ -274,25 +267,19 @@ def _load(path: str | Path) -> Any:
 # --- metrics.jsonl ----------------------------------------------------------------
 
 def append_metrics(path: Path, record: dict[str, Any]) -> None:
-    """Append one epoch's record as a line of JSON (NaN and inf become null)."""
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps(jsonable(record)) + "\n")
+    """Append one epoch's record as a line of JSON (NaN and inf become null); never half a line."""
+    append_atomic(path, json.dumps(jsonable(record)) + "\n", what="the metrics")
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Write ``data`` as strict JSON to ``path``, atomically."""
-    tmp = Path(path).with_name(f".{Path(path).name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(jsonable(data), indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    """Write ``data`` as strict JSON to ``path``, atomically (`studio.files.write_atomic`)."""
+    write_atomic(path, json.dumps(jsonable(data), indent=1), what=Path(path).name)
 
 
 def rewrite_metrics(path: Path, history: list[dict[str, Any]]) -> None:
     """Replace the file with ``history`` (a resumed run drops epochs it redoes)."""
-    tmp = Path(path).with_name(f".{Path(path).name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for record in history:
-            f.write(json.dumps(jsonable(record)) + "\n")
-    os.replace(tmp, path)
+    text = "".join(json.dumps(jsonable(record)) + "\n" for record in history)
+    write_atomic(path, text, sync=False, what="the metrics")
 
 
 def jsonable(value: Any) -> Any:

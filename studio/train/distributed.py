@@ -32,6 +32,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from studio.files import write_atomic
 from studio.train.events import RunFailed, RunFinished, event_from_dict
 
 WORKER_MODULE = "studio.train.worker"
@@ -128,7 +129,7 @@ def launch_spec(spec: dict[str, Any], nproc: int, spec_path: str | Path,
     spec_path.parent.mkdir(parents=True, exist_ok=True)
     result_path.unlink(missing_ok=True)
     spec = {**spec, "result_path": str(result_path)}
-    spec_path.write_text(json.dumps(spec, indent=2), encoding="utf-8")
+    write_atomic(spec_path, json.dumps(spec, indent=2), what="the run's spec")
     code = launch(["--spec", str(spec_path)], nproc, **kwargs)
     return _read_result(result_path, code, nproc)
 

@@ -44,6 +44,7 @@ import torch
 import torch.distributed as dist
 
 from studio.errors import StudioError, TrainingError
+from studio.files import write_atomic
 from studio.train.checkpoint import jsonable
 from studio.train.events import RunFailed, RunFinished, event_to_dict
 
@@ -149,10 +150,7 @@ def run_spec(spec: dict[str, Any]) -> int:
 
 def write_result(path: str | Path, result: RunFinished | RunFailed) -> None:
     """Write the run's last event as JSON (atomically) for the launching process."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(jsonable(event_to_dict(result))), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(jsonable(event_to_dict(result))), what="the run's result")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from studio.files import write_atomic
 from studio.graph import Project
 from studio.graph.io import from_dict, to_dict
 from studio.ui.app_dirs import data_dir
@@ -56,10 +57,7 @@ def write(project: Project, original: Path | None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {"recovery": 1, "original": str(original) if original else None, "saved_at": time.time(),
             "project": to_dict(project)}
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, json.dumps(data), what="the autosave")
 
 
 def find() -> Recovered | None:

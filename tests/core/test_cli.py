@@ -67,7 +67,7 @@ def test_code_writes_runnable_source(tmp_path):
 @pytest.mark.parametrize("args,message", [
     (("check", "no_such_preset"), "no preset of that name"),
     (("summary", "/nonexistent/p.json"), "no such file"),
-    (("code", "lenet5", "-o", "/nonexistent/dir/x.py"), "cannot write /nonexistent/dir/x.py"),
+    (("code", "lenet5", "-o", "/nonexistent/dir/x.py"), "could not write the generated code to /nonexistent/dir/x.py"),
 ])
 def test_errors_are_plain_lines_never_tracebacks(args, message):
     out = studio(*args)

@@ -185,7 +185,10 @@ def test_a_failed_export_keeps_the_old_file(tmp_path, monkeypatch):
 
 
 def _full_disk(path, *args, **kwargs):
-    Path(str(path)).write_bytes(b"partial")
+    if hasattr(path, "write"):  # a file object (or a buffer) the writer was given
+        path.write(b"partial")
+    else:
+        Path(str(path)).write_bytes(b"partial")
     raise OSError(errno.ENOSPC, "No space left on device")
 
 

@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import re
 import signal
 import sys
 import threading
@@ -321,10 +322,11 @@ def test_checkpoints_reach_the_disk_every_so_often_and_when_the_run_ends(tmp_pat
     result, rec = train({"model": mlp()}, classification_splits(), out_dir=tmp_path, epochs=4,
                         keep_checkpoints=0)
     assert result.reason == "completed"
-    names = [name.split(".tmp")[0].lstrip(".") for name in synced]  # written as .NAME.tmpPID, then renamed
+    names = [re.sub(r"^\.(.+)\.\d+\.[0-9a-f]+\.tmp$", r"\1", name) for name in synced]  # .NAME.PID.RANDOM.tmp
     # The first epoch's files synced when written; epochs 2 and 3 left in the OS's cache (the next
-    # sync is due 30 s later); at the end the newest checkpoint and best.pt, then final.pt.
-    assert names == ["best.pt", "checkpoint_epoch1.pt", "checkpoint_epoch4.pt", "best.pt", "final.pt"]
+    # sync is due 30 s later); at the end the newest checkpoint and best.pt, then final.pt and result.json.
+    assert names == ["best.pt", "checkpoint_epoch1.pt", "checkpoint_epoch4.pt", "best.pt", "final.pt",
+                     "result.json"]
     assert [e.epoch for e in rec.of(CheckpointSaved)] == [1, 2, 3, 4]
 
 
