@@ -128,7 +128,8 @@ def _fx(module: nn.Module) -> fx.GraphModule:
 
 
 def _is_hugging_face(module: nn.Module) -> bool:
-    return type(module).__module__.split(".")[0] == "transformers"
+    """A transformers model, or a user's subclass of one (the usual way to fix a config in code)."""
+    return any(c.__module__.split(".")[0] == "transformers" for c in type(module).__mro__)
 
 
 def _hugging_face(module: nn.Module, inputs: int) -> fx.GraphModule:

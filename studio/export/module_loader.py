@@ -1,4 +1,7 @@
-"""Finding the class that `studio import` names: ``package.module:Class`` or ``path/to/file.py:Class``.
+"""Finding what `studio import` names: ``package.module:Class`` or ``path/to/file.py:Class``.
+
+The name may also be a function that returns the module (``resnet18``,
+``build_model``): model zoos and Hugging Face code build models that way.
 
 A file is imported the way ``python path/to/file.py`` would run it: its own
 folder comes first on ``sys.path`` while it loads (so ``import sibling``
@@ -16,15 +19,18 @@ import itertools
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from studio.errors import StudioError
 
 _files = itertools.count()
 
 
-def load_class(spec: str) -> type:
-    """The class named by ``module.path:Class`` or ``file.py:Class`` (``Outer.Inner`` allowed)."""
+def load_class(spec: str) -> Callable[..., Any]:
+    """The class (or module-building function) named by ``module.path:Class`` or ``file.py:Class``.
+
+    ``Outer.Inner`` is allowed.
+    """
     where, sep, name = spec.rpartition(":")
     if not sep or not where or not name:
         raise StudioError(f"'{spec}' does not name a class: write package.module:Class or path/to/file.py:Class")
@@ -39,8 +45,8 @@ def load_class(spec: str) -> type:
         if not hasattr(obj, part):
             raise StudioError(f"{where} has no '{name}'")
         obj = getattr(obj, part)
-    if not isinstance(obj, type):
-        raise StudioError(f"{spec} is not a class")
+    if not callable(obj):
+        raise StudioError(f"{spec} is not a class or a function that builds a module")
     return obj
 
 
