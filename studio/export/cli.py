@@ -57,8 +57,8 @@ def run_export(project, args: argparse.Namespace) -> int:
 
 def add_import_arguments(parser: argparse.ArgumentParser) -> None:
     """Adds SPEC, -o/--output, --args, --input-shape, --dtype, --weights-out and --name."""
-    parser.add_argument("spec", help="the module class: package.module:Class or path/to/file.py:Class "
-                                     "(the file is imported: its code runs)")
+    parser.add_argument("spec", help="the module class (or a function that builds the module): "
+                                     "package.module:Class or path/to/file.py:Class (the file is imported: its code runs)")
     parser.add_argument("-o", "--output", required=True, metavar="PROJECT", help="project file to write (.json)")
     parser.add_argument("--args", default="[]", metavar="JSON",
                         help='constructor arguments as JSON: a list (positional) or an object (keywords), '

@@ -226,12 +226,22 @@ def test_import_from_path_with_arguments(tmp_path):
 
             def forward(self, x):
                 return self.fc2(torch.tanh(self.fc1(x)))
+
+        def net_small(classes=2):  # model zoos build models with functions
+            return Net(4, classes)
+
+        VERSION = 1
     """))
     result = import_from_path(f"{source}:Net", {"hidden": 5, "classes": 3}, (6,))
     nodes = {n.name: n for n in result.project.network().nodes.values()}
     assert result.project.name == "Net"
     assert nodes["fc1"].params == {"out_features": 5} and nodes["fc2"].params == {"out_features": 3}
     assert nodes["tanh"].type == "Tanh"
+    built = import_from_path(f"{source}:net_small", {"classes": 3}, (6,))
+    assert built.project.name == "net_small" and built.max_abs_diff < 1e-5
+    assert {n.name: n.params for n in built.project.network().nodes.values()}["fc1"] == {"out_features": 4}
+    with pytest.raises(StudioError, match="not a class or a function"):
+        import_from_path(f"{source}:VERSION", [], (6,))
     linear = import_from_path("torch.nn:Linear", [4, 3], [(4,)], project_name="lin")
     assert [n.type for n in linear.project.network().iter_nodes()] == ["Input", "Linear", "Output"]
     for spec, message in (("nocolon", "does not name a class"), (f"{tmp_path}/none.py:Net", "no such file"),
