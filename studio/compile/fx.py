@@ -211,17 +211,8 @@ def attribute_names(net: Network) -> dict[str, str]:
 
 
 def _inputs(net: Network, node, ins, values) -> list[fx.Node]:
-    incoming = net.incoming(node.id)
-    spec = None if node.type in (BLOCK_TYPE, "Input") else catalog.get(node.type)
-    found: dict[str, fx.Node] = {}
-    for port in ins:
-        if port in incoming:
-            e = incoming[port]
-            found[port] = values[e.src][net.ports(net.node(e.src))[1].index(e.src_port)]
-    for port in ins:
-        if port not in found:
-            found[port] = found[spec.fallback[port]]
-    return [found[p] for p in ins]
+    sources = net.input_sources(node)
+    return [values[src][index] for src, index in (sources[p] for p in ins)]
 
 
 def _split(graph: fx.Graph, out: fx.Node, ports, name: str) -> list[fx.Node]:

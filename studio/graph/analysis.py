@@ -257,27 +257,13 @@ class Analyzer:
         """The input tensors of a node, whether it is blocked, and an (port, message) problem."""
         if node.type == "Input" and feed is not None and node.name in feed:
             return [feed[node.name]], False, None
-        incoming = net.incoming(node.id)
-        spec = None if node.type == BLOCK_TYPE else catalog.get(node.type)
-        tensors: dict[str, torch.Tensor] = {}
-        for port in ins:
-            edge = incoming.get(port)
-            if edge is None:
-                continue
-            src = results[edge.src]
-            if src.status != "ok":
-                return None, True, None
-            tensors[port] = values[edge.src][net.ports(net.node(edge.src))[1].index(edge.src_port)]
-        for port in ins:
-            if port in tensors:
-                continue
-            fallback = spec.fallback.get(port) if spec else None
-            if spec and port in spec.optional and fallback in tensors:
-                tensors[port] = tensors[fallback]
-            else:
-                label = f"{node.type} '{node.name}'"
-                return None, False, (port, f"{label}: input '{port}' is not connected")
-        return [tensors[p] for p in ins], False, None
+        sources = net.input_sources(node)
+        if any(src is not None and results[src[0]].status != "ok" for src in sources.values()):
+            return None, True, None
+        missing = [port for port in ins if sources[port] is None]
+        if missing:
+            return None, False, (missing[0], f"{node.type} '{node.name}': input '{missing[0]}' is not connected")
+        return [values[src][index] for src, index in (sources[p] for p in ins)], False, None
 
     def _node(self, node: Node, inputs: list[torch.Tensor], outs, scope: dict):
         label = f"{node.type} '{node.name}'"

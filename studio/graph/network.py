@@ -118,6 +118,27 @@ class Network:
         """The edges into a node, keyed by input port."""
         return dict(self._in.get(node_id, {}))
 
+    def input_sources(self, node: Node) -> dict[str, tuple[str, int] | None]:
+        """Each input port of `node` -> (source node id, index of the source's output port).
+
+        An unconnected optional port takes the source of the port its spec
+        names as fallback (attention's ``key`` is its ``query``); a port with
+        no source at all maps to None. Shape analysis and compiling both read
+        a node's inputs through this, so they cannot disagree.
+        """
+        ins = self.ports(node)[0]
+        incoming = self.incoming(node.id)
+        found: dict[str, tuple[str, int] | None] = {}
+        for port in ins:
+            edge = incoming.get(port)
+            found[port] = None if edge is None else (edge.src, self.ports(self.node(edge.src))[1].index(edge.src_port))
+        spec = None if node.type == BLOCK_TYPE else catalog.get(node.type)
+        for port in ins:
+            fallback = spec.fallback.get(port) if spec and port in spec.optional else None
+            if found[port] is None and fallback is not None:
+                found[port] = found.get(fallback)
+        return found
+
     def outgoing(self, node_id: str) -> list[Edge]:
         """The edges out of a node."""
         return sorted(self._out.get(node_id, ()), key=_edge_key)
