@@ -25,58 +25,9 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QSpinBox, QWidget
 
 from studio.catalog import Param, is_expression
+from studio.catalog.values import format_value, parse_value
 
 INT_MIN, INT_MAX = -2_147_483_647, 2_147_483_647
-
-
-def format_value(value) -> str:
-    """A parameter value as the user types it: [1, 28, 28] -> "1, 28, 28"."""
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def parse_value(kind: str, text: str, choices=(), allow_expr: bool = False):
-    """The value `text` means for a parameter of `kind`; ValueError with a reason if none."""
-    t = text.strip()
-    if allow_expr and t.startswith("$"):
-        if len(t) < 2:
-            raise ValueError("an expression needs a name after $")
-        return t
-    if kind.startswith("optional_") and t == "":
-        return None
-    if kind in ("int", "optional_int"):
-        try:
-            return int(t)
-        except ValueError:
-            raise ValueError(f"'{t}' is not a whole number") from None
-    if kind in ("float", "optional_float"):
-        try:
-            return float(t)
-        except ValueError:
-            raise ValueError(f"'{t}' is not a number") from None
-    if kind == "bool":
-        if t.lower() in ("true", "1", "yes"):
-            return True
-        if t.lower() in ("false", "0", "no"):
-            return False
-        raise ValueError(f"'{t}' is not true or false")
-    if kind in ("ints", "shape"):
-        if kind == "ints" and t in choices:
-            return t
-        parts = [p for p in t.strip("[]()").replace(",", " ").split()]
-        if not parts:
-            raise ValueError("type one or more whole numbers, separated by commas")
-        try:
-            nums = [int(p) for p in parts]
-        except ValueError:
-            raise ValueError(f"'{t}' is not a list of whole numbers") from None
-        return nums[0] if kind == "ints" and len(nums) == 1 else nums
-    return text
 
 
 class ParamEditor(QWidget):

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from studio import catalog
-from studio.catalog import check_value
+from studio.catalog import Param, check_value
 from studio.compile import compile_network
 from studio.graph import Analyzer, Project
 
@@ -125,3 +125,28 @@ def test_lstm_output_choices(output, expected):
 def test_unknown_type_suggests_close_names():
     with pytest.raises(Exception, match="did you mean Conv2d"):
         catalog.get("Conv2D")
+
+
+def test_every_parameter_kind_has_one_entry_that_reads_typed_text_and_checks_it():
+    from studio.catalog.spec import PARAM_KINDS
+    from studio.catalog.values import KINDS, format_value, parse_value
+
+    assert set(KINDS) == set(PARAM_KINDS)
+    typed = {"int": ("7", 7), "optional_int": ("", None), "float": ("1e-3", 0.001), "optional_float": ("0.5", 0.5),
+             "bool": ("yes", True), "choice": ("max", "max"), "ints": ("3, 5", [3, 5]), "shape": ("[1, 28, 28]", [1, 28, 28]),
+             "str": ("hello", "hello")}
+    assert set(typed) == set(KINDS)
+    for kind, (text, value) in typed.items():
+        param = Param("p", kind, default=value, choices=("max", "mean") if kind == "choice" else ())
+        assert parse_value(kind, text, param.choices) == value
+        assert check_value(param, value) == value
+        if value is not None:
+            assert parse_value(kind, format_value(value), param.choices) == value  # what the editor shows reads back
+    assert parse_value("ints", "same", choices=("same",)) == "same" and parse_value("ints", "4") == 4
+    assert parse_value("int", "$width * 2", allow_expr=True) == "$width * 2"
+    for kind, text, message in (("int", "2.5", "not a whole number"), ("bool", "maybe", "not true or false"),
+                                ("shape", "", "one or more whole numbers"), ("float", "x", "not a number")):
+        with pytest.raises(ValueError, match=message):
+            parse_value(kind, text)
+    with pytest.raises(ValueError, match="unknown kind"):
+        check_value(Param("p", "colour", default=1), 1)
