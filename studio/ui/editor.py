@@ -35,6 +35,7 @@ from studio.graph import Analyzer, Edge, Network, Problem, Project, Report
 from studio.graph.blocks import collapse
 from studio.ui import clipboard
 from studio.graph.layout import layered
+from studio.graph.wiring import insert_on_wire, wire
 from studio.train.preflight import training_problems
 from studio.ui.commands import RecordedCommand
 from studio.ui.scene import NetworkScene
@@ -172,27 +173,44 @@ class Editor(QObject):
             self.undo_stack.push(cmd)  # indexChanged -> refresh
         return Outcome(result=cmd.result)
 
-    def add_node(self, type_name: str, pos: QPointF | tuple = (0.0, 0.0)) -> str | None:
-        """Adds a layer of `type_name` at `pos` and selects it."""
+    def add_node(self, type_name: str, pos: QPointF | tuple = (0.0, 0.0), on_wire: Edge | None = None) -> str | None:
+        """Adds a layer of `type_name` at `pos` (or spliced into the wire `on_wire`) and selects it."""
         x, y = (pos.x(), pos.y()) if isinstance(pos, QPointF) else pos
         net = self.network
-        nid = self.edit(f"add {type_name}", lambda: net.add_node(type_name, pos=(_snap(x), _snap(y)))).result
+        if on_wire is not None:
+            nid = self.edit(f"insert {type_name} on {self._wire_text(on_wire)}",
+                            lambda: insert_on_wire(net, on_wire, type_name)).result
+        else:
+            nid = self.edit(f"add {type_name}", lambda: net.add_node(type_name, pos=(_snap(x), _snap(y)))).result
         if nid:
             self.scene.select_nodes([nid])
         return nid
 
-    def add_block_node(self, block: str, pos=(0.0, 0.0)) -> str | None:
-        """Adds a node that instantiates block `block`."""
+    def add_block_node(self, block: str, pos=(0.0, 0.0), on_wire: Edge | None = None) -> str | None:
+        """Adds a node that instantiates block `block` (spliced into `on_wire` when given)."""
         net = self.network
+        params = {"block": block, "repeat": 1}
+        if on_wire is not None:
+            return self.edit(f"insert block {block} on {self._wire_text(on_wire)}", lambda: insert_on_wire(
+                net, on_wire, BLOCK_TYPE, params, net.unique_name(block))).result
         return self.edit(f"add block {block}", lambda: net.add_node(
-            BLOCK_TYPE, net.unique_name(block), {"block": block, "repeat": 1}, pos)).result
+            BLOCK_TYPE, net.unique_name(block), params, pos)).result
+
+    def wire_at(self, pos: QPointF) -> Edge | None:
+        """The wire under scene position `pos` (a layer dropped there is spliced into it), or None."""
+        return self.scene.wire_at(pos)
+
+    def _wire_text(self, edge: Edge) -> str:
+        nodes = self.network.nodes
+        return f"{nodes[edge.src].name} → {nodes[edge.dst].name}"
 
     @Slot(object)
     def connect_edge(self, edge: Edge) -> None:
-        """Wires an output to an input."""
+        """Wires an output to an input; the wire that fed a taken input goes (one undo step)."""
         net = self.network
-        self.edit(f"connect {net.nodes[edge.src].name} → {net.nodes[edge.dst].name}",
-                  lambda: net.connect(edge.src, edge.src_port, edge.dst, edge.dst_port))
+        taken = edge.dst_port in net.incoming(edge.dst)
+        text = f"replace wire into {net.nodes[edge.dst].name}" if taken else f"connect {self._wire_text(edge)}"
+        self.edit(text, lambda: wire(net, edge))
 
     @Slot(object, object)
     def reconnect(self, old: Edge, new: Edge) -> None:
@@ -201,7 +219,7 @@ class Editor(QObject):
 
         def action():
             net.disconnect(old)
-            net.connect(new.src, new.src_port, new.dst, new.dst_port)
+            wire(net, new)
         self.edit("reconnect", action)
 
     @Slot(object)

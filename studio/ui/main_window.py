@@ -497,15 +497,18 @@ class MainWindow(ModelFilesMixin, QMainWindow):
             self._quick_add_at(self.view.mapToScene(centre), self.view.viewport().mapToGlobal(centre))
 
     def _quick_add_at(self, scene_pos: QPointF, global_pos) -> None:
+        # Quick-add over a wire, or with exactly one wire selected, splices the layer into that wire.
+        selected = self.editor.scene.selected_edges()
+        on_wire = self.editor.wire_at(scene_pos) or (selected[0] if len(selected) == 1 else None)
         self.quick_add = QuickAdd(list(self.editor.project.blocks), self)
-        self.quick_add.chosen.connect(lambda what: self._add(what, scene_pos))
+        self.quick_add.chosen.connect(lambda what: self._add(what, scene_pos, on_wire))
         self.quick_add.popup(global_pos)
 
-    def _add(self, what: str, pos: QPointF) -> None:
+    def _add(self, what: str, pos: QPointF, on_wire=None) -> None:
         if what.startswith("Block:"):
-            self.editor.add_block_node(what[6:], (pos.x(), pos.y()))
+            self.editor.add_block_node(what[6:], (pos.x(), pos.y()), on_wire)
         else:
-            self.editor.add_node(what, pos)
+            self.editor.add_node(what, pos, on_wire)
 
     def _palette_activated(self, what: str) -> None:
         if self.view:

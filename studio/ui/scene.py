@@ -7,7 +7,7 @@ report (status and tooltip per node, a shape label per wire), touching only
 items whose look changed. It never changes the network: user intent leaves
 as Qt signals that the editor turns into undoable commands:
 
-    connect_requested(Edge)              a wire dropped on a free input
+    connect_requested(Edge)              a wire dropped on an input (a taken one is replaced)
     reconnect_requested(Edge, Edge)      a wire's end moved to another input
     disconnect_requested(Edge)           a wire's end dropped off its input
     move_requested(dict)                 {node id: (x, y)} when a node drag ends
@@ -21,12 +21,15 @@ The same scene, non-interactive, draws the start page's thumbnails.
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtWidgets import QGraphicsScene
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene
 
 from studio import catalog
 from studio.catalog import BLOCK_TYPE
 from studio.graph import Edge, Network, Report, format_shape
 from studio.graph.summary import type_label
+from studio.graph.wiring import why_not_wire
+from studio.ui import theme
 from studio.ui.edge_item import EdgeItem, PendingWire
 from studio.ui.node_item import NodeItem, NodeLook
 
@@ -53,6 +56,7 @@ class NetworkScene(QGraphicsScene):
         self._drag_from: tuple[str, str] | None = None   # (node id, output port)
         self._picked: Edge | None = None                  # wire whose input end is being moved
         self._syncing = False
+        self._drop_mark: QGraphicsPathItem | None = None  # the wire a dragged layer would be spliced into
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         for nid in network.nodes:
             self._add_node(nid)
@@ -179,6 +183,31 @@ class NetworkScene(QGraphicsScene):
                 return item.node_id
         return None
 
+    def wire_at(self, pos: QPointF) -> Edge | None:
+        """The wire under scene position `pos` (its curve or its shape label), or None."""
+        for item in self.items(pos):
+            if isinstance(item, NodeItem):
+                return None  # a card lies over the wire here
+            if isinstance(item, EdgeItem) and item.edge in self.edges:
+                return item.edge
+        return None
+
+    def mark_drop_wire(self, edge: Edge | None) -> None:
+        """Highlights the wire a dragged layer would be spliced into (None clears it)."""
+        if self._drop_mark is not None:
+            self.removeItem(self._drop_mark)
+            self._drop_mark = None
+        item = self.edges.get(edge) if edge is not None else None
+        if item is None:
+            return
+        colour = QColor(theme.current().selection)
+        colour.setAlpha(110)
+        self._drop_mark = QGraphicsPathItem(item.shape())
+        self._drop_mark.setPen(QPen(colour, 4))
+        self._drop_mark.setBrush(colour)
+        self._drop_mark.setZValue(2)
+        self.addItem(self._drop_mark)
+
     def selected_node_ids(self) -> list[str]:
         """Ids of the selected nodes, in network order."""
         chosen = {i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)}
@@ -237,7 +266,7 @@ class NetworkScene(QGraphicsScene):
         if self._picked is not None and (edge.dst, edge.dst_port) == (self._picked.dst, self._picked.dst_port):
             return None if edge.src != edge.dst else "a node cannot feed itself"
         try:
-            return self.network.why_not_connect(edge)
+            return why_not_wire(self.network, edge)
         except Exception as e:  # a vanished node: refuse quietly
             return str(e)
 
