@@ -33,6 +33,7 @@ from studio.catalog import BLOCK_TYPE
 from studio.errors import StudioError
 from studio.graph import Analyzer, Edge, Network, Problem, Project, Report
 from studio.graph.blocks import collapse
+from studio.graph.fixes import Fix, fixes_for
 from studio.ui import clipboard
 from studio.graph.layout import layered
 from studio.graph.wiring import insert_on_wire, wire
@@ -156,6 +157,16 @@ class Editor(QObject):
             res = report.nodes.get(via) if report else None
             report = res.inner[0] if res is not None and res.inner else None
         return report
+
+    def fixes(self, level: int, problem: Problem) -> list[Fix]:
+        """The one-click fixes for a problem at breadcrumb `level` (0: the top network, else the block on show)."""
+        top = level == 0 or len(self.levels) == 1
+        net = self.project.networks.get(self.levels[0][1]) if top else self.network
+        return fixes_for(self.project, net, self.root_report if top else self.report, problem) if net else []
+
+    def apply_fix(self, fix: Fix) -> str | None:
+        """Applies a fix as one undoable edit; the reason when refused, else None."""
+        return self.edit(f"fix: {fix.text}", fix.apply).error
 
     # --- edits ------------------------------------------------------------------
     def edit(self, text: str, action, merge_key=None) -> "Outcome":

@@ -112,6 +112,7 @@ class MainWindow(ModelFilesMixin, QMainWindow):
         self.palette.activated.connect(self._palette_activated)
         self.problems = ProblemsList()
         self.problems.node_chosen.connect(self._problem_chosen)
+        self.problems.fix_chosen.connect(lambda fix: self.editor and self.editor.apply_fix(fix))
         self.summary = SummaryTable()
         self.summary.node_chosen.connect(lambda nid: self.focus_node(nid))
         self.inspector_dock = self._dock("Inspector", QLabel(), Qt.DockWidgetArea.RightDockWidgetArea)
@@ -549,7 +550,7 @@ class MainWindow(ModelFilesMixin, QMainWindow):
         problems += [(0, p) for p in ed.run_problems if p.network == ed.levels[0][1]]
         if ed.in_block() and report is not None:
             problems += [(len(ed.levels) - 1, p) for p in report.problems + report.warnings]
-        self.problems.show_problems(problems)
+        self.problems.show_problems(problems, [ed.fixes(level, p) for level, p in problems])
         self.problems_dock.setWindowTitle(f"Problems ({len(problems)})" if problems else "Problems")
         project = ed.project
         self.frozen = freeze.frozen_ids(project, ed.network)

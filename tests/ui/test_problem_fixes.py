@@ -1,0 +1,47 @@
+"""The Problems list offers one-click fixes; clicking one edits the network in one undo step."""
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from studio.graph import Edge
+
+
+def _click(window, item):
+    lst = window.problems
+    lst.scrollToItem(item)
+    QTest.mouseClick(lst.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     lst.visualItemRect(item).center())
+
+
+def _texts(window):
+    return [i.text().strip() for i in window.problems.fix_items()]
+
+
+def test_a_linear_after_the_convolutions_is_fixed_by_clicking_insert_flatten(lenet):
+    ed, net = lenet.editor, lenet.editor.network
+    ed.delete([net.by_name("flatten").id])
+    ed.connect_edge(Edge(net.by_name("pool2").id, "out", net.by_name("fc1").id, "in"))
+    assert _texts(lenet) == ["Fix: insert Flatten before 'fc1' (it gets 16×5×5)",
+                             "Fix: insert GlobalAvgPool before 'fc1' (averages each channel)"]
+    depth = ed.undo_stack.count()
+    _click(lenet, lenet.problems.fix_items()[0])
+    assert ed.undo_stack.count() == depth + 1
+    assert lenet.undo_action.text() == "Undo fix: insert Flatten before 'fc1' (it gets 16×5×5)"
+    assert not ed.root_report.problems and not ed.run_problems and lenet.problems.fix_items() == []
+    assert "61,706 parameters" in lenet.memory.text()
+    ed.undo_stack.undo()
+    assert len(lenet.problems.fix_items()) == 2
+    ed.project.check()
+
+
+def test_an_output_of_the_wrong_width_is_fixed_by_setting_the_count(lenet):
+    ed, net = lenet.editor, lenet.editor.network
+    ed.set_params(net.by_name("fc3").id, {"out_features": 12})
+    assert _texts(lenet) == ["Fix: set 'fc3' to $classes outputs", "Fix: set 'logits' to 12 classes"]
+    _click(lenet, lenet.problems.fix_items()[0])
+    assert net.by_name("fc3").params["out_features"] == "$classes" and not ed.root_report.problems
+    ed.undo_stack.undo()
+    _click(lenet, lenet.problems.fix_items()[1])
+    assert net.by_name("logits").params["classes"] == 12 and not ed.root_report.problems
+    ed.undo_stack.undo()
+    assert net.by_name("logits").params["classes"] == 10 and ed.root_report.problems
