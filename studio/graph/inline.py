@@ -9,11 +9,15 @@ It uses only network primitives, so one recorded change undoes it
 block of one network in a copy of the project: a read-only view of the whole
 computation, as Netron draws it. `find_nodes` searches every network and
 every block reachable from it for a node name and says how to get there (the
-`levels` the editor's breadcrumb shows).
+`levels` the editor's breadcrumb shows). `expand` is `ungroup` that remembers
+the block, and `collapse_back` puts the Block node back in place of its
+layers while they are still what the block holds: a block expanded in place.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 from dataclasses import dataclass
 
@@ -28,13 +32,37 @@ from studio.graph.wiring import STEP
 MAX_FLAT_NODES = 20000  # a flat view past this is no view: refuse rather than hang
 
 
+@dataclass(frozen=True)
+class Expanded:
+    """A Block node replaced by its layers, remembered so that `collapse_back` can put it back.
+
+    Attributes:
+        node: the Block node as it was (id, name, arguments, position).
+        node_ids: the layers that replaced it, in order.
+        entries: (layer id, input port) -> the block input that fed it.
+        exits: (layer id, output port) -> the block output it gives.
+        fingerprint: the layers' types, parameters and inner wires when expanded.
+    """
+
+    node: Node
+    node_ids: tuple[str, ...]
+    entries: dict
+    exits: dict
+    fingerprint: str
+
+
 def ungroup(project: Project, network: Network, node_id: str) -> list[str]:
     """Replaces Block node `node_id` of `network` by its layers; returns the new node ids in order.
 
     Raises:
         GraphError: the node is not a block, or its repeat is an expression the network cannot evaluate.
     """
-    node = network.node(node_id)
+    return list(expand(project, network, node_id).node_ids)
+
+
+def expand(project: Project, network: Network, node_id: str) -> Expanded:
+    """`ungroup`, remembering what `collapse_back` needs."""
+    node = copy.deepcopy(network.node(node_id))
     if node.type != BLOCK_TYPE:
         raise GraphError(f"{node.type} '{node.name}' is not a block; only a block can be ungrouped")
     block = project.block(node.params["block"])
@@ -51,14 +79,60 @@ def ungroup(project: Project, network: Network, node_id: str) -> list[str]:
     origin, name = node.pos, node.name
     network.remove_node(node_id)
     added: list[str] = []
+    entries: dict = {}
     for k in range(repeat):
         at = (origin[0] + k * extent * (axis == 0), origin[1] + k * extent * (axis == 1))
-        results = _inline_once(network, block, feeds, scope, name, at, added)
+        results = _inline_once(network, block, feeds, scope, name, at, added, entries if k == 0 else {})
         feeds = {ins[0]: results[outs[0]]} if repeat > 1 else feeds
     for port, dst, dst_port in exits:
         if results.get(port) is not None:
             network.connect(*results[port], dst, dst_port)
-    return added
+    outputs = {src: port for port, src in results.items() if src is not None and src[0] in added}
+    return Expanded(node, tuple(added), entries, outputs, _fingerprint(network, added))
+
+
+def collapse_back(network: Network, group: Expanded) -> str:
+    """Puts the Block node of an `Expanded` group back in place of its layers; returns its id.
+
+    The wires that now feed the layers from outside, and those they feed,
+    are kept. Raises GraphError when the layers changed since (types,
+    parameters, wires among them): they no longer are that block.
+    """
+    ids = set(group.node_ids)
+    if not ids <= network.nodes.keys() or _fingerprint(network, group.node_ids) != group.fingerprint:
+        raise GraphError(f"the layers of block '{group.node.name}' changed since it was expanded; select them and "
+                         "use Collapse into Block to make a new block of them")
+    sources: dict[str, tuple[str, str]] = {}
+    for nid in group.node_ids:
+        for port, e in network.incoming(nid).items():
+            if e.src in ids:
+                continue
+            name = group.entries.get((nid, port))
+            if name is None or sources.setdefault(name, (e.src, e.src_port)) != (e.src, e.src_port):
+                raise GraphError(f"'{network.node(nid).name}' is fed from outside block '{group.node.name}' "
+                                 "where the block has no input; rewire it first")
+    targets = [(group.exits.get((e.src, e.src_port)), e.dst, e.dst_port)
+               for nid in group.node_ids for e in network.outgoing(nid) if e.dst not in ids]
+    if any(t[0] is None for t in targets):
+        raise GraphError(f"a layer of block '{group.node.name}' that is not one of its outputs feeds a layer "
+                         "outside it; rewire it first")
+    for nid in group.node_ids:
+        network.remove_node(nid)
+    n = group.node
+    name = n.name if network.unique_name(n.name) == n.name else network.unique_name(n.name)
+    block_id = network.add_node(BLOCK_TYPE, name, n.params, n.pos, id=None if n.id in network.nodes else n.id)
+    for port, (src, src_port) in sources.items():
+        network.connect(src, src_port, block_id, port)
+    for port, dst, dst_port in targets:
+        network.connect(block_id, port, dst, dst_port)
+    return block_id
+
+
+def _fingerprint(network: Network, node_ids) -> str:
+    ids = set(node_ids)
+    nodes = [(network.nodes[i].type, network.nodes[i].params) for i in node_ids]
+    wires = sorted([e.src, e.src_port, e.dst, e.dst_port] for i in node_ids for e in network.outgoing(i) if e.dst in ids)
+    return json.dumps([nodes, wires], sort_keys=True, default=str)
 
 
 def _repeat(network: Network, node: Node) -> int:
@@ -96,8 +170,12 @@ def _push_after(network: Network, node: Node, axis: int, by: float) -> None:
             network.move(nid, tuple(pos))
 
 
-def _inline_once(network: Network, block: BlockDef, feeds: dict, scope: dict, prefix: str, at, added: list) -> dict:
-    """Adds one copy of `block`'s layers fed by `feeds` (input name -> (node, port)); output name -> (node, port)."""
+def _inline_once(network: Network, block: BlockDef, feeds: dict, scope: dict, prefix: str, at, added: list,
+                 entries: dict) -> dict:
+    """Adds one copy of `block`'s layers fed by `feeds` (input name -> (node, port)); output name -> (node, port).
+
+    `entries` gets (new layer id, port) -> input name for every layer an Input fed.
+    """
     inner = block.network
     layers = _inner_layers(block)
     left = min((n.pos[0] for n in layers), default=0.0)
@@ -115,7 +193,11 @@ def _inline_once(network: Network, block: BlockDef, feeds: dict, scope: dict, pr
         return feeds.get(node.name) if node.type == "Input" else (ids[src], port)
 
     for e in sorted(inner.edges, key=lambda e: (e.dst, e.dst_port)):
-        if e.dst in ids and source(e.src, e.src_port) is not None:
+        if e.dst not in ids:
+            continue
+        if inner.node(e.src).type == "Input":
+            entries[(ids[e.dst], e.dst_port)] = inner.node(e.src).name
+        if source(e.src, e.src_port) is not None:
             network.connect(*source(e.src, e.src_port), ids[e.dst], e.dst_port)
     results = {}
     for n in inner.nodes.values():
@@ -158,14 +240,14 @@ def flat_copy(project: Project, network: str | None = None) -> Project:
     """
     from studio.graph import io  # io imports this package's modules; import it when first needed
 
-    copy = io.loads(io.dumps(project))
-    net = copy.network(network)
+    flat = io.loads(io.dumps(project))
+    net = flat.network(network)
     while True:
         blocks = [n.id for n in net.nodes.values() if n.type == BLOCK_TYPE]
         if not blocks:
-            return copy
+            return flat
         for nid in blocks:
-            ungroup(copy, net, nid)
+            ungroup(flat, net, nid)
         if len(net.nodes) > MAX_FLAT_NODES:
             raise GraphError(f"network '{net.name}' has more than {MAX_FLAT_NODES:,} layers with its blocks "
                              "opened; open the blocks one at a time instead")

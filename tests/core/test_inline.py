@@ -76,3 +76,25 @@ def test_find_a_node_inside_blocks_with_the_way_down():
     assert names == ["conv1", "conv2"]  # the network's own nodes would come first; "stem" does not match
     assert [f.name for f in find_nodes(project, "stage")] == ["stage"]
     assert find_nodes(project, "  ") == [] and find_nodes(project, "nothing") == []
+
+
+def test_expand_in_place_then_collapse_back_restores_the_block_and_its_wires():
+    from studio.graph.inline import collapse_back, expand
+
+    project = residual_block_project(repeat=2)
+    net = project.network()
+    stage = net.by_name("stage").id
+    wires = {(e.src, e.src_port, e.dst, e.dst_port) for e in net.edges}
+    group = expand(project, net, stage)
+    assert stage not in net.nodes and Analyzer(project).analyse().ok
+    # Moving a layer is fine; the block comes back with its id, arguments and wires.
+    net.move(group.node_ids[0], (999, 999))
+    change, back = Change.record(project, "collapse back", lambda: collapse_back(net, group))
+    assert back == stage and net.node(stage).params == {"block": "basic", "repeat": 2, "width": 8}
+    assert {(e.src, e.src_port, e.dst, e.dst_port) for e in net.edges} == wires
+    project.check()
+    change.undo()
+    # Once a layer's parameters change, the layers are no longer that block.
+    net.set_params(group.node_ids[0], {"out_channels": 4})
+    with pytest.raises(GraphError, match="changed since it was expanded"):
+        collapse_back(net, group)
