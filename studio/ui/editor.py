@@ -34,6 +34,7 @@ from studio.errors import StudioError
 from studio.graph import Analyzer, Edge, Network, Problem, Project, Report
 from studio.graph.blocks import collapse
 from studio.graph.fixes import Fix, fixes_for
+from studio.graph.inline import Expanded, collapse_back, expand, ungroup
 from studio.ui import clipboard
 from studio.graph.layout import layered
 from studio.graph.wiring import insert_on_wire, wire
@@ -71,6 +72,7 @@ class Editor(QObject):
         project.setting_changed.connect(self._settings_changed)
         # Levels: [("net", name, None), ("block", block name, Block node id in the level above), ...]
         self.levels: list[tuple[str, str, str | None]] = [("net", project.network().name, None)]
+        self._expanded: list[tuple[Network, Expanded]] = []  # blocks expanded in place (valid while undo allows)
         self.scene: NetworkScene = self._make_scene()
         self.refresh()
 
@@ -107,6 +109,11 @@ class Editor(QObject):
         if node is None or node.type != BLOCK_TYPE:
             return
         self._show(self.levels + [("block", node.params["block"], node_id)])
+
+    def show_levels(self, levels) -> None:
+        """Shows the network at the end of `levels` (as `levels` holds them), e.g. a node found in a block."""
+        if list(levels) != self.levels:
+            self._show(list(levels))
 
     def go_to_level(self, index: int) -> None:
         """Goes back up the breadcrumb to level `index` (0 is the top network)."""
@@ -149,6 +156,8 @@ class Editor(QObject):
             self.message.emit(str(e))
         self.report = self._level_report()
         self.scene.apply_report(self.report)
+        self.scene.show_groups([(f"block {g.node.params['block']} '{g.node.name}', expanded", g.node_ids)
+                                for g in self.expanded_groups()])
         self.analysed.emit(self.report)
 
     def _level_report(self) -> Report | None:
@@ -316,6 +325,49 @@ class Editor(QObject):
         if nid:
             self.scene.select_nodes([nid])
         return nid
+
+    # --- blocks in place -----------------------------------------------------------
+    def expanded_groups(self) -> list[Expanded]:
+        """The blocks of the network on show that are expanded in place now (undo may have taken some back)."""
+        net = self.network
+        return [g for n, g in self._expanded if n is net and g.node.id not in net.nodes
+                and all(i in net.nodes for i in g.node_ids)]
+
+    def group_of(self, node_id: str) -> Expanded | None:
+        """The expanded block that layer `node_id` belongs to, or None."""
+        return next((g for g in self.expanded_groups() if node_id in g.node_ids), None)
+
+    def expand_block(self, node_id: str) -> list[str]:
+        """Shows a Block node's layers in its place, wired to its neighbours (one undo step); selects them."""
+        net = self.network
+        name = net.nodes[node_id].name if node_id in net.nodes else node_id
+        group = self.edit(f"expand block {name}", lambda: expand(self.project, net, node_id)).result
+        if group is None:
+            return []
+        self._expanded.append((net, group))
+        self.refresh()
+        self.scene.select_nodes(group.node_ids)
+        return list(group.node_ids)
+
+    def collapse_block_back(self, node_id: str) -> str | None:
+        """Puts back the Block node whose expanded layers include `node_id` (one undo step)."""
+        group = self.group_of(node_id)
+        if group is None:
+            self.message.emit("that layer is not part of an expanded block")
+            return None
+        net = self.network
+        nid = self.edit(f"collapse block {group.node.name} back", lambda: collapse_back(net, group)).result
+        if nid:
+            self.scene.select_nodes([nid])
+        return nid
+
+    def ungroup_block(self, node_id: str) -> list[str]:
+        """Replaces a Block node by its layers for good (one undo step); selects them."""
+        net = self.network
+        name = net.nodes[node_id].name if node_id in net.nodes else node_id
+        ids = self.edit(f"ungroup block {name}", lambda: ungroup(self.project, net, node_id)).result or []
+        self.scene.select_nodes(ids)
+        return ids
 
     def auto_layout(self) -> None:
         """Lays the network out left to right (one undo step)."""

@@ -36,6 +36,7 @@ from studio.graph import Project
 from studio.graph import io as project_io
 from studio.presets import presets_dir
 from studio.ui import clipboard, dialogs, freeze, theme
+from studio.ui.block_actions import BlockActionsMixin
 from studio.ui.breadcrumb import Breadcrumb
 from studio.ui.document import Document
 from studio.ui.editor import Editor
@@ -61,7 +62,7 @@ def new_project() -> Project:
     return project
 
 
-class MainWindow(ModelFilesMixin, QMainWindow):
+class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
     """The app's window (see the module docstring)."""
 
     def __init__(self):
@@ -195,6 +196,7 @@ class MainWindow(ModelFilesMixin, QMainWindow):
                                  self.act_rename, self.act_collapse, self.act_fit, self.act_zoom_in,
                                  self.act_zoom_out, self.act_layout, self.act_grid, self.act_quick_add,
                                  self.act_export, self.act_load_weights, self.act_freeze]
+        self._editing_actions += self._make_block_actions()
         self.theme_group = QActionGroup(self)
         self.theme_actions = {}
         for mode, label in (("system", "Follow &System"), ("light", "&Light"), ("dark", "&Dark")):
@@ -214,11 +216,12 @@ class MainWindow(ModelFilesMixin, QMainWindow):
         self.edit_menu.addActions([self.undo_action, self.redo_action])
         self.edit_menu.addSeparator()
         for a in (self.act_cut, self.act_copy, self.act_paste, self.act_duplicate, self.act_delete, None,
-                  self.act_select_all, self.act_rename, None, self.act_quick_add, self.act_collapse, None,
-                  self.act_freeze):
+                  self.act_select_all, self.act_rename, self.act_find, None, self.act_quick_add, self.act_collapse,
+                  self.act_expand, self.act_collapse_back, self.act_ungroup, None, self.act_freeze):
             self.edit_menu.addSeparator() if a is None else self.edit_menu.addAction(a)
         v = bar.addMenu("&View")
-        for a in (self.act_fit, self.act_zoom_in, self.act_zoom_out, None, self.act_layout, self.act_grid):
+        for a in (self.act_fit, self.act_zoom_in, self.act_zoom_out, None, self.act_layout, self.act_grid, None,
+                  self.act_flat):
             v.addSeparator() if a is None else v.addAction(a)
         v.addSeparator()
         t = v.addMenu("&Theme")

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPen
-from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem, QGraphicsScene, QGraphicsSimpleTextItem
 
 from studio import catalog
 from studio.catalog import BLOCK_TYPE
@@ -57,6 +57,7 @@ class NetworkScene(QGraphicsScene):
         self._picked: Edge | None = None                  # wire whose input end is being moved
         self._syncing = False
         self._drop_mark: QGraphicsPathItem | None = None  # the wire a dragged layer would be spliced into
+        self.frames: list[QGraphicsRectItem] = []  # one around each block expanded in place
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         for nid in network.nodes:
             self._add_node(nid)
@@ -207,6 +208,32 @@ class NetworkScene(QGraphicsScene):
         self._drop_mark.setBrush(colour)
         self._drop_mark.setZValue(2)
         self.addItem(self._drop_mark)
+
+    def show_groups(self, groups) -> None:
+        """Draws a titled frame around each (title, node ids) group: the blocks expanded in place."""
+        for frame in self.frames:
+            self.removeItem(frame)
+        self.frames = []
+        colour = QColor(theme.category_colour("Block"))
+        for title, ids in groups:
+            items = [self.nodes[i] for i in ids if i in self.nodes]
+            if not items:
+                continue
+            rect = items[0].sceneBoundingRect()
+            for item in items[1:]:
+                rect = rect.united(item.sceneBoundingRect())
+            frame = QGraphicsRectItem(rect.adjusted(-14, -30, 14, 14))
+            frame.setPen(QPen(colour, 1.5, Qt.PenStyle.DashLine))
+            fill = QColor(colour)
+            fill.setAlpha(22)
+            frame.setBrush(fill)
+            frame.setZValue(-1)
+            label = QGraphicsSimpleTextItem(title, frame)
+            label.setBrush(theme.current().text)
+            label.setPos(frame.rect().topLeft() + QPointF(8, 6))
+            frame.setToolTip(f"{title}: Expand / Collapse Block (Ctrl+Shift+E) on a layer puts the block back")
+            self.addItem(frame)
+            self.frames.append(frame)
 
     def selected_node_ids(self) -> list[str]:
         """Ids of the selected nodes, in network order."""
