@@ -255,17 +255,21 @@ def flat_copy(project: Project, network: str | None = None) -> Project:
 
 @dataclass(frozen=True)
 class Found:
-    """A node found by `find_nodes`: the editor `levels` that show it, its id, name and type."""
+    """A node found by `find_nodes`: the editor `levels` that show it, its id, name and type.
+
+    `path` names the network and the Block nodes on the way down.
+    """
 
     levels: tuple
     node_id: str
     name: str
     type: str
+    path: tuple = ()
 
     @property
     def where(self) -> str:
-        """The way down to it: "main › stage1 › bottleneck"."""
-        return " › ".join(name for _, name, _ in self.levels)
+        """The way down to it, by the names of the Block nodes: "main › layer2 › first"."""
+        return " › ".join(self.path)
 
 
 def find_nodes(project: Project, text: str, limit: int = 50) -> list[Found]:
@@ -279,18 +283,18 @@ def find_nodes(project: Project, text: str, limit: int = 50) -> list[Found]:
         return []
     found: list[tuple] = []
 
-    def visit(net: Network, levels: tuple) -> None:
+    def visit(net: Network, levels: tuple, path: tuple) -> None:
         for n in net.nodes.values():
             if len(found) >= limit * 4:
                 return
             name = n.name.lower()
             if needle in name:
                 rank = 0 if name == needle else 1 if name.startswith(needle) else 2
-                found.append((rank, len(levels), len(found), Found(levels, n.id, n.name, n.type)))
+                found.append((rank, len(levels), len(found), Found(levels, n.id, n.name, n.type, path)))
             block = n.params.get("block") if n.type == BLOCK_TYPE else None
             if block in project.blocks and all(b != block for _, b, _ in levels[1:]) and len(levels) < 16:
-                visit(project.blocks[block].network, levels + (("block", block, n.id),))
+                visit(project.blocks[block].network, levels + (("block", block, n.id),), path + (n.name,))
 
     for name, net in project.networks.items():
-        visit(net, (("net", name, None),))
+        visit(net, (("net", name, None),), (name,))
     return [f for *_, f in sorted(found, key=lambda t: t[:3])][:limit]

@@ -19,6 +19,9 @@ from studio.ui import theme
 from studio.ui.scene import NetworkScene
 
 
+READABLE = 0.6  # the smallest zoom the view opens at: node names stay readable
+
+
 class _ReadOnlyView(QGraphicsView):
     """A canvas that zooms with the wheel and pans by dragging; it forwards no edits."""
 
@@ -64,14 +67,15 @@ class FlatView(QDialog):
         super().showEvent(event)
         rect = self.scene.items_rect()
         self.view.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
-        if self.view.transform().m11() < 0.35:  # too small to read: start readable, at the inputs
+        zoom = self.view.transform().m11()
+        if zoom < READABLE or zoom > 1.0:  # start readable, where the inputs are
+            zoom = min(max(zoom, READABLE), 1.0)
             self.view.resetTransform()
-            self.view.scale(0.35, 0.35)
-            self.view.centerOn(rect.left() + self.view.viewport().width() / 0.7, rect.top()
-                               + self.view.viewport().height() / 0.7)
-        elif self.view.transform().m11() > 1.0:
-            self.view.resetTransform()
-            self.view.centerOn(rect.center())
+            self.view.scale(zoom, zoom)
+            half_w = self.view.viewport().width() / 2 / zoom
+            half_h = self.view.viewport().height() / 2 / zoom
+            self.view.centerOn(min(rect.center().x(), rect.left() + half_w),
+                               min(rect.center().y(), rect.top() + half_h))
 
     def closeEvent(self, event) -> None:
         self.scene.detach()

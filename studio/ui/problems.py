@@ -13,8 +13,8 @@ one undo step.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPalette
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QPalette, QPixmap
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QStyle
 
 ROLE = Qt.ItemDataRole.UserRole
@@ -33,6 +33,10 @@ class ProblemsList(QListWidget):
         self.setAlternatingRowColors(True)
         self.itemClicked.connect(self._clicked)
         self.itemActivated.connect(self._clicked)
+        size = self.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize)
+        blank = QPixmap(self.iconSize() if self.iconSize().isValid() else QSize(size, size))
+        blank.fill(Qt.GlobalColor.transparent)
+        self._indent = QIcon(blank)  # lines a fix up under its problem's text
 
     def show_problems(self, problems: list[tuple[int, object]], fixes: list[list] | None = None) -> None:
         """Lists (level, Problem) pairs; level 0 is the top network, higher ones the open block.
@@ -55,7 +59,7 @@ class ProblemsList(QListWidget):
             self.addItem(item)
 
     def _fix_item(self, fix) -> QListWidgetItem:
-        item = QListWidgetItem(f"    Fix: {fix.text}")
+        item = QListWidgetItem(self._indent, f"Fix: {fix.text}")
         item.setData(FIX_ROLE, fix)
         item.setForeground(self.palette().color(QPalette.ColorRole.Link))
         font = item.font()

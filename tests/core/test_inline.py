@@ -70,7 +70,7 @@ def test_flat_copy_of_inception_has_no_blocks_and_the_same_parameters():
 def test_find_a_node_inside_blocks_with_the_way_down():
     project = residual_block_project()
     found = find_nodes(project, "BN2")
-    assert [(f.where, f.name) for f in found] == [("main › basic", "bn2")]
+    assert [(f.where, f.name) for f in found] == [("main › stage", "bn2")]
     assert found[0].levels == (("net", "main", None), ("block", "basic", project.network().by_name("stage").id))
     names = [f.name for f in find_nodes(project, "conv")]
     assert names == ["conv1", "conv2"]  # the network's own nodes would come first; "stem" does not match
