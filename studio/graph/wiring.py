@@ -16,8 +16,9 @@ from studio.catalog import BLOCK_TYPE
 from studio.errors import GraphError
 from studio.graph.network import Edge, Network, Node
 
-# A node card's footprint on the canvas plus a gap (the card is 132 wide; heights vary with ports).
-STEP = {0: 132.0 + 50.0, 1: 90.0 + 40.0}
+# How far apart neighbouring nodes stand along the flow (x, y): a card (132 wide, heights vary with
+# ports) plus a gap that leaves the wire's shape label readable, as the presets space them.
+STEP = {0: 230.0, 1: 130.0}
 
 
 def splice_ports(network: Network, node: Node) -> tuple[str, str]:
