@@ -9,48 +9,30 @@ opens the blocks on the way and centres the node.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QPoint, Qt, Signal
-from PySide6.QtWidgets import QFrame, QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QListWidgetItem
 
 from studio.graph import Project
 from studio.graph.inline import find_nodes
+from studio.ui.quick_add import SearchPopup
 
 ROLE = Qt.ItemDataRole.UserRole
 
 
-class NodeFinder(QFrame):
+class NodeFinder(SearchPopup):
     """The popup. Signal: chosen(Found)."""
 
     chosen = Signal(object)
 
     def __init__(self, project: Project, parent=None):
-        super().__init__(parent, Qt.WindowType.Popup)
+        super().__init__("Find a layer by name, in every block…", parent)
         self.project = project
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.edit = QLineEdit()
-        self.edit.setPlaceholderText("Find a layer by name, in every block…")
         self.edit.setClearButtonEnabled(True)
-        self.list = QListWidget()
         self.note = QLabel()
         self.note.setEnabled(False)  # drawn in the muted text colour
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.setSpacing(4)
-        layout.addWidget(self.edit)
-        layout.addWidget(self.list)
-        layout.addWidget(self.note)
+        self._layout.addWidget(self.note)
         self.resize(420, 320)
-        self.edit.textChanged.connect(self._filter)
-        self.edit.installEventFilter(self)
-        self.list.itemActivated.connect(self._choose)
-        self.list.itemClicked.connect(self._choose)
         self._filter("")
-
-    def popup(self, at: QPoint) -> None:
-        """Shows the popup with its top-left corner at global position `at`."""
-        self.move(at)
-        self.show()
-        self.edit.setFocus()
 
     def _filter(self, text: str) -> None:
         self.list.clear()
@@ -65,22 +47,5 @@ class NodeFinder(QFrame):
         self.note.setText("" if found or not text.strip() else f"no layer is called anything like “{text.strip()}”")
         self.note.setVisible(bool(self.note.text()))
 
-    def eventFilter(self, obj, event) -> bool:
-        if obj is self.edit and event.type() == QEvent.Type.KeyPress:
-            key = event.key()
-            if key in (Qt.Key.Key_Down, Qt.Key.Key_Up):
-                row = self.list.currentRow() + (1 if key == Qt.Key.Key_Down else -1)
-                self.list.setCurrentRow(max(0, min(self.list.count() - 1, row)))
-                return True
-            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-                if self.list.currentItem() is not None:
-                    self._choose(self.list.currentItem())
-                return True
-            if key == Qt.Key.Key_Escape:
-                self.close()
-                return True
-        return super().eventFilter(obj, event)
-
-    def _choose(self, item: QListWidgetItem) -> None:
-        self.close()
+    def _pick(self, item: QListWidgetItem) -> None:
         self.chosen.emit(item.data(ROLE))
