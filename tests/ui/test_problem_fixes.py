@@ -45,3 +45,40 @@ def test_an_output_of_the_wrong_width_is_fixed_by_setting_the_count(lenet):
     assert net.by_name("logits").params["classes"] == 12 and not ed.root_report.problems
     ed.undo_stack.undo()
     assert net.by_name("logits").params["classes"] == 10 and ed.root_report.problems
+
+
+def _fresh(window, specs):
+    """A new project whose main network is the chain `specs` of (type, name, params), built through the editor."""
+    window.new()
+    ed = window.editor
+    net = ed.network
+    ed.delete(list(net.nodes))
+    ids = [ed.edit("add", lambda t=t, n=n, p=p: net.add_node(t, n, p)).result for t, n, p in specs]
+    for a, b in zip(ids, ids[1:]):
+        ed.connect_edge(Edge(a, net.ports(net.nodes[a])[1][0], b, net.ports(net.nodes[b])[0][0]))
+    return ed, net, ids
+
+
+def test_a_sequence_layer_fed_an_image_is_fixed_by_a_reshape(window):
+    ed, net, (x, lstm, y) = _fresh(window, [("Input", "x", {"shape": [1, 28, 28]}), ("LSTM", "lstm", {}),
+                                            ("Output", "y", {})])
+    assert _texts(window) == ["Fix: insert Reshape to 28×28 (steps × features) before 'lstm'"]
+    _click(window, window.problems.fix_items()[0])
+    assert not ed.root_report.problems and len(net.nodes) == 4
+    ed.undo_stack.undo()
+    assert len(net.nodes) == 3 and _texts(window)
+
+
+def test_branches_with_different_channels_are_fixed_by_setting_one_conv(window):
+    ed, net, (x, c1, add, y) = _fresh(window, [
+        ("Input", "x", {"shape": [3, 8, 8]}), ("Conv2d", "c1", {"out_channels": 8, "kernel_size": 3, "padding": 1}),
+        ("Add", "add", {}), ("Output", "y", {})])
+    c2 = ed.edit("add", lambda: net.add_node("Conv2d", "c2", {"out_channels": 16, "kernel_size": 3,
+                                                              "padding": 1})).result
+    ed.connect_edge(Edge(x, "out", c2, "in"))
+    ed.connect_edge(Edge(c2, "out", add, "b"))
+    assert _texts(window) == ["Fix: set 'c2' to 8 output channels"]
+    _click(window, window.problems.fix_items()[0])
+    assert net.nodes[c2].params["out_channels"] == 8 and not ed.root_report.problems
+    ed.undo_stack.undo()
+    assert net.nodes[c2].params["out_channels"] == 16
