@@ -60,7 +60,7 @@ def _in_shape(net: Network, report: Report, edge: Edge | None):
     return res.outputs.get(edge.src_port) if res is not None and res.status == "ok" else None
 
 
-def _back_to(net: Network, node_id: str, params: tuple[str, ...], port: str | None = None) -> str | None:
+def _back_to(net: Network, node_id: str, params: tuple[str, ...]) -> str | None:
     """The nearest node at or above `node_id` (through single-input layers) whose type has one of `params`."""
     seen = set()
     while node_id not in seen:
@@ -68,11 +68,10 @@ def _back_to(net: Network, node_id: str, params: tuple[str, ...], port: str | No
         spec = _spec(net, node_id)
         if spec is not None and any(p.name in params and not p.inferred for p in spec.params):
             return node_id
-        incoming = net.incoming(node_id)
-        edge = incoming.get(port) if port else (next(iter(incoming.values())) if len(incoming) == 1 else None)
-        if edge is None:
+        incoming = list(net.incoming(node_id).values())
+        if len(incoming) != 1:
             return None
-        node_id, port = edge.src, None
+        node_id = incoming[0].src
     return None
 
 
@@ -156,7 +155,7 @@ RULES = {
     )),
     "sequence": (_match_sequence, (
         (lambda w: f"insert Reshape to {format_shape(tuple(w.value))} (steps × features) before '{_name(w)}'",
-         lambda w: w.net.set_params(insert_on_wire(w.net, w.edge, "Reshape"), {"shape": list(w.value)})),
+         lambda w: insert_on_wire(w.net, w.edge, "Reshape", {"shape": list(w.value)})),
     )),
 }
 

@@ -70,3 +70,21 @@ def test_dragging_a_wire_onto_a_taken_input_replaces_the_old_wire(lenet):
     stack.undo()
     assert old in net.edges and Edge(image, "out", relu1, "in") not in net.edges
     lenet.editor.project.check()
+
+
+def test_the_wire_under_a_dragged_layer_is_highlighted_until_the_drag_leaves(lenet):
+    from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent
+    from PySide6.QtWidgets import QApplication
+
+    scene = lenet.editor.scene
+    old = _wire(lenet, "conv1", "relu1")
+    lenet.view.centerOn(scene.edges[old].label_rect().center())
+    at = _label_point(lenet, "conv1", "relu1")
+    mime = lenet.palette.tree.mimeData([lenet.palette.item_for("ReLU")])
+    args = (at, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    for ev in (QDragEnterEvent(*args), QDragMoveEvent(*args)):
+        QApplication.sendEvent(lenet.view.viewport(), ev)
+    assert scene._drop_mark is not None
+    assert scene._drop_mark.path().boundingRect().contains(scene.edges[old].label_rect().center())
+    QApplication.sendEvent(lenet.view.viewport(), QDragLeaveEvent())
+    assert scene._drop_mark is None
