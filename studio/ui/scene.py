@@ -195,6 +195,8 @@ class NetworkScene(QGraphicsScene):
 
     def mark_drop_wire(self, edge: Edge | None) -> None:
         """Highlights the wire a dragged layer would be spliced into (None clears it)."""
+        if self._drop_mark is not None and self._drop_mark.data(0) == edge:
+            return  # the drag moved along the same wire
         if self._drop_mark is not None:
             self.removeItem(self._drop_mark)
             self._drop_mark = None
@@ -204,6 +206,7 @@ class NetworkScene(QGraphicsScene):
         colour = QColor(theme.current().selection)
         colour.setAlpha(110)
         self._drop_mark = QGraphicsPathItem(item.shape())
+        self._drop_mark.setData(0, edge)
         self._drop_mark.setPen(QPen(colour, 4))
         self._drop_mark.setBrush(colour)
         self._drop_mark.setZValue(2)
