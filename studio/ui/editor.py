@@ -33,8 +33,11 @@ from studio.catalog import BLOCK_TYPE
 from studio.errors import StudioError
 from studio.graph import Analyzer, Edge, Network, Problem, Project, Report
 from studio.graph.blocks import collapse
+from studio.graph.fixes import Fix, fixes_for
+from studio.graph.inline import Expanded, collapse_back, expand, ungroup
 from studio.ui import clipboard
 from studio.graph.layout import layered
+from studio.graph.wiring import insert_on_wire, wire
 from studio.train.preflight import training_problems
 from studio.ui.commands import RecordedCommand
 from studio.ui.scene import NetworkScene
@@ -69,6 +72,7 @@ class Editor(QObject):
         project.setting_changed.connect(self._settings_changed)
         # Levels: [("net", name, None), ("block", block name, Block node id in the level above), ...]
         self.levels: list[tuple[str, str, str | None]] = [("net", project.network().name, None)]
+        self._expanded: list[tuple[Network, Expanded]] = []  # blocks expanded in place (valid while undo allows)
         self.scene: NetworkScene = self._make_scene()
         self.refresh()
 
@@ -105,6 +109,11 @@ class Editor(QObject):
         if node is None or node.type != BLOCK_TYPE:
             return
         self._show(self.levels + [("block", node.params["block"], node_id)])
+
+    def show_levels(self, levels) -> None:
+        """Shows the network at the end of `levels` (as `levels` holds them), e.g. a node found in a block."""
+        if list(levels) != self.levels:
+            self._show(list(levels))
 
     def go_to_level(self, index: int) -> None:
         """Goes back up the breadcrumb to level `index` (0 is the top network)."""
@@ -147,6 +156,8 @@ class Editor(QObject):
             self.message.emit(str(e))
         self.report = self._level_report()
         self.scene.apply_report(self.report)
+        self.scene.show_groups([(f"block {g.node.params['block']} '{g.node.name}', expanded", g.node_ids)
+                                for g in self.expanded_groups()])
         self.analysed.emit(self.report)
 
     def _level_report(self) -> Report | None:
@@ -155,6 +166,16 @@ class Editor(QObject):
             res = report.nodes.get(via) if report else None
             report = res.inner[0] if res is not None and res.inner else None
         return report
+
+    def fixes(self, level: int, problem: Problem) -> list[Fix]:
+        """The one-click fixes for a problem at breadcrumb `level` (0: the top network, else the block on show)."""
+        top = level == 0 or len(self.levels) == 1
+        net = self.project.networks.get(self.levels[0][1]) if top else self.network
+        return fixes_for(self.project, net, self.root_report if top else self.report, problem) if net else []
+
+    def apply_fix(self, fix: Fix) -> str | None:
+        """Applies a fix as one undoable edit; the reason when refused, else None."""
+        return self.edit(f"fix: {fix.text}", fix.apply).error
 
     # --- edits ------------------------------------------------------------------
     def edit(self, text: str, action, merge_key=None) -> "Outcome":
@@ -172,27 +193,44 @@ class Editor(QObject):
             self.undo_stack.push(cmd)  # indexChanged -> refresh
         return Outcome(result=cmd.result)
 
-    def add_node(self, type_name: str, pos: QPointF | tuple = (0.0, 0.0)) -> str | None:
-        """Adds a layer of `type_name` at `pos` and selects it."""
+    def add_node(self, type_name: str, pos: QPointF | tuple = (0.0, 0.0), on_wire: Edge | None = None) -> str | None:
+        """Adds a layer of `type_name` at `pos` (or spliced into the wire `on_wire`) and selects it."""
         x, y = (pos.x(), pos.y()) if isinstance(pos, QPointF) else pos
         net = self.network
-        nid = self.edit(f"add {type_name}", lambda: net.add_node(type_name, pos=(_snap(x), _snap(y)))).result
+        if on_wire is not None:
+            nid = self.edit(f"insert {type_name} on {self._wire_text(on_wire)}",
+                            lambda: insert_on_wire(net, on_wire, type_name)).result
+        else:
+            nid = self.edit(f"add {type_name}", lambda: net.add_node(type_name, pos=(_snap(x), _snap(y)))).result
         if nid:
             self.scene.select_nodes([nid])
         return nid
 
-    def add_block_node(self, block: str, pos=(0.0, 0.0)) -> str | None:
-        """Adds a node that instantiates block `block`."""
+    def add_block_node(self, block: str, pos=(0.0, 0.0), on_wire: Edge | None = None) -> str | None:
+        """Adds a node that instantiates block `block` (spliced into `on_wire` when given)."""
         net = self.network
+        params = {"block": block, "repeat": 1}
+        if on_wire is not None:
+            return self.edit(f"insert block {block} on {self._wire_text(on_wire)}", lambda: insert_on_wire(
+                net, on_wire, BLOCK_TYPE, params, net.unique_name(block))).result
         return self.edit(f"add block {block}", lambda: net.add_node(
-            BLOCK_TYPE, net.unique_name(block), {"block": block, "repeat": 1}, pos)).result
+            BLOCK_TYPE, net.unique_name(block), params, pos)).result
+
+    def wire_at(self, pos: QPointF) -> Edge | None:
+        """The wire under scene position `pos` (a layer dropped there is spliced into it), or None."""
+        return self.scene.wire_at(pos)
+
+    def _wire_text(self, edge: Edge) -> str:
+        nodes = self.network.nodes
+        return f"{nodes[edge.src].name} → {nodes[edge.dst].name}"
 
     @Slot(object)
     def connect_edge(self, edge: Edge) -> None:
-        """Wires an output to an input."""
+        """Wires an output to an input; the wire that fed a taken input goes (one undo step)."""
         net = self.network
-        self.edit(f"connect {net.nodes[edge.src].name} → {net.nodes[edge.dst].name}",
-                  lambda: net.connect(edge.src, edge.src_port, edge.dst, edge.dst_port))
+        taken = edge.dst_port in net.incoming(edge.dst)
+        text = f"replace wire into {net.nodes[edge.dst].name}" if taken else f"connect {self._wire_text(edge)}"
+        self.edit(text, lambda: wire(net, edge))
 
     @Slot(object, object)
     def reconnect(self, old: Edge, new: Edge) -> None:
@@ -201,7 +239,7 @@ class Editor(QObject):
 
         def action():
             net.disconnect(old)
-            net.connect(new.src, new.src_port, new.dst, new.dst_port)
+            wire(net, new)
         self.edit("reconnect", action)
 
     @Slot(object)
@@ -287,6 +325,49 @@ class Editor(QObject):
         if nid:
             self.scene.select_nodes([nid])
         return nid
+
+    # --- blocks in place -----------------------------------------------------------
+    def expanded_groups(self) -> list[Expanded]:
+        """The blocks of the network on show that are expanded in place now (undo may have taken some back)."""
+        net = self.network
+        return [g for n, g in self._expanded if n is net and g.node.id not in net.nodes
+                and all(i in net.nodes for i in g.node_ids)]
+
+    def group_of(self, node_id: str) -> Expanded | None:
+        """The expanded block that layer `node_id` belongs to, or None."""
+        return next((g for g in self.expanded_groups() if node_id in g.node_ids), None)
+
+    def expand_block(self, node_id: str) -> list[str]:
+        """Shows a Block node's layers in its place, wired to its neighbours (one undo step); selects them."""
+        net = self.network
+        name = net.nodes[node_id].name if node_id in net.nodes else node_id
+        group = self.edit(f"expand block {name}", lambda: expand(self.project, net, node_id)).result
+        if group is None:
+            return []
+        self._expanded.append((net, group))
+        self.refresh()
+        self.scene.select_nodes(group.node_ids)
+        return list(group.node_ids)
+
+    def collapse_block_back(self, node_id: str) -> str | None:
+        """Puts back the Block node whose expanded layers include `node_id` (one undo step)."""
+        group = self.group_of(node_id)
+        if group is None:
+            self.message.emit("that layer is not part of an expanded block")
+            return None
+        net = self.network
+        nid = self.edit(f"collapse block {group.node.name} back", lambda: collapse_back(net, group)).result
+        if nid:
+            self.scene.select_nodes([nid])
+        return nid
+
+    def ungroup_block(self, node_id: str) -> list[str]:
+        """Replaces a Block node by its layers for good (one undo step); selects them."""
+        net = self.network
+        name = net.nodes[node_id].name if node_id in net.nodes else node_id
+        ids = self.edit(f"ungroup block {name}", lambda: ungroup(self.project, net, node_id)).result or []
+        self.scene.select_nodes(ids)
+        return ids
 
     def auto_layout(self) -> None:
         """Lays the network out left to right (one undo step)."""

@@ -36,6 +36,7 @@ from studio.graph import Project
 from studio.graph import io as project_io
 from studio.presets import presets_dir
 from studio.ui import clipboard, dialogs, freeze, theme
+from studio.ui.block_actions import BlockActionsMixin
 from studio.ui.breadcrumb import Breadcrumb
 from studio.ui.document import Document
 from studio.ui.editor import Editor
@@ -61,7 +62,7 @@ def new_project() -> Project:
     return project
 
 
-class MainWindow(ModelFilesMixin, QMainWindow):
+class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
     """The app's window (see the module docstring)."""
 
     def __init__(self):
@@ -112,6 +113,7 @@ class MainWindow(ModelFilesMixin, QMainWindow):
         self.palette.activated.connect(self._palette_activated)
         self.problems = ProblemsList()
         self.problems.node_chosen.connect(self._problem_chosen)
+        self.problems.fix_chosen.connect(lambda fix: self.editor and self.editor.apply_fix(fix))
         self.summary = SummaryTable()
         self.summary.node_chosen.connect(lambda nid: self.focus_node(nid))
         self.inspector_dock = self._dock("Inspector", QLabel(), Qt.DockWidgetArea.RightDockWidgetArea)
@@ -194,6 +196,7 @@ class MainWindow(ModelFilesMixin, QMainWindow):
                                  self.act_rename, self.act_collapse, self.act_fit, self.act_zoom_in,
                                  self.act_zoom_out, self.act_layout, self.act_grid, self.act_quick_add,
                                  self.act_export, self.act_load_weights, self.act_freeze]
+        self._editing_actions += self._make_block_actions()
         self.theme_group = QActionGroup(self)
         self.theme_actions = {}
         for mode, label in (("system", "Follow &System"), ("light", "&Light"), ("dark", "&Dark")):
@@ -213,11 +216,12 @@ class MainWindow(ModelFilesMixin, QMainWindow):
         self.edit_menu.addActions([self.undo_action, self.redo_action])
         self.edit_menu.addSeparator()
         for a in (self.act_cut, self.act_copy, self.act_paste, self.act_duplicate, self.act_delete, None,
-                  self.act_select_all, self.act_rename, None, self.act_quick_add, self.act_collapse, None,
-                  self.act_freeze):
+                  self.act_select_all, self.act_rename, self.act_find, None, self.act_quick_add, self.act_collapse,
+                  self.act_expand, self.act_collapse_back, self.act_ungroup, None, self.act_freeze):
             self.edit_menu.addSeparator() if a is None else self.edit_menu.addAction(a)
         v = bar.addMenu("&View")
-        for a in (self.act_fit, self.act_zoom_in, self.act_zoom_out, None, self.act_layout, self.act_grid):
+        for a in (self.act_fit, self.act_zoom_in, self.act_zoom_out, None, self.act_layout, self.act_grid, None,
+                  self.act_flat):
             v.addSeparator() if a is None else v.addAction(a)
         v.addSeparator()
         t = v.addMenu("&Theme")
@@ -497,15 +501,18 @@ class MainWindow(ModelFilesMixin, QMainWindow):
             self._quick_add_at(self.view.mapToScene(centre), self.view.viewport().mapToGlobal(centre))
 
     def _quick_add_at(self, scene_pos: QPointF, global_pos) -> None:
+        # Quick-add over a wire, or with exactly one wire selected, splices the layer into that wire.
+        selected = self.editor.scene.selected_edges()
+        on_wire = self.editor.wire_at(scene_pos) or (selected[0] if len(selected) == 1 else None)
         self.quick_add = QuickAdd(list(self.editor.project.blocks), self)
-        self.quick_add.chosen.connect(lambda what: self._add(what, scene_pos))
+        self.quick_add.chosen.connect(lambda what: self._add(what, scene_pos, on_wire))
         self.quick_add.popup(global_pos)
 
-    def _add(self, what: str, pos: QPointF) -> None:
+    def _add(self, what: str, pos: QPointF, on_wire=None) -> None:
         if what.startswith("Block:"):
-            self.editor.add_block_node(what[6:], (pos.x(), pos.y()))
+            self.editor.add_block_node(what[6:], (pos.x(), pos.y()), on_wire)
         else:
-            self.editor.add_node(what, pos)
+            self.editor.add_node(what, pos, on_wire)
 
     def _palette_activated(self, what: str) -> None:
         if self.view:
@@ -546,7 +553,7 @@ class MainWindow(ModelFilesMixin, QMainWindow):
         problems += [(0, p) for p in ed.run_problems if p.network == ed.levels[0][1]]
         if ed.in_block() and report is not None:
             problems += [(len(ed.levels) - 1, p) for p in report.problems + report.warnings]
-        self.problems.show_problems(problems)
+        self.problems.show_problems(problems, [ed.fixes(level, p) for level, p in problems])
         self.problems_dock.setWindowTitle(f"Problems ({len(problems)})" if problems else "Problems")
         project = ed.project
         self.frozen = freeze.frozen_ids(project, ed.network)

@@ -75,7 +75,8 @@ class ModelFilesMixin:
         self.act_freeze.setText(f"{'Unfreeze' if all_frozen else 'Freeze'} {what}")
         menu.addAction(self.act_freeze)
         menu.addSeparator()
-        for a in (self.act_rename, self.act_duplicate, self.act_delete, None, self.act_collapse):
+        for a in (self.act_rename, self.act_duplicate, self.act_delete, None, self.act_collapse,
+                  *self.block_menu_actions(nid)):
             menu.addSeparator() if a is None else menu.addAction(a)
         menu.aboutToHide.connect(self._menu_hidden)
         return menu
@@ -90,6 +91,7 @@ class ModelFilesMixin:
     @Slot()
     def _menu_hidden(self) -> None:
         self.act_freeze.setText("&Freeze / Unfreeze")
+        self.act_expand.setText("E&xpand / Collapse Block")
 
     # --- weights, export, import ---------------------------------------------------------------------
     def set_last_run_weights(self, path: Path | None) -> None:

@@ -3,7 +3,8 @@
 Tab (or a double-click on empty canvas) opens it; typing filters the list
 (names starting with the text first, then names containing it, then matches
 in the doc line); Up/Down move; Enter adds the highlighted entry where the
-popup was opened (`chosen(type)`); Escape closes it.
+popup was opened (`chosen(type)`); Escape closes it. `SearchPopup` is that
+popup's search-and-pick behaviour, shared with the node finder.
 """
 
 from __future__ import annotations
@@ -28,29 +29,27 @@ def ranked(text: str, entries: list[tuple[str, str]]) -> list[str]:
     return [name for _, _, name in sorted(scored)]
 
 
-class QuickAdd(QFrame):
-    """The popup. Signal: chosen(str) with a type name or "Block:NAME"."""
+class SearchPopup(QFrame):
+    """A popup with a search field over a list: Up/Down move, Enter or a click picks, Escape closes.
 
-    chosen = Signal(str)
+    Subclasses fill the list in `_filter(text)` and act on the picked item in `_pick(item)`.
+    """
 
-    def __init__(self, blocks=(), parent=None):
+    def __init__(self, placeholder: str, parent=None):
         super().__init__(parent, Qt.WindowType.Popup)
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.entries = [(s.type, s.doc) for s in catalog.REGISTRY.values()] + \
-                       [(f"Block:{b}", f"block {b}") for b in blocks]
         self.edit = QLineEdit()
-        self.edit.setPlaceholderText("Add layer…")
+        self.edit.setPlaceholderText(placeholder)
         self.list = QListWidget()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.setSpacing(4)
-        layout.addWidget(self.edit)
-        layout.addWidget(self.list)
-        self.resize(260, 300)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(4, 4, 4, 4)
+        self._layout.setSpacing(4)
+        self._layout.addWidget(self.edit)
+        self._layout.addWidget(self.list)
         self.edit.textChanged.connect(self._filter)
         self.edit.installEventFilter(self)
-        self.list.itemActivated.connect(lambda item: self._choose(item.text()))
-        self._filter("")
+        self.list.itemActivated.connect(self._picked)
+        self.list.itemClicked.connect(self._picked)
 
     def popup(self, at: QPoint) -> None:
         """Shows the popup with its top-left corner at global position `at`."""
@@ -59,14 +58,16 @@ class QuickAdd(QFrame):
         self.edit.setFocus()
 
     def _filter(self, text: str) -> None:
-        self.list.clear()
-        docs = dict(self.entries)
-        for name in ranked(text, self.entries):
-            item = QListWidgetItem(name)
-            item.setToolTip(docs[name])
-            self.list.addItem(item)
-        if self.list.count():
-            self.list.setCurrentRow(0)
+        raise NotImplementedError
+
+    def _pick(self, item: QListWidgetItem) -> None:
+        raise NotImplementedError
+
+    def _picked(self, item: QListWidgetItem) -> None:
+        if not self.isVisible():  # a click can both activate and click an item: pick once
+            return
+        self.close()
+        self._pick(item)
 
     def eventFilter(self, obj, event) -> bool:
         if obj is self.edit and event.type() == QEvent.Type.KeyPress:
@@ -78,13 +79,35 @@ class QuickAdd(QFrame):
             if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
                 item = self.list.currentItem()
                 if item is not None:
-                    self._choose(item.text())
+                    self._picked(item)
                 return True
             if key == Qt.Key.Key_Escape:
                 self.close()
                 return True
         return super().eventFilter(obj, event)
 
-    def _choose(self, name: str) -> None:
-        self.close()
-        self.chosen.emit(name)
+
+class QuickAdd(SearchPopup):
+    """The popup. Signal: chosen(str) with a type name or "Block:NAME"."""
+
+    chosen = Signal(str)
+
+    def __init__(self, blocks=(), parent=None):
+        super().__init__("Add layer…", parent)
+        self.entries = [(s.type, s.doc) for s in catalog.REGISTRY.values()] + \
+                       [(f"Block:{b}", f"block {b}") for b in blocks]
+        self.resize(260, 300)
+        self._filter("")
+
+    def _filter(self, text: str) -> None:
+        self.list.clear()
+        docs = dict(self.entries)
+        for name in ranked(text, self.entries):
+            item = QListWidgetItem(name)
+            item.setToolTip(docs[name])
+            self.list.addItem(item)
+        if self.list.count():
+            self.list.setCurrentRow(0)
+
+    def _pick(self, item: QListWidgetItem) -> None:
+        self.chosen.emit(item.text())

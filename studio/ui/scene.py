@@ -7,7 +7,7 @@ report (status and tooltip per node, a shape label per wire), touching only
 items whose look changed. It never changes the network: user intent leaves
 as Qt signals that the editor turns into undoable commands:
 
-    connect_requested(Edge)              a wire dropped on a free input
+    connect_requested(Edge)              a wire dropped on an input (a taken one is replaced)
     reconnect_requested(Edge, Edge)      a wire's end moved to another input
     disconnect_requested(Edge)           a wire's end dropped off its input
     move_requested(dict)                 {node id: (x, y)} when a node drag ends
@@ -21,12 +21,15 @@ The same scene, non-interactive, draws the start page's thumbnails.
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtWidgets import QGraphicsScene
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem, QGraphicsScene, QGraphicsSimpleTextItem
 
 from studio import catalog
 from studio.catalog import BLOCK_TYPE
 from studio.graph import Edge, Network, Report, format_shape
 from studio.graph.summary import type_label
+from studio.graph.wiring import why_not_wire
+from studio.ui import theme
 from studio.ui.edge_item import EdgeItem, PendingWire
 from studio.ui.node_item import NodeItem, NodeLook
 
@@ -53,6 +56,8 @@ class NetworkScene(QGraphicsScene):
         self._drag_from: tuple[str, str] | None = None   # (node id, output port)
         self._picked: Edge | None = None                  # wire whose input end is being moved
         self._syncing = False
+        self._drop_mark: QGraphicsPathItem | None = None  # the wire a dragged layer would be spliced into
+        self.frames: list[QGraphicsRectItem] = []  # one around each block expanded in place
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         for nid in network.nodes:
             self._add_node(nid)
@@ -179,6 +184,63 @@ class NetworkScene(QGraphicsScene):
                 return item.node_id
         return None
 
+    def wire_at(self, pos: QPointF) -> Edge | None:
+        """The wire under scene position `pos` (its curve or its shape label), or None."""
+        for item in self.items(pos):
+            if isinstance(item, NodeItem):
+                return None  # a card lies over the wire here
+            if isinstance(item, EdgeItem) and item.edge in self.edges:
+                return item.edge
+        return None
+
+    def mark_drop_wire(self, edge: Edge | None) -> None:
+        """Highlights the wire a dragged layer would be spliced into (None clears it)."""
+        if self._drop_mark is not None and self._drop_mark.data(0) == edge:
+            return  # the drag moved along the same wire
+        if self._drop_mark is not None:
+            self.removeItem(self._drop_mark)
+            self._drop_mark = None
+        item = self.edges.get(edge) if edge is not None else None
+        if item is None:
+            return
+        colour = QColor(theme.current().selection)
+        colour.setAlpha(110)
+        self._drop_mark = QGraphicsPathItem(item.shape())
+        self._drop_mark.setData(0, edge)
+        self._drop_mark.setPen(QPen(colour, 4))
+        self._drop_mark.setBrush(colour)
+        self._drop_mark.setZValue(2)
+        self.addItem(self._drop_mark)
+
+    def show_groups(self, groups) -> None:
+        """Draws a titled frame around each (title, node ids) group: the blocks expanded in place."""
+        for frame in self.frames:
+            self.removeItem(frame)
+        self.frames = []
+        colour = QColor(theme.category_colour("Block"))
+        for title, ids in groups:
+            items = [self.nodes[i] for i in ids if i in self.nodes]
+            if not items:
+                continue
+            rect = items[0].sceneBoundingRect()
+            for item in items[1:]:
+                rect = rect.united(item.sceneBoundingRect())
+            frame = QGraphicsRectItem(rect.adjusted(-14, -30, 14, 14))
+            frame.setPen(QPen(colour, 1.5, Qt.PenStyle.DashLine))
+            fill = QColor(colour)
+            fill.setAlpha(22)
+            frame.setBrush(fill)
+            frame.setZValue(-1)
+            label = QGraphicsSimpleTextItem(title, frame)
+            font = label.font()
+            font.setBold(True)
+            label.setFont(font)
+            label.setBrush(theme.current().text)
+            label.setPos(frame.rect().topLeft() + QPointF(8, 6))
+            frame.setToolTip(f"{title}: Expand / Collapse Block (Ctrl+Shift+E) on a layer puts the block back")
+            self.addItem(frame)
+            self.frames.append(frame)
+
     def selected_node_ids(self) -> list[str]:
         """Ids of the selected nodes, in network order."""
         chosen = {i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)}
@@ -237,7 +299,7 @@ class NetworkScene(QGraphicsScene):
         if self._picked is not None and (edge.dst, edge.dst_port) == (self._picked.dst, self._picked.dst_port):
             return None if edge.src != edge.dst else "a node cannot feed itself"
         try:
-            return self.network.why_not_connect(edge)
+            return why_not_wire(self.network, edge)
         except Exception as e:  # a vanished node: refuse quietly
             return str(e)
 

@@ -3,7 +3,8 @@
 Wheel zooms about the cursor (Ctrl+0 fits everything: `fit_all`); the middle
 button, or Space held with the left button, pans; a left drag on empty canvas
 selects with a rubber band. Dropping a palette item (MIME `LAYER_MIME`, the
-type name as UTF-8) adds that layer where it lands. Tab opens the quick-add
+type name as UTF-8) adds that layer where it lands, or splices it into the
+wire it lands on (the wire is highlighted while the drag is over it). Tab opens the quick-add
 popup at the cursor, Delete removes the selection, F2 renames the selected
 node in place. The view only forwards intent to the `Editor`.
 """
@@ -192,9 +193,14 @@ class EditorView(QGraphicsView):
 
     def dragMoveEvent(self, event) -> None:
         if event.mimeData().hasFormat(LAYER_MIME):
+            self.editor.scene.mark_drop_wire(self.editor.wire_at(self.mapToScene(event.position().toPoint())))
             event.acceptProposedAction()
         else:
             super().dragMoveEvent(event)
+
+    def dragLeaveEvent(self, event) -> None:
+        self.editor.scene.mark_drop_wire(None)
+        super().dragLeaveEvent(event)
 
     def dropEvent(self, event) -> None:
         if not event.mimeData().hasFormat(LAYER_MIME):
@@ -202,10 +208,12 @@ class EditorView(QGraphicsView):
             return
         what = bytes(event.mimeData().data(LAYER_MIME)).decode("utf-8")
         pos = self.mapToScene(event.position().toPoint())
+        self.editor.scene.mark_drop_wire(None)
+        on_wire = self.editor.wire_at(pos)  # dropped on a wire: spliced into it
         if what.startswith("Block:"):
-            self.editor.add_block_node(what[6:], (pos.x(), pos.y()))
+            self.editor.add_block_node(what[6:], (pos.x(), pos.y()), on_wire)
         else:
-            self.editor.add_node(what, pos)
+            self.editor.add_node(what, pos, on_wire)
         event.acceptProposedAction()
         self.setFocus()
 

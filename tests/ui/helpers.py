@@ -1,7 +1,9 @@
 """Helpers for driving the canvas with the mouse."""
 
 from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 
 def port_point(window, node_id: str, side: str, port: str) -> QPoint:
@@ -31,3 +33,21 @@ def label(window, src: str, dst: str) -> str:
         if edge.src == src and edge.dst == dst:
             return item.label
     raise AssertionError(f"no wire {src} -> {dst}")
+
+
+def drop_layer(window, type_name: str, at: QPoint):
+    """Drags a palette entry onto the canvas.
+
+    A real QDrag cannot be driven synchronously offscreen, so the view gets the
+    drag-enter, drag-move and drop events with the palette's own MIME data.
+    """
+    item = window.palette.item_for(type_name)
+    mime = window.palette.tree.mimeData([item])
+    vp = window.view.viewport()
+    actions = Qt.DropAction.CopyAction
+    for ev in (QDragEnterEvent(at, actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier),
+               QDragMoveEvent(at, actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)):
+        QApplication.sendEvent(vp, ev)
+        assert ev.isAccepted()
+    drop = QDropEvent(QPointF(at), actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(vp, drop)

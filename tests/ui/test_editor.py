@@ -2,14 +2,12 @@
 
 
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
 
 from studio.graph import Edge
 from studio.ui import dialogs
 from studio.ui.param_editors import IntEditor, TextEditor
-from tests.ui.helpers import drag, label, port_point, scene_point
+from tests.ui.helpers import drag, drop_layer as _drop, label, port_point, scene_point
 
 
 def test_lenet_opens_with_shapes_on_wires(lenet):
@@ -32,24 +30,6 @@ def test_model_change_shows_on_canvas(lenet):
     lenet.editor.undo_stack.undo()
     assert label(lenet, "conv1", "relu1") == "6×28×28"
     lenet.editor.project.check()
-
-
-def _drop(window, type_name: str, at: QPoint):
-    """Drags a palette entry onto the canvas.
-
-    A real QDrag cannot be driven synchronously offscreen, so the view gets the
-    drag-enter, drag-move and drop events with the palette's own MIME data.
-    """
-    item = window.palette.item_for(type_name)
-    mime = window.palette.tree.mimeData([item])
-    vp = window.view.viewport()
-    actions = Qt.DropAction.CopyAction
-    for ev in (QDragEnterEvent(at, actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier),
-               QDragMoveEvent(at, actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)):
-        QApplication.sendEvent(vp, ev)
-        assert ev.isAccepted()
-    drop = QDropEvent(QPointF(at), actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(vp, drop)
 
 
 def test_palette_drag_adds_a_layer_and_undo_removes_it(lenet):
@@ -108,10 +88,11 @@ def test_invalid_drop_explains_why(window):
     ed, net, x, lin = _new_with_linear(window)
     ed.connect_edge(Edge(x, "out", lin, "in"))
     other = ed.add_node("ReLU", (0, 160))
+    ed.connect_edge(Edge(lin, "out", other, "in"))
     window.view.centerOn(QPointF(100, 60))
     drag(window, port_point(window, other, "out", "out"), port_point(window, lin, "in", "in"))
-    assert Edge(other, "out", lin, "in") not in net.edges
-    assert "already connected" in window.statusBar().currentMessage()
+    assert Edge(other, "out", lin, "in") not in net.edges and Edge(x, "out", lin, "in") in net.edges
+    assert "would make a cycle" in window.statusBar().currentMessage()
 
 
 def test_drag_wire_end_off_its_input_disconnects(window):

@@ -1,0 +1,112 @@
+"""The main window's block actions: find a node, expand a block in place or collapse it back, ungroup, flat view.
+
+`BlockActionsMixin` (mixed into `MainWindow`) makes the actions and their
+slots; the edits themselves are the editor's (`Editor.expand_block`,
+`collapse_block_back`, `ungroup_block`), so each is one undo step.
+
+    Find Layer…                 Ctrl+F        popup over the canvas; Enter opens the blocks on the way
+    Expand / Collapse Block     Ctrl+Shift+E  a Block node's layers in its place, or the block back
+    Collapse Back into Block                  the expanded block the selected layer belongs to, back
+    Ungroup Block               Ctrl+Shift+G  a Block node's layers in its place, for good
+    Flat View                   Ctrl+Shift+V  the whole network with every block opened, read-only
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, Slot
+
+from studio.catalog import BLOCK_TYPE
+from studio.errors import StudioError
+from studio.ui.finder import NodeFinder
+from studio.ui.flat_view import FlatView
+
+
+class BlockActionsMixin:
+    """Needs `editor`, `view`, `_action`, `_selected`, `_status` and `focus_node` from the window."""
+
+    def _make_block_actions(self) -> list:
+        self.finder: NodeFinder | None = None
+        self.flat_view: FlatView | None = None
+        self.act_find = self._action("&Find Layer…", self.open_finder, "Ctrl+F")
+        self.act_expand = self._action("E&xpand / Collapse Block", self.toggle_expanded, "Ctrl+Shift+E")
+        self.act_expand.setToolTip("Show a block's layers in its place, or put the block back")
+        self.act_collapse_back = self._action("Collapse Back into &Block", self.collapse_back_selected)
+        self.act_ungroup = self._action("&Ungroup Block", self.ungroup_selected, "Ctrl+Shift+G")
+        self.act_flat = self._action("Flat &View", self.open_flat_view, "Ctrl+Shift+V")
+        self.act_flat.setToolTip("The whole network with every block opened, read-only")
+        return [self.act_find, self.act_expand, self.act_collapse_back, self.act_ungroup, self.act_flat]
+
+    def block_menu_actions(self, node_id: str) -> list:
+        """The block actions that apply to the node `node_id` of the canvas's context menu."""
+        node = self.editor.network.nodes.get(node_id)
+        actions = []
+        if node is not None and node.type == BLOCK_TYPE:
+            self.act_expand.setText("E&xpand Block in Place")
+            actions += [self.act_expand, self.act_ungroup]
+        if self.editor.group_of(node_id) is not None:
+            actions.append(self.act_collapse_back)
+        return actions
+
+    def _block_node(self) -> str | None:
+        """The selected Block node, or the selected layer of an expanded block."""
+        ids = self._selected()
+        if len(ids) == 1:
+            return ids[0]
+        inside = [i for i in ids if self.editor.group_of(i) is not None]
+        return inside[0] if inside else None
+
+    @Slot()
+    def toggle_expanded(self) -> None:
+        """Expands the selected Block node in place, or collapses the expanded block of the selection back."""
+        nid = self._block_node() if self.editor else None
+        if nid is None:
+            self._status("select a block (or a layer of an expanded block) first")
+        elif self.editor.network.nodes[nid].type == BLOCK_TYPE:
+            self.editor.expand_block(nid)
+        else:
+            self.editor.collapse_block_back(nid)
+
+    @Slot()
+    def collapse_back_selected(self) -> None:
+        """Puts back the expanded block that the selection belongs to."""
+        nid = self._block_node() if self.editor else None
+        if nid is not None:
+            self.editor.collapse_block_back(nid)
+
+    @Slot()
+    def ungroup_selected(self) -> None:
+        """Replaces the selected Block node by its layers (undoable)."""
+        nid = self._block_node() if self.editor else None
+        if nid is None or self.editor.network.nodes[nid].type != BLOCK_TYPE:
+            self._status("select a block to ungroup first")
+            return
+        self.editor.ungroup_block(nid)
+
+    @Slot()
+    def open_finder(self) -> None:
+        """Opens the find popup at the top of the canvas."""
+        if self.view is None:
+            return
+        self.finder = NodeFinder(self.editor.project, self)
+        self.finder.chosen.connect(self._found)
+        vp = self.view.viewport()
+        self.finder.popup(vp.mapToGlobal(QPoint(max(0, (vp.width() - self.finder.width()) // 2), 8)))
+
+    def _found(self, found) -> None:
+        if self.editor is None:
+            return
+        self.editor.show_levels(found.levels)
+        self.focus_node(found.node_id)
+        self.view.setFocus()
+
+    @Slot()
+    def open_flat_view(self) -> None:
+        """Opens a read-only window with the top network's every block opened."""
+        if self.editor is None:
+            return
+        try:
+            self.flat_view = FlatView(self.editor.project, self.editor.levels[0][1], self)
+        except StudioError as e:
+            self._status(f"flat view: {e}")
+            return
+        self.flat_view.show()
