@@ -79,7 +79,8 @@ class LayersMeasured:
         batch: 1-based batch within the epoch.
         step: 1-based step of the run (the x axis of its plots).
         layers: one dict per leaf module: ``name`` (its path in the compiled
-            module, ``role.path`` with several networks), ``role``, and where
+            module, ``role.path`` with several networks), ``role``, ``path``
+            (its path in its role's module), and where
             present ``weights``, ``grads``, ``activations`` (histograms:
             ``min``, ``max``, ``num``, ``sum``, ``sum_squares``, ``counts``,
             ``non_finite``), ``grad_norm`` and ``grad_state`` (``"ok"``,

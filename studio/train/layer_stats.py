@@ -78,7 +78,7 @@ class LayerProbe:
     def __init__(self, models: dict[str, nn.Module], every: int):
         self.every = every
         several = len(models) > 1
-        self.layers = [(f"{role}.{name}" if several else name, role, module)
+        self.layers = [(f"{role}.{name}" if several else name, role, name, module)
                        for role, model in models.items()
                        for name, module in model.named_modules()
                        if name and not any(True for _ in module.children())]
@@ -92,7 +92,7 @@ class LayerProbe:
     def attach(self) -> None:
         """Hook every layer's forward for the coming step (the first call of each counts)."""
         self._outputs = {}
-        for name, _, module in self.layers:
+        for name, _, _, module in self.layers:
             self._handles.append(module.register_forward_hook(self._hook(name)))
 
     def _hook(self, name: str):
@@ -112,7 +112,7 @@ class LayerProbe:
         """The event for the step just taken (hooks removed); its gradients are read from ``.grad``."""
         self.detach()
         rows, where = [], {}
-        for name, _, module in self.layers:
+        for name, _, _, module in self.layers:
             params = [p for p in module.parameters(recurse=False)]
             grads = [p.grad for p in params if p.grad is not None]
             for kind, tensors in (("weights", params), ("grads", grads)):
@@ -124,8 +124,8 @@ class LayerProbe:
                 rows.append(self._outputs[name])
         self._outputs = {}
         values = torch.stack(rows).to("cpu", torch.float64).tolist() if rows else []  # the one wait
-        layers = [self._layer(name, role, where, values) for name, role, _ in self.layers]
-        layers = [layer for layer in layers if len(layer) > 2]
+        layers = [self._layer(name, role, path, where, values) for name, role, path, _ in self.layers]
+        layers = [layer for layer in layers if len(layer) > 3]
         squares = [layer["grads"]["sum_squares"] + (math.inf if layer["grads"]["non_finite"] else 0.0)
                    for layer in layers if "grads" in layer]
         total = math.sqrt(sum(squares)) if squares else None
@@ -133,8 +133,8 @@ class LayerProbe:
                               grad_state=grad_state(total), memory=_memory(self.layers))
 
     @staticmethod
-    def _layer(name: str, role: str, where: dict, values: list[list[float]]) -> dict[str, Any]:
-        layer: dict[str, Any] = {"name": name, "role": role}
+    def _layer(name: str, role: str, path: str, where: dict, values: list[list[float]]) -> dict[str, Any]:
+        layer: dict[str, Any] = {"name": name, "role": role, "path": path}
         for kind in ("weights", "grads", "activations"):
             if (name, kind) in where:
                 layer[kind] = _histogram(values[where[(name, kind)]])
@@ -147,8 +147,34 @@ class LayerProbe:
 
 def _memory(layers: list) -> dict[str, int]:
     """Memory allocated on the CUDA device of the first parameter, and its peak; empty elsewhere."""
-    device = next((p.device for _, _, m in layers for p in m.parameters(recurse=False)), None)
+    device = next((p.device for *_, m in layers for p in m.parameters(recurse=False)), None)
     if device is None or device.type != "cuda":
         return {}
     return {"allocated": int(torch.cuda.memory_allocated(device)),
             "peak": int(torch.cuda.max_memory_allocated(device))}
+
+
+_WORSE = {"ok": 0, "vanishing": 1, "exploding": 2}
+
+
+def flagged_nodes(project: Any, event: LayersMeasured) -> dict[str, dict[str, str]]:
+    """Network name -> {node id: "vanishing" or "exploding"} for the nodes whose layers' gradients are flagged.
+
+    A layer inside a block flags the block's node; a node with several layers
+    takes the worst state of them.
+    """
+    from studio.compile.fx import attribute_names  # late: the probe itself needs no graph
+
+    flagged: dict[str, dict[str, str]] = {}
+    for layer in event.layers:
+        state = layer.get("grad_state", "ok")
+        if state == "ok":
+            continue
+        net = project.networks.get(layer["role"]) or project.network()
+        ids = {attr: nid for nid, attr in attribute_names(net).items()}
+        nid = ids.get(layer["path"].split(".")[0])
+        if nid is not None:
+            nodes = flagged.setdefault(net.name, {})
+            if _WORSE[state] > _WORSE[nodes.get(nid, "ok")]:
+                nodes[nid] = state
+    return flagged

@@ -10,7 +10,7 @@ from torch import nn
 from studio.errors import TrainingError
 from studio.train import Trainer
 from studio.train.events import EpochEnded, LayersMeasured
-from studio.train.layer_stats import BINS, LayerProbe, grad_state
+from studio.train.layer_stats import BINS, LayerProbe, flagged_nodes, grad_state
 from studio.train import tensorboard
 from tests.core.test_train_support import (  # one_thread: an autouse fixture
     one_thread,  # noqa: F401
@@ -106,3 +106,23 @@ def test_without_the_package_runs_train_and_asking_for_it_is_a_plain_error(tmp_p
     with pytest.raises(TrainingError, match="pip install tensorboard"):
         tensorboard.open_log(True, tmp_path)
     assert tensorboard.open_log(False, tmp_path) is None and tensorboard.open_log(True, None) is None
+
+
+def test_flagged_layers_name_their_nodes_on_the_canvas():
+    from studio.compile import compile_network
+    from tests.core.helpers import lenet
+
+    project = lenet()
+    model = compile_network(project)
+    probe = LayerProbe({"model": model}, every=1)
+    probe.attach()
+    model(torch.randn(2, 1, 32, 32)).sum().backward()
+    with torch.no_grad():
+        model.conv1.weight.grad.zero_()
+        model.conv1.bias.grad.zero_()
+        model.fc3.weight.grad.fill_(math.inf)
+    event = probe.collect(1, 1, 1)
+    net = project.network()
+    ids = {node.name: nid for nid, node in net.nodes.items()}
+    assert flagged_nodes(project, event) == {"main": {ids["conv1"]: "vanishing", ids["fc3"]: "exploding"}}
+    assert event.grad_state == "exploding"
