@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPointF, Qt
 
 from studio.train.events import LayersMeasured
 from tests.ui.test_training import (  # noqa: F401  (fixtures)
@@ -18,6 +18,20 @@ SHOTS = os.environ.get("STUDIO_SHOTS")  # a folder: the tests save what they sho
 def shot(widget, name: str) -> None:
     if SHOTS:
         widget.grab().save(os.path.join(SHOTS, f"{name}.png"))
+
+
+def shots(qtbot, widget, name: str) -> None:
+    """``widget`` in the light and the dark theme, when STUDIO_SHOTS names a folder."""
+    if not SHOTS:
+        return
+    from PySide6.QtWidgets import QApplication
+
+    from studio.ui import theme
+
+    for mode in ("dark", "light"):
+        theme.apply(QApplication.instance(), mode)
+        qtbot.wait(50)
+        shot(widget, f"{name}_{mode}")
 
 
 def test_a_run_with_histograms_fills_the_layers_tab(qtbot, dock):
@@ -44,7 +58,7 @@ def test_a_run_with_histograms_fills_the_layers_tab(qtbot, dock):
         assert counts.sum() > 0, kind
     assert view.bars["weights"].getData()[1].sum() == 6 * 1 * 5 * 5 + 6  # conv1's weights and biases
     assert "Step" in view.status.text() and "No layer's gradients vanish or explode" in view.status.text()
-    shot(dock, "layers_tab_" + ("dark" if dock.palette().window().color().lightness() < 128 else "light"))
+    shots(qtbot, dock, "layers_tab")
 
 
 def test_the_canvas_marks_the_nodes_whose_gradients_vanish_or_explode(qtbot, lenet):
@@ -61,3 +75,40 @@ def test_the_canvas_marks_the_nodes_whose_gradients_vanish_or_explode(qtbot, len
         shot(window.view, f"canvas_gradients_{theme}")
     window.training_dock.gradients_flagged.emit({})
     assert items[ids["conv1"]].gradient == "ok"
+
+
+def click_cell(qtbot, confusion, true: int, pred: int) -> None:
+    """A left click in the middle of a cell of the confusion matrix."""
+    scene_point = confusion.plot.vb.mapViewToScene(QPointF(pred + 0.5, true + 0.5))
+    at = confusion.view.mapFromScene(scene_point)
+    qtbot.mouseClick(confusion.view.viewport(), Qt.MouseButton.LeftButton, pos=at)
+
+
+def test_click_a_confusion_cell_then_a_sample_to_see_its_explanation(qtbot, dock):
+    pytest.importorskip("captum")
+    short_run(dock, epochs=1, samples=400)
+    press(qtbot, dock.train_button)
+    wait_done(qtbot, dock)
+    show_tab(qtbot, dock, dock.confusion)
+    dock.refresh_all()
+    matrix = dock.confusion.matrix
+    true = int(matrix.diagonal().argmax())  # a cell with samples in it
+    click_cell(qtbot, dock.confusion, true, true)
+    view = dock.explain_view
+    assert dock.tabs.currentWidget() is view and dock.tabs.isTabVisible(dock.tabs.indexOf(view))
+    assert view.samples.count() == int(matrix[true, true])
+    assert f"True {true}, predicted {true}" in view.title.text()
+    assert view.node.count() == 2 and view.node.currentText() == "conv2"
+    first = view.samples.item(0)
+    qtbot.mouseClick(view.samples.viewport(), Qt.MouseButton.LeftButton,
+                     pos=view.samples.visualItemRect(first).center())
+    result = view.explanation
+    assert result is not None and result.sample == first.data(Qt.ItemDataRole.UserRole)
+    assert (result.method, result.node, result.true, result.pred) == ("gradcam", "conv2", true, true)
+    assert not view.picture.pixmap().isNull() and view.picture.pixmap().width() >= 200
+    assert "Grad-CAM at conv2" in view.caption.text()
+    view.method.setCurrentIndex(view.method.findData("integrated_gradients"))
+    assert view.explanation.method == "integrated_gradients" and not view.node.isEnabled()
+    assert "Integrated gradients, explaining" in view.caption.text()
+    view.method.setCurrentIndex(0)
+    shots(qtbot, dock, "explain_tab")

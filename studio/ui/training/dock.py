@@ -60,6 +60,7 @@ from studio.ui.training.dashboard import Dashboard, run_colour
 from studio.ui.training.runs import RunRecord, RunsTable, run_stem, runs_root, saved_runs
 from studio.ui.training.samples import SamplesGrid
 from studio.ui.training.histograms import LayerStatsView
+from studio.ui.training.explain_view import ExplainView
 from studio.train.events import LayersMeasured
 from studio.train.layer_stats import flagged_nodes
 from studio.ui.training.task_views import OTHER, TaskViews
@@ -181,6 +182,10 @@ class TrainingDock(QDockWidget):
         self.tabs.addTab(self.layer_stats, "Layers")
         self.tabs.setTabVisible(self.tabs.indexOf(self.layer_stats), False)  # shown when a measurement arrives
         self._flagged: dict = {}
+        self.explain_view = ExplainView()
+        self.tabs.addTab(self.explain_view, "Explain")
+        self.tabs.setTabVisible(self.tabs.indexOf(self.explain_view), False)  # shown when a confusion cell is clicked
+        self.confusion.cell_clicked.connect(self._explain_cell)
         for view in (self.confusion, self.class_table, self.samples):  # shown when their data arrives
             self.tabs.setTabVisible(self.tabs.indexOf(view), False)
         self.task_views = TaskViews(self.tabs, before=self.confusion)
@@ -385,6 +390,8 @@ class TrainingDock(QDockWidget):
             for view in (self.confusion, self.class_table, self.samples):
                 self.tabs.setTabVisible(self.tabs.indexOf(view), False)
             self._clear_layer_stats()
+            self.explain_view.clear()
+            self.tabs.setTabVisible(self.tabs.indexOf(self.explain_view), False)
         self.task_views.clear(keep.number if keep else None)
         self._refresh_runs()
 
@@ -455,6 +462,23 @@ class TrainingDock(QDockWidget):
         if flagged != self._flagged:
             self._flagged = flagged
             self.gradients_flagged.emit(flagged)
+
+    @Slot(int, int)
+    def _explain_cell(self, true: int, pred: int) -> None:
+        """A confusion cell was clicked: its samples, from the shown run's weights, in the Explain tab."""
+        record = self.current or (self.records[-1] if self.records else None)
+        weights = None
+        if record is not None:
+            final = Path(record.out_dir) / "final.pt"
+            weights = final if final.exists() else record.last_checkpoint
+        if weights is None or self.project is None:
+            self._say("No trained weights to explain yet: let an epoch finish first")
+            return
+        self.explain_view.set_source(self.project, weights, self.path.parent if self.path is not None else None)
+        index = self.tabs.indexOf(self.explain_view)
+        self.tabs.setTabVisible(index, True)
+        self.tabs.setCurrentIndex(index)
+        self.explain_view.show_cell(true, pred, self.class_names)
 
     def _clear_layer_stats(self) -> None:
         self.layer_stats.clear()
