@@ -69,13 +69,16 @@ class Trainer:
     - ``RunStarted(config, device, total_epochs, batches_per_epoch, start_epoch, ...)``
     - ``BatchEnded(epoch, batch, batches, loss, samples_per_s, lr, eta_s)``, about
       20 a second and always for the last batch of an epoch
+    - ``LayersMeasured(epoch, batch, step, layers, grad_norm, ...)`` every
+      ``histogram_every`` steps (`studio.train.layer_stats`)
     - ``EpochEnded(epoch, metrics)`` after each epoch's evaluation
     - ``CheckpointSaved(path, epoch)`` once the epoch's checkpoint is on disk
     - ``RunFinished(reason, best, best_epoch, epochs_run, final_weights, test)`` or
       ``RunFailed(message, epoch, batch, last_checkpoint, detail, kind)``, last
 
     With several processes (torch.distributed initialised) only rank 0 sends
-    events and writes files.
+    events and writes files. Every event also goes to the run's TensorBoard
+    files when ``training.tensorboard`` makes them (`studio.train.tensorboard`).
 
     Args:
         models: role -> module; the supervised recipe needs role "model".

@@ -8,22 +8,19 @@ import torch
 from torch import nn
 
 from studio.errors import TrainingError
-from studio.train import Trainer
 from studio.train.events import EpochEnded, LayersMeasured
 from studio.train.layer_stats import BINS, LayerProbe, flagged_nodes, grad_state
 from studio.train import tensorboard
 from tests.core.test_train_support import (  # one_thread: an autouse fixture
     one_thread,  # noqa: F401
-    Recorder, classification_splits, mlp,
+    classification_splits, mlp,
 )
-
-FAST = {"epochs": 2, "batch_size": 16, "lr": 0.05, "device": "cpu", "tensorboard": False}
+from tests.core.test_train_trainer import train as train_fast
 
 
 def train(models, data, out_dir=None, **config):
-    rec = Recorder()
-    result = Trainer(models, data, {**FAST, **config}, callback=rec, out_dir=out_dir).run()
-    return result, rec
+    """Two epochs of 6 steps."""
+    return train_fast(models, data, out_dir, **{"epochs": 2, **config})
 
 
 def test_every_n_steps_the_run_reports_each_layers_histograms_and_gradient_norms():
