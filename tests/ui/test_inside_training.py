@@ -7,7 +7,6 @@ import os
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
-from studio.train.events import LayersMeasured
 from tests.ui.test_training import (  # noqa: F401  (fixtures)
     dock, press, project, runs_dir, short_run, show_tab, wait_done,
 )
