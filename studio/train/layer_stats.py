@@ -113,7 +113,7 @@ class LayerProbe:
         self.detach()
         rows, where = [], {}
         for name, _, _, module in self.layers:
-            params = [p for p in module.parameters(recurse=False)]
+            params = list(module.parameters(recurse=False))
             grads = [p.grad for p in params if p.grad is not None]
             for kind, tensors in (("weights", params), ("grads", grads)):
                 if tensors:
