@@ -25,7 +25,18 @@ median. ``ui_lag_ms_p99`` is how late a 5 ms QTimer fired (99th percentile)
 while the GUI run trained; it is measured in runs of its own, as it was when
 training shared the GUI's process and the probe's callbacks took the GIL from it.
 
+With ``--histograms`` it measures instead what ``training.histogram_every``
+costs: the ``trainer`` figure at the default interval against the same run
+with it off (0), interleaved, wall and CPU time; ``histograms_overhead_paired``
+is the median over repeats of 1 - (images/s on) / (images/s off). As whole
+runs on a shared machine vary by more than that cost, it also times single
+steps of the preset (forward, backward, Adam; batch 64), measured and not,
+interleaved: ``histograms_step_ratio`` is a measured step's time over a plain
+step's, and ``histograms_overhead_estimate`` = (ratio - 1) / histogram_every,
+the share a run's steps take longer.
+
     python bench/train.py [--epochs 3] [--repeats 3] [--threads N]
+    python bench/train.py --histograms [--repeats 9]
     python bench/train.py --preset resnet18 --device cuda --mixed-precision on   # on a GPU
 """
 
@@ -102,12 +113,72 @@ def plain(project) -> float:
     return n * c["epochs"] / (time.perf_counter() - start)
 
 
-def trainer(project) -> float:
+def trainer(project, **settings) -> float:
     start = time.perf_counter()
     models, data = prepare(project)
-    result = Trainer(models, data, optimiser_settings(project.training)).run()
+    result = Trainer(models, data, {**optimiser_settings(project.training), **settings}).run()
     assert result.reason == "completed", result
     return len(data.train) * project.training["epochs"] / (time.perf_counter() - start)
+
+
+def histograms(project, repeats: int) -> None:
+    """The trainer at the default ``histogram_every`` against it off, interleaved; prints the figures."""
+    from studio.train.config import TrainConfig
+
+    every = TrainConfig.histogram_every
+    runs = {"on": lambda: trainer(project), "off": lambda: trainer(project, histogram_every=0)}
+    trainer(project)  # warm-up
+    speed: dict[str, list[float]] = {"on": [], "off": []}
+    cpu: dict[str, list[float]] = {"on": [], "off": []}
+    for repeat in range(repeats):
+        for name in (["on", "off"] if repeat % 2 == 0 else ["off", "on"]):
+            start = time.process_time()
+            speed[name].append(runs[name]())
+            cpu[name].append(time.process_time() - start)
+    overhead = [1 - a / b for a, b in zip(speed["on"], speed["off"])]
+    cpu_overhead = [a / b - 1 for a, b in zip(cpu["on"], cpu["off"])]
+    print(f"histogram_every: {every}")
+    for name in ("on", "off"):
+        print(f"trainer_histograms_{name}_images_per_s: {statistics.median(speed[name]):.0f}")
+        print(f"trainer_histograms_{name}_cpu_s: {statistics.median(cpu[name]):.2f}")
+    low, high = median_interval(overhead)
+    print(f"histograms_overhead_paired: {statistics.median(overhead):.3f}")
+    print(f"histograms_overhead_paired_ci95: {low:.3f}..{high:.3f}")
+    print(f"histograms_cpu_overhead_paired: {statistics.median(cpu_overhead):.3f}")
+    ratio = step_ratio(project)
+    print(f"histograms_step_ratio: {ratio:.2f}")
+    print(f"histograms_overhead_estimate: {(ratio - 1) / every:.4f}")
+
+
+def step_ratio(project, repeats: int = 200) -> float:
+    """Median over interleaved pairs of (a step with the layer probe) / (a plain step)."""
+    from studio.train.layer_stats import LayerProbe
+
+    models, data = prepare(project)
+    model = models["model"]
+    x, y = (t[:64] for t in tensors(data.train))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    probe = LayerProbe(models, every=1)
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    def measured() -> None:
+        probe.attach()
+        step()
+        probe.collect(1, 1, 1)
+
+    ratios = []
+    for _ in range(repeats):
+        times = []
+        for fn in (step, measured):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        ratios.append(times[1] / times[0])
+    return statistics.median(ratios)
 
 
 def gui(project, app, dock, probe: bool) -> tuple[float, list[float]]:
@@ -181,8 +252,13 @@ def main() -> int:
     parser.add_argument("--preset", default="lenet5")  # resnet18: the GPU figure (3x32x32 digits)
     parser.add_argument("--device", default="cpu")  # cuda where a GPU is lent
     parser.add_argument("--mixed-precision", choices=("on", "off"), default="off")  # bf16 autocast, CUDA only
+    parser.add_argument("--histograms", action="store_true", help="measure training.histogram_every's cost instead")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.histograms:
+        project = load_project(args.epochs, args.preset, args.device, args.mixed_precision == "on")
+        histograms(project, args.repeats)
+        return 0
     os.environ["STUDIO_RUNS_DIR"] = tempfile.mkdtemp(prefix="studio-bench-runs-")
 
     from PySide6.QtWidgets import QApplication

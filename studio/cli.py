@@ -8,6 +8,7 @@
     studio train FILE [options]        train, writing checkpoints and metrics.jsonl (studio train -h)
     studio export FILE --format F -o PATH   export and verify (torchscript, pt2, onnx, python, state_dict)
     studio import SPEC -o project.json      trace an nn.Module (module:Class or file.py:Class) into a project
+    studio explain FILE --weights CKPT --method M --sample I -o PNG   where a classifier looked (Captum)
 
 Errors are one or two plain lines on stderr and a non-zero exit; `--debug`
 shows the traceback instead.
@@ -28,7 +29,7 @@ from studio.graph.analysis import Analyzer
 from studio.graph.summary import summary_data, summary_table
 from studio.presets import list_presets, resolve
 
-COMMANDS = ("presets", "check", "summary", "code", "train", "export", "import")
+COMMANDS = ("presets", "check", "summary", "code", "train", "export", "import", "explain")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,6 +72,7 @@ def _parser(command: str) -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_code)
     _add_train(sub, command == "train")
     _add_export(sub, command)
+    _add_explain(sub, command)
     return parser
 
 
@@ -96,6 +98,32 @@ def _add_train(sub, wanted: bool) -> None:
     p.add_argument("file", help="project file or preset name")
     train_cli.add_train_arguments(p)
     p.set_defaults(run=lambda args: train_cli.run_from_args(load_project(args.file), args, resolve(args.file)))
+
+
+def _add_explain(sub, command: str) -> None:
+    p = sub.add_parser("explain", help="where a trained classifier looked on one validation image (Captum)")
+    if command != "explain":
+        return
+    p.add_argument("file", help="project file or preset name")
+    p.add_argument("--weights", required=True, metavar="CKPT", help="trained weights (final.pt, last.pt, ...)")
+    p.add_argument("--method", required=True, choices=("gradcam", "saliency", "integrated_gradients"))
+    p.add_argument("--node", metavar="NAME", help="the convolution node of Grad-CAM (default: the last one)")
+    p.add_argument("--sample", required=True, type=int, metavar="I", help="index in the validation split")
+    p.add_argument("-o", "--output", required=True, metavar="PNG", help="the picture to write")
+    p.set_defaults(run=cmd_explain)
+
+
+def cmd_explain(args) -> int:
+    """Writes the explanation of one validation sample, overlaid on it, as a PNG."""
+    from studio.train.explain import Explainer
+
+    path = resolve(args.file)
+    result = Explainer(io.load(path), args.weights, path.parent).explain(args.sample, args.method, args.node)
+    write_atomic(args.output, lambda f: result.picture().save(f, format="PNG"), what="the explanation")
+    where = f" at {result.node}" if result.node else ""
+    print(f"wrote {args.output}: {args.method}{where}, sample {result.sample}, predicted {result.pred}, "
+          f"true {result.true}")
+    return 0
 
 
 def load_project(file_or_name: str):

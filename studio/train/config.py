@@ -18,7 +18,10 @@ Keys (default):
     device ("auto"), mixed_precision ("auto"), channels_last ("auto"),
     num_workers (0), keep_checkpoints (2: the newest epoch checkpoints kept,
     besides the best epoch's, best.pt and final.pt; 0 keeps all),
-    sample_predictions (8).
+    sample_predictions (8), histogram_every (100 steps between per-layer
+    histograms of weights, gradients and activations and the gradient norms;
+    0 = off), tensorboard ("auto": TensorBoard event files in the run folder
+    when the tensorboard package is installed).
 
 Keys only some recipes read: sample_prompt ("": the start of the validation
 text), sample_length (200 tokens), temperature (0.8) for the language
@@ -137,6 +140,8 @@ class TrainConfig:
     d_steps: int = 1
     gradient_penalty: float = 0.0
     g_ema: float = 0.0
+    histogram_every: int = 100
+    tensorboard: bool | str = "auto"
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> TrainConfig:
@@ -351,6 +356,8 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "d_steps": _number(low=1, integer=True, high=100),
     "gradient_penalty": _number(high=1000.0),
     "g_ema": _number(high=0.9999),
+    "histogram_every": _number(integer=True),
+    "tensorboard": _flag_or_auto,
 }
 
 

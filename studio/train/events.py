@@ -9,7 +9,9 @@ consistent (a `CheckpointSaved` only once the file is in place). A run sends:
     RunFinished | RunFailed                       exactly one, always last
 
 `BatchEnded` is throttled to about 20 a second; the last batch of every epoch is
-always sent. Epoch-level events are never dropped.
+always sent. Epoch-level events are never dropped. With
+``training.histogram_every`` above 0, a `LayersMeasured` comes among the
+batch events every that many steps (`studio.train.layer_stats`).
 """
 
 from __future__ import annotations
@@ -66,6 +68,35 @@ class BatchEnded:
     samples_per_s: float
     lr: float
     eta_s: float
+
+
+@dataclass(frozen=True)
+class LayersMeasured:
+    """Per-layer histograms and gradient norms of one training step (`studio.train.layer_stats`).
+
+    Attributes:
+        epoch: 1-based epoch.
+        batch: 1-based batch within the epoch.
+        step: 1-based step of the run (the x axis of its plots).
+        layers: one dict per leaf module: ``name`` (its path in the compiled
+            module, ``role.path`` with several networks), ``role``, ``path``
+            (its path in its role's module), and where
+            present ``weights``, ``grads``, ``activations`` (histograms:
+            ``min``, ``max``, ``num``, ``sum``, ``sum_squares``, ``counts``,
+            ``non_finite``), ``grad_norm`` and ``grad_state`` (``"ok"``,
+            ``"vanishing"``, ``"exploding"``).
+        grad_norm: the norm of all gradients together (None: no gradients).
+        grad_state: its state, as a layer's.
+        memory: on CUDA, ``allocated`` and ``peak`` bytes; else empty.
+    """
+
+    epoch: int
+    batch: int
+    step: int
+    layers: list[dict[str, Any]]
+    grad_norm: float | None = None
+    grad_state: str = "ok"
+    memory: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -144,12 +175,12 @@ class RunFailed:
     kind: str = "error"
 
 
-Event = RunStarted | BatchEnded | EpochEnded | CheckpointSaved | RunFinished | RunFailed
+Event = RunStarted | BatchEnded | LayersMeasured | EpochEnded | CheckpointSaved | RunFinished | RunFailed
 
 
 # name -> class, for events that travel as JSON (from worker processes, to logs).
 EVENT_TYPES: dict[str, type] = {cls.__name__: cls for cls in (
-    RunStarted, BatchEnded, EpochEnded, CheckpointSaved, RunFinished, RunFailed)}
+    RunStarted, BatchEnded, LayersMeasured, EpochEnded, CheckpointSaved, RunFinished, RunFailed)}
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:

@@ -44,10 +44,12 @@ from studio.train.events import (
     BatchEnded, CheckpointSaved, EpochEnded, Event, RunFailed, RunFinished, RunStarted, event_to_dict,
 )
 from studio.train.failures import NonFiniteLoss, Where, explain
+from studio.train.layer_stats import LayerProbe
 from studio.train.loaders import InMemoryBatches, device_budget, eval_loader, train_loader
 from studio.train.metric_registry import without_pictures
 from studio.train.recipes import RecipeContext, make_recipe
 from studio.train.stopping import BestTracker
+from studio.train.tensorboard import open_log
 
 Callback = Callable[[Event], None]
 
@@ -67,13 +69,16 @@ class Trainer:
     - ``RunStarted(config, device, total_epochs, batches_per_epoch, start_epoch, ...)``
     - ``BatchEnded(epoch, batch, batches, loss, samples_per_s, lr, eta_s)``, about
       20 a second and always for the last batch of an epoch
+    - ``LayersMeasured(epoch, batch, step, layers, grad_norm, ...)`` every
+      ``histogram_every`` steps (`studio.train.layer_stats`)
     - ``EpochEnded(epoch, metrics)`` after each epoch's evaluation
     - ``CheckpointSaved(path, epoch)`` once the epoch's checkpoint is on disk
     - ``RunFinished(reason, best, best_epoch, epochs_run, final_weights, test)`` or
       ``RunFailed(message, epoch, batch, last_checkpoint, detail, kind)``, last
 
     With several processes (torch.distributed initialised) only rank 0 sends
-    events and writes files.
+    events and writes files. Every event also goes to the run's TensorBoard
+    files when ``training.tensorboard`` makes them (`studio.train.tensorboard`).
 
     Args:
         models: role -> module; the supervised recipe needs role "model".
@@ -112,6 +117,7 @@ class Trainer:
         self._stop = threading.Event()
         self._pause_total = 0.0
         self._epoch = self._batch = 0
+        self._tensorboard = self._probe = None  # made by `run`, when the settings ask
         if resume_from is not None:
             self.restore(resume_from)
 
@@ -261,6 +267,9 @@ class Trainer:
             ckpt.rewrite_metrics(self.out_dir / "metrics.jsonl", self.history)
             for name in ("test.json", "result.json"):  # an earlier run's end, not this one's
                 (self.out_dir / name).unlink(missing_ok=True)
+        if c.histogram_every and self.dist.is_main:  # docs/architecture.md: only rank 0 reports
+            self._probe = LayerProbe(self.models, c.histogram_every)
+        self._tensorboard = open_log(c.tensorboard, self.out_dir if self._writes_files else None)
 
     def _keep_data_on_device(self) -> None:
         budget = device_budget(self.device)
@@ -338,7 +347,11 @@ class Trainer:
             if not self._running.is_set():
                 self._wait_while_paused()
             self._batch = i + 1
-            pending.append(recipe.train_step(batch))
+            step = (epoch - 1) * steps + i + 1
+            if self._probe is not None and self._probe.due(step):
+                pending.append(self._measured_step(batch, epoch, i + 1, step))
+            else:
+                pending.append(recipe.train_step(batch))
             self._samples += recipe.batch_size(batch)
             self._batches_done += 1
             last = i + 1 == steps
@@ -354,6 +367,16 @@ class Trainer:
             if self._stop.is_set() and not distributed:
                 return False
         return True
+
+    def _measured_step(self, batch: Any, epoch: int, index: int, step: int) -> torch.Tensor:
+        """One training step with the layer probe's hooks on; sends its `LayersMeasured`."""
+        self._probe.attach()
+        try:
+            loss = self.recipe.train_step(batch)
+        finally:
+            self._probe.detach()
+        self._emit(self._probe.collect(epoch, index, step))
+        return loss
 
     def _sync(self, epoch: int, i: int, last: bool, pending: list[torch.Tensor]) -> bool:
         """Read back the pending losses (batches up to ``i``), guard them, maybe send BatchEnded.
@@ -531,6 +554,8 @@ class Trainer:
             device=devices.describe(self.device)))
 
     def _emit(self, event: Event) -> None:
+        if self._tensorboard is not None:
+            self._tensorboard.write(event)
         if self.callback is not None and self.dist.is_main:
             self.callback(event)
 

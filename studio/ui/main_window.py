@@ -127,6 +127,7 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
         self.training_dock.status_message.connect(self._status)
         self.training_dock.run_ended.connect(self._run_ended)
         self.training_dock.running_changed.connect(self._training_running)
+        self.training_dock.gradients_flagged.connect(self._gradients_flagged)
         self.problems_dock.raise_()
         self.resizeDocks([self.palette_dock, self.inspector_dock], [220, 290], Qt.Orientation.Horizontal)
         self.resizeDocks([self.problems_dock], [110], Qt.Orientation.Vertical)
@@ -557,12 +558,22 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
         self.problems_dock.setWindowTitle(f"Problems ({len(problems)})" if problems else "Problems")
         project = ed.project
         self.frozen = freeze.frozen_ids(project, ed.network)
+        flagged = getattr(self, "_flagged", {}).get(ed.network.name, {})
         for nid, item in ed.scene.nodes.items():
             item.set_frozen(nid in self.frozen)
+            item.set_gradient(flagged.get(nid, "ok"))
         self.summary.show_report(ed.network, report, frozen=self.frozen)
         top_frozen = freeze.frozen_ids(project, project.networks[ed.levels[0][1]])
         total = ed.root_report.total_params if ed.root_report else 0
         self.memory.setText(memory_text(total, trainable_params(ed.root_report, top_frozen) if top_frozen else None))
+
+    def _gradients_flagged(self, flagged: dict) -> None:
+        """Mark the shown network's nodes whose gradients vanish or explode (the training dock measures them)."""
+        self._flagged = flagged
+        if self.editor is not None:
+            states = flagged.get(self.editor.network.name, {})
+            for nid, item in self.editor.scene.nodes.items():
+                item.set_gradient(states.get(nid, "ok"))
 
     def _status(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)

@@ -7,6 +7,9 @@ selection outline, and a red fill and outline when analysis reports an error
 (the message is its tooltip). A frozen node (its weights left alone by
 training, see `studio.ui.freeze`) is drawn muted, hatched, with a dashed
 ice-blue outline, a snowflake in its corner and "· frozen" after its type.
+A node whose gradients vanish or explode in the running training (the
+training dock's per-layer measurements, `set_gradient`) gets a halo: blue
+and dashed for vanishing, orange for exploding, with a "∇" badge on its corner.
 Ports are painted, not child items, and found by
 `port_at`, so a 600-node graph stays 600 items.
 
@@ -89,6 +92,7 @@ class NodeItem(QGraphicsItem):
         self.look = look
         self._height = 0.0
         self.frozen = False
+        self.gradient = "ok"
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsScenePositionChanges)
@@ -107,7 +111,7 @@ class NodeItem(QGraphicsItem):
         self._height = HEADER + 4 + rows * ROW if self._named() else HEADER + 6
 
     def boundingRect(self) -> QRectF:
-        return QRectF(-PORT_R - 2, -2, WIDTH + 2 * PORT_R + 4, self._height + 4)
+        return QRectF(-PORT_R - 2, -6, WIDTH + 2 * PORT_R + 4, self._height + 12)  # room for the gradient halo
 
     def card(self) -> QRectF:
         """The card's rectangle in item coordinates."""
@@ -157,6 +161,14 @@ class NodeItem(QGraphicsItem):
             self.frozen = frozen
             self.update()
 
+    def set_gradient(self, state: str) -> None:
+        """Marks the node's gradients as "vanishing", "exploding" or "ok" (no mark)."""
+        if state != self.gradient:
+            self.gradient = state
+            tip = f"{self.look.type_label}: {self.look.doc}"
+            self.setToolTip(tip if state == "ok" else f"Gradients {state} in training. {tip}")
+            self.update()
+
     def set_marks(self, marks: dict) -> None:
         """Highlights input ports (port -> "valid") while a wire is dragged."""
         if marks != self.look.marks:
@@ -201,6 +213,8 @@ class NodeItem(QGraphicsItem):
         painter.restore()
         if frozen:
             draw_snowflake(painter, QPointF(WIDTH - 13, 16), 6.5, ice)
+        if self.gradient != "ok":
+            self._paint_gradient(painter, rect)
 
         title, small = _fonts()
         text_w = WIDTH - (34 if frozen else 20)
@@ -235,6 +249,25 @@ class NodeItem(QGraphicsItem):
                     align = Qt.AlignmentFlag.AlignLeft if side == "in" else Qt.AlignmentFlag.AlignRight
                     painter.drawText(box, align | Qt.AlignmentFlag.AlignVCenter,
                                      fm.elidedText(p, Qt.TextElideMode.ElideRight, box.width()))
+
+
+    def _paint_gradient(self, painter: QPainter, rect: QRectF) -> None:
+        """The halo and corner word of a node whose gradients vanish (blue, dashed) or explode (orange)."""
+        colour = QColor("#3b82f6" if self.gradient == "vanishing" else "#f76707")
+        pen = QPen(colour, 2.4)
+        if self.gradient == "vanishing":
+            pen.setStyle(Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRoundedRect(rect.adjusted(-3.5, -3.5, 3.5, 3.5), 9, 9)
+        badge = QRectF(WIDTH - 9, -5, 14, 14)  # a "∇" badge on the corner: the card's own text stays clear
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colour)
+        painter.drawEllipse(badge)
+        _, small = _fonts()
+        painter.setFont(small)
+        painter.setPen(QColor("white"))
+        painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, "∇")
 
 
 def _mix(a: QColor, b: QColor, t: float) -> QColor:

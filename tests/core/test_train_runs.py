@@ -11,6 +11,7 @@ import torch
 
 from studio.presets import presets_dir, resolve
 from studio.train import RunFailed, RunFinished, Trainer
+from studio.train.tensorboard import available as tensorboard_available
 from tests.core.test_train_support import classification_splits, mlp, one_thread  # noqa: F401
 
 # Timing figures differ between any two runs; every other figure must not.
@@ -62,9 +63,12 @@ def test_the_test_figures_are_printed_and_written(two_runs):
 
 def test_only_the_newest_checkpoints_and_the_best_weights_are_kept_and_named(two_runs):
     folder, printed = two_runs[0]
-    assert sorted(p.name for p in folder.iterdir()) == [
+    names = sorted(p.name for p in folder.iterdir())
+    events = [n for n in names if n.startswith("events.out.tfevents.")]  # TensorBoard's, when it is installed
+    assert [n for n in names if n not in events] == [
         "best.pt", "checkpoint_epoch2.pt", "checkpoint_epoch3.pt", "final.pt", "last.pt", "metrics.jsonl",
         "result.json", "test.json"]
+    assert len(events) == (1 if tensorboard_available() else 0)
     assert torch.load(folder / "last.pt", weights_only=True)["epoch"] == 3
     assert (f"results in {folder.name}{os.sep}: final.pt, best.pt, checkpoints of epochs 2, 3 (resume from last.pt), "
             "metrics.jsonl, test.json") in printed

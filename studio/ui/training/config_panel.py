@@ -214,6 +214,16 @@ class ConfigPanel(QScrollArea):
         form.addRow("Checkpoints", self.keep_checkpoints)
         form.addRow("Device", self.device)
         form.addRow("Mixed precision", self.mixed_precision)
+        self.histogram_every = self._int("training", "histogram_every", 0, 1_000_000, suffix=" steps")
+        self.histogram_every.setSpecialValueText("off")
+        self.histogram_every.setToolTip("Every this many steps, histograms of each layer's weights, gradients and "
+                                        "outputs and the gradient norms (the Layers tab; the canvas marks layers "
+                                        "whose gradients vanish or explode)")
+        self.tensorboard = self._combo("training", "tensorboard",
+                                       [("auto (if installed)", "auto"), ("on", True), ("off", False)])
+        self.tensorboard.setToolTip("TensorBoard event files in the run's folder: tensorboard --logdir RUN_FOLDER")
+        form.addRow("Histograms every", self.histogram_every)
+        form.addRow("TensorBoard", self.tensorboard)
         return box
 
     def _data_group(self) -> QGroupBox:

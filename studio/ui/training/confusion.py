@@ -3,8 +3,10 @@
 `ConfusionView.show_matrix(matrix, names, epoch)` draws rows as true classes
 and columns as predictions; a cell's colour is its share of the true class
 (the row), its text the count. Past `MAX_LABELLED` classes the counts are
-left out (they would not fit). `ClassTable.show_metrics(metrics, names)`
-lists precision, recall, F1 and support per class.
+left out (they would not fit). Clicking a cell sends ``cell_clicked(true,
+predicted)`` (the dock then lists its samples and explains them).
+`ClassTable.show_metrics(metrics, names)` lists precision, recall, F1 and
+support per class.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette
 from PySide6.QtWidgets import QGraphicsItem, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
@@ -25,7 +27,13 @@ def _mix(a: QColor, b: QColor, t: float) -> QColor:
 
 
 class ConfusionView(QWidget):
-    """The validation confusion matrix of the latest epoch."""
+    """The validation confusion matrix of the latest epoch.
+
+    Signals:
+        cell_clicked(int, int): the true and the predicted class of the cell clicked.
+    """
+
+    cell_clicked = Signal(int, int)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -49,7 +57,17 @@ class ConfusionView(QWidget):
         self.names: list[str] = []
         self._labelled: list[str] | None = None  # the names the axes show
         self.epoch = 0
+        self.view.scene().sigMouseClicked.connect(self._clicked)
         self.apply_palette()
+
+    @Slot(object)
+    def _clicked(self, event) -> None:
+        if self.matrix is None or event.button() != Qt.MouseButton.LeftButton:
+            return
+        point = self.plot.vb.mapSceneToView(event.scenePos())
+        col, row, n = int(np.floor(point.x())), int(np.floor(point.y())), self.matrix.shape[0]
+        if 0 <= row < n and 0 <= col < n:
+            self.cell_clicked.emit(row, col)
 
     def show_matrix(self, matrix: list[list[int]], names: list[str] | None, epoch: int) -> None:
         """Draw ``matrix`` (rows: true class) with ``names`` on both axes."""

@@ -28,6 +28,7 @@ from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QThread, QTime
 
 from studio.train import BatchEnded, CheckpointSaved, EpochEnded, RunFailed, RunFinished, RunStarted
 from studio.train.config import TrainConfig
+from studio.train.events import LayersMeasured
 from studio.train.process import NotStarted, RunSpec, TrainingProcess, crashed, warm_up
 from studio.train.project_run import optimiser_settings
 
@@ -76,7 +77,7 @@ class TrainingController(QObject):
 
     Signals (all emitted in the GUI thread):
         run_started(RunStarted), batch_ended(BatchEnded), epoch_ended(EpochEnded),
-        checkpoint_saved(CheckpointSaved): the trainer's events.
+        checkpoint_saved(CheckpointSaved), layers_measured(LayersMeasured): the trainer's events.
         run_finished(RunFinished), run_failed(RunFailed): the last event of a run.
         not_started(str): the run never trained (bad settings or data); the message.
         running_changed(bool): a run's thread started or ended.
@@ -84,6 +85,7 @@ class TrainingController(QObject):
     """
 
     run_started = Signal(object)
+    layers_measured = Signal(object)
     batch_ended = Signal(object)
     epoch_ended = Signal(object)
     checkpoint_saved = Signal(object)
@@ -191,6 +193,8 @@ class TrainingController(QObject):
             self.batch_ended.emit(event)
         elif isinstance(event, EpochEnded):
             self.epoch_ended.emit(event)
+        elif isinstance(event, LayersMeasured):
+            self.layers_measured.emit(event)
         elif isinstance(event, CheckpointSaved):
             self.checkpoint_saved.emit(event)
         elif isinstance(event, RunStarted):

@@ -25,6 +25,8 @@ Signals:
     run_ended(object): the last event of a run (`RunFinished` or `RunFailed`); also, when
         a saved project opens, that of its newest run on disk that left final weights.
     checkpoint_saved(str): the path of a checkpoint now complete on disk.
+    gradients_flagged(dict): network name -> {node id: "vanishing" or "exploding"}, from the
+        latest per-layer measurement (`studio.train.layer_stats.flagged_nodes`); {} when cleared.
 """
 
 from __future__ import annotations
@@ -57,6 +59,10 @@ from studio.ui.training.controller import TrainingController
 from studio.ui.training.dashboard import Dashboard, run_colour
 from studio.ui.training.runs import RunRecord, RunsTable, run_stem, runs_root, saved_runs
 from studio.ui.training.samples import SamplesGrid
+from studio.ui.training.histograms import LayerStatsView
+from studio.ui.training.explain_view import ExplainView
+from studio.train.events import LayersMeasured
+from studio.train.layer_stats import flagged_nodes
 from studio.ui.training.task_views import OTHER, TaskViews
 
 
@@ -80,6 +86,7 @@ class TrainingDock(QDockWidget):
     running_changed = Signal(bool)
     run_ended = Signal(object)
     checkpoint_saved = Signal(str)
+    gradients_flagged = Signal(object)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__("Training", parent)
@@ -171,6 +178,14 @@ class TrainingDock(QDockWidget):
         self.tabs.addTab(self.class_table, "Per class")
         self.tabs.addTab(self.samples, "Samples")
         self.tabs.addTab(self.runs_table, "Runs")
+        self.layer_stats = LayerStatsView()
+        self.tabs.addTab(self.layer_stats, "Layers")
+        self.tabs.setTabVisible(self.tabs.indexOf(self.layer_stats), False)  # shown when a measurement arrives
+        self._flagged: dict = {}
+        self.explain_view = ExplainView()
+        self.tabs.addTab(self.explain_view, "Explain")
+        self.tabs.setTabVisible(self.tabs.indexOf(self.explain_view), False)  # shown when a confusion cell is clicked
+        self.confusion.cell_clicked.connect(self._explain_cell)
         for view in (self.confusion, self.class_table, self.samples):  # shown when their data arrives
             self.tabs.setTabVisible(self.tabs.indexOf(view), False)
         self.task_views = TaskViews(self.tabs, before=self.confusion)
@@ -204,6 +219,7 @@ class TrainingDock(QDockWidget):
         c.run_started.connect(self._run_started)
         c.batch_ended.connect(self._batch_ended)
         c.epoch_ended.connect(self._epoch_ended)
+        c.layers_measured.connect(self._layers_measured)
         c.checkpoint_saved.connect(self._checkpoint_saved)
         c.run_finished.connect(self._run_finished)
         c.run_failed.connect(self._run_failed)
@@ -281,6 +297,7 @@ class TrainingDock(QDockWidget):
         if warnings:
             self._show_message("Training, but: " + " · ".join(str(w) for w in warnings))
         self.dashboard.begin_run(record.number)  # its events are handled after this returns
+        self._clear_layer_stats()
         self.records.append(record)
         self.current = record
         self.class_names = None
@@ -372,6 +389,9 @@ class TrainingDock(QDockWidget):
             self.samples.clear()
             for view in (self.confusion, self.class_table, self.samples):
                 self.tabs.setTabVisible(self.tabs.indexOf(view), False)
+            self._clear_layer_stats()
+            self.explain_view.clear()
+            self.tabs.setTabVisible(self.tabs.indexOf(self.explain_view), False)
         self.task_views.clear(keep.number if keep else None)
         self._refresh_runs()
 
@@ -426,6 +446,46 @@ class TrainingDock(QDockWidget):
         self.state.apply(e)
         if not self._progress_timer.isActive():
             self._progress_timer.start()
+
+    @Slot(object)
+    def _layers_measured(self, e: LayersMeasured) -> None:
+        """Per-layer histograms: into the Layers tab; nodes whose gradients vanish or explode, to the canvas."""
+        if self.current is None:
+            return
+        self.layer_stats.add(e)
+        index = self.tabs.indexOf(self.layer_stats)
+        if not self.tabs.isTabVisible(index):
+            self.tabs.setTabVisible(index, True)
+        if self.tabs.currentWidget() is self.layer_stats:
+            self.layer_stats.refresh()
+        flagged = flagged_nodes(self.project, e) if self.project is not None else {}
+        if flagged != self._flagged:
+            self._flagged = flagged
+            self.gradients_flagged.emit(flagged)
+
+    @Slot(int, int)
+    def _explain_cell(self, true: int, pred: int) -> None:
+        """A confusion cell was clicked: its samples, from the shown run's weights, in the Explain tab."""
+        record = self.current or (self.records[-1] if self.records else None)
+        weights = None
+        if record is not None:
+            final = Path(record.out_dir) / "final.pt"
+            weights = final if final.exists() else record.last_checkpoint
+        if weights is None or self.project is None:
+            self._say("No trained weights to explain yet: let an epoch finish first")
+            return
+        self.explain_view.set_source(self.project, weights, self.path.parent if self.path is not None else None)
+        index = self.tabs.indexOf(self.explain_view)
+        self.tabs.setTabVisible(index, True)
+        self.tabs.setCurrentIndex(index)
+        self.explain_view.show_cell(true, pred, self.class_names)
+
+    def _clear_layer_stats(self) -> None:
+        self.layer_stats.clear()
+        self.tabs.setTabVisible(self.tabs.indexOf(self.layer_stats), False)
+        if self._flagged:
+            self._flagged = {}
+            self.gradients_flagged.emit({})
 
     @Slot()
     def _show_progress(self) -> None:
@@ -485,6 +545,9 @@ class TrainingDock(QDockWidget):
         """Bring the view ``current`` up to date with the latest epoch."""
         if self.task_views.is_view(current):
             self.task_views.refresh(current)
+            return
+        if current is self.layer_stats:
+            self.layer_stats.refresh()
             return
         e = self._latest
         if current is self.runs_table and "runs" in self._stale:
