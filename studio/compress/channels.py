@@ -31,8 +31,8 @@ from studio.compress.subject import Subject, state_bytes
 from studio.errors import StudioError
 from studio.files import write_atomic
 from studio.graph import Network, Project, io
-from studio.graph.analysis import Report
-from studio.graph.summary import summary_data, summary_table
+from studio.graph.analysis import Analyzer, Report
+from studio.graph.summary import summary_data
 
 OUT_PARAM = {"Conv1d": "out_channels", "Conv2d": "out_channels", "Conv3d": "out_channels", "Linear": "out_features"}
 PASS = {"ReLU", "ReLU6", "LeakyReLU", "ELU", "CELU", "SELU", "GELU", "SiLU", "Mish", "Hardswish", "Hardtanh",
@@ -153,16 +153,19 @@ def _select(state: dict, key: str, dim: int, index: torch.Tensor) -> None:
 
 
 def structured_prune(subject: Subject, amount: float, epochs: int, out: Path,
-                     progress=None) -> tuple[Figures, Figures, list[str], list[Path]]:
-    """Writes the pruned project at `out` and its weights beside it (``.pt``); before, after, notes, files."""
+                     progress=None) -> tuple[Figures, Figures, list[str], list[Path], dict]:
+    """Writes the pruned project at `out` and its weights beside it (``.pt``).
+
+    Returns:
+        before, after, notes, the files written, and the per-layer summaries
+        (`studio.graph.summary.summary_data`) ``{"before": ..., "after": ...}``.
+    """
     report = progress or (lambda step, fraction: None)
     report("measuring the trained model", 0.05)
     before_report = subject.report()
     before = subject.torch_figures(subject.model(), before_report)
     project, state, notes = _flat(subject)
     net = project.network(subject.network)
-    from studio.graph.analysis import Analyzer
-
     cuts, skipped = plan(net, Analyzer(project).analyse(net.name), state, amount)
     if not cuts:
         raise StudioError(f"--structured: no layer of network '{net.name}' can lose channels: "
@@ -186,9 +189,9 @@ def structured_prune(subject: Subject, amount: float, epochs: int, out: Path,
                  + ", ".join(net.node(c.producer).name for c in cuts))
     if skipped:
         notes.append(f"left as they were: {', '.join(skipped)}")
-    notes += ["before:", summary_table(summary_data(subject.project, {net.name: before_report})),
-              "after:", summary_table(summary_data(project, {net.name: after_report}))]
-    return before, after, notes, [out, weights]
+    summaries = {"before": summary_data(subject.project, {net.name: before_report}),
+                 "after": summary_data(project, {net.name: after_report})}
+    return before, after, notes, [out, weights], summaries
 
 
 def _flat(subject: Subject) -> tuple[Project, dict, list[str]]:

@@ -3,7 +3,8 @@
 Prints the figures before and after (size, parameters, FLOPs, accuracy,
 latency at batch 1 and 32 on one thread) with their ratios, the files
 written and notes; ``--json`` prints ``{"before": {...}, "after": {...},
-"files": [...], "notes": [...]}`` instead.
+"files": [...], "notes": [...], "summary": {...}}`` instead (the summary: the
+per-layer tables before and after structured pruning).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from studio.compress.quantize import MODES
 from studio.compress.run import METHODS, compress
-from studio.graph.summary import si
+from studio.graph.summary import si, summary_table
 from studio.presets import is_preset, resolve
 
 ROWS = (("size_bytes", "file size", lambda v: f"{v / 1024:,.1f} KiB"), ("params", "parameters", si),
@@ -51,6 +52,8 @@ def run_compress(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
         return 0
+    for side, data in result.summary.items():
+        print(f"{side}:\n{summary_table(data)}\n")
     before, after = result.before.to_dict(), result.after.to_dict()
     print(f"{'':<18} {'before':>14} {'after':>14}  ratio")
     for key, label, fmt in ROWS:
@@ -61,6 +64,6 @@ def run_compress(args: argparse.Namespace) -> int:
     for f in result.files:
         print(f"wrote {f}")
     for note in result.notes:
-        print(note if "\n" in note or note.endswith(":") else f"note: {note}")
+        print(f"note: {note}")
     sys.stdout.flush()
     return 0

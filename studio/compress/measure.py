@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import statistics
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import Callable, Iterator
+from typing import Callable
 
 import torch
 from torch.utils.data import DataLoader, Dataset
+
+from studio.train.rl_env import one_cpu_thread
 
 Predict = Callable[[torch.Tensor], torch.Tensor]
 """A model as the figures see it: a batch in, scores (logits) out."""
@@ -59,22 +60,11 @@ def accuracy(predict: Predict, dataset: Dataset | None) -> float | None:
     return right / len(dataset)
 
 
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Torch on one thread inside the block (timings on a shared CPU compare fairly)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def latency_ms(predict: Predict, sample: torch.Tensor, batch: int, repeats: int = 20) -> float:
     """Median milliseconds of one call on a batch of `batch` copies of `sample` (one warm-up call)."""
     x = sample.unsqueeze(0).expand(batch, *sample.shape).contiguous()
     times = []
-    with torch.inference_mode(), one_thread():
+    with torch.inference_mode(), one_cpu_thread(torch.device("cpu")):  # a shared CPU times fairly
         predict(x)
         for _ in range(repeats):
             start = time.perf_counter()

@@ -26,17 +26,20 @@ class CompressResult:
         before, after: the figures of the trained network and of the compressed one.
         files: what was written, the main file first.
         notes: what the user should know (the mode used, layers left alone, how to use the file).
+        summary: after structured pruning, the per-layer tables before and after
+            (``{"before": ..., "after": ...}`` in the `studio summary --json` form); else empty.
     """
 
     before: Figures
     after: Figures
     files: list[Path]
     notes: list[str] = field(default_factory=list)
+    summary: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        """The `studio compress --json` form: ``{"before": {...}, "after": {...}, "files", "notes"}``."""
+        """The `studio compress --json` form: ``{"before": {...}, "after": {...}, "files", "notes", "summary"}``."""
         return {"before": self.before.to_dict(), "after": self.after.to_dict(),
-                "files": [str(f) for f in self.files], "notes": list(self.notes)}
+                "files": [str(f) for f in self.files], "notes": list(self.notes), "summary": self.summary}
 
 
 def check_settings(method: str, out: Path, amount: float = 0.5, structured: bool = False,
@@ -89,6 +92,7 @@ def compress(project: Project, weights, method: str, out: str | Path, amount: fl
     check_settings(method, out, amount, structured, finetune_epochs, mode)
     subject = load_subject(project, weights, root, preset)
     subject.repeats = repeats
+    summary = {}
     if method == "quantize":
         from studio.compress.quantize import quantize
 
@@ -97,12 +101,14 @@ def compress(project: Project, weights, method: str, out: str | Path, amount: fl
     elif structured:
         from studio.compress.channels import structured_prune
 
-        before, after, notes, files = structured_prune(subject, amount, finetune_epochs, out, progress)
+        before, after, notes, files, summary = structured_prune(subject, amount, finetune_epochs, out, progress)
     else:
         from studio.compress.prune import unstructured
 
         before, after, notes = unstructured(subject, amount, finetune_epochs, out, progress)
         files = [out]
+    if method == "prune" and not finetune_epochs:
+        notes.append("not fine-tuned: --finetune-epochs N trains the pruned network back with the project's settings")
     if progress:
         progress("done", 1.0)
-    return CompressResult(before, after, files, subject.notes + notes)
+    return CompressResult(before, after, files, subject.notes + notes, summary)

@@ -174,11 +174,6 @@ class CompressDialog(JobDialog):
         self.amount.setEnabled(prune)
         self.epochs.setEnabled(prune)
 
-    @Slot(str, float)
-    def job_progress(self, step: str, fraction: float) -> None:
-        self.progress.setValue(round(100 * fraction))
-        self.step.setText(f"{step}…" if fraction < 1 else step)
-
     @Slot(object)
     def job_done(self, result) -> None:
         self.result = result
@@ -189,7 +184,7 @@ class CompressDialog(JobDialog):
                           f"<p style='margin:6px 0 0 0'>Files written:</p><ul style='margin:2px 0'>"
                           + "".join(f"<li>{html(f)}</li>" for f in result.files) + "</ul>"
                           + "".join(f"<p style='margin:4px 0 0 0; color:{t.subtext.name()}'>{html(n)}</p>"
-                                    for n in result.notes if "\n" not in n and not n.endswith(":")))
+                                    for n in result.notes))
         self.open_button.setVisible(result.files[0].suffix == ".json" and self.open_project is not None)
 
     @Slot()

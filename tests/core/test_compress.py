@@ -240,6 +240,7 @@ def test_the_command_prints_before_and_after_as_json(tmp_path):
     for side in ("before", "after"):
         assert set(FIGURES) <= set(figures[side])
     assert figures["after"]["flops"] < figures["before"]["flops"]
+    assert figures["summary"]["after"]["networks"]["main"]["flops"] == figures["after"]["flops"]
     assert studio("check", "small.json", cwd=tmp_path).returncode == 0
     bad = studio("compress", "tiny.json", "--weights", "w.pt", "--method", "prune", "--amount", "2",
                  "-o", "x.pt", cwd=tmp_path)
