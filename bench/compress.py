@@ -101,7 +101,8 @@ def bench(name: str, folder: Path) -> None:
     project, path, weights = trained(name, folder)
     results = {}
     for variant, kwargs in (("int8", dict(method="quantize", out=folder / "int8.onnx")),
-                            ("prune50", dict(method="prune", out=folder / "prune50.pt", finetune_epochs=FINETUNE[name])),
+                            ("prune50", dict(method="prune", out=folder / "prune50.pt",
+                                             finetune_epochs=FINETUNE[name])),
                             ("struct50", dict(method="prune", structured=True, out=folder / "struct50.json",
                                               finetune_epochs=FINETUNE[name]))):
         start = time.perf_counter()

@@ -110,7 +110,8 @@ def _follow(dst, port: str, group: int, report: Report, src: str, cut: Cut, stac
         if dst.type in NORMS:
             cut.norms.append(dst.id)
         stack.append((dst.id, group))
-    elif dst.type == "Flatten" and group == 1 and (res.resolved.get("start_dim"), res.resolved.get("end_dim")) == (1, -1):
+    elif dst.type == "Flatten" and group == 1 and (res.resolved.get("start_dim"),
+                                                    res.resolved.get("end_dim")) == (1, -1):
         stack.append((dst.id, group * math.prod(_shape(report, src)[1:])))
     elif dst.type == "Linear" and len(_shape(report, src)) == 1:
         cut.consumers.append((dst.id, group))

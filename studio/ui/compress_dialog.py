@@ -27,7 +27,7 @@ from studio.graph import io as project_io
 from studio.ui import dialogs, theme
 from studio.ui.background import BackgroundJob
 from studio.ui.export_dialog import FILE, FRESH, WeightsChoice
-from studio.ui.job_dialog import JobDialog, fit_height, html
+from studio.ui.job_dialog import JobDialog, html
 
 # (label, method, structured, suffix of the file written)
 METHODS = (("Quantize to int8 (ONNX)", "quantize", False, ".onnx"),
