@@ -9,6 +9,7 @@
     studio export FILE --format F -o PATH   export and verify (torchscript, pt2, onnx, python, state_dict)
     studio import SPEC -o project.json      trace an nn.Module (module:Class or file.py:Class) into a project
     studio explain FILE --weights CKPT --method M --sample I -o PNG   where a classifier looked (Captum)
+    studio compress FILE --weights CKPT --method quantize|prune -o OUT   int8 model or pruned network, measured
 
 Errors are one or two plain lines on stderr and a non-zero exit; `--debug`
 shows the traceback instead.
@@ -29,7 +30,7 @@ from studio.graph.analysis import Analyzer
 from studio.graph.summary import summary_data, summary_table
 from studio.presets import list_presets, resolve
 
-COMMANDS = ("presets", "check", "summary", "code", "train", "export", "import", "explain")
+COMMANDS = ("presets", "check", "summary", "code", "train", "export", "import", "explain", "compress")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,7 +74,19 @@ def _parser(command: str) -> argparse.ArgumentParser:
     _add_train(sub, command == "train")
     _add_export(sub, command)
     _add_explain(sub, command)
+    _add_compress(sub, command)
     return parser
+
+
+def _add_compress(sub, command: str) -> None:
+    p = sub.add_parser("compress", help="quantize to int8 or prune a trained network, measured before and after")
+    if command != "compress":
+        return
+    from studio.compress import cli as compress_cli
+
+    p.add_argument("file", help="project file or preset name")
+    compress_cli.add_compress_arguments(p)
+    p.set_defaults(run=compress_cli.run_compress)
 
 
 def _add_export(sub, command: str) -> None:

@@ -273,11 +273,6 @@ class ExportDialog(JobDialog):
             self.step.setText("starting…")
             self.outcome_box.hide()
 
-    @Slot(str, float)
-    def job_progress(self, step: str, fraction: float) -> None:
-        self.progress.setValue(round(100 * fraction))
-        self.step.setText(f"{step}…" if fraction < 1 else step)
-
     @Slot(object)
     def job_done(self, result) -> None:
         self.result = result

@@ -4,7 +4,8 @@ The export and import dialogs share it: while the job runs the dialog cannot
 be closed (a job cannot stop half-way), a failure shows the job's message in
 the outcome box under a title of the dialog's own ("Export failed."), and
 `wait` blocks until a running job ends (the main window calls it on closing).
-Subclasses build `outcome` (a rich-text QLabel inside `outcome_box`), start
+Subclasses build `outcome` (a rich-text QLabel inside `outcome_box`) and,
+for the job's steps, `progress` (a QProgressBar) and `step` (a QLabel), start
 `job`, and set `failure_title`.
 """
 
@@ -31,6 +32,12 @@ class JobDialog(QDialog):
     def running(self) -> bool:
         """True while the job runs."""
         return self.job is not None and self.job.running
+
+    @Slot(str, float)
+    def job_progress(self, step: str, fraction: float) -> None:
+        """Shows the job's step in `step` and how far it is in `progress` (a dialog without them overrides this)."""
+        self.progress.setValue(round(100 * fraction))
+        self.step.setText(f"{step}…" if fraction < 1 else step)
 
     @Slot(str)
     def job_failed(self, message: str) -> None:

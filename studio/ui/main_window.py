@@ -189,6 +189,8 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
         self.act_quick_add.setToolTip("Tab on the canvas")
         self.act_export = self._action("&Export…", self.open_export_dialog, "Ctrl+E")
         self.act_import = self._action("&Import PyTorch Module…", self.open_import_dialog, None)
+        self.act_compress = self._action("&Compress…", self.open_compress_dialog, None)
+        self.act_compress.setToolTip("Quantize to int8 or prune the trained network, measured before and after")
         self.act_load_weights = self._action("Load &Weights…", self.load_weights_dialog, None)
         self.act_freeze = self._action("&Freeze / Unfreeze", self.toggle_frozen, "Ctrl+Shift+F")
         self.act_freeze.setToolTip("Frozen layers keep their weights during training")
@@ -234,6 +236,15 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
         d = self.training_dock
         for a in (d.start_action, d.pause_action, d.stop_action, None, d.clear_action):
             train.addSeparator() if a is None else train.addAction(a)
+        train.addSeparator()
+        train.addAction(self.act_compress)
+
+    @Slot()
+    def open_compress_dialog(self):
+        """Opens Train → Compress… for the open project (`studio.ui.compress_dialog`)."""
+        from studio.ui.compress_dialog import open_compress_dialog
+
+        return open_compress_dialog(self)
 
     # --- project lifecycle ------------------------------------------------------------
     @property
