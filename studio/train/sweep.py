@@ -33,11 +33,9 @@ from studio.errors import TrainingError
 from studio.graph import Project, io
 from studio.train.metrics import higher_is_better
 from studio.train.search_space import grid_size, make_sampler, search_space, suggest, trial_project
-from studio.train.sweep_results import INTERRUPTED, write_results
+from studio.train.sweep_results import INTERRUPTED, STUDY, storage_of, write_results
 from studio.train.sweep_trial import MARK
 
-DATABASE = "sweep.db"
-STUDY = "sweep"
 
 
 @dataclass
@@ -72,7 +70,6 @@ def run_sweep(project: Project, source: Path, out: Path, options: SweepOptions, 
     """
     space = search_space(project)
     metric = options.metric or project.training.get("early_stop_metric", "val_loss")
-    out.mkdir(parents=True, exist_ok=True)
     sampler = make_sampler(options.sampler, space, options.seed)
     study = open_study(out, metric, sampler, optuna.pruners.MedianPruner(n_startup_trials=options.startup_trials))
     wanted = min(options.trials, grid_size(space)) if options.sampler == "grid" else options.trials
@@ -96,8 +93,8 @@ def run_sweep(project: Project, source: Path, out: Path, options: SweepOptions, 
 def open_study(out: Path, metric: str, sampler=None, pruner=None) -> optuna.Study:
     """The sweep's study in ``out/sweep.db`` (made when new); trials a killed run left running are marked."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # a line per trial comes from `run_sweep` instead
-    storage = optuna.storages.RDBStorage(f"sqlite:///{out / DATABASE}",
-                                         engine_kwargs={"connect_args": {"timeout": 60}})
+    out.mkdir(parents=True, exist_ok=True)
+    storage = storage_of(out)
     direction = "maximize" if higher_is_better(metric) else "minimize"
     study = optuna.create_study(storage=storage, study_name=STUDY, load_if_exists=True, direction=direction,
                                 sampler=sampler, pruner=pruner)
@@ -153,6 +150,7 @@ class _TrialRunner:
             finally:
                 proc.stdin.close()
                 proc.wait()
+                proc.stdout.close()
         if pruned:
             raise optuna.TrialPruned()
         if proc.returncode != 0 or best is None:
@@ -201,6 +199,10 @@ def _last_line(path: Path) -> str:
 
 
 def _trial_line(trial: FrozenTrial, metric: str) -> str:
+    """``trial 3 pruned after epoch 1: val_loss 0.69 (training.lr=1e-07)``."""
     values = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in trial.params.items())
-    result = f"{metric} {trial.value:.4g}" if trial.value is not None else trial.state.name.lower()
-    return f"trial {trial.number}: {result} ({values})"
+    state = trial.state.name.lower()
+    if trial.state == TrialState.PRUNED:
+        state += f" after epoch {trial.user_attrs.get('epochs', '?')}"
+    result = f"{metric} {trial.value:.4g}" if trial.value is not None else trial.system_attrs.get("fail_reason", "")
+    return f"trial {trial.number} {state}: {result} ({values})"

@@ -22,6 +22,24 @@ from optuna.trial import FrozenTrial, TrialState
 from studio.files import write_atomic
 
 INTERRUPTED = "interrupted"  # user attribute of a trial a killed sweep left running
+DATABASE = "sweep.db"
+STUDY = "sweep"
+
+
+def storage_of(out: Path) -> optuna.storages.RDBStorage:
+    """The Optuna storage of the sweep in folder `out` (SQLite; waits for a writer instead of failing)."""
+    return optuna.storages.RDBStorage(f"sqlite:///{Path(out) / DATABASE}",
+                                      engine_kwargs={"connect_args": {"timeout": 60}})
+
+
+def load_results(out: Path) -> optuna.Study | None:
+    """The study of the sweep in `out`, to read (nothing is changed); None before the sweep made it."""
+    if not (Path(out) / DATABASE).exists():
+        return None
+    try:
+        return optuna.load_study(study_name=STUDY, storage=storage_of(out))
+    except KeyError:  # the database exists but the study is not in it yet
+        return None
 
 
 def metric_of(study: optuna.Study) -> str:
