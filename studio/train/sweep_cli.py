@@ -29,6 +29,8 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, metavar="N", help="epochs per trial (default: the project's)")
     parser.add_argument("--device", metavar="D", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--seed", type=int, metavar="N", help="the sampler's seed, for a repeatable choice of values")
+    parser.add_argument("--data-root", metavar="DIR",
+                        help="folder relative data paths start from (default: the project file's)")
     parser.add_argument("--startup-trials", type=int, default=5, metavar="N",
                         help="trials that finish before the median pruner stops any (default 5)")
 
@@ -38,7 +40,8 @@ def run_from_args(project: Project, args: argparse.Namespace, path: Path) -> int
     options = SweepOptions(trials=args.trials, jobs=args.jobs, sampler=args.sampler, metric=args.metric,
                            epochs=args.epochs, seed=args.seed, startup_trials=args.startup_trials,
                            device=args.device)
-    study = run_sweep(project, path, Path(args.out), options, log=lambda line: print(line, file=sys.stderr))
+    source = Path(args.data_root) / Path(path).name if args.data_root else path  # the trials read data from its folder
+    study = run_sweep(project, source, Path(args.out), options, log=lambda line: print(line, file=sys.stderr))
     print(table(study))
     if best(study) is None:
         print("studio: no trial completed; see train.log in the trials' folders", file=sys.stderr)
