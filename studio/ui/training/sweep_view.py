@@ -202,9 +202,11 @@ class SweepView(QWidget):
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, value in enumerate(row):
-                item = self.table.item(r, c) or QTableWidgetItem()
+                item = self.table.item(r, c)
+                if item is None:
+                    item = QTableWidgetItem()
+                    self.table.setItem(r, c, item)
                 item.setText(_text(value))
-                self.table.setItem(r, c, item)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         if selected is not None and selected < len(rows):
             self.table.selectRow(selected)
@@ -212,12 +214,12 @@ class SweepView(QWidget):
     def _draw_importances(self, shares: dict[str, float]) -> None:
         plot = self.importance_plot.getPlotItem()
         plot.clear()
-        plot.setTitle("parameter importance", color=self._text_colour(), size="9pt")
+        plot.setTitle("importance", color=self._text_colour(), size="9pt")
         names = list(shares)[::-1]
         if names:
             plot.addItem(pg.BarGraphItem(x0=0, y=list(range(len(names))), height=0.6,
                                          width=[shares[n] for n in names], brush=self._accent()))
-        plot.getAxis("left").setTicks([list(enumerate(names))])
+        plot.getAxis("left").setTicks([[(i, _short(n)) for i, n in enumerate(names)]])
         plot.setXRange(0, 1)
 
     def _draw_parallel(self, study, header: list[str], rows: list[list]) -> None:
@@ -230,13 +232,16 @@ class SweepView(QWidget):
         scaled = [_normalised(col) for col in columns]
         values = scaled[-1] if scaled else []
         good_first = study.direction.name == "MAXIMIZE"
+        for x in range(len(names)):  # the axes
+            plot.addItem(pg.InfiniteLine(x, angle=90, pen=pg.mkPen(self._text_colour(), width=1)))
         for i in range(len(done)):
             quality = values[i] if good_first else 1 - values[i]  # 1 for the best trial
             colour = QColor(self._accent())
             colour.setAlphaF(0.25 + 0.75 * quality)
             plot.plot(list(range(len(names))), [col[i] for col in scaled], pen=pg.mkPen(colour, width=2),
                       symbol="o", symbolSize=5, symbolBrush=colour, symbolPen=None)
-        plot.getAxis("bottom").setTicks([list(enumerate(names))])
+        plot.getAxis("bottom").setTicks([[(i, _short(n)) for i, n in enumerate(names)]])
+        plot.setXRange(-0.4, len(names) - 0.6, padding=0)  # room for the end axes' labels
         plot.setYRange(-0.05, 1.05)
 
     # --- helpers ----------------------------------------------------------------------
@@ -309,6 +314,11 @@ def _normalised(column: list) -> list[float]:
         return [0.5 if high == low else (p - low) / (high - low) for p in points]
     order = list(dict.fromkeys(column))
     return [0.5 if len(order) < 2 else order.index(v) / (len(order) - 1) for v in column]
+
+
+def _short(name: str) -> str:
+    """A mark's name as an axis label: ``lr``, ``fc1.out_features`` (the table has the full one)."""
+    return name.split("/")[-1].removeprefix("training.")
 
 
 def _text(value) -> str:
