@@ -11,7 +11,7 @@ from studio.graph import io
 from studio.presets import resolve
 from studio.train import RunFinished
 from studio.ui.search_marks import RangeDialog, SearchButton
-from studio.ui.training import TrainingDock
+from tests.ui.test_training import dock, runs_dir  # noqa: F401 (fixtures)
 
 LONG = 180_000  # ms: trials are training processes, on machines that are shared
 
@@ -79,29 +79,15 @@ def test_a_searched_setting_shows_the_mark_on_its_label_in_the_panel(lenet, qtbo
 
 
 @pytest.fixture
-def xor_dock(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("STUDIO_RUNS_DIR", str(tmp_path / "runs"))
+def project(monkeypatch):
+    """The XOR preset (a tiny network and data) with its learning rate searched; `dock` trains it unsaved."""
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     project = io.load(resolve("mlp_xor"))
     project.set_search(("setting", "training", "lr"), {"kind": "log", "low": 1e-3, "high": 0.1})
-    path = tmp_path / "xor.json"
-    io.save(project, path)
-    dock = TrainingDock()
-    dock.set_project(project, path)
-    dock.resize(1400, 620)
-    dock.show()
-    qtbot.waitExposed(dock)
-    ended: list = []
-    dock.run_ended.connect(ended.append)
-    dock.ended = ended
-    yield dock
-    dock.shutdown()
-    dock.close()
-    dock.deleteLater()
+    return project
 
 
-def test_the_sweep_tab_runs_a_sweep_shows_its_trials_and_opens_one_as_a_run(xor_dock, qtbot, tmp_path):
-    dock = xor_dock
+def test_the_sweep_tab_runs_a_sweep_shows_its_trials_and_opens_one_as_a_run(dock, qtbot, runs_dir):
     view = dock.sweep_view
     dock.tabs.setCurrentWidget(view)
     view.trials.setValue(2)
@@ -110,7 +96,7 @@ def test_the_sweep_tab_runs_a_sweep_shows_its_trials_and_opens_one_as_a_run(xor_
     qtbot.mouseClick(view.start_button, Qt.MouseButton.LeftButton)
     assert view.running and not view.start_button.isEnabled()
     qtbot.waitUntil(lambda: not view.running, timeout=LONG)
-    assert view.out.parent == tmp_path / "runs" and view.out.name == "xor-sweep-1"
+    assert view.out == runs_dir / "mlp_xor-sweep-1"  # an unsaved project's sweeps go beside its runs
     states = [view.table.item(r, 1).text() for r in range(view.table.rowCount())]
     assert states == ["complete", "complete"]
     assert view.best_label.text().startswith("Best so far: trial ")
