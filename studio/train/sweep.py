@@ -146,25 +146,33 @@ class _TrialRunner:
             proc = subprocess.Popen(self._command(run), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                     stderr=log, text=True, env=self._env())
             try:
-                best, pruned = self._follow(trial, proc)
+                best, pruned, reported = self._follow(trial, proc)
             finally:
                 proc.stdin.close()
                 proc.wait()
                 proc.stdout.close()
         if pruned:
             raise optuna.TrialPruned()
-        if proc.returncode != 0 or best is None:
-            raise TrialFailed(_last_line(run / "train.log") or f"the run ended with exit code {proc.returncode}")
+        failure = None
+        if reported is not None and self.metric not in reported:
+            failure = (f"the run reports no '{self.metric}' (it reports {', '.join(sorted(reported))}): "
+                       "pick one of those with --metric")
+        elif proc.returncode != 0 or best is None:
+            failure = _last_line(run / "train.log") or f"the run ended with exit code {proc.returncode}"
+        if failure is not None:
+            trial.set_user_attr("failure", failure)
+            raise TrialFailed(failure)
         return best
 
-    def _follow(self, trial: optuna.Trial, proc: subprocess.Popen) -> tuple[float | None, bool]:
-        """Reads the child's epochs, reports them and answers go or stop: (best value, pruned)."""
-        best, pruned = None, False
+    def _follow(self, trial: optuna.Trial, proc: subprocess.Popen) -> tuple[float | None, bool, dict | None]:
+        """Reads the child's epochs, reports them and answers go or stop: (best value, pruned, last metrics)."""
+        best, pruned, metrics = None, False, None
         for line in proc.stdout:
             if not line.startswith(MARK):
                 continue
             report = json.loads(line[len(MARK):])
-            value = report["metrics"].get(self.metric)
+            metrics = report["metrics"]
+            value = metrics.get(self.metric)
             trial.set_user_attr("epochs", report["epoch"])
             if value is not None and not pruned:
                 trial.report(float(value), report["epoch"])
@@ -172,7 +180,7 @@ class _TrialRunner:
                 pruned = trial.should_prune()
             proc.stdin.write("stop\n" if pruned or value is None else "go\n")
             proc.stdin.flush()
-        return best, pruned
+        return best, pruned, metrics
 
     def _command(self, run: Path) -> list[str]:
         command = [sys.executable, "-m", "studio.train.sweep_trial", str(run / "project.json"),
@@ -204,5 +212,5 @@ def _trial_line(trial: FrozenTrial, metric: str) -> str:
     state = trial.state.name.lower()
     if trial.state == TrialState.PRUNED:
         state += f" after epoch {trial.user_attrs.get('epochs', '?')}"
-    result = f"{metric} {trial.value:.4g}" if trial.value is not None else trial.system_attrs.get("fail_reason", "")
+    result = f"{metric} {trial.value:.4g}" if trial.value is not None else trial.user_attrs.get("failure", "")
     return f"trial {trial.number} {state}: {result} ({values})"

@@ -7,7 +7,8 @@ import pytest
 from studio.errors import GraphError, ProjectFileError
 from studio.graph import io
 from studio.graph.history import Change
-from tests.core.helpers import lenet
+from studio.train.search_space import trial_project
+from tests.core.helpers import lenet, residual_block_project
 
 LR = ("setting", "training", "lr")
 LOG_LR = {"kind": "log", "low": 1e-4, "high": 0.1}
@@ -82,3 +83,14 @@ def test_a_file_with_a_bad_mark_names_the_place():
         io.from_dict(data, "p.json")
     data["search"] = {"main/gone.out_features": LOG_LR}  # a layer deleted by an older version: dropped
     assert io.from_dict(data, "p.json").search_marks() == {}
+
+
+def test_a_block_argument_is_marked_on_its_block_node_and_set_in_a_trial():
+    project = residual_block_project()
+    stage = project.network().by_name("stage").id
+    project.set_search(("node", "main", stage, "width"), {"kind": "choice", "choices": [4, 8, 16]})
+    again = io.from_dict(io.to_dict(project))
+    assert io.to_dict(again)["search"] == {"main/stage.width": {"kind": "choice", "choices": [4, 8, 16]}}
+    trial = trial_project(again, {"main/stage.width": 16})
+    assert trial.network().node(stage).params["width"] == 16
+    assert project.network().node(stage).params["width"] == 8  # the project itself is left as it was

@@ -125,3 +125,11 @@ def test_a_project_without_marks_and_a_changed_metric_are_refused(tmp_path):
     open_study(tmp_path / "t", "val_loss")
     with pytest.raises(TrainingError, match="--metric val_loss"):
         open_study(tmp_path / "t", "val_accuracy")
+
+
+def test_a_metric_the_runs_do_not_report_fails_the_trial_and_says_which_there_are(tmp_path):
+    project, path = _xor(tmp_path)
+    study = run_sweep(project, path, tmp_path / "s", SweepOptions(trials=1, epochs=1, metric="val_r2"))
+    [trial] = study.get_trials()
+    assert trial.state.name == "FAIL"
+    assert "reports no 'val_r2'" in trial.user_attrs["failure"] and "val_accuracy" in trial.user_attrs["failure"]
