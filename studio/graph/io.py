@@ -174,7 +174,7 @@ def from_dict(data: Any, path: str | os.PathLike = "<data>") -> Project:
 
 
 def _read_search(project: Project, marks: dict, path) -> None:
-    """Sets the search marks; a bad range is refused, a mark naming a layer that is gone is dropped (as frozen ones are)."""
+    """Sets the search marks: a bad range is refused, a mark on a layer that is gone is dropped (as frozen ones are)."""
     for text, spec in marks.items():
         if not is_target_text(text):
             raise ProjectFileError(path, f"search.{text}", "must be training.KEY, data.KEY or network/layer.param")

@@ -40,7 +40,8 @@ def checked_range(spec) -> dict:
     if kind == "choice":
         choices = spec.get("choices")
         if not isinstance(choices, list) or len(choices) < 2 or not all(_plain(c) for c in choices):
-            raise GraphError("a 'choice' search range needs 'choices': a list of two or more numbers, texts or true/false")
+            raise GraphError("a 'choice' search range needs 'choices': "
+                             "a list of two or more numbers, texts or true/false")
         return {"kind": kind, "choices": list(choices)}
     low, high = spec.get("low"), spec.get("high")
     number = int if kind == "int" else (int, float)

@@ -21,11 +21,15 @@ from studio.train.sweep_results import best, table
 
 def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `studio sweep`."""
-    parser.add_argument("--trials", type=int, required=True, metavar="N", help="trials in all (a resumed sweep counts its earlier ones)")
-    parser.add_argument("--jobs", type=int, default=1, metavar="J", help="trials training at once, each in its own process")
-    parser.add_argument("--out", required=True, metavar="DIR", help="folder for trials.csv, best.json, sweep.db and the trials' runs")
+    parser.add_argument("--trials", type=int, required=True, metavar="N",
+                        help="trials in all (a resumed sweep counts its earlier ones)")
+    parser.add_argument("--jobs", type=int, default=1, metavar="J",
+                        help="trials training at once, each in its own process")
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="folder for trials.csv, best.json, sweep.db and the trials' runs")
     parser.add_argument("--sampler", choices=SAMPLERS, default="tpe", help="how values are picked (default tpe)")
-    parser.add_argument("--metric", metavar="M", help="epoch metric to optimise (default: training.early_stop_metric, val_loss)")
+    parser.add_argument("--metric", metavar="M",
+                        help="epoch metric to optimise (default: training.early_stop_metric, val_loss)")
     parser.add_argument("--epochs", type=int, metavar="N", help="epochs per trial (default: the project's)")
     parser.add_argument("--device", metavar="D", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--seed", type=int, metavar="N", help="the sampler's seed, for a repeatable choice of values")
