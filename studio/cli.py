@@ -10,6 +10,7 @@
     studio import SPEC -o project.json      trace an nn.Module (module:Class or file.py:Class) into a project
     studio explain FILE --weights CKPT --method M --sample I -o PNG   where a classifier looked (Captum)
     studio compress FILE --weights CKPT --method quantize|prune -o OUT   int8 model or pruned network, measured
+    studio sweep FILE --trials N [--jobs J] --out DIR   Optuna search over the marked parameters
 
 Errors are one or two plain lines on stderr and a non-zero exit; `--debug`
 shows the traceback instead.
@@ -30,7 +31,7 @@ from studio.graph.analysis import Analyzer
 from studio.graph.summary import summary_data, summary_table
 from studio.presets import list_presets, resolve
 
-COMMANDS = ("presets", "check", "summary", "code", "train", "export", "import", "explain", "compress")
+COMMANDS = ("presets", "check", "summary", "code", "train", "export", "import", "explain", "compress", "sweep")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,6 +76,7 @@ def _parser(command: str) -> argparse.ArgumentParser:
     _add_export(sub, command)
     _add_explain(sub, command)
     _add_compress(sub, command)
+    _add_sweep(sub, command)
     return parser
 
 
@@ -87,6 +89,16 @@ def _add_compress(sub, command: str) -> None:
     p.add_argument("file", help="project file or preset name")
     compress_cli.add_compress_arguments(p)
     p.set_defaults(run=compress_cli.run_compress)
+
+
+def _add_sweep(sub, command: str) -> None:
+    p = sub.add_parser("sweep", help="search the project's marked parameters with Optuna, a training run per trial")
+    if command != "sweep":
+        return
+    sweep_cli = importlib.import_module("studio.train.sweep_cli")
+    p.add_argument("file", help="project file or preset name")
+    sweep_cli.add_sweep_arguments(p)
+    p.set_defaults(run=lambda args: sweep_cli.run_from_args(load_project(args.file), args, resolve(args.file)))
 
 
 def _add_export(sub, command: str) -> None:

@@ -17,6 +17,7 @@ plain old and new values, so each is invertible:
     block_params_changed(b,o,n) <->  set the block's parameters back to o
     setting_changed(s,k,o,n)    <->  set_setting(s, k, o)
     frozen_changed(net,id,o,n)  <->  set_frozen(net, id, o)
+    search_changed(t,o,n)       <->  set_search(t, o)
 
 `undo` replays the inverses in reverse order; `redo` replays the events
 forward. Paste, delete, collapse, auto-layout and a settings edit are
@@ -38,7 +39,7 @@ from studio.graph.project import Project
 NetKey = tuple[str, str]  # ("net", name) or ("block", name)
 _NETWORK_EVENTS = ("node_added", "node_removed", "edge_added", "edge_removed", "params_changed",
                    "node_renamed", "node_moved")
-_PROJECT_EVENTS = ("block_params_changed", "setting_changed", "frozen_changed")
+_PROJECT_EVENTS = ("block_params_changed", "setting_changed", "frozen_changed", "search_changed")
 
 
 def network_key(project: Project, net: Network) -> NetKey:
@@ -212,6 +213,9 @@ def _apply_project(project: Project, kind: str, args: tuple, forward: bool, stor
     elif kind == "frozen_changed":
         network, node_id, old, new = args
         project.set_frozen(network, node_id, new if forward else old)
+    elif kind == "search_changed":
+        target, old, new = args
+        project.set_search(target, new if forward else old)
 
 
 def _restore_block(project: Project, name: str, data: dict | None) -> None:

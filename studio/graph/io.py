@@ -4,7 +4,8 @@ Layout (format 1)::
 
     {"format": 1, "name": "...", "metadata": {...}, "data": {...}, "training": {...},
      "blocks": {NAME: {"params": {...}, "doc": "...", "network": NETWORK}},
-     "networks": {NAME: NETWORK}}
+     "networks": {NAME: NETWORK},
+     "search": {TARGET: RANGE}}     optional: the search marks (`studio.graph.search`)
     NETWORK = {"nodes": [{"id", "type", "name", "params", "pos": [x, y]}, ...],
                "edges": [[src_id, src_port, dst_id, dst_port], ...]}
 
@@ -28,6 +29,7 @@ from studio.files import write_atomic
 from studio.graph.frozen import FROZEN_KEY, frozen_names, layers_named
 from studio.graph.network import Network
 from studio.graph.project import Project
+from studio.graph.search import is_target_text, target_from_text, target_text
 
 FORMAT = 1
 MAX_DEPTH = 64  # a project nests about 8 levels; deeper data would only exhaust the stack of code that walks it
@@ -47,6 +49,7 @@ def network_to_dict(net: Network) -> dict:
 def to_dict(project: Project) -> dict:
     """The whole project as JSON-native data (the frozen layers by name in ``training.frozen``)."""
     frozen = frozen_names(project)
+    marks = {target_text(project, t): spec for t, spec in project.search_marks().items()}
     return {
         "format": FORMAT,
         "name": project.name,
@@ -56,6 +59,7 @@ def to_dict(project: Project) -> dict:
         "blocks": {b.name: {"params": b.params, "doc": b.doc, "network": network_to_dict(b.network)}
                    for b in project.blocks.values()},
         "networks": {name: network_to_dict(net) for name, net in project.networks.items()},
+        **({"search": marks} if marks else {}),  # absent when empty: files without marks stay as they were
     }
 
 
@@ -165,7 +169,23 @@ def from_dict(data: Any, path: str | os.PathLike = "<data>") -> Project:
     for name, net in networks.items():
         _fill(project.add_network(name), net, path, f"networks.{name}")
     _read_frozen(project, path)
+    _read_search(project, _get(data, "search", dict, path, "", default={}), path)
     return project
+
+
+def _read_search(project: Project, marks: dict, path) -> None:
+    """Sets the search marks: a bad range is refused, a mark on a layer that is gone is dropped (as frozen ones are)."""
+    for text, spec in marks.items():
+        if not is_target_text(text):
+            raise ProjectFileError(path, f"search.{text}", "must be training.KEY, data.KEY or network/layer.param")
+        try:
+            target = target_from_text(project, text)
+        except StudioError:
+            continue  # its layer was renamed or deleted: nothing of it is left to search
+        try:
+            project.set_search(target, spec)
+        except StudioError as e:
+            raise ProjectFileError(path, f"search.{text}", str(e)) from None
 
 
 def _read_frozen(project: Project, path) -> None:

@@ -19,6 +19,7 @@ from psygnal import Signal
 from studio.catalog import BLOCK_TYPE
 from studio.errors import GraphError
 from studio.graph.network import Network, Node, is_plain_value
+from studio.graph.search import checked_range, checked_target
 
 
 @dataclass
@@ -47,6 +48,8 @@ class Project:
         setting_changed(section: str, key: str, old, new)
             -- section "data", "training" or "metadata"; None stands for an absent key
         frozen_changed(network: str, node_id: str, old: bool, new: bool)
+        search_changed(target: tuple, old: dict | None, new: dict | None)
+            -- a search mark set, changed or removed (`studio.graph.search`); None: no mark
     """
 
     network_added = Signal(str)
@@ -56,6 +59,7 @@ class Project:
     block_params_changed = Signal(str, dict, dict)
     setting_changed = Signal(str, str, object, object)
     frozen_changed = Signal(str, str, bool, bool)
+    search_changed = Signal(tuple, object, object)
 
     def __init__(self, name: str = "untitled"):
         self.name = name
@@ -65,6 +69,7 @@ class Project:
         self.training: dict = {}
         self.metadata: dict = {}
         self._frozen: set[tuple[str, str]] = set()  # (network name, node id)
+        self._search: dict[tuple, dict] = {}  # target -> range, see studio.graph.search
 
     def add_network(self, name: str = "main") -> Network:
         """A new empty network called `name`."""
@@ -183,6 +188,26 @@ class Project:
         if net is None:
             return set()
         return {nid for name, nid in self._frozen if name == network and nid in net.nodes}
+
+    def set_search(self, target, spec: dict | None) -> None:
+        """Marks a setting or a layer parameter as searched over `spec` (see `studio.graph.search`); None unmarks it."""
+        target = checked_target(target)
+        if target[0] == "node":
+            self.network(target[1]).node(target[2])
+        spec = None if spec is None else checked_range(spec)
+        old = self._search.get(target)
+        if old == spec:
+            return
+        if spec is None:
+            del self._search[target]
+        else:
+            self._search[target] = spec
+        self.search_changed.emit(target, copy.deepcopy(old), copy.deepcopy(spec))
+
+    def search_marks(self) -> dict[tuple, dict]:
+        """Target -> range of every search mark whose layer still exists, in the order they were made."""
+        return {t: dict(s) for t, s in self._search.items()
+                if t[0] == "setting" or (t[1] in self.networks and t[2] in self.networks[t[1]].nodes)}
 
     def check(self) -> None:
         """Asserts the invariants of every network."""

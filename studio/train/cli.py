@@ -36,8 +36,11 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--classes", type=int, metavar="N", help="train the Output with N classes")
 
 
-def run_from_args(project: Project, args: argparse.Namespace, path: Path) -> int:
-    """Trains `project` (read from `path`) as the parsed arguments say; the exit code."""
+def run_from_args(project: Project, args: argparse.Namespace, path: Path, callback=None) -> int:
+    """Trains `project` (read from `path`) as the parsed arguments say; the exit code.
+
+    `callback`, if given, is called with every event of a one-process run (a sweep's trials report through it).
+    """
     training, data = _settings(project, args)
     out = Path(args.out or Path("runs") / project.name)
     root = path.parent
@@ -51,7 +54,7 @@ def run_from_args(project: Project, args: argparse.Namespace, path: Path) -> int
         result = launch_spec(spec, args.nproc, out / "spec.json")
     else:
         result = run_training(models_for(project, training, root), splits,
-                              optimiser_settings(training), out, resume_from=args.resume)
+                              optimiser_settings(training), out, resume_from=args.resume, callback=callback)
     if isinstance(result, RunFailed):
         print(f"studio: training failed: {result.message}", file=sys.stderr)
         return 1

@@ -7,7 +7,9 @@ merge into one undo step (the field's editing session ends when it loses
 focus or Enter is pressed). A Block node shows its block's arguments (which
 may be `$expressions` inside another block) and its repeat count, and a button
 to open it. Below the parameters: the output shapes, parameter count and
-FLOPs (and "frozen" for a frozen layer, see `studio.ui.freeze`). After every
+FLOPs (and "frozen" for a frozen layer, see `studio.ui.freeze`). Beside each
+settable parameter of a top-level network, a ⚲ button marks it as searched by
+a sweep (`studio.ui.search_marks`). After every
 change the shown values are refreshed from the model with the widgets'
 signals blocked, so undo updates the inspector and nothing echoes back.
 """
@@ -22,7 +24,7 @@ from studio import catalog
 from studio.catalog import BLOCK_TYPE, Param
 from studio.graph import format_shape
 from studio.graph.summary import si
-from studio.ui import freeze
+from studio.ui import freeze, search_marks
 from studio.ui.param_editors import ParamEditor, TextEditor, editor_for
 
 
@@ -36,6 +38,7 @@ class Inspector(QScrollArea):
         self.editor = None
         self.node_id: str | None = None
         self.editors: dict[str, ParamEditor] = {}
+        self.search_buttons: list[search_marks.SearchButton] = []
         self.name_edit: QLineEdit | None = None
         self.repeat: QSpinBox | None = None
         self.problem: QLabel | None = None
@@ -69,6 +72,7 @@ class Inspector(QScrollArea):
 
     def _build(self, n_selected: int) -> None:
         self.editors, self.name_edit, self.repeat, self.problem, self.results = {}, None, None, None, None
+        self.search_buttons = []
         body = QWidget()
         outer = QVBoxLayout(body)
         outer.setContentsMargins(10, 10, 10, 10)
@@ -100,7 +104,7 @@ class Inspector(QScrollArea):
             for p in spec.params:
                 ed = editor_for(p, allow_expr=in_block, value=node.params.get(p.name))
                 self._hook(ed, p.name)
-                form.addRow(p.name, ed)
+                form.addRow(p.name, self._searchable(ed, p, in_block or p.inferred))
         else:
             self._block_rows(node, form, in_block)
         outer.addLayout(form)
@@ -129,7 +133,7 @@ class Inspector(QScrollArea):
                 "float" if isinstance(default, float) else "bool" if isinstance(default, bool) else "str"
             ed = TextEditor(Param(key, kind, default, f"block argument (default {default})"), allow_expr=True)
             self._hook(ed, key)
-            form.addRow(key, ed)
+            form.addRow(key, self._searchable(ed, ed.param, in_block))
         if block is not None:
             button = QPushButton(f"Open block '{block.name}'")
             button.clicked.connect(lambda: self.editor.open_block(self.node_id))
@@ -141,6 +145,18 @@ class Inspector(QScrollArea):
         for cls in (QLineEdit, QSpinBox):
             for child in ed.findChildren(cls):
                 child.editingFinished.connect(self._new_session)
+
+    def _searchable(self, ed: ParamEditor, param: Param, fixed: bool) -> QWidget:
+        """The editor with a ⚲ button beside it (none inside a block or for an inferred parameter)."""
+        if fixed:
+            return ed
+        node_id, key = self.node_id, param.name
+        target = ("node", self.editor.network.name, node_id, key)
+        start = lambda: search_marks.suggestion(  # noqa: E731
+            self.editor.network.nodes[node_id].params.get(key, param.default), param.choices, param.min)
+        button = search_marks.SearchButton(self.editor, target, key, start)
+        self.search_buttons.append(button)
+        return search_marks.with_button(ed, button)
 
     def _swap(self, body: QWidget) -> None:
         old = self.takeWidget()
@@ -203,6 +219,8 @@ class Inspector(QScrollArea):
                 values.update(res.inferred)
         for key, ed in self.editors.items():
             ed.set_value(values.get(key))
+        for button in self.search_buttons:
+            button.sync()
         self._show_results(res)
 
     def _show_results(self, res) -> None:

@@ -8,7 +8,8 @@ settings edit marks the project unsaved, is autosaved and undoes with Ctrl+Z
 like any other, and keys the panel does not know (``input_shape``, a
 source's own options) are kept. When the project's settings change elsewhere
 (undo, another editor) the panel reloads with its signals blocked, so nothing
-echoes.
+echoes. Each setting's context menu can mark it as searched by a sweep;
+a searched setting's label starts with ⚲ (`studio.ui.search_marks`).
 
 Signals:
     edited(str): a section ("training" or "data") was written by the panel.
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
 from studio.data import describe_sources
 from studio.data.settings import COMMON_DEFAULTS
 from studio.train.config import LOSS_NAMES, OPTIMIZER_NAMES, SCHEDULE_NAMES, TrainConfig
+from studio.ui import search_marks
 
 _DEFAULTS = TrainConfig().to_dict()
 _LOSS_LABELS = {"auto": "auto (from the task)", "cross_entropy": "cross entropy",
@@ -269,6 +271,9 @@ class ConfigPanel(QScrollArea):
         if default is None and section == "training":
             default = _DEFAULTS[key]
         self._bindings.append(_Binding(section, key, default, read, show, widget))
+        if "." not in key:  # a nested data key (augment.flip) is not a setting a sweep can set
+            search_marks.offer(widget, self, ("setting", section, key), key,
+                               lambda: _get(getattr(self.project, section) or {}, key) or read())
 
     def _combo(self, section: str, key: str, items: list[tuple[str, Any]], default=None) -> QComboBox:
         combo = QComboBox()
@@ -365,10 +370,12 @@ class ConfigPanel(QScrollArea):
         """
         if self.project is not None:
             self.project.setting_changed.disconnect(self._settings_changed)
+            self.project.search_changed.disconnect(self._show_marks)
         self.project = project
         self._write_setting = write or _plain_write(project)
         if project is not None:
             project.setting_changed.connect(self._settings_changed)
+            project.search_changed.connect(self._show_marks)
         self.setEnabled(project is not None)
         self.reload()
 
@@ -387,6 +394,10 @@ class ConfigPanel(QScrollArea):
             finally:
                 b.widget.blockSignals(False)
         self._update_rows()
+        self._show_marks()
+
+    def _show_marks(self, *_: Any) -> None:
+        search_marks.show_marks({b.widget: ("setting", b.section, b.key) for b in self._bindings}, self.project)
 
     def _write(self, section: str, key: str, value: Any) -> None:
         if self.project is None:

@@ -3,7 +3,8 @@
 Layout: a header (Train, Pause, Stop, the progress bar, Clear) and a message
 line for failures; below, the settings form (`ConfigPanel`), the curves
 (`Dashboard`) and tabs with the confusion matrix, the per-class table, the
-sample predictions and the list of runs.
+sample predictions, the list of runs and the sweep of the project's searched
+parameters (`SweepView`; a trial opens as a run in the Runs tab).
 
 The main window needs only::
 
@@ -47,7 +48,7 @@ from studio.errors import StudioError
 from studio.graph import Analyzer
 from studio.train import BatchEnded, CheckpointSaved, EpochEnded, RunFailed, RunFinished, RunStarted
 from studio.train.checkpoint import files_summary
-from studio.train.run_folders import next_run_dir
+from studio.train.run_folders import next_run_dir, read_run
 from studio.train.metric_registry import summary_line
 from studio.train.run_state import RunState
 from studio.ui.training.config_panel import ConfigPanel
@@ -57,12 +58,13 @@ from studio.train.process import warm_up
 from studio.ui import dialogs
 from studio.ui.training.controller import TrainingController
 from studio.ui.training.dashboard import Dashboard, run_colour
-from studio.ui.training.runs import RunRecord, RunsTable, run_stem, runs_root, saved_runs
+from studio.ui.training.runs import RunRecord, RunsTable, record_of, run_stem, runs_root, saved_runs
 from studio.ui.training.samples import SamplesGrid
 from studio.ui.training.histograms import LayerStatsView
 from studio.ui.training.explain_view import ExplainView
 from studio.train.events import LayersMeasured
 from studio.train.layer_stats import flagged_nodes
+from studio.ui.training.sweep_view import SweepView
 from studio.ui.training.task_views import OTHER, TaskViews
 
 
@@ -186,6 +188,9 @@ class TrainingDock(QDockWidget):
         self.tabs.addTab(self.explain_view, "Explain")
         self.tabs.setTabVisible(self.tabs.indexOf(self.explain_view), False)  # shown when a confusion cell is clicked
         self.confusion.cell_clicked.connect(self._explain_cell)
+        self.sweep_view = SweepView()
+        self.tabs.addTab(self.sweep_view, "Sweep")
+        self.sweep_view.open_run.connect(self._open_trial)
         for view in (self.confusion, self.class_table, self.samples):  # shown when their data arrives
             self.tabs.setTabVisible(self.tabs.indexOf(view), False)
         self.task_views = TaskViews(self.tabs, before=self.confusion)
@@ -251,6 +256,7 @@ class TrainingDock(QDockWidget):
         self.project, self.editor = project, editor
         self.path = Path(path) if path is not None else None
         self.panel.set_project(project, editor.set_setting if editor is not None else None)
+        self.sweep_view.set_project(project, self.path)
         self._update_buttons()
         if opened:
             self._show_saved_runs()
@@ -266,6 +272,17 @@ class TrainingDock(QDockWidget):
                              f"(the Runs tab lists them)")
         if last is not None:
             self.run_ended.emit(last)
+
+    @Slot(object)
+    def _open_trial(self, folder) -> None:
+        """Lists a sweep trial's run in the Runs tab and offers its weights, as an earlier run would be."""
+        run = read_run(Path(folder), self._next_number())
+        self.records.append(record_of(run))
+        self._refresh_runs()
+        self.tabs.setCurrentWidget(self.runs_table)
+        self._say(f"trial run {folder} opened as run {run.number}")
+        if run.final_weights is not None:
+            self.run_ended.emit(run.result)
 
     @property
     def running(self) -> bool:
@@ -410,6 +427,7 @@ class TrainingDock(QDockWidget):
     @Slot()
     def shutdown(self) -> None:
         """Stop any run without asking and wait for it to end (killing it if it does not answer)."""
+        self.sweep_view.shutdown()  # a sweep resumes from its folder later
         if self.running:
             self.controller.stop()
             if not self.controller.wait(30_000):

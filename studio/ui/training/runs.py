@@ -84,6 +84,11 @@ def saved_runs(project: Any, project_path: Path | None) -> tuple[list[RunRecord]
 
 def _record(run: SavedRun) -> RunRecord:
     """A run from disk as the dock keeps it; "unfinished" when it left no result (it runs, or it died)."""
+    return record_of(run)
+
+
+def record_of(run: SavedRun) -> RunRecord:
+    """A run from disk (one of the project's, or a sweep's trial) as the dock keeps it."""
     result = run.result
     status = "unfinished" if result is None else "failed" if isinstance(result, RunFailed) else result.reason
     return RunRecord(number=run.number, out_dir=run.out_dir, status=status, epochs=run.epochs,
