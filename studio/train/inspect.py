@@ -24,6 +24,7 @@ does not feed (a GAN's generator) runs on random inputs, and says so.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +38,7 @@ from studio.compile.weights import apply_initial_weights, apply_weights, load_we
 from studio.errors import StudioError
 from studio.graph import Network, Project
 from studio.graph.analysis import Analyzer, Report
-from studio.train.project_run import data_for, data_network, training_copy
+from studio.train.project_run import data_for, data_network, input_shape, training_copy
 from studio.train.recipes import RECIPES, make_recipe
 
 SAMPLES = 8      # samples run through the network
@@ -75,7 +76,8 @@ class NodePreview:
 
 
 def inspect_node(project: Project, address: str, weights: str | Path | None = None,
-                 network: str | None = None, root: Path | None = None, samples: int = SAMPLES) -> NodePreview:
+                 network: str | None = None, root: Path | None = None, samples: int = SAMPLES,
+                 strict: bool = True) -> NodePreview:
     """The output of the node at `address` in `network` (the first one by default) on `samples` samples.
 
     Args:
@@ -84,6 +86,8 @@ def inspect_node(project: Project, address: str, weights: str | Path | None = No
         weights: trained weights (a run's checkpoint or a state_dict file); else
             the project's initial weights, or fresh ones.
         root: the project file's folder (relative data paths and weights resolve there).
+        strict: refuse weights that do not fit the network whole; else load what fits
+            (the GUI's preview, while the network is being edited after a run).
 
     Raises:
         StudioError: no such node, a network with problems, weights that do not fit, or unreadable data.
@@ -97,7 +101,7 @@ def inspect_node(project: Project, address: str, weights: str | Path | None = No
     model = compile_network(copy, net.name)
     apply_initial_weights(model, copy, net.name, base=root)
     if weights is not None:
-        apply_weights(model, load_weights(copy, weights, net.name))
+        apply_weights(model, load_weights(copy, weights, net.name), strict=strict)
     model.eval()
     inputs, source, vocabulary = _inputs(copy, net, training, root, samples)
     value, extra = _capture(model, path, inputs)
@@ -153,13 +157,24 @@ def _inputs(project: Project, net: Network, training: dict, root, samples: int):
     environment = name in RECIPES and getattr(make_recipe(name), "environment", False)  # RL: no dataset
     fed = not environment and data_network(project, training).name == net.name
     if fed and sum(n.type == "Input" for n in net.nodes.values()) == 1:
-        data = data_for(project, training, project.data or {}, root=root)
+        data = _data(project, training, root)
         split, name = (data.val, "validation") if data.val is not None and len(data.val) else (data.train, "training")
         if split is not None and hasattr(split, "__getitem__") and len(split):
             n = min(samples, len(split))
             x = torch.stack([torch.as_tensor(split[i][0]) for i in range(n)])
             return (x,), f"{n} samples of the {name} split", data.class_names
     return example_inputs(project, net.name, batch=samples), f"{samples} random inputs", None
+
+
+_DATA: dict = {}  # the last data loaded, by what decides it: the GUI's preview runs after every edit
+
+
+def _data(project: Project, training: dict, root):
+    key = json.dumps([project.data, training, input_shape(project), str(root)], sort_keys=True, default=str)
+    if key not in _DATA:
+        _DATA.clear()
+        _DATA[key] = data_for(project, training, project.data or {}, root=root)
+    return _DATA[key]
 
 
 class _Stop(Exception):

@@ -51,6 +51,8 @@ class ModelFilesMixin:
         for dlg in (self.export_dialog, self.import_dialog):
             if dlg is not None:
                 dlg.wait()
+        if self.inspector is not None:
+            self.inspector.wait_for_jobs()
 
     # --- freezing ----------------------------------------------------------------------------------
     @Slot()
