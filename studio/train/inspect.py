@@ -20,6 +20,10 @@ of names, ``stage/conv1`` (a repeated block takes the copy's index,
 ``stage/1/conv1``; without one, the first copy). A Block node stands for its
 block's output, an Output node for the value it receives. A network the data
 does not feed (a GAN's generator) runs on random inputs, and says so.
+
+`augmented_samples` gives a few training images and augmented draws of
+each, as the training split reads them (the data panel's augmentation
+preview).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from studio.catalog import BLOCK_TYPE, modules as sm
 from studio.compile import compile_network
 from studio.compile.fx import attribute_names, example_inputs
 from studio.compile.weights import apply_initial_weights, apply_weights, load_weights
+from studio.data import load_data
 from studio.errors import StudioError
 from studio.graph import Network, Project
 from studio.graph.analysis import Analyzer, Report
@@ -312,3 +317,26 @@ def preview_lines(p: NodePreview) -> list[str]:
     if p.top is not None:
         lines.append("  top: " + ", ".join(f"{t['token']!r} {t['p']:.1%}" for t in p.top))
     return lines
+
+
+# --- augmentation -------------------------------------------------------------------------
+
+def augmented_samples(project: Project, root: Path | None = None, samples: int = 4,
+                      draws: int = 3) -> tuple[list[torch.Tensor], list[list[torch.Tensor]]]:
+    """A few training samples as images (C, H, W) and `draws` augmented versions of each, as training reads them.
+
+    Raises:
+        StudioError: data that cannot be read, or samples that are not images (nothing to show).
+    """
+    training = dict(project.training or {})
+    copy = training_copy(project, training)
+    data = load_data({**(copy.data or {}), "max_samples": 16 * samples}, input_shape(copy), root=root)
+    shape = data.input_shape if len(data.input_shape) == 3 else getattr(data.train, "image_shape", None)
+    if shape is None or len(shape) != 3:
+        raise StudioError(f"the samples are not images (shape {list(data.input_shape)}): "
+                          "the augmentation preview shows images")
+    plain = getattr(data.train, "dataset", data.train)  # under `Augmented`, the samples as stored
+    n = min(samples, len(plain))
+    originals = [torch.as_tensor(plain[i][0]).reshape(shape) for i in range(n)]
+    augmented = [[torch.as_tensor(data.train[i][0]).reshape(shape) for _ in range(draws)] for i in range(n)]
+    return originals, augmented
