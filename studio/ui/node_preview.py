@@ -3,7 +3,7 @@
 `NodePreviewSection` follows one node: `request()` (after every edit the
 inspector sees) waits `DEBOUNCE_MS` for the edits to settle, then runs
 `studio.train.inspect.inspect_node` on a copy of the project in a worker
-thread (`BackgroundJob`); an edit made meanwhile asks again once it is done.
+thread (`LatestJob`); an edit made meanwhile asks again once it is done.
 It shows the shape and mean / std / min / max / zeros, a histogram
 (pyqtgraph), the feature maps of a convolution (first sample, one grey
 image per channel), the attention weights of an attention layer (one image
@@ -25,12 +25,12 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 import torch
-from PySide6.QtCore import QEvent, Qt, QTimer, Slot
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QImage, QPalette, QPixmap
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from studio.graph import io
-from studio.ui.background import BackgroundJob
+from studio.ui.latest_job import LatestJob
 
 DEBOUNCE_MS = 400
 TILE = 56      # pixels per feature map
@@ -142,14 +142,11 @@ class NodePreviewSection(QWidget):
         super().__init__(parent)
         self.editor, self.node_id = None, None
         self.preview = None
-        self.job: BackgroundJob | None = None
-        self._again = False
         self._asked: tuple | None = None   # (editor, node id) the running job was started for
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 6, 0, 0)
         layout.setSpacing(6)
-        title = QLabel("<b>Preview</b>")
-        layout.addWidget(title)
+        layout.addWidget(QLabel("<b>Preview</b>"))
         self.status = QLabel("waiting for edits to settle…")
         self.status.setWordWrap(True)
         self.status.setEnabled(False)
@@ -164,46 +161,36 @@ class NodePreviewSection(QWidget):
         layout.addWidget(self.maps_title)
         self.maps = ImageGrid()
         layout.addWidget(self.maps)
+        self._hide_figures()
+        self.runner = LatestJob(self, DEBOUNCE_MS, self._work, self._done, self._failed)
+
+    def _hide_figures(self) -> None:
         for w in (self.stats, self.histogram, self.maps_title, self.maps):
             w.hide()
-        self.timer = QTimer(self)
-        self.timer.setSingleShot(True)
-        self.timer.setInterval(DEBOUNCE_MS)
-        self.timer.timeout.connect(self._start)
 
     def follow(self, editor, node_id: str) -> None:
         """Shows the preview of `node_id` on `editor`'s network from now on (emptied until it arrives)."""
         if (editor, node_id) != (self.editor, self.node_id):
             self.editor, self.node_id, self.preview = editor, node_id, None
             self.status.setText("waiting for edits to settle…")
-            for w in (self.stats, self.histogram, self.maps_title, self.maps):
-                w.hide()
+            self._hide_figures()
 
     def request(self) -> None:
         """Computes the preview again once edits have settled for `DEBOUNCE_MS`."""
-        self.timer.start()
+        self.runner.request()
 
-    @Slot()
-    def _start(self) -> None:
-        if self.job is not None and self.job.running:
-            self._again = True
-            return
+    def _work(self):
         if self.editor is None or self.node_id not in self.editor.network.nodes:
-            return
-        self._asked = (self.editor, self.node_id)
+            return None
         from studio.train.inspect import inspect_node  # torch-heavy: only once a preview is wanted
 
+        self._asked = (self.editor, self.node_id)
         network, address = node_address(self.editor, self.node_id)
         state = io.to_dict(self.editor.project)  # a snapshot: the worker never sees the live project
         root, weights = self._context()
         self.status.setText(f"running {address} on the data…")
-
-        def work(progress):
-            project = io.from_dict(state, "<preview copy>")
-            return inspect_node(project, address, weights=weights, network=network, root=root, strict=False)
-
-        self.job = BackgroundJob(work, self)
-        self.job.start()
+        return lambda: inspect_node(io.from_dict(state, "<preview copy>"), address, weights=weights,
+                                    network=network, root=root, strict=False)
 
     def _context(self) -> tuple[Path | None, Path | None]:
         """The project file's folder and the last run's weights, from the window (None when it has none)."""
@@ -214,35 +201,20 @@ class NodePreviewSection(QWidget):
             weights = None
         return (Path(path).parent if path else None), weights
 
-    @Slot(str, float)
-    def job_progress(self, step: str, fraction: float) -> None:
-        pass
+    def _done(self, preview) -> None:
+        if self._asked != (self.editor, self.node_id):  # another node was chosen meanwhile
+            self.runner.request()
+            return
+        self.preview = preview
+        self._show(preview)
 
-    @Slot(object)
-    def job_done(self, preview) -> None:
-        if self._asked == (self.editor, self.node_id):
-            self.preview = preview
-            self._show(preview)
-        else:  # another node was chosen meanwhile
-            self._again = True
-        self._next()
-
-    @Slot(str)
-    def job_failed(self, message: str) -> None:
+    def _failed(self, message: str) -> None:
         if self._asked != (self.editor, self.node_id):
-            self._again = True
-            self._next()
+            self.runner.request()
             return
         self.preview = None
         self.status.setText(f"no preview: {message}")
-        for w in (self.stats, self.histogram, self.maps_title, self.maps):
-            w.hide()
-        self._next()
-
-    def _next(self) -> None:
-        if self._again:
-            self._again = False
-            self.timer.start()
+        self._hide_figures()
 
     def _show(self, p) -> None:
         s = p.stats
@@ -269,6 +241,4 @@ class NodePreviewSection(QWidget):
 
     def wait(self) -> None:
         """Blocks until a running preview has finished (the inspector calls it before going)."""
-        self.timer.stop()
-        if self.job is not None:
-            self.job.wait()
+        self.runner.wait()

@@ -4,7 +4,7 @@ import pytest
 
 
 def wait_preview(qtbot, inspector, timeout=60_000):
-    qtbot.waitUntil(lambda: inspector.preview.preview is not None and not inspector.preview.job.running,
+    qtbot.waitUntil(lambda: inspector.preview.preview is not None and not inspector.preview.runner.running,
                     timeout=timeout)
     return inspector.preview.preview
 
@@ -72,13 +72,13 @@ def test_augmentation_preview_follows_the_settings(lenet, qtbot):
     qtbot.waitUntil(preview.isVisible)
     assert preview.shown is None and "Tick an augmentation" in preview.caption.text()
     panel.augment["rotation"].setChecked(True)
-    qtbot.waitUntil(lambda: preview.shown is not None and not preview.job.running, timeout=60_000)
+    qtbot.waitUntil(lambda: preview.shown is not None and not preview.runner.running, timeout=60_000)
     originals, augmented = preview.shown
     assert len(preview.grid.tiles) == len(originals) * 4 and "rotation" in preview.caption.text()
     assert any(not (draw == original).all() for original, draws in zip(originals, augmented) for draw in draws)
     first = preview.shown
     panel.augment["noise"].setChecked(True)
-    qtbot.waitUntil(lambda: preview.shown is not first and not preview.job.running, timeout=60_000)
+    qtbot.waitUntil(lambda: preview.shown is not first and not preview.runner.running, timeout=60_000)
     assert "noise" in preview.caption.text()
     panel.augment["rotation"].setChecked(False)
     panel.augment["noise"].setChecked(False)

@@ -3,7 +3,7 @@
 `AugmentPreview` shows one row per sample: the image as stored, then
 `DRAWS` versions as training reads them with the project's ``augment``
 settings (`studio.train.inspect.augmented_samples`, on a snapshot of the
-project in a worker thread); with no augmentation on it draws nothing. `request()` (the panel calls it whenever the
+project in a worker thread, `LatestJob`); with no augmentation on it draws nothing. `request()` (the panel calls it whenever the
 data settings change, undo included) waits `DEBOUNCE_MS` for edits to
 settle; while the panel is hidden the refresh waits until it is shown.
 """
@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QTimer, Slot
+from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from studio.graph import io
-from studio.ui.background import BackgroundJob
+from studio.ui.latest_job import LatestJob
 from studio.ui.node_preview import COLUMNS, ImageGrid
 
 DEBOUNCE_MS = 300
@@ -31,9 +31,8 @@ class AugmentPreview(QWidget):
     def __init__(self, panel, parent=None):
         super().__init__(parent)
         self.panel = panel
-        self.job: BackgroundJob | None = None
         self.shown: tuple | None = None   # (originals, augmented) on show
-        self._again = self._stale = False
+        self._stale = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.caption = QLabel()
@@ -42,10 +41,7 @@ class AugmentPreview(QWidget):
         layout.addWidget(self.caption)
         self.grid = ImageGrid()
         layout.addWidget(self.grid)
-        self.timer = QTimer(self)
-        self.timer.setSingleShot(True)
-        self.timer.setInterval(DEBOUNCE_MS)
-        self.timer.timeout.connect(self._start)
+        self.runner = LatestJob(self, DEBOUNCE_MS, self._work, self._done, self._failed)
 
     @Slot()
     @Slot(str)
@@ -54,7 +50,7 @@ class AugmentPreview(QWidget):
         if self.panel.project is None or section != "data":
             return
         if not self._options():
-            self.timer.stop()
+            self.runner.cancel()
             self.caption.setText("Tick an augmentation to see training images as the network gets them.")
             self.grid.show_images([], [])
             self.shown = None
@@ -62,7 +58,7 @@ class AugmentPreview(QWidget):
         if not self.isVisible():
             self._stale = True
             return
-        self.timer.start()
+        self.runner.request()
 
     def _options(self) -> list[str]:
         augment = (self.panel.project.data or {}).get("augment") or {}
@@ -72,31 +68,22 @@ class AugmentPreview(QWidget):
         super().showEvent(event)
         if self._stale:
             self._stale = False
-            self.timer.start()
+            self.runner.request()
 
-    @Slot()
-    def _start(self) -> None:
-        if self.job is not None and self.job.running:
-            self._again = True
-            return
-        if self.panel.project is None:
-            return
+    def _work(self):
+        if self.panel.project is None or not self._options():
+            return None
         from studio.train.inspect import augmented_samples  # torch-heavy: only when shown
 
         state = io.to_dict(self.panel.project)
         path = getattr(getattr(self.window(), "document", None), "path", None)
         root = Path(path).parent if path else None
         self.caption.setText("drawing samples…")
-        self.job = BackgroundJob(lambda progress: augmented_samples(
-            io.from_dict(state, "<augment preview>"), root, samples=SAMPLES, draws=DRAWS), self)
-        self.job.start()
+        return lambda: augmented_samples(io.from_dict(state, "<augment preview>"), root, samples=SAMPLES, draws=DRAWS)
 
-    @Slot(str, float)
-    def job_progress(self, step: str, fraction: float) -> None:
-        pass
-
-    @Slot(object)
-    def job_done(self, result) -> None:
+    def _done(self, result) -> None:
+        if not self._options():  # turned off meanwhile
+            return
         originals, augmented = result
         self.shown = result
         images, captions = [], []
@@ -105,22 +92,12 @@ class AugmentPreview(QWidget):
             captions += [f"sample {i + 1} as stored"] + [f"sample {i + 1}, draw {k + 1}" for k in range(len(draws))]
         self.grid.show_images(images, captions, TILE)
         self.caption.setText(f"first column as stored, then as training reads them ({', '.join(self._options())})")
-        self._next()
 
-    @Slot(str)
-    def job_failed(self, message: str) -> None:
+    def _failed(self, message: str) -> None:
         self.shown = None
         self.grid.show_images([], [])
         self.caption.setText(message)
-        self._next()
-
-    def _next(self) -> None:
-        if self._again:
-            self._again = False
-            self.timer.start()
 
     def wait(self) -> None:
         """Blocks until a running draw has finished."""
-        self.timer.stop()
-        if self.job is not None:
-            self.job.wait()
+        self.runner.wait()

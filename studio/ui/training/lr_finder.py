@@ -47,8 +47,6 @@ class LrFinderDialog(QDialog):
         layout.addLayout(top)
         self.plot = pg.PlotWidget()
         self.plot.setLogMode(x=True, y=False)
-        self.plot.setLabel("bottom", "learning rate")
-        self.plot.setLabel("left", "loss (smoothed)")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         layout.addWidget(self.plot, 1)
         self.message = QLabel("Each step trains on one batch at a higher rate; the loss falls fastest near a good rate.")
@@ -68,9 +66,11 @@ class LrFinderDialog(QDialog):
     def _colour(self) -> None:
         pal = self.palette()
         self.plot.setBackground(pal.color(QPalette.ColorRole.Base))
-        for name in ("left", "bottom"):
-            self.plot.getAxis(name).setTextPen(pg.mkPen(pal.color(QPalette.ColorRole.Text)))
+        text = pal.color(QPalette.ColorRole.Text)
+        for name, label in (("left", "loss (smoothed)"), ("bottom", "learning rate")):
+            self.plot.getAxis(name).setTextPen(pg.mkPen(text))
             self.plot.getAxis(name).setPen(pg.mkPen(pal.color(QPalette.ColorRole.Mid)))
+            self.plot.setLabel(name, label, color=text.name())
 
     @Slot()
     def start(self) -> None:
