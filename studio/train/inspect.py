@@ -219,7 +219,10 @@ def _capture(model: fx.GraphModule, path: str, inputs) -> tuple[torch.Tensor, to
     if runner.value is None:
         raise StudioError(f"node at '{path}' computes nothing that can be shown (it was folded away when compiling)")
     value = runner.value
-    module = model.get_submodule(path) if any(m == path for m, _ in model.named_modules()) else None
+    try:
+        module = model.get_submodule(path)
+    except AttributeError:  # a function call (Add, ReLU as a function) or an Input
+        module = None
     if isinstance(module, sm.Attention):
         return _first_tensor(value), _mha_weights(module, runner.args)
     if isinstance(module, sm.AdditiveAttention):

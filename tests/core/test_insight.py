@@ -123,22 +123,47 @@ def test_lr_find_refuses_a_gan_in_plain_words():
 
 # --- the command line ---------------------------------------------------------------------
 
-def test_cli_inspect_lr_find_and_profile(tmp_path):
+def test_cli_inspect_lr_find_and_profile_as_subprocesses(tmp_path):
     path = tmp_path / "net.json"
     io.save(small(lenet()), path)
     out = studio("inspect", str(path), "--node", "conv2", "--samples", "3", "--json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["shape"] == [3, 16, 10, 10] and {"mean", "std", "min", "max", "zero_fraction"} <= data.keys()
-    assert "zeros" in studio("inspect", str(path), "--node", "relu2").stdout
     bad = studio("inspect", str(path), "--node", "nope")
     assert bad.returncode == 1 and "no node 'nope'" in bad.stderr and "Traceback" not in bad.stderr
     found = studio("lr-find", str(path), "--steps", "20", "--json")
     assert found.returncode == 0, found.stderr
     assert json.loads(found.stdout)["suggested_lr"] > 0
-    assert studio("lr-find", str(path), "--steps", "20").stdout.startswith("suggested lr ")
     profiled = json.loads(studio("summary", str(path), "--profile", "--json").stdout)
     assert {"forward_ms", "backward_ms", "activation_bytes", "share"} <= profiled["networks"]["main"]["layers"][1].keys()
-    plain = json.loads(studio("summary", str(path), "--json").stdout)
-    assert "forward_ms" not in plain["networks"]["main"]["layers"][1]
-    assert "fwd ms" in studio("summary", str(path), "--profile").stdout
+
+
+def test_cli_text_forms(tmp_path, capsys):
+    from studio.cli import main
+
+    path = tmp_path / "net.json"
+    io.save(small(lenet()), path)
+    assert main(["inspect", str(path), "--node", "relu2", "--samples", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "node relu2 on 2 samples" in text and "zeros" in text and "16 channels" in text
+    assert main(["lr-find", str(path), "--steps", "20"]) == 0
+    assert capsys.readouterr().out.startswith("suggested lr ")
+    assert main(["summary", str(path), "--profile"]) == 0
+    header = capsys.readouterr().out.splitlines()[1]
+    assert "fwd ms" in header and "bwd ms" in header and "act. memory" in header
+    assert main(["summary", str(path), "--json"]) == 0
+    assert "forward_ms" not in json.loads(capsys.readouterr().out)["networks"]["main"]["layers"][1]
+
+
+def test_augmented_samples_are_the_training_reads_and_vectors_are_refused():
+    from studio.train.inspect import augmented_samples
+
+    project = small(lenet())
+    project.data["augment"] = {"crop_padding": 4}
+    originals, augmented = augmented_samples(project, samples=2, draws=3)
+    assert [o.shape for o in originals] == [(1, 32, 32)] * 2 and all(len(d) == 3 for d in augmented)
+    assert any(not torch.equal(d, o) for o, draws in zip(originals, augmented) for d in draws)
+    mlp = io.load(resolve("mlp_xor"))
+    with pytest.raises(StudioError, match="not images"):
+        augmented_samples(mlp)
