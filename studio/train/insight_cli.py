@@ -40,8 +40,10 @@ def add_lr_find_arguments(parser: argparse.ArgumentParser) -> None:
     """Adds --steps, --start, --end and --json (FILE is the caller's)."""
     from studio.train.lr_find import END, START, STEPS
 
-    parser.add_argument("--steps", type=int, default=STEPS, metavar="N", help=f"training steps to sweep over (default {STEPS})")
-    parser.add_argument("--start", type=float, default=START, metavar="LR", help=f"first learning rate (default {START:g})")
+    parser.add_argument("--steps", type=int, default=STEPS, metavar="N",
+                        help=f"training steps to sweep over (default {STEPS})")
+    parser.add_argument("--start", type=float, default=START, metavar="LR",
+                        help=f"first learning rate (default {START:g})")
     parser.add_argument("--end", type=float, default=END, metavar="LR", help=f"last learning rate (default {END:g})")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
@@ -55,5 +57,6 @@ def run_lr_find(project, args: argparse.Namespace, path: Path) -> int:
         print(json.dumps(result.to_json()))
     else:
         print(f"suggested lr {result.suggested_lr:.3g} (steepest descent of the loss; the minimum / 10 is "
-              f"{result.min_over_ten:.3g}) over {len(result.lrs)} steps from {result.lrs[0]:.3g} to {result.lrs[-1]:.3g}")
+              f"{result.min_over_ten:.3g}) over {len(result.lrs)} steps "
+              f"from {result.lrs[0]:.3g} to {result.lrs[-1]:.3g}")
     return 0

@@ -134,7 +134,8 @@ def fx_path(project: Project, net: Network, report: Report, address: str) -> str
             raise StudioError(f"node '{address}' is a block's Input: inspect the node feeding the block instead")
         if node.type != BLOCK_TYPE:
             if parts:
-                raise StudioError(f"node '{address}': '{node.name}' is not a block; address a block's node as block/node")
+                raise StudioError(f"node '{address}': '{node.name}' is not a block; "
+                                  "address a block's node as block/node")
             return path
         inner = report.nodes[node.id].inner
         index = int(parts.pop(0)) if parts and parts[0].isdigit() else (0 if parts else len(inner) - 1)

@@ -1,4 +1,4 @@
-"""Measured time and memory per layer: `profile_network`, behind `studio summary --profile` and the summary's Profile button.
+"""Measured time and memory per layer: `profile_network`, behind `studio summary --profile` and the Profile button.
 
 Each network runs a forward and a backward pass on random inputs of its
 shapes (a batch of `BATCH`, on the training device) through an
@@ -92,7 +92,7 @@ def _tensors(value):
 
 def profile_network(project: Project, network: str | None = None, batch: int = BATCH,
                     device: str | None = None, repeats: int = REPEATS) -> dict[str, dict]:
-    """Node id -> ``forward_ms``, ``backward_ms``, ``activation_bytes`` and ``share`` of one network (top-level nodes)."""
+    """Node id -> ``forward_ms``, ``backward_ms``, ``activation_bytes`` and ``share`` (top-level nodes)."""
     net = project.network(network)
     device = resolve_device(device or (project.training or {}).get("device", "auto"))
     sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
@@ -139,7 +139,8 @@ def add_profile(data: dict, project: Project, batch: int = BATCH, device: str | 
         rows = profile_network(project, name, batch=batch, device=device)
         for node, layer in zip(net.iter_nodes(), net_data["layers"]):
             layer.update(rows[node.id])
-        net_data["profile"] = {"batch": batch, "device": str(resolve_device(device or (project.training or {}).get("device", "auto"))),
+        chosen = resolve_device(device or (project.training or {}).get("device", "auto"))
+        net_data["profile"] = {"batch": batch, "device": str(chosen),
                                "method": "fx interpreter timing (forward), gradient hooks (backward)",
                                "forward_ms": round(sum(r["forward_ms"] for r in rows.values()), 4),
                                "backward_ms": round(sum(r["backward_ms"] for r in rows.values()), 4)}

@@ -1,4 +1,4 @@
-"""The learning-rate range test (Smith 2017; fastai's lr_find): `find_lr`, behind `studio lr-find` and the training panel.
+"""The learning-rate range test (Smith 2017; fastai's lr_find): `find_lr`, behind `studio lr-find` and the GUI.
 
 The project's own run is built as `studio train` builds it (`models_for`,
 `data_for`, a `Trainer` with the project's training settings), then the

@@ -158,6 +158,7 @@ class NodePreviewSection(QWidget):
         self.histogram = HistogramPlot()
         layout.addWidget(self.histogram)
         self.maps_title = QLabel()
+        self.maps_title.setWordWrap(True)  # a long title must not widen the inspector
         layout.addWidget(self.maps_title)
         self.maps = ImageGrid()
         layout.addWidget(self.maps)

@@ -136,7 +136,8 @@ def test_cli_inspect_lr_find_and_profile_as_subprocesses(tmp_path):
     assert found.returncode == 0, found.stderr
     assert json.loads(found.stdout)["suggested_lr"] > 0
     profiled = json.loads(studio("summary", str(path), "--profile", "--json").stdout)
-    assert {"forward_ms", "backward_ms", "activation_bytes", "share"} <= profiled["networks"]["main"]["layers"][1].keys()
+    layer = profiled["networks"]["main"]["layers"][1]
+    assert {"forward_ms", "backward_ms", "activation_bytes", "share"} <= layer.keys()
 
 
 def test_cli_text_forms(tmp_path, capsys):

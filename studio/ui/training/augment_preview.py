@@ -3,9 +3,10 @@
 `AugmentPreview` shows one row per sample: the image as stored, then
 `DRAWS` versions as training reads them with the project's ``augment``
 settings (`studio.train.inspect.augmented_samples`, on a snapshot of the
-project in a worker thread, `LatestJob`); with no augmentation on it draws nothing. `request()` (the panel calls it whenever the
-data settings change, undo included) waits `DEBOUNCE_MS` for edits to
-settle; while the panel is hidden the refresh waits until it is shown.
+project in a worker thread, `LatestJob`); with no augmentation on it draws
+nothing. `request()` (the panel calls it whenever the data settings change,
+undo included) waits `DEBOUNCE_MS` for edits to settle; while the panel is
+hidden the refresh waits until it is shown.
 """
 
 from __future__ import annotations

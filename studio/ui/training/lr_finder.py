@@ -49,7 +49,8 @@ class LrFinderDialog(QDialog):
         self.plot.setLogMode(x=True, y=False)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         layout.addWidget(self.plot, 1)
-        self.message = QLabel("Each step trains on one batch at a higher rate; the loss falls fastest near a good rate.")
+        self.message = QLabel("Each step trains on one batch at a higher rate; "
+                              "the loss falls fastest near a good rate.")
         self.message.setWordWrap(True)
         layout.addWidget(self.message)
         self.buttons = QDialogButtonBox()
