@@ -100,10 +100,11 @@ def inspect_node(project: Project, address: str, weights: str | Path | None = No
     training = dict(project.training or {})
     copy = training_copy(project, training)
     net = copy.network(network)
-    report = Analyzer(copy).analyse(net.name)
+    analyzer = Analyzer(copy)
+    report = analyzer.analyse(net.name)
     path = fx_path(copy, net, report, address)
     torch.manual_seed(int(training.get("seed", 0)))
-    model = compile_network(copy, net.name)
+    model = compile_network(copy, net.name, analyzer)
     apply_initial_weights(model, copy, net.name, base=root)
     if weights is not None:
         apply_weights(model, load_weights(copy, weights, net.name), strict=strict)
