@@ -28,7 +28,7 @@ from studio.graph import Project
 from studio.train.project_run import data_for, models_for, optimiser_settings
 from studio.train.trainer import Trainer
 
-STEPS = 100
+STEPS = 200
 START, END = 1e-7, 10.0
 SMOOTHING = 0.98   # weight of the running average of the loss (fastai's beta)
 DIVERGED = 4.0     # stop once the smoothed loss passes this many times its best

@@ -169,7 +169,7 @@ class ConfigPanel(QScrollArea):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.lr, 1)
         self.find_lr = QPushButton("Find…")
-        self.find_lr.setToolTip("Sweep the learning rate over a few hundred steps and suggest one")
+        self.find_lr.setToolTip("Sweep the learning rate over a few hundred training steps and suggest one")
         self.find_lr.clicked.connect(self.open_lr_finder)
         layout.addWidget(self.find_lr)
         return row

@@ -21,13 +21,15 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QProgressBar, QSpinBox, QVBoxLayout
 
 from studio.graph import io
+from studio.train.lr_find import STEPS, find_lr
 from studio.ui.background import BackgroundJob
 
 
 class LrFinderDialog(QDialog):
     """Runs the range test for `project` (data relative to `root`); `use(lr)` takes the chosen rate."""
 
-    def __init__(self, project, root: Path | None, use: Callable[[float], None], parent=None, steps: int = 100):
+    def __init__(self, project, root: Path | None, use: Callable[[float], None], parent=None,
+                 steps: int | None = None):
         super().__init__(parent)
         self.setWindowTitle("Find a learning rate")
         self.resize(560, 420)
@@ -39,8 +41,8 @@ class LrFinderDialog(QDialog):
         top.addWidget(QLabel("Steps"))
         self.steps = QSpinBox()
         self.steps.setRange(10, 10_000)
-        self.steps.setValue(steps)
-        self.steps.setToolTip("training steps over which the rate grows from 1e-7 to 10")
+        self.steps.setValue(steps or STEPS)
+        self.steps.setToolTip("training steps over which the rate grows from 1e-7 to 10 (a setting of the test)")
         top.addWidget(self.steps)
         self.progress = QProgressBar()
         top.addWidget(self.progress, 1)
@@ -78,8 +80,6 @@ class LrFinderDialog(QDialog):
         """Runs the range test in a worker thread."""
         if self.job is not None and self.job.running:
             return
-        from studio.train.lr_find import find_lr  # torch-heavy: only once asked
-
         state, root, steps = self.state, self.root, self.steps.value()
         self.run_button.setEnabled(False)
         self.use_button.setEnabled(False)
