@@ -31,7 +31,8 @@ from studio.graph.analysis import Analyzer
 from studio.graph.summary import summary_data, summary_table
 from studio.presets import list_presets, resolve
 
-COMMANDS = ("presets", "check", "summary", "code", "train", "export", "import", "explain", "compress", "sweep")
+COMMANDS = ("presets", "check", "summary", "code", "train", "export", "import", "explain", "compress", "sweep",
+            "inspect", "lr-find")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,6 +68,8 @@ def _parser(command: str) -> argparse.ArgumentParser:
     p = sub.add_parser("summary", help="per-layer table: output shape, parameters, FLOPs")
     p.add_argument("file", help="project file or preset name")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--profile", action="store_true",
+                   help="also measure forward/backward time and activation memory per layer (a batch of 8)")
     p.set_defaults(run=cmd_summary)
     p = sub.add_parser("code", help="standalone PyTorch source of the project's networks")
     p.add_argument("file", help="project file or preset name")
@@ -77,6 +80,7 @@ def _parser(command: str) -> argparse.ArgumentParser:
     _add_explain(sub, command)
     _add_compress(sub, command)
     _add_sweep(sub, command)
+    _add_insight(sub, command)
     return parser
 
 
@@ -99,6 +103,21 @@ def _add_sweep(sub, command: str) -> None:
     p.add_argument("file", help="project file or preset name")
     sweep_cli.add_sweep_arguments(p)
     p.set_defaults(run=lambda args: sweep_cli.run_from_args(load_project(args.file), args, resolve(args.file)))
+
+
+def _add_insight(sub, command: str) -> None:
+    """`studio inspect` and `studio lr-find` (studio/train/insight_cli.py); imported only when asked for."""
+    inspect = sub.add_parser("inspect", help="a node's output on a few samples of the project's data")
+    lr_find = sub.add_parser("lr-find", help="learning-rate range test: loss against lr, and a suggested lr")
+    if command not in ("inspect", "lr-find"):
+        return
+    insight = importlib.import_module("studio.train.insight_cli")
+    for p in (inspect, lr_find):
+        p.add_argument("file", help="project file or preset name")
+    insight.add_inspect_arguments(inspect)
+    inspect.set_defaults(run=lambda args: insight.run_inspect(load_project(args.file), args, resolve(args.file)))
+    insight.add_lr_find_arguments(lr_find)
+    lr_find.set_defaults(run=lambda args: insight.run_lr_find(load_project(args.file), args, resolve(args.file)))
 
 
 def _add_export(sub, command: str) -> None:
@@ -184,10 +203,15 @@ def cmd_summary(args) -> int:
     analyzer = Analyzer(project)
     reports = {name: analyzer.analyse(name) for name in project.networks}
     data = summary_data(project, reports)
+    extra = ()
+    if args.profile and not any(r.problems for r in reports.values()):
+        profile = importlib.import_module("studio.train.layer_profile")
+        profile.add_profile(data, project)
+        extra = tuple((header, key, profile.cell) for header, key in profile.COLUMNS)
     if args.json:
         print(json.dumps(data, indent=2))
     else:
-        print(summary_table(data))
+        print(summary_table(data, extra))
     problems = [p for r in reports.values() for p in r.problems]
     for p in problems:
         print(p, file=sys.stderr)

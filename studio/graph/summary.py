@@ -56,15 +56,20 @@ def summary_data(project: Project, reports: dict[str, Report]) -> dict:
     return {"networks": networks, "total_params": sum(n["total_params"] for n in networks.values())}
 
 
-def summary_table(data: dict) -> str:
-    """`summary_data` as the text table `studio summary` prints."""
+def summary_table(data: dict, extra=()) -> str:
+    """`summary_data` as the text table `studio summary` prints.
+
+    `extra`: more right-aligned columns, ``(header, key, format(key, value) -> str)`` each
+    (`studio summary --profile` adds its measured figures so).
+    """
     lines = []
     for name, net in data["networks"].items():
-        rows = [("name", "type", "output shape", "params", "FLOPs")]
+        rows = [("name", "type", "output shape", "params", "FLOPs", *(h for h, _, _ in extra))]
         for layer in net["layers"]:
             shape = format_shape(tuple(layer["output_shape"])) if layer["output_shape"] is not None else layer["status"]
-            rows.append((layer["name"], layer["type"], shape, f"{layer['params']:,}", si(layer["flops"])))
-        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+            rows.append((layer["name"], layer["type"], shape, f"{layer['params']:,}", si(layer["flops"]),
+                         *(fmt(key, layer[key]) for _, key, fmt in extra)))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines.append(f"network {name}")
         for i, r in enumerate(rows):
             lines.append("  ".join(c.rjust(w) if j >= 3 else c.ljust(w) for j, (c, w) in enumerate(zip(r, widths))).rstrip())

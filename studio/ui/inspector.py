@@ -25,6 +25,7 @@ from studio.catalog import BLOCK_TYPE, Param
 from studio.graph import format_shape
 from studio.graph.summary import si
 from studio.ui import freeze, search_marks
+from studio.ui.node_preview import NodePreviewSection
 from studio.ui.param_editors import ParamEditor, TextEditor, editor_for
 
 
@@ -43,6 +44,7 @@ class Inspector(QScrollArea):
         self.repeat: QSpinBox | None = None
         self.problem: QLabel | None = None
         self.results: QLabel | None = None
+        self.preview = NodePreviewSection()  # kept across selections: a running preview outlives the form
         self._session = 0
         self._body = QWidget()
         self.setWidget(self._body)
@@ -117,6 +119,8 @@ class Inspector(QScrollArea):
         self.results.setWordWrap(True)
         self.results.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         outer.addWidget(self.results)
+        self.preview.follow(self.editor, node.id)
+        outer.addWidget(self.preview)
         outer.addStretch(1)
         self._swap(body)
         self.refresh()
@@ -160,6 +164,8 @@ class Inspector(QScrollArea):
 
     def _swap(self, body: QWidget) -> None:
         old = self.takeWidget()
+        if self.preview.parent() is old and old is not None:
+            self.preview.setParent(None)
         self.setWidget(body)
         self._body = body
         if old is not None:
@@ -222,6 +228,11 @@ class Inspector(QScrollArea):
         for button in self.search_buttons:
             button.sync()
         self._show_results(res)
+        self.preview.request()
+
+    def wait_for_jobs(self) -> None:
+        """Blocks until a running preview has finished (before the inspector goes)."""
+        self.preview.wait()
 
     def _show_results(self, res) -> None:
         if res is None:

@@ -389,6 +389,7 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
         self.document.detach()
         self.training_dock.set_project(None, None)
         if self.inspector is not None:
+            self.inspector.wait_for_jobs()
             self.inspector.deleteLater()
             self.inspector = None
             self.inspector_dock.setWidget(QLabel())

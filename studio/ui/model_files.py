@@ -47,10 +47,14 @@ class ModelFilesMixin:
         self.frozen: set[str] = set()               # ids of the frozen nodes on show
 
     def wait_for_jobs(self) -> None:
-        """Blocks until a running export or import has ended (exports cannot be stopped half-way)."""
+        """Blocks until a running export, import, preview, profile or lr finder has ended (none stops half-way)."""
         for dlg in (self.export_dialog, self.import_dialog):
             if dlg is not None:
                 dlg.wait()
+        if self.inspector is not None:
+            self.inspector.wait_for_jobs()
+        self.summary.profile.wait()
+        self.training_dock.panel.wait_for_jobs()
 
     # --- freezing ----------------------------------------------------------------------------------
     @Slot()

@@ -12,10 +12,12 @@ the same, so a 600-layer network stays quick to edit.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
 
 from studio.graph import format_shape
 from studio.graph.summary import si, trainable_params, type_label
+from studio.ui.summary_profile import ProfileButton
 
 COLUMNS = ("name", "type", "output shape", "params", "FLOPs")
 ROLE = Qt.ItemDataRole.UserRole
@@ -55,10 +57,14 @@ class SummaryTable(QWidget):
         for i, w in enumerate((120, 110, 110, 90)):
             self.table.setColumnWidth(i, w)
         self.totals = QLabel()
+        self.profile = ProfileButton(self)  # measured time and memory columns (studio/ui/summary_profile.py)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 4)
         layout.addWidget(self.table)
-        layout.addWidget(self.totals)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.totals, 1)
+        bottom.addWidget(self.profile)
+        layout.addLayout(bottom)
         self.table.cellClicked.connect(self._clicked)
         self._pending = None
 
@@ -75,6 +81,7 @@ class SummaryTable(QWidget):
 
     def _fill(self) -> None:
         network, report, frozen = self._pending
+        self.profile.clear(len(COLUMNS))
         rows = []
         for node in network.iter_nodes():
             res = report.nodes.get(node.id) if report else None

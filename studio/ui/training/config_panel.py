@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import torch
@@ -33,6 +34,7 @@ from studio.data import describe_sources
 from studio.data.settings import COMMON_DEFAULTS
 from studio.train.config import LOSS_NAMES, OPTIMIZER_NAMES, SCHEDULE_NAMES, TrainConfig
 from studio.ui import search_marks
+from studio.ui.training.augment_preview import AugmentPreview
 
 _DEFAULTS = TrainConfig().to_dict()
 _LOSS_LABELS = {"auto": "auto (from the task)", "cross_entropy": "cross entropy",
@@ -154,13 +156,43 @@ class ConfigPanel(QScrollArea):
         self.batch_size = self._int("training", "batch_size", 1, 65_536)
         form.addRow("Loss", self.loss)
         form.addRow("Optimizer", self.optimizer)
-        form.addRow("Learning rate", self.lr)
+        form.addRow("Learning rate", self._lr_row())
         form.addRow("Momentum", self.momentum)
         form.addRow("Epochs", self.epochs)
         form.addRow("Batch size", self.batch_size)
         self._opt_form = form
         self.optimizer.currentIndexChanged.connect(self._update_rows)
         return box
+
+    def _lr_row(self) -> QWidget:
+        """The learning rate with its "Find…" button (the range test, studio/ui/training/lr_finder.py)."""
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.lr, 1)
+        self.find_lr = QPushButton("Find…")
+        self.find_lr.setToolTip("Sweep the learning rate over a few hundred training steps and suggest one")
+        self.find_lr.clicked.connect(self.open_lr_finder)
+        layout.addWidget(self.find_lr)
+        return row
+
+    def open_lr_finder(self):
+        """Opens the learning-rate finder on the project; its "Use this rate" sets the rate (one undo step)."""
+        from studio.ui.training.lr_finder import LrFinderDialog
+
+        path = getattr(getattr(self.window(), "document", None), "path", None)
+        self.lr_finder = LrFinderDialog(self.project, Path(path).parent if path else None,
+                                        self.lr.setValue, self)  # the spin box writes it, as typing would
+        self.lr_finder.show()
+        self.lr_finder.start()
+        return self.lr_finder
+
+    def wait_for_jobs(self) -> None:
+        """Blocks until the augmentation preview and a running learning-rate finder have finished."""
+        self.augment_preview.wait()
+        finder = getattr(self, "lr_finder", None)
+        if finder is not None and finder.job is not None:
+            finder.job.wait()
 
     def _schedule_group(self) -> QGroupBox:
         box, form = _group("Learning-rate schedule")
@@ -263,6 +295,9 @@ class ConfigPanel(QScrollArea):
         form.addRow("Test", self.test_split)
         form.addRow("Normalise", self.normalize)
         form.addRow("Augment", augment)
+        self.augment_preview = AugmentPreview(self)  # studio/ui/training/augment_preview.py
+        form.addRow("", self.augment_preview)
+        self.edited.connect(self.augment_preview.request)
         form.addRow("Max samples", self.max_samples)
         return box
 
@@ -395,6 +430,7 @@ class ConfigPanel(QScrollArea):
                 b.widget.blockSignals(False)
         self._update_rows()
         self._show_marks()
+        self.augment_preview.request()
 
     def _show_marks(self, *_: Any) -> None:
         search_marks.show_marks({b.widget: ("setting", b.section, b.key) for b in self._bindings}, self.project)

@@ -428,6 +428,7 @@ class TrainingDock(QDockWidget):
     def shutdown(self) -> None:
         """Stop any run without asking and wait for it to end (killing it if it does not answer)."""
         self.sweep_view.shutdown()  # a sweep resumes from its folder later
+        self.panel.wait_for_jobs()  # the augmentation preview and the lr finder run in threads of their own
         if self.running:
             self.controller.stop()
             if not self.controller.wait(30_000):

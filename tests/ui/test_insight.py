@@ -1,0 +1,85 @@
+"""Seeing inside the network in the window: the node preview, the summary's Profile, the lr finder, augmentation."""
+
+import pytest
+
+
+def wait_preview(qtbot, inspector, timeout=60_000):
+    qtbot.waitUntil(lambda: inspector.preview.preview is not None and not inspector.preview.runner.running,
+                    timeout=timeout)
+    return inspector.preview.preview
+
+
+def test_selecting_a_node_previews_its_output_and_edits_refresh_it(lenet, qtbot):
+    ed = lenet.editor
+    ed.scene.select_nodes(["conv1"])
+    p = wait_preview(qtbot, lenet.inspector)
+    assert p.shape == [8, 6, 28, 28]
+    section = lenet.inspector.preview
+    assert len(section.maps.tiles) == 6 and section.histogram.bars is not None
+    assert "6 × 28 × 28" in section.stats.text() and section.isVisible()
+    ed.edit("set", lambda: ed.network.set_params("conv1", {"out_channels": 4}))
+    qtbot.waitUntil(lambda: section.preview is not None and section.preview.shape[1] == 4, timeout=60_000)
+    assert len(section.maps.tiles) == 4
+    ed.scene.select_nodes(["fc3"])
+    p = wait_preview(qtbot, lenet.inspector)
+    assert p.shape == [8, 10] and len(p.top) == 5 and not section.maps.isVisible()
+
+
+def test_profile_button_adds_measured_columns_until_the_next_edit(lenet, qtbot):
+    lenet.summary_dock.show()
+    lenet.summary_dock.raise_()
+    summary = lenet.summary
+    qtbot.waitUntil(summary.isVisible)
+    summary.profile.click()
+    qtbot.waitUntil(lambda: summary.profile.rows is not None, timeout=60_000)
+    t = summary.table
+    assert [t.horizontalHeaderItem(c).text() for c in range(5, 9)] == ["fwd ms", "bwd ms", "act. memory", "share"]
+    row = summary.row_of("conv1")
+    assert float(t.item(row, 5).text()) > 0 and t.item(row, 7).text() == "150.5 kB"  # 8×6×28×28 float32
+    ed = lenet.editor
+    ed.edit("set", lambda: ed.network.set_params("conv1", {"out_channels": 4}))
+    qtbot.waitUntil(lambda: t.columnCount() == 5, timeout=10_000)
+
+
+def test_lr_finder_plots_and_sets_the_rate_as_one_undo_step(lenet, qtbot):
+    ed = lenet.editor
+    ed.edit("small", lambda: ed.project.set_setting("data", "max_samples", 200))
+    panel = lenet.training_dock.panel
+    before = ed.project.training.get("lr")
+    steps = ed.undo_stack.count()
+    finder = panel.open_lr_finder()
+    finder.steps.setValue(20)
+    qtbot.waitUntil(lambda: not finder.job.running, timeout=60_000)
+    finder.start()  # again, with 20 steps
+    qtbot.waitUntil(lambda: finder.result is not None and len(finder.result.lrs) <= 20 and not finder.job.running,
+                    timeout=60_000)
+    assert finder.plot.getPlotItem().listDataItems() and finder.use_button.isEnabled()
+    chosen = float(f"{finder.result.suggested_lr:.3g}")
+    finder.use_button.click()
+    assert ed.project.training["lr"] == chosen and panel.lr.value() == pytest.approx(chosen)
+    assert ed.undo_stack.count() == steps + 1 and not finder.isVisible()
+    ed.undo_stack.undo()
+    assert ed.project.training.get("lr") == before
+
+
+def test_augmentation_preview_follows_the_settings(lenet, qtbot):
+    dock = lenet.training_dock
+    dock.show()
+    dock.raise_()
+    panel = dock.panel
+    preview = panel.augment_preview
+    panel.ensureWidgetVisible(preview)
+    qtbot.waitUntil(preview.isVisible)
+    assert preview.shown is None and "Tick an augmentation" in preview.caption.text()
+    panel.augment["rotation"].setChecked(True)
+    qtbot.waitUntil(lambda: preview.shown is not None and not preview.runner.running, timeout=60_000)
+    originals, augmented = preview.shown
+    assert len(preview.grid.tiles) == len(originals) * 4 and "rotation" in preview.caption.text()
+    assert any(not (draw == original).all() for original, draws in zip(originals, augmented) for draw in draws)
+    first = preview.shown
+    panel.augment["noise"].setChecked(True)
+    qtbot.waitUntil(lambda: preview.shown is not first and not preview.runner.running, timeout=60_000)
+    assert "noise" in preview.caption.text()
+    panel.augment["rotation"].setChecked(False)
+    panel.augment["noise"].setChecked(False)
+    assert preview.shown is None and not preview.grid.isVisible()
