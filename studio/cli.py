@@ -8,6 +8,7 @@
     studio train FILE [options]        train, writing checkpoints and metrics.jsonl (studio train -h)
     studio export FILE --format F -o PATH   export and verify (torchscript, pt2, onnx, python, state_dict)
     studio import SPEC -o project.json      trace an nn.Module (module:Class or file.py:Class) into a project
+    studio evaluate FILE --weights CKPT [--weights CKPT ...] [--json]   test figures, ensembles
 
 Errors are one or two plain lines on stderr and a non-zero exit; `--debug`
 shows the traceback instead.
@@ -28,7 +29,7 @@ from studio.graph.analysis import Analyzer
 from studio.graph.summary import summary_data, summary_table
 from studio.presets import list_presets, resolve
 
-COMMANDS = ("presets", "check", "summary", "code", "train", "export", "import")
+COMMANDS = ("presets", "check", "summary", "code", "train", "export", "import", "evaluate")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,7 +72,19 @@ def _parser(command: str) -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_code)
     _add_train(sub, command == "train")
     _add_export(sub, command)
+    _add_evaluate(sub, command)
     return parser
+
+
+def _add_evaluate(sub, command: str) -> None:
+    p = sub.add_parser("evaluate", help="test figures of trained weights (and of their ensemble)")
+    if command != "evaluate":
+        return
+    from studio.train import evaluate_cli
+
+    p.add_argument("file", help="project file or preset name")
+    evaluate_cli.add_evaluate_arguments(p)
+    p.set_defaults(run=lambda args: evaluate_cli.run_evaluate(args, load_project, resolve))
 
 
 def _add_export(sub, command: str) -> None:
