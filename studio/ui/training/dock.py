@@ -58,6 +58,7 @@ from studio.ui.training.dashboard import Dashboard, run_colour
 from studio.ui.training.runs import RunRecord, RunsTable, run_stem, runs_root, saved_runs
 from studio.ui.training.samples import SamplesGrid
 from studio.ui.training.task_views import OTHER, TaskViews
+from studio.ui.training.test_view import EvaluateView
 
 
 _HINT = "Set the training options on the left, then press Train (F5)."
@@ -171,6 +172,8 @@ class TrainingDock(QDockWidget):
         self.tabs.addTab(self.class_table, "Per class")
         self.tabs.addTab(self.samples, "Samples")
         self.tabs.addTab(self.runs_table, "Runs")
+        self.test_view = EvaluateView()
+        self.tabs.addTab(self.test_view, "Test")
         for view in (self.confusion, self.class_table, self.samples):  # shown when their data arrives
             self.tabs.setTabVisible(self.tabs.indexOf(view), False)
         self.task_views = TaskViews(self.tabs, before=self.confusion)
@@ -210,6 +213,7 @@ class TrainingDock(QDockWidget):
         c.not_started.connect(self._not_started)
         c.running_changed.connect(self._running_changed)
         c.paused_changed.connect(self._paused_changed)
+        self.run_ended.connect(self._offer_test)
 
     # --- the project ------------------------------------------------------------------
     def set_project(self, project: Any, path: Path | None, editor: Any = None) -> None:
@@ -390,6 +394,7 @@ class TrainingDock(QDockWidget):
     @Slot()
     def shutdown(self) -> None:
         """Stop any run without asking and wait for it to end (killing it if it does not answer)."""
+        self.test_view.wait()
         if self.running:
             self.controller.stop()
             if not self.controller.wait(30_000):
@@ -539,6 +544,14 @@ class TrainingDock(QDockWidget):
         self._stale.add("runs")  # its status and test figures
         self._refresh_shown()
         self.run_ended.emit(e)
+        if e.final_weights and e.reason != "stopped":
+            self.test_view.evaluate()  # in a worker thread: the Test tab fills in when it is done
+
+    @Slot(object)
+    def _offer_test(self, e: Any) -> None:
+        """The Test tab evaluates the weights of the run that ended (or of the newest saved run)."""
+        weights = getattr(e, "final_weights", None)
+        self.test_view.set_source(self.project, weights, self.path.parent if self.path is not None else None)
 
     @Slot(object)
     def _run_failed(self, e: RunFailed) -> None:
