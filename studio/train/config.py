@@ -54,7 +54,7 @@ sets its real target to 1 - label_smoothing (one-sided, below 0.5).
 Keys of the ``distillation`` recipe (`studio.train.distil`): teacher (a
 project file), teacher_network ("": its first network), teacher_weights
 ("": the teacher's own init_weights), distill_temperature (4.0, T) and
-distill_alpha (0.9, the weight of the softened teacher's term).
+distill_alpha (0.5, the weight of the softened teacher's term).
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ class TrainConfig:
     teacher_network: str = ""
     teacher_weights: str = ""
     distill_temperature: float = 4.0
-    distill_alpha: float = 0.9
+    distill_alpha: float = 0.5
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> TrainConfig:

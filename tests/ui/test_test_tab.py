@@ -84,3 +84,42 @@ def test_the_dock_evaluates_a_finished_run_in_its_test_tab(qtbot, tmp_path, monk
         dock.shutdown()
         dock.close()
         dock.deleteLater()
+
+
+def two_networks():
+    """A project whose first network is the student and whose second, 'teacher', is wider."""
+    project = mlp(width=8)
+    teacher = mlp(width=32).network()
+    net = project.add_network("teacher")
+    ids = {n.id: net.add_node(n.type, n.name, n.params) for n in teacher.iter_nodes()}
+    for e in teacher.edges:
+        net.connect(ids[e.src], e.src_port, ids[e.dst], e.dst_port)
+    return project
+
+
+def test_the_panel_picks_a_teacher_network_of_the_same_file_and_back(qtbot, tmp_path):
+    from studio.ui.training.config_panel import ConfigPanel
+
+    project = two_networks()
+    panel = ConfigPanel()
+    qtbot.addWidget(panel)
+    panel.set_project(project)  # unsaved: the other network cannot teach yet (it is read from the file)
+    index = panel.teacher.findData("network:teacher")
+    assert index > 0 and not panel.teacher.model().item(index).isEnabled()
+    assert not panel.distill_alpha.isVisibleTo(panel)
+    panel.path = tmp_path / "two.json"
+    panel.set_project(project)
+    assert panel.teacher.model().item(index).isEnabled()
+    panel.teacher.activated.emit(index)
+    assert project.training["recipe"] == "distillation"
+    assert project.training["teacher"] == str(tmp_path / "two.json")
+    assert project.training["teacher_network"] == "teacher"
+    assert panel.teacher.currentIndex() == index and panel.distill_alpha.isVisibleTo(panel)
+    panel.distill_alpha.setValue(0.25)
+    panel.teacher_weights.setText("runs/teacher/final.pt")
+    panel.teacher_weights.editingFinished.emit()
+    assert project.training["distill_alpha"] == 0.25
+    assert project.training["teacher_weights"] == "runs/teacher/final.pt"
+    panel.teacher.activated.emit(0)
+    assert not {"recipe", "teacher", "teacher_network", "teacher_weights"} & set(project.training)
+    assert not panel.distill_alpha.isVisibleTo(panel)

@@ -238,6 +238,7 @@ class TrainingDock(QDockWidget):
             self.summary.setText(_HINT if project is not None else _NO_PROJECT)
         self.project, self.editor = project, editor
         self.path = Path(path) if path is not None else None
+        self.panel.path = self.path
         self.panel.set_project(project, editor.set_setting if editor is not None else None)
         self._update_buttons()
         if opened:
