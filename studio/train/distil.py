@@ -24,7 +24,10 @@ from studio.errors import StudioError, TrainingError
 
 def distillation_loss(student: torch.Tensor, teacher: torch.Tensor, hard_loss: torch.Tensor,
                       temperature: float, alpha: float) -> torch.Tensor:
-    """``alpha·T²·KL(softmax(teacher/T) ‖ softmax(student/T)) + (1 − alpha)·hard_loss``, KL averaged per sample."""
+    """``alpha·T²·KL(softmax(teacher/T) ‖ softmax(student/T)) + (1 − alpha)·hard_loss``.
+
+    The KL divergence is summed over classes and averaged over the samples (``batchmean``).
+    """
     soft = F.kl_div(F.log_softmax(student / temperature, dim=1), F.log_softmax(teacher / temperature, dim=1),
                     reduction="batchmean", log_target=True)
     return alpha * temperature ** 2 * soft + (1 - alpha) * hard_loss

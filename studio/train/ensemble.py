@@ -51,9 +51,10 @@ def build_ensemble(members: list[Member], name: str = "ensemble") -> tuple[Proje
     image = net.add_node("Input", in_name, {"shape": list(shape)}, (0.0, 0.0))
     heads = []
     for i, copy in enumerate(copies):
-        if _input_of(copy.network())[0] != shape:
-            raise StudioError(f"member {i + 1} ({members[i].weights}) takes inputs of shape "
-                              f"{_input_of(copy.network())[0]}, the first {shape}; an ensemble's members share one Input")
+        own = _input_of(copy.network())[0]
+        if own != shape:
+            raise StudioError(f"member {i + 1} ({members[i].weights}) takes inputs of shape {own}, the first "
+                              f"{shape}; an ensemble's members share one Input")
         heads.append(_add_member(project, net, copy, i, image, classes))
     _add_mean(net, heads, classes)
     return project, _weights(project, members, copies)

@@ -133,8 +133,11 @@ def predict(model: torch.nn.Module, dataset, task: str, loss_name: str, batch_si
 
 def probabilities(out: torch.Tensor, loss_name: str) -> torch.Tensor:
     """Class probabilities from a classifier's output (scores, log-probabilities or one sigmoid unit)."""
-    if out.dim() >= 2 and out.shape[1] > 1:
-        return torch.softmax(out.reshape(len(out), out.shape[1], -1)[..., 0], dim=1)
+    if out.dim() == 2 and out.shape[1] > 1:
+        return torch.softmax(out, dim=1)
+    if out.numel() != len(out):
+        raise StudioError(f"the network gives {tuple(out.shape[1:])} scores per sample; evaluating a classifier "
+                          "needs one score per class (or one for two classes)")
     p = out.reshape(-1)
     p = torch.sigmoid(p) if loss_name in _LOGIT_LOSSES else p.clamp(0, 1)
     return torch.stack([1 - p, p], dim=1)

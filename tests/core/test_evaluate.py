@@ -2,6 +2,7 @@
 an ensemble that evaluates beside its members and exports as one module."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -201,3 +202,28 @@ def test_cli_evaluate_errors_are_short_and_plain(runs, extra, message):
     out = studio("evaluate", str(folder / "mlp.json"), *extra, cwd=folder)
     assert out.returncode != 0 and message in out.stderr
     assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) <= 3
+
+
+def test_another_task_reports_its_recipes_own_figures(tmp_path):
+    from studio.presets import resolve
+
+    project = io.load(resolve("lstm_lm"))
+    project.data = {**project.data, "n": 200, "test_split": 0.2}
+    weights = tmp_path / "final.pt"
+    torch.save(models_for(project, project.training)["model"].state_dict(), weights)
+    result = evaluate([Member(project, weights)])
+    assert result["split"] == "test" and result["task"] == "language_model"
+    assert {"loss", "perplexity", "accuracy"} <= set(result)
+    assert result["perplexity"] == pytest.approx(math.exp(result["loss"]), rel=1e-4)
+    with pytest.raises(StudioError, match="one at a time"):
+        evaluate([Member(project, weights), Member(project, weights)])
+
+
+def test_probabilities_from_one_sigmoid_unit_and_outputs_that_are_not_scores():
+    from studio.train.evaluate import probabilities
+
+    p = probabilities(torch.tensor([[0.0], [2.0]]), "bce_logits")
+    assert p[:, 1].tolist() == pytest.approx([0.5, 1 / (1 + math.exp(-2))]) and p.sum(1).tolist() == [1, 1]
+    assert probabilities(torch.tensor([0.25, 0.75]), "bce")[:, 1].tolist() == [0.25, 0.75]
+    with pytest.raises(StudioError, match="one score per class"):
+        probabilities(torch.zeros(2, 3, 4), "cross_entropy")

@@ -25,13 +25,13 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
-    QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
-    QWidget,
+    QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from studio.graph import io
 from studio.train.evaluate import Member, evaluate
 from studio.ui.background import BackgroundJob
+from studio.ui.training.confusion import ClassTable
 from studio.ui.training.dashboard import run_colour
 from studio.ui.training.task_plots import _PlotsWidget
 
@@ -120,7 +120,7 @@ class EvaluateView(QWidget):
         header.addWidget(self.headline, 1)
         header.addWidget(self.evaluate_button, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(header)
-        self.table = _table()
+        self.table = FiguresTable()
         self.plots = CurvePlots()
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.table)
@@ -185,7 +185,7 @@ class EvaluateView(QWidget):
         self.table.setVisible(classify)
         self.plots.setVisible(classify)
         if classify:
-            _fill(self.table, result["per_class"])
+            self.table.show_figures(result["per_class"])
             self.plots.show_curves(result["curves"])
         self.evaluated.emit(result)
 
@@ -213,31 +213,23 @@ def headline_text(result: dict[str, Any], source: str) -> str:
     return f"<b>{figures}</b><br>{where}"
 
 
-def _table() -> QTableWidget:
-    table = QTableWidget(0, len(COLUMNS))
-    table.setHorizontalHeaderLabels(COLUMNS)
-    table.verticalHeader().setVisible(False)
-    table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-    table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
-    table.setAlternatingRowColors(True)
-    header = table.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-    header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-    return table
+class FiguresTable(ClassTable):
+    """The per-class figures of an evaluation; each class's square has the colour of its curves."""
 
+    COLUMNS = COLUMNS
 
-def _fill(table: QTableWidget, per_class: list[dict[str, Any]]) -> None:
-    table.setRowCount(len(per_class))
-    for row, c in enumerate(per_class):
-        cells = [c["name"], *(f"{c[k]:.3f}" for k in ("precision", "recall", "f1")), str(c["support"]),
-                 f"{c['roc_auc']:.3f}" if c["roc_auc"] is not None else "–"]
-        for col, text in enumerate(cells):
-            item = QTableWidgetItem(text)
-            if col == 0:
-                item.setIcon(_swatch(class_colour(row)))
-            item.setTextAlignment(Qt.AlignmentFlag.AlignVCenter
-                                  | (Qt.AlignmentFlag.AlignLeft if col == 0 else Qt.AlignmentFlag.AlignRight))
-            table.setItem(row, col, item)
+    def show_figures(self, per_class: list[dict[str, Any]]) -> None:
+        self.setRowCount(len(per_class))
+        for row, c in enumerate(per_class):
+            cells = [c["name"], *(f"{c[k]:.3f}" for k in ("precision", "recall", "f1")), str(c["support"]),
+                     f"{c['roc_auc']:.3f}" if c["roc_auc"] is not None else "–"]
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if col == 0:
+                    item.setIcon(_swatch(class_colour(row)))
+                item.setTextAlignment(Qt.AlignmentFlag.AlignVCenter
+                                      | (Qt.AlignmentFlag.AlignLeft if col == 0 else Qt.AlignmentFlag.AlignRight))
+                self.setItem(row, col, item)
 
 
 def _swatch(colour: QColor) -> QIcon:
