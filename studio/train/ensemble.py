@@ -117,7 +117,7 @@ def _copy_block(project: Project, name: str, source: Network, params: dict) -> s
     data = copy_data(source, list(source.nodes))
     if name in project.blocks:
         existing = project.blocks[name]
-        if copy_data(existing.network, list(existing.network.nodes))["nodes"] != data["nodes"]:
+        if copy_data(existing.network, list(existing.network.nodes)) != data or existing.params != params:
             raise StudioError(f"two members define different blocks called '{name}'; rename one of them")
         return name
     block = project.add_block(name, params)

@@ -123,3 +123,16 @@ def test_the_panel_picks_a_teacher_network_of_the_same_file_and_back(qtbot, tmp_
     panel.teacher.activated.emit(0)
     assert not {"recipe", "teacher", "teacher_network", "teacher_weights"} & set(project.training)
     assert not panel.distill_alpha.isVisibleTo(panel)
+
+
+def test_closing_the_project_empties_the_test_tab(qtbot, tmp_path, monkeypatch, trained):
+    monkeypatch.setenv("STUDIO_RUNS_DIR", str(tmp_path / "runs"))
+    project, weights = trained
+    dock = TrainingDock()
+    qtbot.addWidget(dock)
+    dock.set_project(project, None)
+    dock.test_view.set_source(project, weights, None)
+    assert dock.test_view.evaluate_button.isEnabled()
+    dock.set_project(None, None)
+    assert dock.test_view.weights is None and not dock.test_view.evaluate_button.isEnabled()
+    dock.shutdown()

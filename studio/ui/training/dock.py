@@ -236,6 +236,7 @@ class TrainingDock(QDockWidget):
             self.state = RunState()
             self._draw_progress()
             self.summary.setText(_HINT if project is not None else _NO_PROJECT)
+            self.test_view.set_source(None, None, None)  # another project's weights are not this one's
         self.project, self.editor = project, editor
         self.path = Path(path) if path is not None else None
         self.panel.path = self.path
