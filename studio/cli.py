@@ -11,6 +11,7 @@
     studio explain FILE --weights CKPT --method M --sample I -o PNG   where a classifier looked (Captum)
     studio compress FILE --weights CKPT --method quantize|prune -o OUT   int8 model or pruned network, measured
     studio sweep FILE --trials N [--jobs J] --out DIR   Optuna search over the marked parameters
+    studio evaluate FILE --weights CKPT [--weights CKPT ...] [--json]   test figures, ensembles
 
 Errors are one or two plain lines on stderr and a non-zero exit; `--debug`
 shows the traceback instead.
@@ -31,7 +32,7 @@ from studio.graph.analysis import Analyzer
 from studio.graph.summary import summary_data, summary_table
 from studio.presets import list_presets, resolve
 
-COMMANDS = ("presets", "check", "summary", "code", "train", "export", "import", "explain", "compress", "sweep",
+COMMANDS = ("presets", "check", "summary", "code", "train", "export", "import", "explain", "compress", "sweep", "evaluate")
             "inspect", "lr-find")
 
 
@@ -81,6 +82,7 @@ def _parser(command: str) -> argparse.ArgumentParser:
     _add_compress(sub, command)
     _add_sweep(sub, command)
     _add_insight(sub, command)
+    _add_evaluate(sub, command)
     return parser
 
 
@@ -118,6 +120,17 @@ def _add_insight(sub, command: str) -> None:
     inspect.set_defaults(run=lambda args: insight.run_inspect(load_project(args.file), args, resolve(args.file)))
     insight.add_lr_find_arguments(lr_find)
     lr_find.set_defaults(run=lambda args: insight.run_lr_find(load_project(args.file), args, resolve(args.file)))
+
+
+def _add_evaluate(sub, command: str) -> None:
+    p = sub.add_parser("evaluate", help="test figures of trained weights (and of their ensemble)")
+    if command != "evaluate":
+        return
+    from studio.train import evaluate_cli
+
+    p.add_argument("file", help="project file or preset name")
+    evaluate_cli.add_evaluate_arguments(p)
+    p.set_defaults(run=lambda args: evaluate_cli.run_evaluate(args, load_project, resolve))
 
 
 def _add_export(sub, command: str) -> None:

@@ -312,6 +312,10 @@ SPECS: tuple[LayerSpec, ...] = (
     LayerSpec("Mean", "Merge", "Averages over a dimension.",
               (P("dim", "int", 1, "dimension"), P("keepdim", "bool", False, "keep it with size 1")),
               function=torch.mean, call_kwargs=lambda p: {"dim": p["dim"], "keepdim": p["keepdim"]}),
+    LayerSpec("LogSumExp", "Merge", "log Σ exp over a dimension, without overflow (the mean of probabilities "
+              "in log space, for ensembles).",
+              (P("dim", "int", 1, "dimension"), P("keepdim", "bool", False, "keep it with size 1")),
+              function=torch.logsumexp, call_kwargs=lambda p: {"dim": p["dim"], "keepdim": p["keepdim"]}),
     # --- Embedding -------------------------------------------------------
     LayerSpec("Embedding", "Embedding", "Looks up a learned vector for each integer id.",
               (P("num_embeddings", "int", 1000, "vocabulary size", min=1, max=10_000_000),

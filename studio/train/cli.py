@@ -20,7 +20,7 @@ from studio.data import class_count
 from studio.errors import TrainingError
 from studio.graph import Project
 from studio.train.checkpoint import files_summary
-from studio.presets import is_preset
+from studio.presets import is_preset, resolve
 from studio.train.distributed import launch_spec
 from studio.train.events import RunFailed
 from studio.train.preflight import prepare_run
@@ -34,6 +34,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `studio train` (see `studio.train.run`)."""
     _add_run_arguments(parser)
     parser.add_argument("--classes", type=int, metavar="N", help="train the Output with N classes")
+    parser.add_argument("--teacher", metavar="FILE",
+                        help="distil from this trained project (sets recipe=distillation; preset names too)")
+    parser.add_argument("--teacher-weights", metavar="CKPT", help="the teacher's trained weights (final.pt)")
 
 
 def run_from_args(project: Project, args: argparse.Namespace, path: Path, callback=None) -> int:
@@ -87,4 +90,16 @@ def _settings(project: Project, args: argparse.Namespace) -> tuple[dict, dict]:
             kept[key] = json.loads(value)
         except ValueError:
             raise TrainingError(f"--set {item}: the value must be JSON, e.g. input_shape=[3,64,64]") from None
-    return {**training, **kept}, data
+    return _with_teacher({**training, **kept}, args), data
+
+
+def _with_teacher(training: dict, args: argparse.Namespace) -> dict:
+    """``--teacher FILE [--teacher-weights CKPT]`` as the distillation recipe's settings, paths made absolute."""
+    if args.teacher is None:
+        if args.teacher_weights is not None:
+            raise TrainingError("--teacher-weights needs --teacher FILE: the project the weights belong to")
+        return training
+    training = {**training, "recipe": "distillation", "teacher": str(resolve(args.teacher).resolve())}
+    if args.teacher_weights is not None:
+        training["teacher_weights"] = str(Path(args.teacher_weights).resolve())
+    return training

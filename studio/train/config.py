@@ -53,6 +53,11 @@ zero-centred penalty on the discriminator's gradient between real and fake
 samples), g_ema (0.0 = off; decay of the moving average of the generator's
 weights that samples and saved weights use, e.g. 0.999); label_smoothing
 sets its real target to 1 - label_smoothing (one-sided, below 0.5).
+
+Keys of the ``distillation`` recipe (`studio.train.distil`): teacher (a
+project file), teacher_network ("": its first network), teacher_weights
+("": the teacher's own init_weights), distill_temperature (4.0, T) and
+distill_alpha (0.5, the weight of the softened teacher's term).
 """
 
 from __future__ import annotations
@@ -142,6 +147,11 @@ class TrainConfig:
     g_ema: float = 0.0
     histogram_every: int = 100
     tensorboard: bool | str = "auto"
+    teacher: str = ""
+    teacher_network: str = ""
+    teacher_weights: str = ""
+    distill_temperature: float = 4.0
+    distill_alpha: float = 0.5
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> TrainConfig:
@@ -175,6 +185,9 @@ class TrainConfig:
                 f"training.warmup_epochs: {self.warmup_epochs} leaves no epoch after the warmup "
                 f"of a {self.epochs}-epoch run; use fewer than {self.epochs}"
             )
+        if self.recipe == "distillation" and not self.teacher:
+            raise TrainingError("training.teacher: the distillation recipe needs a teacher project file "
+                                "(studio train STUDENT --teacher TEACHER --teacher-weights CKPT)")
         if self.optimizer == "sgd" and self.nesterov and self.momentum == 0:
             raise TrainingError(
                 "training.nesterov: Nesterov SGD needs momentum > 0; set momentum (e.g. 0.9) "
@@ -358,6 +371,11 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "g_ema": _number(high=0.9999),
     "histogram_every": _number(integer=True),
     "tensorboard": _flag_or_auto,
+    "teacher": _text,
+    "teacher_network": _text,
+    "teacher_weights": _text,
+    "distill_temperature": _number(low_open=True, high=100.0),
+    "distill_alpha": _number(high=1.0),
 }
 
 

@@ -101,6 +101,12 @@ def _supervised() -> Recipe:
     return SupervisedRecipe()
 
 
+def _distillation() -> Recipe:
+    from studio.train.recipes.distillation import DistillationRecipe
+
+    return DistillationRecipe()
+
+
 def _language_model() -> Recipe:
     from studio.train.recipes.language_model import LanguageModelRecipe
 
@@ -158,6 +164,7 @@ def _attention_classifier() -> Recipe:
 # name -> factory of a fresh recipe; the config's "recipe" key is checked against it.
 RECIPES: dict[str, Any] = {
     "supervised": _supervised,
+    "distillation": _distillation,
     "gan": _gan,
     "rbm": _rbm,
     "language_model": _language_model,

@@ -35,6 +35,7 @@ from studio.data.settings import COMMON_DEFAULTS
 from studio.train.config import LOSS_NAMES, OPTIMIZER_NAMES, SCHEDULE_NAMES, TrainConfig
 from studio.ui import search_marks
 from studio.ui.training.augment_preview import AugmentPreview
+from studio.ui.training.teacher import TeacherChooser
 
 _DEFAULTS = TrainConfig().to_dict()
 _LOSS_LABELS = {"auto": "auto (from the task)", "cross_entropy": "cross entropy",
@@ -127,6 +128,7 @@ class ConfigPanel(QScrollArea):
         self._bindings: list[_Binding] = []
         self._writing = False
         self._write_setting: Callable[..., Any] | None = None
+        self.path = None  # the project's file (the dock sets it): a teacher network of this project is read there
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -138,6 +140,7 @@ class ConfigPanel(QScrollArea):
         layout.addWidget(self._schedule_group())
         layout.addWidget(self._regularisation_group())
         layout.addWidget(self._run_group())
+        layout.addWidget(self._distillation_group())
         layout.addWidget(self._data_group())
         layout.addStretch(1)
         self.setWidget(body)
@@ -259,6 +262,33 @@ class ConfigPanel(QScrollArea):
         form.addRow("Histograms every", self.histogram_every)
         form.addRow("TensorBoard", self.tensorboard)
         return box
+
+    def _distillation_group(self) -> QGroupBox:
+        """The teacher (none, another network of this file, a project file), its weights, T and alpha."""
+        box, form = _group("Distillation")
+        self.teacher = TeacherChooser()
+        self.teacher.chosen.connect(self._write_teacher)
+        self.teacher_weights = QLineEdit()
+        self.teacher_weights.setPlaceholderText("the teacher's final.pt")
+        self._bind("training", "teacher_weights", self.teacher_weights, self.teacher_weights.text,
+                   lambda v: self.teacher_weights.setText(v or ""))
+        self.teacher_weights.editingFinished.connect(
+            lambda: self._write("training", "teacher_weights", self.teacher_weights.text().strip() or None))
+        self.distill_temperature = self._double("training", "distill_temperature", 0.1, 100.0, 0.5, 1)
+        self.distill_temperature.setToolTip("T: softens the teacher's and the student's outputs")
+        self.distill_alpha = self._double("training", "distill_alpha", 0.0, 1.0, 0.05, 2)
+        self.distill_alpha.setToolTip("The weight of the teacher's term; the labels' cross entropy gets 1 - alpha")
+        form.addRow("Teacher", self.teacher)
+        form.addRow("Weights", self.teacher_weights)
+        form.addRow("Temperature", self.distill_temperature)
+        form.addRow("Alpha", self.distill_alpha)
+        self._distil_form = form
+        return box
+
+    def _write_teacher(self, changes: dict) -> None:
+        for key, value in changes.items():
+            self._write("training", key, value)
+        self.reload()
 
     def _data_group(self) -> QGroupBox:
         box, form = _group("Data")
@@ -428,6 +458,7 @@ class ConfigPanel(QScrollArea):
                 b.show(b.default if value is None else value)
             finally:
                 b.widget.blockSignals(False)
+        self.teacher.show_project(self.project, self.path)
         self._update_rows()
         self._show_marks()
         self.augment_preview.request()
@@ -459,6 +490,9 @@ class ConfigPanel(QScrollArea):
         self._schedule_form.setRowVisible(self.min_lr, schedule == "cosine")
         self._schedule_form.setRowVisible(self.plateau_patience, schedule == "plateau")
         self._schedule_form.setRowVisible(self.plateau_factor, schedule == "plateau")
+        distil = self.project is not None and (self.project.training or {}).get("recipe") == "distillation"
+        for row in (self.teacher_weights, self.distill_temperature, self.distill_alpha):
+            self._distil_form.setRowVisible(row, distil)
         wanted = {k for k, _ in _SOURCE_PATHS.get(self.source.currentData(), ())}
         for key, row in self.path_edits.items():
             self._data_form.setRowVisible(row, key in wanted)

@@ -66,6 +66,7 @@ from studio.train.events import LayersMeasured
 from studio.train.layer_stats import flagged_nodes
 from studio.ui.training.sweep_view import SweepView
 from studio.ui.training.task_views import OTHER, TaskViews
+from studio.ui.training.test_view import EvaluateView
 
 
 _HINT = "Set the training options on the left, then press Train (F5)."
@@ -191,6 +192,8 @@ class TrainingDock(QDockWidget):
         self.sweep_view = SweepView()
         self.tabs.addTab(self.sweep_view, "Sweep")
         self.sweep_view.open_run.connect(self._open_trial)
+        self.test_view = EvaluateView()
+        self.tabs.addTab(self.test_view, "Test")
         for view in (self.confusion, self.class_table, self.samples):  # shown when their data arrives
             self.tabs.setTabVisible(self.tabs.indexOf(view), False)
         self.task_views = TaskViews(self.tabs, before=self.confusion)
@@ -231,6 +234,7 @@ class TrainingDock(QDockWidget):
         c.not_started.connect(self._not_started)
         c.running_changed.connect(self._running_changed)
         c.paused_changed.connect(self._paused_changed)
+        self.run_ended.connect(self._offer_test)
 
     # --- the project ------------------------------------------------------------------
     def set_project(self, project: Any, path: Path | None, editor: Any = None) -> None:
@@ -253,8 +257,10 @@ class TrainingDock(QDockWidget):
             self.state = RunState()
             self._draw_progress()
             self.summary.setText(_HINT if project is not None else _NO_PROJECT)
+            self.test_view.set_source(None, None, None)  # another project's weights are not this one's
         self.project, self.editor = project, editor
         self.path = Path(path) if path is not None else None
+        self.panel.path = self.path
         self.panel.set_project(project, editor.set_setting if editor is not None else None)
         self.sweep_view.set_project(project, self.path)
         self._update_buttons()
@@ -429,6 +435,7 @@ class TrainingDock(QDockWidget):
         """Stop any run without asking and wait for it to end (killing it if it does not answer)."""
         self.sweep_view.shutdown()  # a sweep resumes from its folder later
         self.panel.wait_for_jobs()  # the augmentation preview and the lr finder run in threads of their own
+        self.test_view.wait()
         if self.running:
             self.controller.stop()
             if not self.controller.wait(30_000):
@@ -621,6 +628,14 @@ class TrainingDock(QDockWidget):
         self._stale.add("runs")  # its status and test figures
         self._refresh_shown()
         self.run_ended.emit(e)
+        if e.final_weights and e.reason != "stopped":
+            self.test_view.evaluate()  # in a worker thread: the Test tab fills in when it is done
+
+    @Slot(object)
+    def _offer_test(self, e: Any) -> None:
+        """The Test tab evaluates the weights of the run that ended (or of the newest saved run)."""
+        weights = getattr(e, "final_weights", None)
+        self.test_view.set_source(self.project, weights, self.path.parent if self.path is not None else None)
 
     @Slot(object)
     def _run_failed(self, e: RunFailed) -> None:

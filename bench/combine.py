@@ -1,0 +1,107 @@
+"""Distillation and ensembles on LeNet-5 with the built-in digits (test split 20 %).
+
+    python bench/combine.py [--epochs N] [--seeds K]
+
+Trains LeNet-5 with K seeds (the teacher is seed 0's run, the ensemble all
+K), and a half-width student (half the channels and units) with the same K
+seeds twice: on the labels alone and distilled from the teacher. Prints one
+``name: value`` line per figure: test accuracies, the paired differences
+(distilled − labels only, median and range over the seeds), the ensemble
+against its best member, and the wall and CPU time of each kind of run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from studio.graph import io  # noqa: E402
+from studio.presets import resolve  # noqa: E402
+from studio.train.evaluate import Member, evaluate  # noqa: E402
+from studio.train.project_run import data_for, models_for  # noqa: E402
+from studio.train.run import run_training  # noqa: E402
+
+HALF = {"conv1": {"out_channels": 3}, "conv2": {"out_channels": 8}, "fc1": {"out_features": 60},
+        "fc2": {"out_features": 42}}
+
+
+def lenet(half: bool = False):
+    project = io.load(resolve("lenet5"))
+    project.data = {**project.data, "test_split": 0.2}
+    if half:
+        net = project.network()
+        for name, params in HALF.items():
+            net.set_params(net.by_name(name).id, params)
+    return project
+
+
+def train(project, out: Path, seed: int, epochs: int, extra: dict | None = None) -> tuple[str, float, float]:
+    """Trains one run; its final.pt, wall and CPU seconds."""
+    training = {**project.training, "epochs": epochs, "seed": seed, "device": "cpu", **(extra or {})}
+    wall, cpu = time.perf_counter(), time.process_time()
+    run_training(models_for(project, training), data_for(project, training, project.data), training, out,
+                 progress=False)
+    return str(out / "final.pt"), time.perf_counter() - wall, time.process_time() - cpu
+
+
+def accuracy(project, weights) -> float:
+    return evaluate([Member(project, w) for w in weights], split="test")["accuracy"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--seeds", type=int, default=3)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    teacher_project, student = lenet(), lenet(half=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        io.save(teacher_project, folder / "teacher.json")
+        times = {"teacher": [], "labels": [], "distilled": []}
+        teachers, labels, distilled = [], [], []
+        for seed in range(args.seeds):  # interleaved: the kinds of runs share the machine's state alike
+            weights, *t = train(teacher_project, folder / f"teacher{seed}", seed, args.epochs)
+            teachers.append(weights), times["teacher"].append(t)
+            weights, *t = train(student, folder / f"labels{seed}", seed, args.epochs)
+            labels.append(weights), times["labels"].append(t)
+            weights, *t = train(student, folder / f"distilled{seed}", seed, args.epochs,
+                                {"recipe": "distillation", "teacher": str(folder / "teacher.json"),
+                                 "teacher_weights": teachers[0]})
+            distilled.append(weights), times["distilled"].append(t)
+        report(teacher_project, student, teachers, labels, distilled, times)
+
+
+def report(teacher_project, student, teachers, labels, distilled, times) -> None:
+    member_acc = [accuracy(teacher_project, [w]) for w in teachers]
+    label_acc = [accuracy(student, [w]) for w in labels]
+    distilled_acc = [accuracy(student, [w]) for w in distilled]
+    diffs = [d - b for d, b in zip(distilled_acc, label_acc)]
+    ensemble = accuracy(teacher_project, teachers)
+    print(f"teacher_test_accuracy: {member_acc[0]:.4f}")
+    print(f"student_labels_test_accuracy_median: {statistics.median(label_acc):.4f}")
+    print(f"student_distilled_test_accuracy_median: {statistics.median(distilled_acc):.4f}")
+    print(f"distilled_minus_labels_median: {statistics.median(diffs):+.4f}")
+    print(f"distilled_minus_labels_range: {min(diffs):+.4f}..{max(diffs):+.4f}")
+    print(f"distilled_beats_labels_seeds: {sum(d > 0 for d in diffs)}/{len(diffs)}")
+    print(f"ensemble_members: {len(teachers)}")
+    print(f"ensemble_test_accuracy: {ensemble:.4f}")
+    print(f"best_member_test_accuracy: {max(member_acc):.4f}")
+    print(f"ensemble_minus_best_member: {ensemble - max(member_acc):+.4f}")
+    for kind, runs in times.items():
+        print(f"{kind}_run_wall_s_median: {statistics.median(w for w, _ in runs):.2f}")
+        print(f"{kind}_run_cpu_s_median: {statistics.median(c for _, c in runs):.2f}")
+    ratio = statistics.median(d[0] / b[0] for d, b in zip(times["distilled"], times["labels"]))
+    print(f"distilled_over_labels_wall_ratio_median: {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
