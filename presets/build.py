@@ -17,9 +17,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from studio.graph import Project, io  # noqa: E402
-from studio.graph.layout import layered  # noqa: E402
-
-WRAP = 6  # top-level networks longer than this wrap into bands, so they open readable
+from studio.graph.layout import lay_out_project  # noqa: E402
 
 DX, DY = 230, 120  # canvas spacing between nodes: room for a shape label between two nodes
 
@@ -543,9 +541,7 @@ def build_all() -> dict[str, str]:
     out = {}
     for make in all_presets():
         project = make()
-        for net in project.networks.values():
-            for node_id, pos in layered(net, wrap=WRAP).items():
-                net.move(node_id, pos)
+        lay_out_project(project)  # every network and block, top to bottom (docs/architecture.md)
         out[project.name] = io.dumps(project)
     return out
 

@@ -33,8 +33,8 @@ from studio.catalog import BLOCK_TYPE
 from studio.errors import StudioError
 from studio.graph import Analyzer, Edge, Network, Problem, Project, Report
 from studio.graph.blocks import collapse
-from studio.ui import clipboard
-from studio.graph.layout import layered
+from studio.ui import clipboard, flow
+from studio.graph.layout import FLOW_KEY, flow_of, layered
 from studio.train.preflight import training_problems
 from studio.ui.commands import RecordedCommand
 from studio.ui.scene import NetworkScene
@@ -80,6 +80,7 @@ class Editor(QObject):
         return self.project.networks[name] if kind == "net" else self.project.blocks[name].network
 
     def _make_scene(self) -> NetworkScene:
+        flow.use(flow_of(self.project))  # ports and wires follow the project's direction of flow
         scene = NetworkScene(self.network, self)
         scene.connect_requested.connect(self.connect_edge)
         scene.reconnect_requested.connect(self.reconnect)
@@ -133,9 +134,11 @@ class Editor(QObject):
             return
         self.refresh()
 
-    def _settings_changed(self, section: str, *_) -> None:
+    def _settings_changed(self, section: str, key: str = "", *_) -> None:
         if section in ("training", "data"):  # the loss or the training size may bring problems or clear them
             self.refresh()
+        elif section == "metadata" and key == FLOW_KEY:  # ports move to other sides: draw the cards again
+            self._show(self.levels)
 
     def refresh(self) -> None:
         """Analyses again (only what changed) and shows the result."""
@@ -288,12 +291,18 @@ class Editor(QObject):
             self.scene.select_nodes([nid])
         return nid
 
-    def auto_layout(self) -> None:
-        """Lays the network out left to right (one undo step)."""
-        net = self.network
-        wrap = 12 if len(net.nodes) > 60 else 0
-        positions = layered(net, wrap=wrap)
-        self.edit("auto-layout", lambda: [net.move(i, p) for i, p in positions.items()])
+    def auto_layout(self, direction: str | None = None) -> None:
+        """Lays the network out in layers (one undo step); `direction` ("down", "right") also sets the project's."""
+        net, project = self.network, self.project
+        direction = direction or flow_of(project)
+        positions = layered(net, direction)
+
+        def action():
+            if direction != flow_of(project):
+                project.set_setting("metadata", FLOW_KEY, direction)
+            for i, p in positions.items():
+                net.move(i, p)
+        self.edit("auto-layout", action)
 
     def align_to_grid(self) -> None:
         """Snaps the selected nodes (or all) to the grid."""

@@ -35,7 +35,7 @@ from studio.errors import ProjectFileError, StudioError
 from studio.graph import Project
 from studio.graph import io as project_io
 from studio.presets import presets_dir
-from studio.ui import clipboard, dialogs, freeze, theme
+from studio.ui import clipboard, dialogs, dock_sizes, freeze, theme
 from studio.ui.breadcrumb import Breadcrumb
 from studio.ui.document import Document
 from studio.ui.editor import Editor
@@ -47,8 +47,10 @@ from studio.ui.quick_add import QuickAdd
 from studio.ui.start_page import StartPage, add_recent, settings
 from studio.train.events import RunFinished
 from studio.graph.summary import trainable_params
+from studio.graph.layout import flow_of
 from studio.ui.summary import SummaryTable, memory_text
 from studio.ui.training import TrainingDock
+from studio.ui.node_item import READABLE_ZOOM
 from studio.ui.view import EditorView
 
 
@@ -57,7 +59,7 @@ def new_project() -> Project:
     project = Project("untitled")
     net = project.add_network("main")
     net.add_node("Input", "x", {"shape": [1, 28, 28]}, (0, 0))
-    net.add_node("Output", "y", {}, (360, 0))
+    net.add_node("Output", "y", {}, (0, 160))  # below: data flows down (docs/architecture.md)
     return project
 
 
@@ -127,7 +129,7 @@ class MainWindow(ModelFilesMixin, QMainWindow):
         self.training_dock.running_changed.connect(self._training_running)
         self.problems_dock.raise_()
         self.resizeDocks([self.palette_dock, self.inspector_dock], [220, 290], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.problems_dock], [110], Qt.Orientation.Vertical)
+        dock_sizes.follow(self, [self.problems_dock, self.summary_dock, self.training_dock])
 
     def _dock(self, title: str, widget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -182,6 +184,9 @@ class MainWindow(ModelFilesMixin, QMainWindow):
         self.act_zoom_out = self._action("Zoom &Out", lambda: self.view and self.view.zoom_by(0.8), K.ZoomOut)
         self.act_layout = self._action("Auto-&Layout", self.auto_layout, "Ctrl+L")
         self.act_grid = self._action("Align to &Grid", self.align_to_grid, None)
+        self.act_flow_right = self._action("Flow Left to &Right", self._flow_right, None)
+        self.act_flow_right.setCheckable(True)
+        self.act_flow_right.setToolTip("Lay the network out left to right instead of top to bottom")
         self.act_quick_add = self._action("&Add Layer…", self.open_quick_add, None)
         self.act_quick_add.setToolTip("Tab on the canvas")
         self.act_export = self._action("&Export…", self.open_export_dialog, "Ctrl+E")
@@ -193,7 +198,7 @@ class MainWindow(ModelFilesMixin, QMainWindow):
                                  self.act_paste, self.act_duplicate, self.act_delete, self.act_select_all,
                                  self.act_rename, self.act_collapse, self.act_fit, self.act_zoom_in,
                                  self.act_zoom_out, self.act_layout, self.act_grid, self.act_quick_add,
-                                 self.act_export, self.act_load_weights, self.act_freeze]
+                                 self.act_export, self.act_load_weights, self.act_freeze, self.act_flow_right]
         self.theme_group = QActionGroup(self)
         self.theme_actions = {}
         for mode, label in (("system", "Follow &System"), ("light", "&Light"), ("dark", "&Dark")):
@@ -217,7 +222,8 @@ class MainWindow(ModelFilesMixin, QMainWindow):
                   self.act_freeze):
             self.edit_menu.addSeparator() if a is None else self.edit_menu.addAction(a)
         v = bar.addMenu("&View")
-        for a in (self.act_fit, self.act_zoom_in, self.act_zoom_out, None, self.act_layout, self.act_grid):
+        for a in (self.act_fit, self.act_zoom_in, self.act_zoom_out, None, self.act_layout, self.act_flow_right,
+                  self.act_grid):
             v.addSeparator() if a is None else v.addAction(a)
         v.addSeparator()
         t = v.addMenu("&Theme")
@@ -259,8 +265,9 @@ class MainWindow(ModelFilesMixin, QMainWindow):
         self.editor.scene_changed.connect(self._scene_changed)
         self.editor.undo_stack.indexChanged.connect(self._blocks_changed)
         self.stack.setCurrentWidget(self.editor_area)
-        for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.summary_dock):
+        for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.summary_dock, self.training_dock):
             dock.show()
+        self.problems_dock.raise_()
         for a in self._editing_actions:
             a.setEnabled(True)
         self._scene_changed()
@@ -285,7 +292,7 @@ class MainWindow(ModelFilesMixin, QMainWindow):
 
     def _show_start(self) -> None:
         self.stack.setCurrentWidget(self.start_page)
-        for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.summary_dock):
+        for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.summary_dock, self.training_dock):
             dock.hide()
         for a in self._editing_actions:
             a.setEnabled(False)
@@ -474,14 +481,23 @@ class MainWindow(ModelFilesMixin, QMainWindow):
     @Slot()
     def _first_view(self) -> None:
         if self.view:
-            self.view.fit_all(min_zoom=0.5)
+            self.view.fit_all(min_zoom=READABLE_ZOOM)
+            self.view.setFocus()  # shortcuts work at once, without a click on the canvas
 
     @Slot()
-    def auto_layout(self) -> None:
-        """Lays the network out left to right (undoable)."""
+    def auto_layout(self, direction: str | None = None) -> None:
+        """Lays the network out in layers and shows it at a readable zoom (undo restores positions and zoom)."""
         if self.editor:
-            self.editor.auto_layout()
-            self.fit_all()
+            stack, before = self.editor.undo_stack, self.view.view_state()
+            index = stack.index()
+            self.editor.auto_layout(direction)
+            if stack.index() == index + 1:
+                self.view.fit_all(min_zoom=READABLE_ZOOM)
+                self.view.keep_view_with(stack, index, before)
+
+    @Slot(bool)
+    def _flow_right(self, right: bool) -> None:
+        self.auto_layout("right" if right else "down")
 
     @Slot()
     def align_to_grid(self) -> None:
@@ -522,6 +538,7 @@ class MainWindow(ModelFilesMixin, QMainWindow):
     # --- following the editor ------------------------------------------------------------------
     def _scene_changed(self) -> None:
         self.breadcrumb.set_path([name for _, name, _ in self.editor.levels], list(self.editor.project.networks))
+        self.act_flow_right.setChecked(flow_of(self.editor.project) == "right")
 
     def _level_chosen(self, level: int) -> None:
         self.editor.go_to_level(level)
@@ -548,6 +565,8 @@ class MainWindow(ModelFilesMixin, QMainWindow):
             problems += [(len(ed.levels) - 1, p) for p in report.problems + report.warnings]
         self.problems.show_problems(problems)
         self.problems_dock.setWindowTitle(f"Problems ({len(problems)})" if problems else "Problems")
+        if dock_sizes.on_top(self) is self.problems_dock:
+            dock_sizes.fit_bottom(self)
         project = ed.project
         self.frozen = freeze.frozen_ids(project, ed.network)
         for nid, item in ed.scene.nodes.items():

@@ -1,8 +1,11 @@
 """How one node looks on the canvas: `NodeItem`, a rounded card with ports.
 
-The card shows the node's name (bold) and its type on a second line, a stripe
-in its category's colour, input ports as circles on the left edge and
-outputs on the right (with their names when a side has more than one), a
+The card shows the node's name (bold, a little larger than the UI font) and
+its type on a second line, a stripe in its category's colour, and its ports
+as circles where data flows in and out (`studio.ui.flow`): inputs on the top
+edge and outputs on the bottom when data flows down, left and right edges when
+it flows right, with their names when a side has more than one. A name too
+long for the card is elided and the tooltip gives it whole. A
 selection outline, and a red fill and outline when analysis reports an error
 (the message is its tooltip). A frozen node (its weights left alone by
 training, see `studio.ui.freeze`) is drawn muted, hatched, with a dashed
@@ -25,10 +28,10 @@ from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem
 
-from studio.ui import theme
+from studio.ui import flow, theme
 
-WIDTH = 132.0
-HEADER = 44.0      # stripe + name line + type line
+WIDTH = 160.0      # studio.graph.layout.NODE_W
+HEADER = 48.0      # stripe + name line + type line
 ROW = 17.0         # one named port per row
 PORT_R = 5.0       # port circle radius
 HIT_R = 10.0       # how near a click must be to take a port
@@ -72,12 +75,15 @@ class NodeLook:
 
 
 def _fonts() -> tuple[QFont, QFont]:
-    title = QFont()
-    title.setPointSizeF(9.5)
-    title.setBold(True)
+    """The title (15 % over the UI font, so it stays legible from a zoom of 0.87) and the type line."""
     small = QFont()
-    small.setPointSizeF(8.0)
+    title = QFont(small)
+    title.setPointSizeF(small.pointSizeF() * 1.15)
+    title.setBold(True)
     return title, small
+
+
+READABLE_ZOOM = 1 / 1.15  # the lowest zoom at which a title is at least the UI font size
 
 
 class NodeItem(QGraphicsItem):
@@ -102,7 +108,18 @@ class NodeItem(QGraphicsItem):
     def _named(self) -> bool:
         return len(self.look.inputs) > 1 or len(self.look.outputs) > 1
 
+    def _name_rows(self) -> tuple[int, int]:
+        """Rows of port names (above the title, below the type) when data flows down."""
+        return int(len(self.look.inputs) > 1), int(len(self.look.outputs) > 1)
+
+    def _top(self) -> float:
+        """Where the title block starts: below the row of input names, if any."""
+        return ROW * self._name_rows()[0] if flow.down() else 0.0
+
     def _layout(self) -> None:
+        if flow.down():
+            self._height = HEADER + 6 + ROW * sum(self._name_rows())
+            return
         rows = max(len(self.look.inputs), len(self.look.outputs))
         self._height = HEADER + 4 + rows * ROW if self._named() else HEADER + 6
 
@@ -117,6 +134,8 @@ class NodeItem(QGraphicsItem):
         """Where a port's circle sits, in item coordinates; side is "in" or "out"."""
         ports = self.look.inputs if side == "in" else self.look.outputs
         i = ports.index(port) if port in ports else 0
+        if flow.down():
+            return QPointF(WIDTH * (i + 1) / (len(ports) + 1), 0.0 if side == "in" else self._height)
         x = 0.0 if side == "in" else WIDTH
         if self._named():
             return QPointF(x, HEADER + 2 + ROW * (i + 0.5))
@@ -148,7 +167,7 @@ class NodeItem(QGraphicsItem):
             self._layout()
         else:
             self.look = look
-        self.setToolTip(look.message if look.status == "error" else f"{look.type_label}: {look.doc}")
+        self.setToolTip(look.message if look.status == "error" else tooltip(look))
         self.update()
 
     def set_frozen(self, frozen: bool) -> None:
@@ -204,10 +223,11 @@ class NodeItem(QGraphicsItem):
 
         title, small = _fonts()
         text_w = WIDTH - (34 if frozen else 20)
+        top = self._top()
         painter.setFont(title)
         painter.setPen(t.error if error else t.text)
         fm = QFontMetricsF(title)
-        painter.drawText(QRectF(10, 7, text_w, 18), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+        painter.drawText(QRectF(10, top + 6, text_w, 20), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                          fm.elidedText(look.name, Qt.TextElideMode.ElideRight, text_w))
         painter.setFont(small)
         painter.setPen(t.subtext)
@@ -216,11 +236,14 @@ class NodeItem(QGraphicsItem):
         if frozen:
             sub += " · frozen"
             painter.setPen(ice)
-        painter.drawText(QRectF(10, 24, text_w, 15), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+        painter.drawText(QRectF(10, top + 26, text_w, 18), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                          fm.elidedText(sub, Qt.TextElideMode.ElideRight, text_w))
+        self._paint_ports(painter, fm)
 
-        named = self._named()
-        for side, ports in (("in", look.inputs), ("out", look.outputs)):
+    def _paint_ports(self, painter: QPainter, fm: QFontMetricsF) -> None:
+        t, look = theme.current(), self.look
+        named_in, named_out = self._name_rows() if flow.down() else (self._named(),) * 2
+        for side, ports, named in (("in", look.inputs, named_in), ("out", look.outputs, named_out)):
             for p in ports:
                 c = self.port_pos(side, p)
                 valid = side == "in" and look.marks.get(p) == "valid"
@@ -229,12 +252,25 @@ class NodeItem(QGraphicsItem):
                 r = PORT_R + (1.5 if valid else 0)
                 painter.drawEllipse(c, r, r)
                 if named:
+                    box, align = self._name_box(side, c, len(ports))
                     painter.setPen(t.subtext)
-                    box = QRectF(10, c.y() - ROW / 2, WIDTH / 2 - 12, ROW) if side == "in" else \
-                        QRectF(WIDTH / 2, c.y() - ROW / 2, WIDTH / 2 - 10, ROW)
-                    align = Qt.AlignmentFlag.AlignLeft if side == "in" else Qt.AlignmentFlag.AlignRight
                     painter.drawText(box, align | Qt.AlignmentFlag.AlignVCenter,
                                      fm.elidedText(p, Qt.TextElideMode.ElideRight, box.width()))
+
+    def _name_box(self, side: str, c: QPointF, count: int) -> tuple[QRectF, Qt.AlignmentFlag]:
+        """Where a port's name is written: beside its circle, inside the card."""
+        if flow.down():
+            w = WIDTH / count - 4
+            y = c.y() + PORT_R if side == "in" else c.y() - PORT_R - ROW
+            return QRectF(c.x() - w / 2, y, w, ROW), Qt.AlignmentFlag.AlignHCenter
+        if side == "in":
+            return QRectF(10, c.y() - ROW / 2, WIDTH / 2 - 12, ROW), Qt.AlignmentFlag.AlignLeft
+        return QRectF(WIDTH / 2, c.y() - ROW / 2, WIDTH / 2 - 10, ROW), Qt.AlignmentFlag.AlignRight
+
+
+def tooltip(look: NodeLook) -> str:
+    """The card's tooltip: its whole name (the card may elide it), type and what the type does."""
+    return f"{look.name}\n{look.type_label}: {look.doc}"
 
 
 def _mix(a: QColor, b: QColor, t: float) -> QColor:

@@ -27,8 +27,8 @@ from studio import catalog
 from studio.catalog import BLOCK_TYPE
 from studio.graph import Edge, Network, Report, format_shape
 from studio.graph.summary import type_label
-from studio.ui.edge_item import EdgeItem, PendingWire
-from studio.ui.node_item import NodeItem, NodeLook
+from studio.ui.edge_item import EdgeItem, PendingWire, detour
+from studio.ui.node_item import NodeItem, NodeLook, tooltip
 
 
 class NetworkScene(QGraphicsScene):
@@ -88,7 +88,7 @@ class NetworkScene(QGraphicsScene):
 
     def _add_node(self, node_id: str) -> None:
         item = NodeItem(node_id, self._look(node_id))
-        item.setToolTip(f"{item.look.type_label}: {item.look.doc}")
+        item.setToolTip(tooltip(item.look))
         self._syncing = True
         item.setPos(*self.network.nodes[node_id].pos)
         self._syncing = False
@@ -140,7 +140,10 @@ class NetworkScene(QGraphicsScene):
         e = item.edge
         a, b = self.nodes.get(e.src), self.nodes.get(e.dst)
         if a is not None and b is not None:
-            item.set_ends(a.port_scene_pos("out", e.src_port), b.port_scene_pos("in", e.dst_port))
+            start, end = a.port_scene_pos("out", e.src_port), b.port_scene_pos("in", e.dst_port)
+            cards = [i.sceneBoundingRect() for i in self.items(QRectF(start, end).normalized().adjusted(-2, -2, 2, 2))
+                     if isinstance(i, NodeItem) and i is not a and i is not b]
+            item.set_ends(start, end, detour(start, end, cards))
 
     # --- analysis -------------------------------------------------------------
     def apply_report(self, report: Report | None) -> None:

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QListWi
 from studio.graph import Project
 from studio.graph import io as project_io
 from studio.presets import list_presets
-from studio.ui import theme
-from studio.graph.layout import layered
+from studio.ui import flow, theme
+from studio.graph.layout import flow_of
 from studio.ui.scene import NetworkScene
 
 MAX_RECENT = 8
@@ -48,12 +48,8 @@ def add_recent(path: Path) -> None:
 def render_thumbnail(project: Project, size: QSize, dpr: float = 1.0) -> QPixmap:
     """A picture of the project's first network, drawn by the editor's scene."""
     net = project.network()
-    positions = {i: n.pos for i, n in net.nodes.items()}
-    xs = [p[0] for p in positions.values()] or [0]
-    ys = [p[1] for p in positions.values()] or [0]
-    if (max(xs) - min(xs)) > 3 * (max(ys) - min(ys) + 200):  # one long row: fold it for the card
-        for nid, pos in layered(net, wrap=max(3, int(len(net.nodes) ** 0.5) + 1)).items():
-            net.move(nid, pos)  # a throwaway copy loaded just for the thumbnail
+    shown = flow.current()
+    flow.use(flow_of(project))
     scene = NetworkScene(net)  # no analysis: shape labels are unreadable at card size, and it costs seconds
     pm = QPixmap(size * dpr)
     pm.setDevicePixelRatio(dpr)
@@ -64,6 +60,7 @@ def render_thumbnail(project: Project, size: QSize, dpr: float = 1.0) -> QPixmap
     scene.render(painter, QRectF(6, 6, size.width() - 12, size.height() - 12), scene.items_rect())
     painter.end()
     scene.detach()
+    flow.use(shown)  # the cards read the direction as they paint: put it back only now
     return pm
 
 
