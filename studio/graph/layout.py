@@ -18,9 +18,11 @@ from grandalf.layouts import Layer, SugiyamaLayout
 
 from studio.graph.network import Network
 
-# Room a node card takes on the canvas (studio/ui/node_item.py draws it 160 wide, 54 tall, and a
-# row of 17 more for each side's port names when a side has several ports).
-NODE_W = 160.0
+# Room a node card takes on the canvas (studio/ui/node_item.py draws it 176 wide, 54 tall, and a
+# row of 17 more for each side's port names when a side has several ports; when data flows down,
+# PORT_PITCH per port on a side with more than two).
+NODE_W = 176.0
+PORT_PITCH = 72.0
 NODE_H = 54.0
 NAME_ROW = 17.0
 RANK_GAP = {"down": 56.0, "right": 110.0}  # between ranks: room for a wire's shape label ("N×2048×7×7")
@@ -83,7 +85,7 @@ def node_size(network: Network, node_id: str, direction: str = "down") -> tuple[
     except Exception:  # a block whose definition is gone shows a card without ports
         ins, outs = (), ()
     if direction == "down":
-        return NODE_W, NODE_H + NAME_ROW * ((len(ins) > 1) + (len(outs) > 1))
+        return max(NODE_W, PORT_PITCH * max(len(ins), len(outs))), NODE_H + NAME_ROW * ((len(ins) > 1) + (len(outs) > 1))
     rows = max(len(ins), len(outs))
     return NODE_W, (NODE_H - 2 + rows * NAME_ROW) if rows > 1 else NODE_H
 

@@ -30,9 +30,10 @@ from PySide6.QtWidgets import QGraphicsItem
 
 from studio.ui import flow, theme
 
-WIDTH = 160.0      # studio.graph.layout.NODE_W
+WIDTH = 176.0      # studio.graph.layout.NODE_W; wider with many ports (card_width)
 HEADER = 48.0      # stripe + name line + type line
 ROW = 17.0         # one named port per row
+PORT_PITCH = 72.0  # room for one port's name when ports sit side by side (studio.graph.layout.PORT_PITCH)
 PORT_R = 5.0       # port circle radius
 HIT_R = 10.0       # how near a click must be to take a port
 
@@ -83,6 +84,11 @@ def _fonts() -> tuple[QFont, QFont]:
     return title, small
 
 
+def card_width(inputs: int, outputs: int, direction: str) -> float:
+    """A card's width: wider when data flows down and a side has more ports than two, so each name fits."""
+    return max(WIDTH, PORT_PITCH * max(inputs, outputs)) if direction == "down" else WIDTH
+
+
 READABLE_ZOOM = 1 / 1.15  # the lowest zoom at which a title is at least the UI font size
 
 
@@ -94,6 +100,7 @@ class NodeItem(QGraphicsItem):
         self.node_id = node_id
         self.look = look
         self._height = 0.0
+        self._width = WIDTH
         self.frozen = False
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
@@ -117,6 +124,7 @@ class NodeItem(QGraphicsItem):
         return ROW * self._name_rows()[0] if flow.down() else 0.0
 
     def _layout(self) -> None:
+        self._width = card_width(len(self.look.inputs), len(self.look.outputs), flow.current())
         if flow.down():
             self._height = HEADER + 6 + ROW * sum(self._name_rows())
             return
@@ -124,19 +132,19 @@ class NodeItem(QGraphicsItem):
         self._height = HEADER + 4 + rows * ROW if self._named() else HEADER + 6
 
     def boundingRect(self) -> QRectF:
-        return QRectF(-PORT_R - 2, -2, WIDTH + 2 * PORT_R + 4, self._height + 4)
+        return QRectF(-PORT_R - 2, -2, self._width + 2 * PORT_R + 4, self._height + 4)
 
     def card(self) -> QRectF:
         """The card's rectangle in item coordinates."""
-        return QRectF(0, 0, WIDTH, self._height)
+        return QRectF(0, 0, self._width, self._height)
 
     def port_pos(self, side: str, port: str) -> QPointF:
         """Where a port's circle sits, in item coordinates; side is "in" or "out"."""
         ports = self.look.inputs if side == "in" else self.look.outputs
         i = ports.index(port) if port in ports else 0
         if flow.down():
-            return QPointF(WIDTH * (i + 1) / (len(ports) + 1), 0.0 if side == "in" else self._height)
-        x = 0.0 if side == "in" else WIDTH
+            return QPointF(self._width * (i + 1) / (len(ports) + 1), 0.0 if side == "in" else self._height)
+        x = 0.0 if side == "in" else self._width
         if self._named():
             return QPointF(x, HEADER + 2 + ROW * (i + 0.5))
         return QPointF(x, self._height / 2)
@@ -216,13 +224,13 @@ class NodeItem(QGraphicsItem):
         stripe = theme.category_colour(look.category)
         if frozen:
             stripe = _mix(stripe, t.canvas, 0.5)
-        painter.fillRect(QRectF(0, 0, WIDTH, 4), stripe)
+        painter.fillRect(QRectF(0, 0, self._width, 4), stripe)
         painter.restore()
         if frozen:
-            draw_snowflake(painter, QPointF(WIDTH - 13, 16), 6.5, ice)
+            draw_snowflake(painter, QPointF(self._width - 13, 16), 6.5, ice)
 
         title, small = _fonts()
-        text_w = WIDTH - (34 if frozen else 20)
+        text_w = self._width - (34 if frozen else 20)
         top = self._top()
         painter.setFont(title)
         painter.setPen(t.error if error else t.text)
@@ -260,17 +268,19 @@ class NodeItem(QGraphicsItem):
     def _name_box(self, side: str, c: QPointF, count: int) -> tuple[QRectF, Qt.AlignmentFlag]:
         """Where a port's name is written: beside its circle, inside the card."""
         if flow.down():
-            w = WIDTH / count - 4
+            w = self._width / count - 4
             y = c.y() + PORT_R if side == "in" else c.y() - PORT_R - ROW
             return QRectF(c.x() - w / 2, y, w, ROW), Qt.AlignmentFlag.AlignHCenter
         if side == "in":
-            return QRectF(10, c.y() - ROW / 2, WIDTH / 2 - 12, ROW), Qt.AlignmentFlag.AlignLeft
-        return QRectF(WIDTH / 2, c.y() - ROW / 2, WIDTH / 2 - 10, ROW), Qt.AlignmentFlag.AlignRight
+            return QRectF(10, c.y() - ROW / 2, self._width / 2 - 12, ROW), Qt.AlignmentFlag.AlignLeft
+        return QRectF(self._width / 2, c.y() - ROW / 2, self._width / 2 - 10, ROW), Qt.AlignmentFlag.AlignRight
 
 
 def tooltip(look: NodeLook) -> str:
     """The card's tooltip: its whole name (the card may elide it), type and what the type does."""
-    return f"{look.name}\n{look.type_label}: {look.doc}"
+    ports = "".join(f"\n{side}: {', '.join(names)}" for side, names in (("inputs", look.inputs), ("outputs", look.outputs))
+                    if len(names) > 1)
+    return f"{look.name}\n{look.type_label}: {look.doc}{ports}"
 
 
 def _mix(a: QColor, b: QColor, t: float) -> QColor:
