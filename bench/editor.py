@@ -35,7 +35,8 @@ from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from studio.graph import Project, format_shape  # noqa: E402
+from studio.export.symbolic import symbolic_shape  # noqa: E402
+from studio.graph import Project  # noqa: E402
 from studio.graph import io as project_io  # noqa: E402
 from studio.graph.layout import lay_out_project, layered  # noqa: E402
 from studio.graph.layout_metrics import back_edges, crossings, overlaps  # noqa: E402
@@ -122,7 +123,7 @@ def labels_current(window) -> bool:
     report = window.editor.report
     for edge, item in window.editor.scene.edges.items():
         res = report.nodes[edge.src]
-        want = format_shape(res.outputs[edge.src_port]) if res.status == "ok" else ""
+        want = symbolic_shape(res.outputs[edge.src_port]) if res.status == "ok" else ""
         if item.label != want:
             return False
     return True

@@ -25,12 +25,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, QPointF, Signal, Slot
+from PySide6.QtCore import QObject, QPointF, QTimer, Signal, Slot
 from PySide6.QtGui import QUndoStack
 
 from studio import catalog
 from studio.catalog import BLOCK_TYPE
 from studio.errors import StudioError
+from studio.export.symbolic import length_symbols
 from studio.graph import Analyzer, Edge, Network, Problem, Project, Report
 from studio.graph.blocks import collapse
 from studio.ui import clipboard, flow
@@ -40,6 +41,7 @@ from studio.ui.commands import RecordedCommand
 from studio.ui.scene import NetworkScene
 
 GRID = 20.0
+SYMBOLS_DELAY_MS = 250  # after the last edit, the wires name the free sequence length (T)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ class Editor(QObject):
         # Levels: [("net", name, None), ("block", block name, Block node id in the level above), ...]
         self.levels: list[tuple[str, str, str | None]] = [("net", project.network().name, None)]
         self.scene: NetworkScene = self._make_scene()
+        self._symbols_timer = QTimer(self, singleShot=True, interval=SYMBOLS_DELAY_MS)
+        self._symbols_timer.timeout.connect(self._name_symbols)
         self.refresh()
 
     # --- what is on show ----------------------------------------------------
@@ -151,6 +155,19 @@ class Editor(QObject):
         self.report = self._level_report()
         self.scene.apply_report(self.report)
         self.analysed.emit(self.report)
+        self._symbols_timer.start()
+
+    @Slot()
+    def _name_symbols(self) -> None:
+        # Which sizes follow a free sequence length takes a few analyses of a copy (0.1-0.5 s on a
+        # transformer): done once the edits pause, and only for a top-level network.
+        symbols = {}
+        if not self.in_block():
+            try:
+                symbols = length_symbols(self.project, self.levels[0][1])
+            except StudioError:
+                pass
+        self.scene.set_symbols(symbols)
 
     def _level_report(self) -> Report | None:
         report = self.root_report

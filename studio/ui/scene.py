@@ -25,7 +25,8 @@ from PySide6.QtWidgets import QGraphicsScene
 
 from studio import catalog
 from studio.catalog import BLOCK_TYPE
-from studio.graph import Edge, Network, Report, format_shape
+from studio.export.symbolic import symbolic_shape
+from studio.graph import Edge, Network, Report
 from studio.graph.summary import type_label
 from studio.ui.edge_item import EdgeItem, PendingWire, detour
 from studio.ui.node_item import NodeItem, NodeLook, tooltip
@@ -49,6 +50,7 @@ class NetworkScene(QGraphicsScene):
         self.edges: dict[Edge, EdgeItem] = {}
         self._by_node: dict[str, set[Edge]] = {}
         self._report: Report | None = None
+        self.symbols: dict = {}  # (node id, port) -> {dim: "T"}: sizes an export leaves free (set_symbols)
         self._pending: PendingWire | None = None
         self._drag_from: tuple[str, str] | None = None   # (node id, output port)
         self._picked: Edge | None = None                  # wire whose input end is being moved
@@ -162,7 +164,14 @@ class NetworkScene(QGraphicsScene):
         res = self._report.nodes.get(edge.src) if self._report else None
         if res is None or res.status != "ok" or edge.src_port not in res.outputs:
             return ""
-        return format_shape(res.outputs[edge.src_port])
+        return symbolic_shape(res.outputs[edge.src_port], self.symbols.get((edge.src, edge.src_port)))
+
+    def set_symbols(self, symbols: dict) -> None:
+        """Names the sizes that follow a free sequence length (`studio.export.symbolic`) on the wires."""
+        if symbols != self.symbols:
+            self.symbols = symbols
+            for edge, item in self.edges.items():
+                item.set_label(self._edge_label(edge))
 
     # --- queries ----------------------------------------------------------------
     def port_at(self, pos: QPointF) -> tuple[str, str, str] | None:

@@ -68,3 +68,12 @@ def test_the_start_page_shows_no_editing_or_training_docks(window):
     docks = (window.palette_dock, window.inspector_dock, window.problems_dock, window.summary_dock,
              window.training_dock)
     assert not any(d.isVisible() for d in docks)
+
+
+def test_wires_name_the_batch_and_a_free_sequence_length(window, qtbot):
+    from studio.presets import presets_dir
+    from tests.ui.helpers import label
+
+    window.open_path(presets_dir() / "lstm_classifier.json")
+    qtbot.waitUntil(lambda: label(window, "tokens", "embed") == "N×T", timeout=5000)
+    assert label(window, "embed", "lstm") == "N×T×16" and label(window, "fc", "logits") == "N×2"
