@@ -77,3 +77,18 @@ def test_wires_name_the_batch_and_a_free_sequence_length(window, qtbot):
     window.open_path(presets_dir() / "lstm_classifier.json")
     qtbot.waitUntil(lambda: label(window, "tokens", "embed") == "N×T", timeout=5000)
     assert label(window, "embed", "lstm") == "N×T×16" and label(window, "fc", "logits") == "N×2"
+
+
+def test_no_shape_label_covers_a_card(window, qtbot):
+    from studio.presets import presets_dir
+
+    for name in ("transformer", "inception_v3"):
+        window.open_path(presets_dir() / f"{name}.json")
+        scene = window.editor.scene
+        if name == "inception_v3":
+            window.editor.open_block("Mixed_5b")
+            scene = window.editor.scene
+        cards = [item.sceneBoundingRect() for item in scene.nodes.values()]
+        labels = [item.label_rect() for item in scene.edges.values() if item.label]
+        assert labels and not [(r, c) for r in labels for c in cards if r.intersects(c)], name
+        window.editor.undo_stack.setClean()
