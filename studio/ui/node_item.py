@@ -268,7 +268,7 @@ class NodeItem(QGraphicsItem):
     def _name_box(self, side: str, c: QPointF, count: int) -> tuple[QRectF, Qt.AlignmentFlag]:
         """Where a port's name is written: beside its circle, inside the card."""
         if flow.down():
-            w = self._width / count - 4
+            w = self._width / count - 12  # a gap between neighbouring names
             y = c.y() + PORT_R if side == "in" else c.y() - PORT_R - ROW
             return QRectF(c.x() - w / 2, y, w, ROW), Qt.AlignmentFlag.AlignHCenter
         if side == "in":

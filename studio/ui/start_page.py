@@ -1,7 +1,8 @@
 """The start page: New, Open, recent files, and the preset gallery (`studio.ui.gallery`).
 
 A preset's thumbnail is its first network drawn by the editor's own
-`NetworkScene`, laid out left to right so a long chain fills the wide card.
+`NetworkScene`, laid out top to bottom and cut into columns (`folded`) so a
+long chain fills the wide card.
 Signals: `new_requested()`, `open_requested()`, `path_chosen(Path)` (a recent
 file or a preset).
 """
@@ -18,7 +19,7 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QListWi
 from studio.graph import Project
 from studio.graph import io as project_io
 from studio.ui import flow, theme
-from studio.graph.layout import layered
+from studio.graph.layout import NODE_H, NODE_W, layered
 from studio.ui.gallery import Gallery, PresetCard  # noqa: F401  (PresetCard: the cards' class)
 from studio.ui.scene import NetworkScene
 
@@ -48,9 +49,9 @@ def render_thumbnail(project: Project, size: QSize, dpr: float = 1.0) -> QPixmap
     """A picture of the project's first network, drawn by the editor's scene."""
     net = project.network()
     shown = flow.current()
-    flow.use("right")  # a throwaway copy, loaded for the card: a wide card fits a left-to-right drawing
-    for nid, pos in layered(net, "right").items():
-        net.move(nid, pos)
+    flow.use("down")
+    for nid, pos in folded(layered(net, "down"), size.width() / size.height()).items():
+        net.move(nid, pos)  # a throwaway copy, loaded just for the card
     scene = NetworkScene(net)  # no analysis: shape labels are unreadable at card size, and it costs seconds
     pm = QPixmap(size * dpr)
     pm.setDevicePixelRatio(dpr)
@@ -64,6 +65,18 @@ def render_thumbnail(project: Project, size: QSize, dpr: float = 1.0) -> QPixmap
     scene.detach()
     flow.use(shown)  # the cards read the direction as they paint: put it back only now
     return pm
+
+
+def folded(positions: dict[str, tuple[float, float]], aspect: float, gap: float = 120.0) -> dict:
+    """A top-to-bottom drawing cut into side-by-side columns, so a long chain fills a wide card."""
+    if not positions:
+        return positions
+    width = max(x for x, _ in positions.values()) + NODE_W + gap
+    height = max(y for _, y in positions.values()) + NODE_H
+    columns = max(1, round((aspect * height / width) ** 0.5))
+    band = height / columns
+    return {nid: (x + min(int(y // band), columns - 1) * width, y - min(int(y // band), columns - 1) * band)
+            for nid, (x, y) in positions.items()}
 
 
 THUMB_MIN_SCALE = 0.22  # below this the cards are specks: show the network's start instead of all of it
