@@ -48,8 +48,10 @@ GAP_TURN = 26.0  # a detour leaves and rejoins within this distance of a port: i
 def detour(a: QPointF, b: QPointF, cards: list[QRectF]) -> float | None:
     """The lane (x, or y flowing right) for a wire from `a` to `b` that keeps clear of `cards`; None when clear."""
     down = flow.down()
-    straight = wire_path(a, b)
-    hit = [r for r in cards if straight.intersects(r.adjusted(-4, -4, 4, 4))]
+    stroker = QPainterPathStroker()
+    stroker.setWidth(8)  # the curve's own line: a path alone would count the area its chord closes
+    straight = stroker.createStroke(wire_path(a, b))
+    hit = [r for r in cards if straight.intersects(r)]
     if not hit:
         return None
     if down:

@@ -20,7 +20,7 @@ The same scene, non-interactive, draws the start page's thumbnails.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QGraphicsScene
 
 from studio import catalog
@@ -56,6 +56,8 @@ class NetworkScene(QGraphicsScene):
         self._picked: Edge | None = None                  # wire whose input end is being moved
         self._syncing = False
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        self._reroute = QTimer(self, singleShot=True, interval=0)  # once per batch of moves (auto-layout)
+        self._reroute.timeout.connect(self._place_all_edges)
         for nid in network.nodes:
             self._add_node(nid)
         for edge in network.edges:
@@ -132,6 +134,12 @@ class NetworkScene(QGraphicsScene):
             self._syncing = True
             item.setPos(*new)
             self._syncing = False
+        if not self._reroute.isActive():  # a card that moved may now stand in other wires' way
+            self._reroute.start()
+
+    def _place_all_edges(self) -> None:
+        for item in self.edges.values():
+            self._place_edge(item)
 
     def node_item_moved(self, item: NodeItem) -> None:
         """Keeps the wires of a node attached while it moves (called by the item)."""
