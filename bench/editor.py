@@ -9,6 +9,13 @@ Prints one `name: value` line per figure:
                             until every wire label is current (analysis + scene + inspector + summary)
     param_edit_upstream_ms  the same for the first conv (everything downstream is re-analysed)
     undo_ms                 undo that last edit, until every label is current again
+and, before those, the auto-layout's figures (studio/graph/layout.py) for lenet5, transformer,
+inception_v3 (top level and its inception_a block) and a DenseNet imported from PyTorch code
+(tests/core/thirdparty/densenet.py), each as `layout_<net>_<figure>`:
+    back_edges              wires pointing against the flow (target 0)
+    crossings               pairs of wires that cross
+    overlaps                pairs of cards on top of each other (target 0)
+and layout_600_nodes_ms (median of 5, with the spread, CPU time beside it; target <= 300 ms).
 Targets on a 2-core machine: open <= 1500 ms, frames <= 16 ms p95, edit <= 100 ms.
 """
 
@@ -28,9 +35,11 @@ from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from studio.graph import Project, format_shape  # noqa: E402
+from studio.export.symbolic import symbolic_shape  # noqa: E402
+from studio.graph import Project  # noqa: E402
 from studio.graph import io as project_io  # noqa: E402
-from studio.graph.layout import layered  # noqa: E402
+from studio.graph.layout import lay_out_project, layered  # noqa: E402
+from studio.graph.layout_metrics import back_edges, crossings, overlaps  # noqa: E402
 
 STAGES = ((3, 64), (8, 64), (46, 64), (3, 64))  # ResNet-152-like, a longer third stage for ~600 nodes; modest width
 
@@ -54,9 +63,50 @@ def resnet_like() -> Project:
         node = net.add_node(type_, params=params)
         net.connect(prev, "out", node, "in")
         prev = node
-    for nid, pos in layered(net, wrap=12).items():
+    for nid, pos in layered(net).items():
         net.move(nid, pos)
     return project
+
+
+def _densenet() -> Project:
+    """The DenseNet the import tests trace from plain PyTorch code, imported as a user would."""
+    from studio.export import import_from_path
+
+    spec = Path(__file__).resolve().parents[1] / "tests/core/thirdparty/densenet.py"
+    return import_from_path(f"{spec}:DenseNet", input_shape=(3, 32, 32)).project
+
+
+def layout_figures() -> None:
+    """Prints the layout's figures (see the module docstring)."""
+    from studio.presets import resolve
+
+    cases = []
+    for name, nets in (("lenet5", ["main"]), ("transformer", ["main"]), ("inception_v3", ["main", "inception_a"])):
+        project = project_io.load(resolve(name))
+        lay_out_project(project)
+        cases += [(f"{name}" + ("" if n == "main" else f"_{n}"), _net(project, n)) for n in nets]
+    dense = _densenet()
+    block = max(dense.blocks, key=lambda b: len(dense.blocks[b].network.nodes))  # a dense block: many joins
+    cases += [("densenet_import", dense.network()), (f"densenet_import_{block}", dense.blocks[block].network)]
+    for label, net in cases:
+        print(f"layout_{label}_nodes: {len(net.nodes)}")
+        print(f"layout_{label}_back_edges: {back_edges(net)}")
+        print(f"layout_{label}_crossings: {crossings(net)}")
+        print(f"layout_{label}_overlaps: {overlaps(net)}")
+    big = resnet_like().network()
+    walls, cpus = [], []
+    for _ in range(5):
+        w, c = time.perf_counter(), time.process_time()
+        layered(big)
+        walls.append((time.perf_counter() - w) * 1000)
+        cpus.append((time.process_time() - c) * 1000)
+    print(f"layout_600_nodes_count: {len(big.nodes)}")
+    print(f"layout_600_nodes_ms: {statistics.median(walls):.0f} (min {min(walls):.0f}, max {max(walls):.0f})")
+    print(f"layout_600_nodes_cpu_ms: {statistics.median(cpus):.0f}")
+
+
+def _net(project: Project, name: str):
+    return project.networks[name] if name in project.networks else project.blocks[name].network
 
 
 def _cbr(net, prev, width, kernel=3):
@@ -73,7 +123,7 @@ def labels_current(window) -> bool:
     report = window.editor.report
     for edge, item in window.editor.scene.edges.items():
         res = report.nodes[edge.src]
-        want = format_shape(res.outputs[edge.src_port]) if res.status == "ok" else ""
+        want = symbolic_shape(res.outputs[edge.src_port]) if res.status == "ok" else ""
         if item.label != want:
             return False
     return True
@@ -103,6 +153,7 @@ def main() -> int:
     from studio.ui.main_window import MainWindow
 
     theme.apply(app, "light")
+    layout_figures()
     project = resnet_like()
     path = Path(tempfile.mkdtemp(prefix="studio-bench-")) / "resnet_like.json"
     project_io.save(project, path)

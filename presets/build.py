@@ -16,10 +16,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from studio.graph import Project, io  # noqa: E402
-from studio.graph.layout import layered  # noqa: E402
-
-WRAP = 6  # top-level networks longer than this wrap into bands, so they open readable
+from studio.graph import Analyzer, Project, io  # noqa: E402
+from studio.graph.layout import lay_out_project  # noqa: E402
 
 DX, DY = 230, 120  # canvas spacing between nodes: room for a shape label between two nodes
 
@@ -174,7 +172,9 @@ def vgg(name, bn=False):
     cfg = VGG_CFG[name.replace("_bn", "")]
     depth = sum(cfg) + 3
     title = f"VGG-{depth}" + (" with batch norm" if bn else "")
-    p = new_project(name, title, f"Simonyan & Zisserman 2014: {sum(cfg)} 3×3 convolutions in five stages, then three dense layers.",
+    p = new_project(name, title, f"Simonyan & Zisserman 2014: {sum(cfg)} 3×3 convolutions in five stages, then three dense layers"
+                    + ("; batch norm after every convolution, so it trains faster and at higher rates." if bn else
+                       " (the original, without batch norm)."),
                     "VGG showed that depth built from small 3×3 filters beats large filters; its plain, uniform design "
                     "made it the standard feature extractor for years." + (" Batch norm after every convolution." if bn else ""),
                     [3, 224, 224], DIGITS, image_training(32, lr=0.0005))
@@ -324,7 +324,9 @@ AUX_NOTE = {False: "the auxiliary classifiers are left out (the preset {name}_au
 def googlenet(aux=False):
     name = "googlenet_aux" if aux else "googlenet"
     p = new_project(name, "GoogLeNet (Inception v1)" + (" with auxiliary classifiers" if aux else ""),
-                    "Szegedy et al. 2014: nine Inception modules of parallel 1×1, 3×3 and 5×5 branches.",
+                    "Szegedy et al. 2014: nine Inception modules of parallel 1×1, 3×3 and 5×5 branches"
+                    + ("; two auxiliary classifiers on the middle layers add their losses." if aux else
+                       ", one classifier (no auxiliary heads)."),
                     "GoogLeNet won ImageNet 2014 with 12× fewer parameters than AlexNet: Inception modules look at several "
                     "scales at once, and cheap 1×1 convolutions shrink the channels before the expensive ones. "
                     "torchvision's version with batch norm; " + AUX_NOTE[aux].format(name="googlenet"),
@@ -445,7 +447,8 @@ def inception_v3(aux=False):
     # The auxiliary head pools Mixed_6e's grid (8×8 at 160, 17×17 at 299) to 5×5 for its 5×5 conv.
     size, batch = (160, 8) if aux else (96, 16)
     p = new_project(name, "Inception v3" + (" with auxiliary classifier" if aux else ""),
-                    "Szegedy et al. 2015: factorised convolutions and five kinds of Inception module on 299×299.",
+                    "Szegedy et al. 2015: factorised convolutions and five kinds of Inception module on 299×299"
+                    + ("; an auxiliary classifier on Mixed_6e adds its loss." if aux else ", one classifier (no auxiliary head)."),
                     "Inception v3 factorises large convolutions into small and asymmetric ones (a 7×7 becomes 1×7 then 7×1) "
                     "and reduces the grid with parallel strided branches, reaching high accuracy at modest cost. "
                     "torchvision's definition; " + AUX_NOTE[aux].format(name="inception_v3")
@@ -543,9 +546,9 @@ def build_all() -> dict[str, str]:
     out = {}
     for make in all_presets():
         project = make()
-        for net in project.networks.values():
-            for node_id, pos in layered(net, wrap=WRAP).items():
-                net.move(node_id, pos)
+        lay_out_project(project)  # every network and block, top to bottom (docs/architecture.md)
+        analyzer = Analyzer(project)  # the gallery shows the parameter count without analysing at start-up
+        project.metadata["params"] = sum(analyzer.analyse(n).total_params for n in project.networks)
         out[project.name] = io.dumps(project)
     return out
 

@@ -32,8 +32,8 @@ from studio.graph.analysis import Analyzer
 from studio.graph.summary import summary_data, summary_table
 from studio.presets import list_presets, resolve
 
-COMMANDS = ("presets", "check", "summary", "code", "train", "export", "import", "explain", "compress", "sweep", "evaluate")
-            "inspect", "lr-find")
+COMMANDS = ("presets", "check", "summary", "code", "train", "export", "import", "explain", "compress", "sweep",
+            "inspect", "lr-find", "evaluate")
 
 
 def main(argv: list[str] | None = None) -> int:

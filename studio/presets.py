@@ -23,6 +23,34 @@ class PresetInfo:
     title: str
     task: str
     description: str
+    category: str = "other"  # the gallery's filter: one of CATEGORIES
+    params: int | None = None  # parameters of every network, counted when the preset was built
+    trains_on: str = ""  # the data source or environment it trains on by default
+
+
+CATEGORIES = ("vision", "sequence", "generative", "RL", "other")
+_SEQUENCE_TASKS = ("language_model", "seq2seq", "masked_lm", "word_embedding")
+
+
+def category(task: str, input_shape: str, data: str) -> str:
+    """The gallery category of a preset from its task, its input shape ("3×224×224") and data source."""
+    if task == "reinforcement":
+        return "RL"
+    if task == "generative":
+        return "generative"
+    if task in _SEQUENCE_TASKS or "sentence" in data or "sequence" in data or "text" in data:
+        return "sequence"
+    if input_shape.count("×") >= 2:
+        return "vision"
+    return "other"
+
+
+def _info(path: Path, project: dict) -> PresetInfo:
+    meta = project.get("metadata", {})
+    data = (project.get("data") or {}).get("source") or (project.get("training") or {}).get("env") or ""
+    task = meta.get("task", "")
+    return PresetInfo(path.stem, path, meta.get("title", path.stem), task, meta.get("description", ""),
+                      category(task, str(meta.get("input", "")), str(data)), meta.get("params"), str(data))
 
 
 def presets_dir() -> Path:
@@ -38,11 +66,9 @@ def list_presets() -> list[PresetInfo]:
     out = []
     for path in sorted(presets_dir().glob("*.json")):
         try:
-            meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
-        except (OSError, ValueError):
+            out.append(_info(path, json.loads(path.read_text(encoding="utf-8"))))
+        except (OSError, ValueError, AttributeError):
             continue
-        out.append(PresetInfo(path.stem, path, meta.get("title", path.stem), meta.get("task", ""),
-                              meta.get("description", "")))
     return out
 
 

@@ -17,7 +17,7 @@ the import is refused unless they agree (same tolerance as exports).
 `ImportResult.original_keys` maps each compiled key to the module's own, and
 the project keeps the keys that differ (`studio.compile.weights.ORIGINAL_KEY`),
 so the module's own checkpoints load into the network. Every network and
-block is laid out in layers, left to right, wrapped every `WRAP` layers.
+block is laid out in layers, top to bottom (`studio.graph.layout`).
 """
 
 from __future__ import annotations
@@ -39,10 +39,9 @@ from studio.export.import_rules import qualname
 from studio.export.import_trace import record, trace
 from studio.export.module_loader import load_class
 from studio.graph.analysis import Analyzer
-from studio.graph.layout import layered
+from studio.graph.layout import lay_out_project
 from studio.graph.project import Project
 
-WRAP = 12  # layers per band of the layout: a long chain folds into rows instead of one 80,000-pixel line
 
 
 @dataclass
@@ -160,10 +159,8 @@ def _compiled(project: Project, network: str):
 
 
 def lay_out(project: Project) -> None:
-    """Every network and block of the project laid out in layers, left to right, long chains wrapped."""
-    for net in project.all_networks():
-        for nid, pos in layered(net, wrap=WRAP).items():
-            net.move(nid, pos)
+    """Every network and block of the project laid out in layers, top to bottom (docs/architecture.md)."""
+    lay_out_project(project)
 
 
 def matched_weights(model: nn.Module, paths: dict[str, str], sources: dict[str, dict[str, str]],

@@ -103,4 +103,7 @@ def summary_line(metrics: dict[str, Any], prefix: str = "val_") -> str:
         value = metrics.get(name)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             parts.append(metric.text(value))
+    if not parts and prefix == "val_":  # no summary figure (a GAN without validation data): show what there is
+        parts = [f"{k.replace('_', ' ')} {v:.4g}" for k, v in metrics.items()
+                 if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "epoch"][:3]
     return ", ".join(parts)

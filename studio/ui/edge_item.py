@@ -1,9 +1,13 @@
 """How one wire looks: `EdgeItem`, a curve from an output port to an input port with its shape label.
 
-The curve is a horizontal S-bend (cubic Bézier) between the two port
-positions the scene gives it. At its middle a small rounded label shows the
-tensor shape that flows along it ("6×28×28", batch left out); a wire whose
-source failed shows no label. Selecting a wire (click) lets Delete remove it.
+The curve is an S-bend (cubic Bézier) between the two port positions the
+scene gives it, vertical when data flows down and horizontal when it flows
+right (`studio.ui.flow`). A wire that would run through other cards (a skip
+connection beside a straight chain) takes a lane beside them instead: the
+scene passes the lane's offset from `detour`. Just past its source port a
+small rounded label shows the tensor shape that flows along it ("N×6×28×28");
+that spot lies in the gap between ranks, so the label never covers a card. A
+wire whose source failed shows no label. Selecting a wire (click) lets Delete remove it.
 `PendingWire` is the wire that follows the mouse while the user drags from a
 port.
 """
@@ -15,20 +19,49 @@ from PySide6.QtGui import QBrush, QFont, QFontMetricsF, QPainter, QPainterPath, 
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
 
 from studio.graph import Edge
-from studio.ui import theme
+from studio.ui import flow, theme
 
 
-def wire_path(a: QPointF, b: QPointF) -> QPainterPath:
-    """The S-curve from `a` (an output) to `b` (an input)."""
+def wire_path(a: QPointF, b: QPointF, lane: float | None = None) -> QPainterPath:
+    """The S-curve from `a` (an output) to `b` (an input); with `lane`, running along it (x, or y flowing right)."""
+    down = flow.down()
+
+    def pt(along: float, across: float) -> QPointF:  # (along the flow, across it) -> scene point
+        return QPointF(across, along) if down else QPointF(along, across)
+
+    (a1, a2), (b1, b2) = ((a.y(), a.x()), (b.y(), b.x())) if down else ((a.x(), a.y()), (b.x(), b.y()))
     path = QPainterPath(a)
-    dx = max(40.0, abs(b.x() - a.x()) * 0.5)
-    path.cubicTo(QPointF(a.x() + dx, a.y()), QPointF(b.x() - dx, b.y()), b)
+    if lane is None:
+        d = max(40.0, abs(b1 - a1) * 0.5)
+        path.cubicTo(pt(a1 + d, a2), pt(b1 - d, b2), b)
+        return path
+    g = GAP_TURN
+    path.cubicTo(pt(a1 + g * 0.6, a2), pt(a1 + g * 0.4, lane), pt(a1 + g, lane))
+    path.lineTo(pt(b1 - g, lane))
+    path.cubicTo(pt(b1 - g * 0.4, lane), pt(b1 - g * 0.6, b2), b)
     return path
+
+
+GAP_TURN = 26.0  # a detour leaves and rejoins within this distance of a port: inside the gap between ranks
+
+
+def detour(a: QPointF, b: QPointF, cards: list[QRectF]) -> float | None:
+    """The lane (x, or y flowing right) for a wire from `a` to `b` that keeps clear of `cards`; None when clear."""
+    down = flow.down()
+    stroker = QPainterPathStroker()
+    stroker.setWidth(8)  # the curve's own line: a path alone would count the area its chord closes
+    straight = stroker.createStroke(wire_path(a, b))
+    hit = [r for r in cards if straight.intersects(r)]
+    if not hit:
+        return None
+    if down:
+        return max(r.right() for r in hit) + 24.0
+    return max(r.bottom() for r in hit) + 24.0
 
 
 def _label_font() -> QFont:
     f = QFont()
-    f.setPointSizeF(7.5)
+    f.setPointSizeF(f.pointSizeF() * 0.95)
     return f
 
 
@@ -41,6 +74,7 @@ class EdgeItem(QGraphicsItem):
         self.label = ""
         self._a = QPointF()
         self._b = QPointF()
+        self._lane: float | None = None
         self._path = QPainterPath()
         self._shape = QPainterPath()
         self._label_rect = QRectF()
@@ -48,13 +82,13 @@ class EdgeItem(QGraphicsItem):
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(0)
 
-    def set_ends(self, a: QPointF, b: QPointF) -> None:
-        """Moves the wire's ends (scene coordinates)."""
-        if a == self._a and b == self._b and not self._path.isEmpty():
+    def set_ends(self, a: QPointF, b: QPointF, lane: float | None = None) -> None:
+        """Moves the wire's ends (scene coordinates), running along `lane` (see `detour`) if given."""
+        if a == self._a and b == self._b and lane == self._lane and not self._path.isEmpty():
             return
         self.prepareGeometryChange()
-        self._a, self._b = QPointF(a), QPointF(b)
-        self._path = wire_path(a, b)
+        self._a, self._b, self._lane = QPointF(a), QPointF(b), lane
+        self._path = wire_path(a, b, lane)
         stroker = QPainterPathStroker()
         stroker.setWidth(10)
         self._shape = stroker.createStroke(self._path)
@@ -81,8 +115,11 @@ class EdgeItem(QGraphicsItem):
         if self.label:
             fm = QFontMetricsF(_label_font())
             w, h = fm.horizontalAdvance(self.label) + 10, fm.height() + 4
-            mid = self._path.pointAtPercent(0.5)
-            self._label_rect = QRectF(mid.x() - w / 2, mid.y() - h / 2, w, h)
+            a = self._a  # just past the output port, in the gap between ranks
+            if flow.down():
+                self._label_rect = QRectF(a.x() - w / 2, a.y() + 6, w, h)
+            else:
+                self._label_rect = QRectF(a.x() + 8, a.y() - h / 2, w, h)
         else:
             self._label_rect = QRectF()
         self._bounds = self._path.boundingRect().adjusted(-3, -3, 3, 3).united(self._label_rect)

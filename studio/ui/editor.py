@@ -25,24 +25,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, QPointF, Signal, Slot
+from PySide6.QtCore import QObject, QPointF, QTimer, Signal, Slot
 from PySide6.QtGui import QUndoStack
 
 from studio import catalog
 from studio.catalog import BLOCK_TYPE
 from studio.errors import StudioError
+from studio.export.symbolic import length_symbols
 from studio.graph import Analyzer, Edge, Network, Problem, Project, Report
 from studio.graph.blocks import collapse
 from studio.graph.fixes import Fix, fixes_for
 from studio.graph.inline import Expanded, collapse_back, expand, ungroup
-from studio.ui import clipboard
-from studio.graph.layout import layered
+from studio.ui import clipboard, flow
+from studio.graph.layout import FLOW_KEY, flow_of, layered
 from studio.graph.wiring import insert_on_wire, wire
 from studio.train.preflight import training_problems
 from studio.ui.commands import RecordedCommand
 from studio.ui.scene import NetworkScene
 
 GRID = 20.0
+SYMBOLS_DELAY_MS = 250  # after the last edit, the wires name the free sequence length (T)
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ class Editor(QObject):
         self.levels: list[tuple[str, str, str | None]] = [("net", project.network().name, None)]
         self._expanded: list[tuple[Network, Expanded]] = []  # blocks expanded in place (valid while undo allows)
         self.scene: NetworkScene = self._make_scene()
+        self._symbols_timer = QTimer(self, singleShot=True, interval=SYMBOLS_DELAY_MS)
+        self._symbols_timer.timeout.connect(self._name_symbols)
         self.refresh()
 
     # --- what is on show ----------------------------------------------------
@@ -84,6 +88,7 @@ class Editor(QObject):
         return self.project.networks[name] if kind == "net" else self.project.blocks[name].network
 
     def _make_scene(self) -> NetworkScene:
+        flow.use(flow_of(self.project))  # ports and wires follow the project's direction of flow
         scene = NetworkScene(self.network, self)
         scene.connect_requested.connect(self.connect_edge)
         scene.reconnect_requested.connect(self.reconnect)
@@ -142,9 +147,11 @@ class Editor(QObject):
             return
         self.refresh()
 
-    def _settings_changed(self, section: str, *_) -> None:
+    def _settings_changed(self, section: str, key: str = "", *_) -> None:
         if section in ("training", "data"):  # the loss or the training size may bring problems or clear them
             self.refresh()
+        elif section == "metadata" and key == FLOW_KEY:  # ports move to other sides: draw the cards again
+            self._show(self.levels)
 
     def refresh(self) -> None:
         """Analyses again (only what changed) and shows the result."""
@@ -159,6 +166,19 @@ class Editor(QObject):
         self.scene.show_groups([(f"block {g.node.params['block']} '{g.node.name}', expanded", g.node_ids)
                                 for g in self.expanded_groups()])
         self.analysed.emit(self.report)
+        self._symbols_timer.start()
+
+    @Slot()
+    def _name_symbols(self) -> None:
+        # Which sizes follow a free sequence length takes a few analyses of a copy (0.1-0.5 s on a
+        # transformer): done once the edits pause, and only for a top-level network.
+        symbols = {}
+        if not self.in_block():
+            try:
+                symbols = length_symbols(self.project, self.levels[0][1])
+            except StudioError:
+                pass
+        self.scene.set_symbols(symbols)
 
     def _level_report(self) -> Report | None:
         report = self.root_report
@@ -369,12 +389,18 @@ class Editor(QObject):
         self.scene.select_nodes(ids)
         return ids
 
-    def auto_layout(self) -> None:
-        """Lays the network out left to right (one undo step)."""
-        net = self.network
-        wrap = 12 if len(net.nodes) > 60 else 0
-        positions = layered(net, wrap=wrap)
-        self.edit("auto-layout", lambda: [net.move(i, p) for i, p in positions.items()])
+    def auto_layout(self, direction: str | None = None) -> None:
+        """Lays the network out in layers (one undo step); `direction` ("down", "right") also sets the project's."""
+        net, project = self.network, self.project
+        direction = direction or flow_of(project)
+        positions = layered(net, direction)
+
+        def action():
+            if direction != flow_of(project):
+                project.set_setting("metadata", FLOW_KEY, direction)
+            for i, p in positions.items():
+                net.move(i, p)
+        self.edit("auto-layout", action)
 
     def align_to_grid(self) -> None:
         """Snaps the selected nodes (or all) to the grid."""

@@ -181,6 +181,9 @@ class ExportDialog(JobDialog):
     @Slot()
     def _format_changed(self, *_) -> None:
         self.description.setText(format_label(self.fmt)[1])
+        if not self.outcome_box.isHidden():  # the result shown was another format's: it would mislead
+            self.outcome_box.hide()
+            self.outcome.clear()
         if self._auto_path or not self.path.text().strip():
             self.path.setText(str(self.folder / default_name(self.project, self.fmt, self.network.currentText())))
             self._auto_path = True

@@ -35,7 +35,7 @@ from studio.errors import ProjectFileError, StudioError
 from studio.graph import Project
 from studio.graph import io as project_io
 from studio.presets import presets_dir
-from studio.ui import clipboard, dialogs, freeze, theme
+from studio.ui import clipboard, dialogs, dock_sizes, freeze, theme
 from studio.ui.block_actions import BlockActionsMixin
 from studio.ui.breadcrumb import Breadcrumb
 from studio.ui.document import Document
@@ -48,8 +48,10 @@ from studio.ui.quick_add import QuickAdd
 from studio.ui.start_page import StartPage, add_recent, settings
 from studio.train.events import RunFinished
 from studio.graph.summary import trainable_params
+from studio.graph.layout import flow_of
 from studio.ui.summary import SummaryTable, memory_text
 from studio.ui.training import TrainingDock
+from studio.ui.node_item import READABLE_ZOOM
 from studio.ui.view import EditorView
 
 
@@ -58,7 +60,7 @@ def new_project() -> Project:
     project = Project("untitled")
     net = project.add_network("main")
     net.add_node("Input", "x", {"shape": [1, 28, 28]}, (0, 0))
-    net.add_node("Output", "y", {}, (360, 0))
+    net.add_node("Output", "y", {}, (0, 160))  # below: data flows down (docs/architecture.md)
     return project
 
 
@@ -130,7 +132,7 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
         self.training_dock.gradients_flagged.connect(self._gradients_flagged)
         self.problems_dock.raise_()
         self.resizeDocks([self.palette_dock, self.inspector_dock], [220, 290], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.problems_dock], [110], Qt.Orientation.Vertical)
+        dock_sizes.follow(self, [self.problems_dock, self.summary_dock, self.training_dock])
 
     def _dock(self, title: str, widget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -185,6 +187,9 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
         self.act_zoom_out = self._action("Zoom &Out", lambda: self.view and self.view.zoom_by(0.8), K.ZoomOut)
         self.act_layout = self._action("Auto-&Layout", self.auto_layout, "Ctrl+L")
         self.act_grid = self._action("Align to &Grid", self.align_to_grid, None)
+        self.act_flow_right = self._action("Flow Left to &Right", self._flow_right, None)
+        self.act_flow_right.setCheckable(True)
+        self.act_flow_right.setToolTip("Lay the network out left to right instead of top to bottom")
         self.act_quick_add = self._action("&Add Layer…", self.open_quick_add, None)
         self.act_quick_add.setToolTip("Tab on the canvas")
         self.act_export = self._action("&Export…", self.open_export_dialog, "Ctrl+E")
@@ -198,7 +203,7 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
                                  self.act_paste, self.act_duplicate, self.act_delete, self.act_select_all,
                                  self.act_rename, self.act_collapse, self.act_fit, self.act_zoom_in,
                                  self.act_zoom_out, self.act_layout, self.act_grid, self.act_quick_add,
-                                 self.act_export, self.act_load_weights, self.act_freeze]
+                                 self.act_export, self.act_load_weights, self.act_freeze, self.act_flow_right]
         self._editing_actions += self._make_block_actions()
         self.theme_group = QActionGroup(self)
         self.theme_actions = {}
@@ -223,8 +228,8 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
                   self.act_expand, self.act_collapse_back, self.act_ungroup, None, self.act_freeze):
             self.edit_menu.addSeparator() if a is None else self.edit_menu.addAction(a)
         v = bar.addMenu("&View")
-        for a in (self.act_fit, self.act_zoom_in, self.act_zoom_out, None, self.act_layout, self.act_grid, None,
-                  self.act_flat):
+        for a in (self.act_fit, self.act_zoom_in, self.act_zoom_out, None, self.act_layout, self.act_flow_right,
+                  self.act_grid, None, self.act_flat):
             v.addSeparator() if a is None else v.addAction(a)
         v.addSeparator()
         t = v.addMenu("&Theme")
@@ -275,8 +280,9 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
         self.editor.scene_changed.connect(self._scene_changed)
         self.editor.undo_stack.indexChanged.connect(self._blocks_changed)
         self.stack.setCurrentWidget(self.editor_area)
-        for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.summary_dock):
+        for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.summary_dock, self.training_dock):
             dock.show()
+        self.problems_dock.raise_()
         for a in self._editing_actions:
             a.setEnabled(True)
         self._scene_changed()
@@ -301,7 +307,7 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
 
     def _show_start(self) -> None:
         self.stack.setCurrentWidget(self.start_page)
-        for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.summary_dock):
+        for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.summary_dock, self.training_dock):
             dock.hide()
         for a in self._editing_actions:
             a.setEnabled(False)
@@ -491,14 +497,23 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
     @Slot()
     def _first_view(self) -> None:
         if self.view:
-            self.view.fit_all(min_zoom=0.5)
+            self.view.fit_all(min_zoom=READABLE_ZOOM)
+            self.view.setFocus()  # shortcuts work at once, without a click on the canvas
 
     @Slot()
-    def auto_layout(self) -> None:
-        """Lays the network out left to right (undoable)."""
+    def auto_layout(self, direction: str | None = None) -> None:
+        """Lays the network out in layers and shows it at a readable zoom (undo restores positions and zoom)."""
         if self.editor:
-            self.editor.auto_layout()
-            self.fit_all()
+            stack, before = self.editor.undo_stack, self.view.view_state()
+            index = stack.index()
+            self.editor.auto_layout(direction)
+            if stack.index() == index + 1:
+                self.view.fit_all(min_zoom=READABLE_ZOOM)
+                self.view.keep_view_with(stack, index, before)
+
+    @Slot(bool)
+    def _flow_right(self, right: bool) -> None:
+        self.auto_layout("right" if right else "down")
 
     @Slot()
     def align_to_grid(self) -> None:
@@ -542,6 +557,7 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
     # --- following the editor ------------------------------------------------------------------
     def _scene_changed(self) -> None:
         self.breadcrumb.set_path([name for _, name, _ in self.editor.levels], list(self.editor.project.networks))
+        self.act_flow_right.setChecked(flow_of(self.editor.project) == "right")
 
     def _level_chosen(self, level: int) -> None:
         self.editor.go_to_level(level)
@@ -568,6 +584,8 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
             problems += [(len(ed.levels) - 1, p) for p in report.problems + report.warnings]
         self.problems.show_problems(problems, [ed.fixes(level, p) for level, p in problems])
         self.problems_dock.setWindowTitle(f"Problems ({len(problems)})" if problems else "Problems")
+        if dock_sizes.on_top(self) is self.problems_dock:
+            dock_sizes.fit_bottom(self)
         project = ed.project
         self.frozen = freeze.frozen_ids(project, ed.network)
         flagged = getattr(self, "_flagged", {}).get(ed.network.name, {})

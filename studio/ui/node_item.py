@@ -1,8 +1,11 @@
 """How one node looks on the canvas: `NodeItem`, a rounded card with ports.
 
-The card shows the node's name (bold) and its type on a second line, a stripe
-in its category's colour, input ports as circles on the left edge and
-outputs on the right (with their names when a side has more than one), a
+The card shows the node's name (bold, a little larger than the UI font) and
+its type on a second line, a stripe in its category's colour, and its ports
+as circles where data flows in and out (`studio.ui.flow`): inputs on the top
+edge and outputs on the bottom when data flows down, left and right edges when
+it flows right, with their names when a side has more than one. A name too
+long for the card is elided and the tooltip gives it whole. A
 selection outline, and a red fill and outline when analysis reports an error
 (the message is its tooltip). A frozen node (its weights left alone by
 training, see `studio.ui.freeze`) is drawn muted, hatched, with a dashed
@@ -28,11 +31,12 @@ from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem
 
-from studio.ui import theme
+from studio.ui import flow, theme
 
-WIDTH = 132.0
-HEADER = 44.0      # stripe + name line + type line
+WIDTH = 176.0      # studio.graph.layout.NODE_W; wider with many ports (card_width)
+HEADER = 48.0      # stripe + name line + type line
 ROW = 17.0         # one named port per row
+PORT_PITCH = 72.0  # room for one port's name when ports sit side by side (studio.graph.layout.PORT_PITCH)
 PORT_R = 5.0       # port circle radius
 HIT_R = 10.0       # how near a click must be to take a port
 
@@ -75,12 +79,20 @@ class NodeLook:
 
 
 def _fonts() -> tuple[QFont, QFont]:
-    title = QFont()
-    title.setPointSizeF(9.5)
-    title.setBold(True)
+    """The title (15 % over the UI font, so it stays legible from a zoom of 0.87) and the type line."""
     small = QFont()
-    small.setPointSizeF(8.0)
+    title = QFont(small)
+    title.setPointSizeF(small.pointSizeF() * 1.15)
+    title.setBold(True)
     return title, small
+
+
+def card_width(inputs: int, outputs: int, direction: str) -> float:
+    """A card's width: wider when data flows down and a side has more ports than two, so each name fits."""
+    return max(WIDTH, PORT_PITCH * max(inputs, outputs)) if direction == "down" else WIDTH
+
+
+READABLE_ZOOM = 1 / 1.15  # the lowest zoom at which a title is at least the UI font size
 
 
 class NodeItem(QGraphicsItem):
@@ -91,6 +103,7 @@ class NodeItem(QGraphicsItem):
         self.node_id = node_id
         self.look = look
         self._height = 0.0
+        self._width = WIDTH
         self.frozen = False
         self.gradient = "ok"
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
@@ -106,22 +119,36 @@ class NodeItem(QGraphicsItem):
     def _named(self) -> bool:
         return len(self.look.inputs) > 1 or len(self.look.outputs) > 1
 
+    def _name_rows(self) -> tuple[int, int]:
+        """Rows of port names (above the title, below the type) when data flows down."""
+        return int(len(self.look.inputs) > 1), int(len(self.look.outputs) > 1)
+
+    def _top(self) -> float:
+        """Where the title block starts: below the row of input names, if any."""
+        return ROW * self._name_rows()[0] if flow.down() else 0.0
+
     def _layout(self) -> None:
+        self._width = card_width(len(self.look.inputs), len(self.look.outputs), flow.current())
+        if flow.down():
+            self._height = HEADER + 6 + ROW * sum(self._name_rows())
+            return
         rows = max(len(self.look.inputs), len(self.look.outputs))
         self._height = HEADER + 4 + rows * ROW if self._named() else HEADER + 6
 
     def boundingRect(self) -> QRectF:
-        return QRectF(-PORT_R - 2, -6, WIDTH + 2 * PORT_R + 4, self._height + 12)  # room for the gradient halo
+        return QRectF(-PORT_R - 2, -6, self._width + 2 * PORT_R + 4, self._height + 12)  # room for the gradient halo
 
     def card(self) -> QRectF:
         """The card's rectangle in item coordinates."""
-        return QRectF(0, 0, WIDTH, self._height)
+        return QRectF(0, 0, self._width, self._height)
 
     def port_pos(self, side: str, port: str) -> QPointF:
         """Where a port's circle sits, in item coordinates; side is "in" or "out"."""
         ports = self.look.inputs if side == "in" else self.look.outputs
         i = ports.index(port) if port in ports else 0
-        x = 0.0 if side == "in" else WIDTH
+        if flow.down():
+            return QPointF(self._width * (i + 1) / (len(ports) + 1), 0.0 if side == "in" else self._height)
+        x = 0.0 if side == "in" else self._width
         if self._named():
             return QPointF(x, HEADER + 2 + ROW * (i + 0.5))
         return QPointF(x, self._height / 2)
@@ -152,7 +179,7 @@ class NodeItem(QGraphicsItem):
             self._layout()
         else:
             self.look = look
-        self.setToolTip(look.message if look.status == "error" else f"{look.type_label}: {look.doc}")
+        self.setToolTip(look.message if look.status == "error" else tooltip(look))
         self.update()
 
     def set_frozen(self, frozen: bool) -> None:
@@ -209,19 +236,20 @@ class NodeItem(QGraphicsItem):
         stripe = theme.category_colour(look.category)
         if frozen:
             stripe = _mix(stripe, t.canvas, 0.5)
-        painter.fillRect(QRectF(0, 0, WIDTH, 4), stripe)
+        painter.fillRect(QRectF(0, 0, self._width, 4), stripe)
         painter.restore()
         if frozen:
-            draw_snowflake(painter, QPointF(WIDTH - 13, 16), 6.5, ice)
+            draw_snowflake(painter, QPointF(self._width - 13, 16), 6.5, ice)
         if self.gradient != "ok":
             self._paint_gradient(painter, rect)
 
         title, small = _fonts()
-        text_w = WIDTH - (34 if frozen else 20)
+        text_w = self._width - (34 if frozen else 20)
+        top = self._top()
         painter.setFont(title)
         painter.setPen(t.error if error else t.text)
         fm = QFontMetricsF(title)
-        painter.drawText(QRectF(10, 7, text_w, 18), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+        painter.drawText(QRectF(10, top + 6, text_w, 20), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                          fm.elidedText(look.name, Qt.TextElideMode.ElideRight, text_w))
         painter.setFont(small)
         painter.setPen(t.subtext)
@@ -230,11 +258,14 @@ class NodeItem(QGraphicsItem):
         if frozen:
             sub += " · frozen"
             painter.setPen(ice)
-        painter.drawText(QRectF(10, 24, text_w, 15), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+        painter.drawText(QRectF(10, top + 26, text_w, 18), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                          fm.elidedText(sub, Qt.TextElideMode.ElideRight, text_w))
+        self._paint_ports(painter, fm)
 
-        named = self._named()
-        for side, ports in (("in", look.inputs), ("out", look.outputs)):
+    def _paint_ports(self, painter: QPainter, fm: QFontMetricsF) -> None:
+        t, look = theme.current(), self.look
+        named_in, named_out = self._name_rows() if flow.down() else (self._named(),) * 2
+        for side, ports, named in (("in", look.inputs, named_in), ("out", look.outputs, named_out)):
             for p in ports:
                 c = self.port_pos(side, p)
                 valid = side == "in" and look.marks.get(p) == "valid"
@@ -243,12 +274,27 @@ class NodeItem(QGraphicsItem):
                 r = PORT_R + (1.5 if valid else 0)
                 painter.drawEllipse(c, r, r)
                 if named:
+                    box, align = self._name_box(side, c, len(ports))
                     painter.setPen(t.subtext)
-                    box = QRectF(10, c.y() - ROW / 2, WIDTH / 2 - 12, ROW) if side == "in" else \
-                        QRectF(WIDTH / 2, c.y() - ROW / 2, WIDTH / 2 - 10, ROW)
-                    align = Qt.AlignmentFlag.AlignLeft if side == "in" else Qt.AlignmentFlag.AlignRight
                     painter.drawText(box, align | Qt.AlignmentFlag.AlignVCenter,
                                      fm.elidedText(p, Qt.TextElideMode.ElideRight, box.width()))
+
+    def _name_box(self, side: str, c: QPointF, count: int) -> tuple[QRectF, Qt.AlignmentFlag]:
+        """Where a port's name is written: beside its circle, inside the card."""
+        if flow.down():
+            w = self._width / count - 12  # a gap between neighbouring names
+            y = c.y() + PORT_R if side == "in" else c.y() - PORT_R - ROW
+            return QRectF(c.x() - w / 2, y, w, ROW), Qt.AlignmentFlag.AlignHCenter
+        if side == "in":
+            return QRectF(10, c.y() - ROW / 2, self._width / 2 - 12, ROW), Qt.AlignmentFlag.AlignLeft
+        return QRectF(self._width / 2, c.y() - ROW / 2, self._width / 2 - 10, ROW), Qt.AlignmentFlag.AlignRight
+
+
+def tooltip(look: NodeLook) -> str:
+    """The card's tooltip: its whole name (the card may elide it), type and what the type does."""
+    ports = "".join(f"\n{side}: {', '.join(names)}" for side, names in (("inputs", look.inputs), ("outputs", look.outputs))
+                    if len(names) > 1)
+    return f"{look.name}\n{look.type_label}: {look.doc}{ports}"
 
 
     def _paint_gradient(self, painter: QPainter, rect: QRectF) -> None:
@@ -260,7 +306,7 @@ class NodeItem(QGraphicsItem):
         painter.setPen(pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRoundedRect(rect.adjusted(-3.5, -3.5, 3.5, 3.5), 9, 9)
-        badge = QRectF(WIDTH - 9, -5, 14, 14)  # a "∇" badge on the corner: the card's own text stays clear
+        badge = QRectF(self._width - 9, -5, 14, 14)  # a "∇" badge on the corner: the card's own text stays clear
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(colour)
         painter.drawEllipse(badge)

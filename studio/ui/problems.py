@@ -1,5 +1,7 @@
 """The problems list: every mistake analysis found, one line each; click one to go to its node.
 
+The list is only as tall as its lines (`wanted_height`; studio/ui/dock_sizes.py sizes its dock).
+
 Lines read like `studio check`'s: "main/fc1: Linear 'fc1' expects ...", with an
 error or a warning icon (a warning: the network runs, but not as meant). Clicking
 a line sends `node_chosen(level, node_id)`; the main window selects and
@@ -19,6 +21,7 @@ from PySide6.QtWidgets import QListWidget, QListWidgetItem, QStyle
 
 ROLE = Qt.ItemDataRole.UserRole
 FIX_ROLE = Qt.ItemDataRole.UserRole + 1
+MAX_ROWS = 6  # the list grows with its lines up to this many, then scrolls
 
 
 class ProblemsList(QListWidget):
@@ -71,6 +74,12 @@ class ProblemsList(QListWidget):
     def fix_items(self) -> list[QListWidgetItem]:
         """The "Fix: …" lines on show."""
         return [self.item(i) for i in range(self.count()) if self.item(i).data(FIX_ROLE) is not None]
+
+    def wanted_height(self) -> int:
+        """The height that shows every line (at most `MAX_ROWS`) and no empty space."""
+        rows = min(max(self.count(), 1), MAX_ROWS)
+        row = max([self.sizeHintForRow(i) for i in range(rows)] + [self.fontMetrics().height() + 8, 22])
+        return rows * row + 2 * self.frameWidth() + 4
 
     def _clicked(self, item: QListWidgetItem) -> None:
         fix = item.data(FIX_ROLE)

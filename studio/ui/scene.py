@@ -20,18 +20,19 @@ The same scene, non-interactive, draws the start page's thumbnails.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem, QGraphicsScene, QGraphicsSimpleTextItem
 
 from studio import catalog
 from studio.catalog import BLOCK_TYPE
-from studio.graph import Edge, Network, Report, format_shape
+from studio.export.symbolic import symbolic_shape
+from studio.graph import Edge, Network, Report
 from studio.graph.summary import type_label
 from studio.graph.wiring import why_not_wire
 from studio.ui import theme
-from studio.ui.edge_item import EdgeItem, PendingWire
-from studio.ui.node_item import NodeItem, NodeLook
+from studio.ui.edge_item import EdgeItem, PendingWire, detour
+from studio.ui.node_item import NodeItem, NodeLook, tooltip
 
 
 class NetworkScene(QGraphicsScene):
@@ -52,6 +53,7 @@ class NetworkScene(QGraphicsScene):
         self.edges: dict[Edge, EdgeItem] = {}
         self._by_node: dict[str, set[Edge]] = {}
         self._report: Report | None = None
+        self.symbols: dict = {}  # (node id, port) -> {dim: "T"}: sizes an export leaves free (set_symbols)
         self._pending: PendingWire | None = None
         self._drag_from: tuple[str, str] | None = None   # (node id, output port)
         self._picked: Edge | None = None                  # wire whose input end is being moved
@@ -59,6 +61,8 @@ class NetworkScene(QGraphicsScene):
         self._drop_mark: QGraphicsPathItem | None = None  # the wire a dragged layer would be spliced into
         self.frames: list[QGraphicsRectItem] = []  # one around each block expanded in place
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        self._reroute = QTimer(self, singleShot=True, interval=0)  # once per batch of moves (auto-layout)
+        self._reroute.timeout.connect(self._place_all_edges)
         for nid in network.nodes:
             self._add_node(nid)
         for edge in network.edges:
@@ -93,7 +97,7 @@ class NetworkScene(QGraphicsScene):
 
     def _add_node(self, node_id: str) -> None:
         item = NodeItem(node_id, self._look(node_id))
-        item.setToolTip(f"{item.look.type_label}: {item.look.doc}")
+        item.setToolTip(tooltip(item.look))
         self._syncing = True
         item.setPos(*self.network.nodes[node_id].pos)
         self._syncing = False
@@ -135,6 +139,12 @@ class NetworkScene(QGraphicsScene):
             self._syncing = True
             item.setPos(*new)
             self._syncing = False
+        if not self._reroute.isActive():  # a card that moved may now stand in other wires' way
+            self._reroute.start()
+
+    def _place_all_edges(self) -> None:
+        for item in self.edges.values():
+            self._place_edge(item)
 
     def node_item_moved(self, item: NodeItem) -> None:
         """Keeps the wires of a node attached while it moves (called by the item)."""
@@ -145,7 +155,10 @@ class NetworkScene(QGraphicsScene):
         e = item.edge
         a, b = self.nodes.get(e.src), self.nodes.get(e.dst)
         if a is not None and b is not None:
-            item.set_ends(a.port_scene_pos("out", e.src_port), b.port_scene_pos("in", e.dst_port))
+            start, end = a.port_scene_pos("out", e.src_port), b.port_scene_pos("in", e.dst_port)
+            cards = [i.sceneBoundingRect() for i in self.items(QRectF(start, end).normalized().adjusted(-2, -2, 2, 2))
+                     if isinstance(i, NodeItem) and i is not a and i is not b]
+            item.set_ends(start, end, detour(start, end, cards))
 
     # --- analysis -------------------------------------------------------------
     def apply_report(self, report: Report | None) -> None:
@@ -164,7 +177,14 @@ class NetworkScene(QGraphicsScene):
         res = self._report.nodes.get(edge.src) if self._report else None
         if res is None or res.status != "ok" or edge.src_port not in res.outputs:
             return ""
-        return format_shape(res.outputs[edge.src_port])
+        return symbolic_shape(res.outputs[edge.src_port], self.symbols.get((edge.src, edge.src_port)))
+
+    def set_symbols(self, symbols: dict) -> None:
+        """Names the sizes that follow a free sequence length (`studio.export.symbolic`) on the wires."""
+        if symbols != self.symbols:
+            self.symbols = symbols
+            for edge, item in self.edges.items():
+                item.set_label(self._edge_label(edge))
 
     # --- queries ----------------------------------------------------------------
     def port_at(self, pos: QPointF) -> tuple[str, str, str] | None:

@@ -1,10 +1,10 @@
-"""The start page: New, Open, recent files, and the presets as cards.
+"""The start page: New, Open, recent files, and the preset gallery (`studio.ui.gallery`).
 
-Each preset card shows a thumbnail of its graph drawn by the editor's own
-`NetworkScene` (laid out in rows when the graph is one long line, so it
-reads at card size), its title, and its one-line description with the
-"about" paragraph as tooltip. Signals: `new_requested()`, `open_requested()`,
-`path_chosen(Path)` (a recent file or a preset).
+A preset's thumbnail is its first network drawn by the editor's own
+`NetworkScene`, laid out top to bottom and cut into columns (`folded`) so a
+long chain fills the wide card.
+Signals: `new_requested()`, `open_requested()`, `path_chosen(Path)` (a recent
+file or a preset).
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QRectF, QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QPainter, QPixmap
-from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
                                QScrollArea, QVBoxLayout, QWidget)
 
 from studio.graph import Project
 from studio.graph import io as project_io
-from studio.presets import list_presets
-from studio.ui import theme
-from studio.graph.layout import layered
+from studio.ui import flow, theme
+from studio.graph.layout import NODE_H, NODE_W, layered
+from studio.ui.gallery import Gallery, PresetCard  # noqa: F401  (PresetCard: the cards' class)
 from studio.ui.scene import NetworkScene
 
 MAX_RECENT = 8
@@ -48,12 +48,10 @@ def add_recent(path: Path) -> None:
 def render_thumbnail(project: Project, size: QSize, dpr: float = 1.0) -> QPixmap:
     """A picture of the project's first network, drawn by the editor's scene."""
     net = project.network()
-    positions = {i: n.pos for i, n in net.nodes.items()}
-    xs = [p[0] for p in positions.values()] or [0]
-    ys = [p[1] for p in positions.values()] or [0]
-    if (max(xs) - min(xs)) > 3 * (max(ys) - min(ys) + 200):  # one long row: fold it for the card
-        for nid, pos in layered(net, wrap=max(3, int(len(net.nodes) ** 0.5) + 1)).items():
-            net.move(nid, pos)  # a throwaway copy loaded just for the thumbnail
+    shown = flow.current()
+    flow.use("down")
+    for nid, pos in folded(layered(net, "down"), size.width() / size.height()).items():
+        net.move(nid, pos)  # a throwaway copy, loaded just for the card
     scene = NetworkScene(net)  # no analysis: shape labels are unreadable at card size, and it costs seconds
     pm = QPixmap(size * dpr)
     pm.setDevicePixelRatio(dpr)
@@ -61,10 +59,35 @@ def render_thumbnail(project: Project, size: QSize, dpr: float = 1.0) -> QPixmap
     painter = QPainter(pm)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-    scene.render(painter, QRectF(6, 6, size.width() - 12, size.height() - 12), scene.items_rect())
+    target = QRectF(6, 6, size.width() - 12, size.height() - 12)
+    scene.render(painter, target, thumbnail_source(scene.items_rect(), target))
     painter.end()
     scene.detach()
+    flow.use(shown)  # the cards read the direction as they paint: put it back only now
     return pm
+
+
+def folded(positions: dict[str, tuple[float, float]], aspect: float, gap: float = 120.0) -> dict:
+    """A top-to-bottom drawing cut into side-by-side columns, so a long chain fills a wide card."""
+    if not positions:
+        return positions
+    width = max(x for x, _ in positions.values()) + NODE_W + gap
+    height = max(y for _, y in positions.values()) + NODE_H
+    columns = max(1, round((aspect * height / width) ** 0.5))
+    band = height / columns
+    return {nid: (x + min(int(y // band), columns - 1) * width, y - min(int(y // band), columns - 1) * band)
+            for nid, (x, y) in positions.items()}
+
+
+THUMB_MIN_SCALE = 0.22  # below this the cards are specks: show the network's start instead of all of it
+
+
+def thumbnail_source(rect: QRectF, target: QRectF) -> QRectF:
+    """The part of the scene a thumbnail shows: all of it, or its left end (the inputs) at a visible scale."""
+    if min(target.width() / rect.width(), target.height() / rect.height()) >= THUMB_MIN_SCALE:
+        return rect
+    w, h = target.width() / THUMB_MIN_SCALE, target.height() / THUMB_MIN_SCALE
+    return QRectF(rect.left(), rect.center().y() - h / 2, w, h)
 
 
 _THUMBNAILS: dict[tuple, tuple[QPixmap, str]] = {}
@@ -77,44 +100,6 @@ def preset_picture(path: Path, size: QSize, dpr: float) -> tuple[QPixmap, str]:
         project = project_io.load(path)
         _THUMBNAILS[key] = (render_thumbnail(project, size, dpr), project.metadata.get("about", ""))
     return _THUMBNAILS[key]
-
-
-class PresetCard(QFrame):
-    """One preset: thumbnail, title, description. Signal: clicked(Path)."""
-
-    clicked = Signal(Path)
-
-    def __init__(self, info, parent=None):
-        super().__init__(parent)
-        self.info = info
-        self.setObjectName("card")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setFixedWidth(300)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 10, 10, 10)
-        layout.setSpacing(6)
-        self.picture = QLabel()
-        self.picture.setFixedSize(280, 150)
-        try:
-            picture, about = preset_picture(info.path, QSize(280, 150), self.devicePixelRatioF() or 1.0)
-            self.picture.setPixmap(picture)
-        except Exception as e:  # a broken preset still gets a card that says so
-            self.picture.setText(f"cannot show: {e}")
-            about = ""
-        layout.addWidget(self.picture)
-        title = QLabel(f"<b>{info.title}</b>" + (f"  <span style='color: gray'>{info.task}</span>" if info.task else ""))
-        layout.addWidget(title)
-        text = QLabel(info.description)
-        text.setWordWrap(True)
-        layout.addWidget(text)
-        layout.addStretch(1)
-        self.setToolTip(about or info.description)
-
-    def mouseReleaseEvent(self, event) -> None:
-        if event.button() == Qt.MouseButton.LeftButton:
-            self.clicked.emit(self.info.path)
-        super().mouseReleaseEvent(event)
 
 
 class StartPage(QScrollArea):
@@ -161,16 +146,10 @@ class StartPage(QScrollArea):
         outer.addWidget(self.recent)
 
         outer.addWidget(self._heading("Presets"))
-        grid = QGridLayout()
-        grid.setSpacing(14)
-        self.cards = []
-        for i, info in enumerate(list_presets()):
-            card = PresetCard(info)
-            card.clicked.connect(self.path_chosen)
-            grid.addWidget(card, i // 3, i % 3)
-            self.cards.append(card)
-        grid.setColumnStretch(3, 1)
-        outer.addLayout(grid)
+        self.gallery = Gallery()
+        self.gallery.chosen.connect(self.path_chosen)
+        self.cards = self.gallery.cards
+        outer.addWidget(self.gallery)
         outer.addStretch(1)
         self.setWidget(body)
         self.refresh_recent()

@@ -12,7 +12,7 @@ node in place. The view only forwards intent to the `Editor`.
 from __future__ import annotations
 
 from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QPainter, QPen
+from PySide6.QtGui import QPainter, QPen, QTransform
 from PySide6.QtWidgets import QFrame, QGraphicsView, QLineEdit
 
 from studio.ui import theme
@@ -73,8 +73,9 @@ class EditorView(QGraphicsView):
     def fit_all(self, min_zoom: float = MIN_ZOOM) -> None:
         """Shows every node, at no more than 100%.
 
-        With `min_zoom` (used when a project opens) a graph too wide to read
-        whole is shown at that zoom from its left end, where its inputs are.
+        With `min_zoom` (used when a project opens and after auto-layout) a
+        graph too big to read whole is shown at that zoom from its top left
+        corner, where its inputs are.
         """
         scene = self.scene()
         if scene is None:
@@ -88,12 +89,43 @@ class EditorView(QGraphicsView):
         elif self.zoom() < min_zoom:
             self.resetTransform()
             self.scale(min_zoom, min_zoom)
-            half = self.viewport().width() / 2 / min_zoom
-            self.centerOn(QPointF(rect.left() + half, rect.center().y()))
+            hw = self.viewport().width() / 2 / min_zoom
+            hh = self.viewport().height() / 2 / min_zoom
+            self.centerOn(QPointF(rect.center().x() if rect.width() <= 2 * hw else rect.left() + hw,
+                                  rect.center().y() if rect.height() <= 2 * hh else rect.top() + hh))
             self.resetCachedContent()
             return
         self.centerOn(rect.center())
         self.resetCachedContent()
+
+    def view_state(self) -> tuple[QTransform, QPointF]:
+        """(zoom transform, scene point at the centre): what `set_view_state` brings back."""
+        return QTransform(self.transform()), self.mapToScene(self.viewport().rect().center())
+
+    def set_view_state(self, state: tuple[QTransform, QPointF]) -> None:
+        """Shows the zoom and centre that `view_state` returned."""
+        self.setTransform(state[0])
+        self.centerOn(state[1])
+        self.resetCachedContent()
+
+    def keep_view_with(self, stack, command_index: int, before) -> None:
+        """Undoing the command at `command_index` of `stack` shows `before` again; redoing it, today's view.
+
+        Auto-layout changes the zoom with the positions, so its undo restores both
+        (the zoom itself stays out of the undo history, docs/architecture.md).
+        """
+        views = {command_index: before, command_index + 1: self.view_state()}
+        command = stack.command(command_index)
+
+        def follow(index: int) -> None:
+            try:
+                if stack.command(command_index) is not command:  # the command is gone: stop following
+                    stack.indexChanged.disconnect(follow)
+                elif index in views:
+                    self.set_view_state(views[index])
+            except RuntimeError:  # the stack or this view is being deleted with its project
+                pass
+        stack.indexChanged.connect(follow)
 
     def wheelEvent(self, event) -> None:
         delta = event.angleDelta().y()

@@ -13,8 +13,8 @@ from tests.ui.helpers import drag, drop_layer as _drop, label, port_point, scene
 def test_lenet_opens_with_shapes_on_wires(lenet):
     scene, net = lenet.editor.scene, lenet.editor.network
     assert set(scene.nodes) == set(net.nodes) and len(scene.edges) == len(net.edges) == 13
-    assert label(lenet, "conv1", "relu1") == "6×28×28"
-    assert label(lenet, "flatten", "fc1") == "400"
+    assert label(lenet, "conv1", "relu1") == "N×6×28×28"
+    assert label(lenet, "flatten", "fc1") == "N×400"
     assert "61,706 parameters" in lenet.memory.text()
     assert lenet.windowTitle().startswith("lenet5") and "*" not in lenet.windowTitle()
 
@@ -22,13 +22,13 @@ def test_lenet_opens_with_shapes_on_wires(lenet):
 def test_model_change_shows_on_canvas(lenet):
     net = lenet.editor.network
     lenet.editor.edit("set", lambda: net.set_params("conv1", {"out_channels": 4}))
-    assert label(lenet, "conv1", "relu1") == "4×28×28"
+    assert label(lenet, "conv1", "relu1") == "N×4×28×28"
     nid = lenet.editor.edit("add", lambda: net.add_node("ReLU", pos=(0, 300))).result
     assert nid in lenet.editor.scene.nodes
     lenet.editor.undo_stack.undo()
     assert nid not in lenet.editor.scene.nodes
     lenet.editor.undo_stack.undo()
-    assert label(lenet, "conv1", "relu1") == "6×28×28"
+    assert label(lenet, "conv1", "relu1") == "N×6×28×28"
     lenet.editor.project.check()
 
 
@@ -76,7 +76,7 @@ def test_wire_by_mouse_drag_then_undo_redo(window):
     drag(window, port_point(window, x, "out", "out"), port_point(window, lin, "in", "in"))
     edge = Edge(x, "out", lin, "in")
     assert edge in net.edges
-    assert label(window, x, lin) == "1×28×28"
+    assert label(window, x, lin) == "N×1×28×28"
     ed.undo_stack.undo()
     assert edge not in net.edges and edge not in ed.scene.edges
     ed.undo_stack.redo()
@@ -123,13 +123,13 @@ def test_inspector_edit_changes_wire_label_and_undoes(lenet, qtbot):
     editor.spin.selectAll()
     QTest.keyClicks(editor.spin, "12")  # two keystrokes: one merged undo step
     assert ed.network.nodes["conv1"].params["out_channels"] == 12
-    assert label(lenet, "conv1", "relu1") == "12×28×28"
+    assert label(lenet, "conv1", "relu1") == "N×12×28×28"
     assert lenet.undo_action.text().startswith("Undo set conv1.out_channels")
     ed.undo_stack.undo()
-    assert label(lenet, "conv1", "relu1") == "6×28×28"
+    assert label(lenet, "conv1", "relu1") == "N×6×28×28"
     assert editor.spin.value() == 6  # model -> widget
     ed.undo_stack.redo()
-    assert label(lenet, "conv1", "relu1") == "12×28×28"
+    assert label(lenet, "conv1", "relu1") == "N×12×28×28"
     ed.project.check()
 
 
@@ -141,10 +141,10 @@ def test_the_output_nodes_class_count_resizes_the_last_layer(lenet):
     classes.line.selectAll()
     QTest.keyClicks(classes.line, "3")
     assert ed.network.nodes["logits"].params["classes"] == 3
-    assert label(lenet, "fc3", "logits") == "3"  # fc3 says out_features: $classes
+    assert label(lenet, "fc3", "logits") == "N×3"  # fc3 says out_features: $classes
     assert "61,111 parameters" in lenet.memory.text()
     ed.undo_stack.undo()
-    assert label(lenet, "fc3", "logits") == "10" and "61,706 parameters" in lenet.memory.text()
+    assert label(lenet, "fc3", "logits") == "N×10" and "61,706 parameters" in lenet.memory.text()
 
 
 def test_inspector_refuses_bad_text_and_model_bad_values(lenet):
@@ -157,7 +157,7 @@ def test_inspector_refuses_bad_text_and_model_bad_values(lenet):
     assert ks.property("problem")
     ks.line.setText("")
     QTest.keyClicks(ks.line, "3")
-    assert not ks.property("problem") and label(lenet, "conv1", "relu1") == "6×30×30"
+    assert not ks.property("problem") and label(lenet, "conv1", "relu1") == "N×6×30×30"
 
 
 def test_rename_in_place_and_in_inspector(lenet):
@@ -243,14 +243,14 @@ def test_collapse_into_block_open_and_back(lenet, monkeypatch):
     QTest.keyClick(lenet.view, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
     assert "stem" in ed.project.blocks and "conv1" not in net.nodes
     (bid,) = [i for i, n in net.nodes.items() if n.type == "Block"]
-    assert label(lenet, bid, "pool1") == "6×28×28"
+    assert label(lenet, bid, "pool1") == "N×6×28×28"
     assert ed.scene.nodes[bid].look.type_label == "Block stem"
     # open it: double-click, breadcrumb appears, shapes inside are the real ones
     vp_point = lenet.view.mapFromScene(ed.scene.nodes[bid].mapToScene(QPointF(60, 12)))
     QTest.mouseDClick(lenet.view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, vp_point)
     assert ed.in_block() and ed.network is ed.project.blocks["stem"].network
     assert not lenet.breadcrumb.isHidden()
-    assert label(lenet, "conv1", "relu1") == "6×28×28"
+    assert label(lenet, "conv1", "relu1") == "N×6×28×28"
     lenet.breadcrumb.buttons[0].click()
     assert not ed.in_block() and bid in ed.scene.nodes
     # block arguments and repeat in the inspector

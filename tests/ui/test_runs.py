@@ -35,6 +35,7 @@ def test_reopening_a_project_lists_its_runs_and_offers_the_last_weights(window, 
     path = saved_xor(tmp_path)
     assert window.open_path(path)
     dock = window.training_dock
+    dock.raise_()  # a project opens with Problems on top of the bottom docks
     assert dock.panel.keep_checkpoints.value() == 2
     qtbot.mouseClick(dock.train_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dock.running, timeout=LONG)

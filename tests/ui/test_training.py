@@ -294,6 +294,7 @@ def test_taking_the_datas_class_count_sets_the_output_as_one_undoable_edit(qtbot
 
     monkeypatch.setattr(dialogs, "ask_classes", lambda parent, text, data, drawn: True)
     ed, dock = lenet.editor, lenet.training_dock
+    dock.raise_()  # a project opens with Problems on top of the bottom docks
     ed.edit("five classes", lambda: ed.network.set_params("logits", {"classes": 5}))
     short_run(dock)
     press(qtbot, dock.train_button)

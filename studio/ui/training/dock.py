@@ -618,7 +618,8 @@ class TrainingDock(QDockWidget):
         self._draw_progress()
         text = f"Training {self.state.ended_as} after {e.epochs_run} epoch(s)"
         if e.best_epoch:
-            text += f"; best epoch {e.best_epoch}: {summary_line(e.best)}"
+            best = summary_line(e.best)
+            text += f"; best epoch {e.best_epoch}" + (f": {best}" if best else "")
         if e.test:
             text += f"; test: {summary_line(e.test, prefix='test_')}"
         if r is not None:
