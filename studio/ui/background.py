@@ -11,7 +11,8 @@ to a lambda: it would run in the worker thread, see docs/architecture.md):
     receiver.job_failed(str message)        a StudioError's message, or "Type: text" for anything else
 
 The job cannot be cancelled (the export API has no cancel); `wait()` blocks
-until it has finished and the thread is gone, and `running` says whether it
+until it has finished and the thread is gone (its result still arrives
+through the event loop afterwards), and `running` says whether it
 still runs. The thread is quit, joined and deleted when the job ends.
 """
 
@@ -81,7 +82,13 @@ class BackgroundJob(QObject):
         self.worker = None
 
     def wait(self) -> None:
-        """Blocks until the job has finished (used when the window closes)."""
+        """Blocks until the job has finished (used when the window closes).
+
+        The worker's own request to stop the thread is queued to this (GUI)
+        thread, which is blocked here: ask directly, or the wait never ends.
+        A thread asked to quit while `fn` still runs ends as soon as it returns.
+        """
         if self.running:
+            self.thread.quit()
             self.thread.wait()
             self.running = False

@@ -159,7 +159,7 @@ class EvaluateView(QWidget):
     def wait(self) -> None:
         """Blocks until a running evaluation has ended (its result is then delivered by the event loop)."""
         if self.job is not None:
-            self.job.thread.wait()
+            self.job.wait()
 
     @Slot(str, float)
     def job_progress(self, step: str, fraction: float) -> None:
