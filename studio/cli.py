@@ -8,6 +8,7 @@
     studio train FILE [options]        train, writing checkpoints and metrics.jsonl (studio train -h)
     studio export FILE --format F -o PATH   export and verify (torchscript, pt2, onnx, python, state_dict)
     studio import SPEC -o project.json      trace an nn.Module (module:Class or file.py:Class) into a project
+    studio diff RUN_A RUN_B [--json]   what differs between two runs: settings and architecture
 
 Errors are one or two plain lines on stderr and a non-zero exit; `--debug`
 shows the traceback instead.
@@ -28,7 +29,7 @@ from studio.graph.analysis import Analyzer
 from studio.graph.summary import summary_data, summary_table
 from studio.presets import list_presets, resolve
 
-COMMANDS = ("presets", "check", "summary", "code", "train", "export", "import")
+COMMANDS = ("presets", "check", "summary", "code", "train", "export", "import", "diff")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,7 +72,25 @@ def _parser(command: str) -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_code)
     _add_train(sub, command == "train")
     _add_export(sub, command)
+    _add_diff(sub)
     return parser
+
+
+def _add_diff(sub) -> None:
+    p = sub.add_parser("diff", help="what differs between two runs: settings, architecture, last figures")
+    p.add_argument("run_a", help="a run folder (e.g. runs/lenet5-1)")
+    p.add_argument("run_b", help="the run folder to compare it with")
+    p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.set_defaults(run=cmd_diff)
+
+
+def cmd_diff(args) -> int:
+    """Prints the two runs' settings side by side (``*`` marks a difference) and the architecture diff."""
+    from studio.train.run_diff import compare_runs, diff_text
+
+    diff = compare_runs(args.run_a, args.run_b)
+    print(json.dumps(diff.to_dict(), indent=2) if args.json else diff_text(diff))
+    return 0
 
 
 def _add_export(sub, command: str) -> None:

@@ -26,6 +26,7 @@ from studio.train.distributed import launch_spec
 from studio.train.events import RunFailed
 from studio.train.multinode import add_node_arguments, is_distributed, spec_name, torchrun_args
 from studio.train.preflight import prepare_run
+from studio.train.run_copy import save_run_project
 from studio.train.project_run import (PROJECT_KEYS, check_room, data_for, input_shape, models_for,
                                        optimiser_settings, training_copy)
 from studio.train.run import add_train_arguments as _add_run_arguments
@@ -46,6 +47,7 @@ def run_from_args(project: Project, args: argparse.Namespace, path: Path) -> int
     root = path.parent
     rendezvous = torchrun_args(args)
     training, splits = _checked(project, training, data, args, path)
+    save_run_project(out, project, training, data)  # `studio diff` compares runs by it
     if is_distributed(args):
         spec = {"models": {"builder": "studio.train.project_run:build_models",
                            "kwargs": {"project": str(path), "training": training}},
