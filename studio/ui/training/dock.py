@@ -54,6 +54,7 @@ from studio.train.preflight import class_mismatch, run_problems
 from studio.train.process import warm_up
 from studio.ui import dialogs
 from studio.ui.training.controller import TrainingController
+from studio.ui.training.compare import RunComparison
 from studio.ui.training.dashboard import Dashboard, run_colour
 from studio.ui.training.runs import RunRecord, RunsTable, run_stem, runs_root, saved_runs
 from studio.ui.training.samples import SamplesGrid
@@ -171,6 +172,9 @@ class TrainingDock(QDockWidget):
         self.tabs.addTab(self.class_table, "Per class")
         self.tabs.addTab(self.samples, "Samples")
         self.tabs.addTab(self.runs_table, "Runs")
+        self.compare = RunComparison(self.runs_table, lambda: self.records, run_colour)  # two runs picked in Runs
+        self.tabs.addTab(self.compare, "Compare")
+        self.compare.compared.connect(lambda: self.tabs.setCurrentWidget(self.compare))
         for view in (self.confusion, self.class_table, self.samples):  # shown when their data arrives
             self.tabs.setTabVisible(self.tabs.indexOf(view), False)
         self.task_views = TaskViews(self.tabs, before=self.confusion)
