@@ -39,9 +39,10 @@ from studio.errors import TrainingError
 from studio.train import checkpoint as ckpt
 from studio.train import devices
 from studio.train import distributed as ddp
+from studio.train.compiling import compile_for_training
 from studio.train.config import TrainConfig
 from studio.train.events import (
-    BatchEnded, CheckpointSaved, EpochEnded, Event, RunFailed, RunFinished, RunStarted, event_to_dict,
+    BatchEnded, CheckpointSaved, EpochEnded, Event, RunFailed, RunFinished, RunStarted, RunWarning, event_to_dict,
 )
 from studio.train.failures import NonFiniteLoss, Where, explain
 from studio.train.loaders import InMemoryBatches, device_budget, eval_loader, train_loader
@@ -230,7 +231,8 @@ class Trainer:
         self.mixed_precision = devices.use_mixed_precision(self.device, c.mixed_precision)
         self.channels_last = devices.use_channels_last(
             self.device, c.channels_last, getattr(self.data, "input_shape", None))
-        train_models = self._place_models()
+        train_models = compile_for_training(self._place_models(), c.compile,
+                                            lambda text: self._emit(RunWarning(text)))
         pin = self.device.type == "cuda"
         if hasattr(self.recipe, "batches"):  # it makes its own steps (an RL recipe acts in an env)
             self.train_loader, self.sampler = None, None
