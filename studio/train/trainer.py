@@ -57,6 +57,7 @@ EVENT_INTERVAL = 0.05
 # With several processes, how many batches between the collective checks
 # (stop, NaN) every process must make at the same point.
 DIST_SYNC_EVERY = 16
+_END = object()  # the end of an epoch's batches
 
 
 class Trainer:
@@ -113,6 +114,7 @@ class Trainer:
         self._stop = threading.Event()
         self._pause_total = 0.0
         self._epoch = self._batch = 0
+        self.data_wait_s = 0.0  # seconds the batch loop waited for batches (`_timed`)
         if resume_from is not None:
             self.restore(resume_from)
 
@@ -330,6 +332,7 @@ class Trainer:
             self.sampler.set_epoch(epoch)
         self.recipe.begin_epoch(epoch)
         batches = self.train_loader if self.train_loader is not None else self.recipe.batches(epoch)
+        batches = self._timed(batches)
         pending: list[torch.Tensor] = []  # this epoch's losses not yet read back
         steps, recipe = self.steps, self.recipe
         self._epoch_start, self._epoch_pause0 = time.perf_counter(), self._pause_total
@@ -356,6 +359,21 @@ class Trainer:
             if self._stop.is_set() and not distributed:
                 return False
         return True
+
+    def _timed(self, batches: Any) -> Any:
+        """``batches``, adding the seconds spent waiting for each one to ``data_wait_s``.
+
+        The wait on the host for the next batch: on a GPU, the time the device
+        may stand idle for want of data (bench/train.py reports its share).
+        """
+        it = iter(batches)
+        while True:
+            start = time.perf_counter()
+            batch = next(it, _END)
+            self.data_wait_s += time.perf_counter() - start
+            if batch is _END:
+                return
+            yield batch
 
     def _sync(self, epoch: int, i: int, last: bool, pending: list[torch.Tensor]) -> bool:
         """Read back the pending losses (batches up to ``i``), guard them, maybe send BatchEnded.
