@@ -104,3 +104,17 @@ def test_a_run_without_a_project_copy_is_refused_in_plain_words(window, qtbot, t
     _pick_both(qtbot, dock.runs_table)
     assert "cannot be compared" in dock.compare.summary.text() and "holds no project.json" in dock.compare.summary.text()
     assert not dock.compare.pages.isVisible()
+
+
+def test_the_compile_setting_and_its_warning_in_the_training_dock(window, qtbot):
+    from studio.train.events import RunWarning
+
+    assert window.open_path(resolve("lenet5"))
+    dock = window.training_dock
+    panel = dock.panel
+    assert panel.compile.currentData() == "off"
+    panel.compile.setCurrentIndex(panel.compile.findData("max-autotune"))
+    assert window.editor.project.training["compile"] == "max-autotune"
+    # A warning from the run (here as the pipe-reading thread delivers it) shows above the plots.
+    dock.controller._on_event(RunWarning("training.compile=default: torch.compile could not compile the model"))
+    assert dock.message.isVisible() and "could not compile" in dock.message.text()

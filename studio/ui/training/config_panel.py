@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from studio.data import describe_sources
 from studio.data.settings import COMMON_DEFAULTS
-from studio.train.config import LOSS_NAMES, OPTIMIZER_NAMES, SCHEDULE_NAMES, TrainConfig
+from studio.train.config import COMPILE_MODES, LOSS_NAMES, OPTIMIZER_NAMES, SCHEDULE_NAMES, TrainConfig
 
 _DEFAULTS = TrainConfig().to_dict()
 _LOSS_LABELS = {"auto": "auto (from the task)", "cross_entropy": "cross entropy",
@@ -208,12 +208,16 @@ class ConfigPanel(QScrollArea):
         self.mixed_precision = self._combo(
             "training", "mixed_precision", [("auto (CUDA only)", "auto"), ("on (bf16)", True), ("off", False)])
         self.mixed_precision.setToolTip("bf16 autocast; used on CUDA only")
+        self.compile = self._combo("training", "compile", [(m, m) for m in COMPILE_MODES])
+        self.compile.setToolTip("torch.compile the model before training (the first steps take longer); "
+                                "a model it cannot compile trains as it is, with a warning")
         form.addRow("Early stop on", self.early_metric)
         form.addRow("Patience", self.early_patience)
         form.addRow("Seed", self.seed)
         form.addRow("Checkpoints", self.keep_checkpoints)
         form.addRow("Device", self.device)
         form.addRow("Mixed precision", self.mixed_precision)
+        form.addRow("Compile", self.compile)
         return box
 
     def _data_group(self) -> QGroupBox:

@@ -211,6 +211,7 @@ class TrainingDock(QDockWidget):
         c.checkpoint_saved.connect(self._checkpoint_saved)
         c.run_finished.connect(self._run_finished)
         c.run_failed.connect(self._run_failed)
+        c.run_warning.connect(self._show_message)
         c.not_started.connect(self._not_started)
         c.running_changed.connect(self._running_changed)
         c.paused_changed.connect(self._paused_changed)
