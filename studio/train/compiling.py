@@ -1,6 +1,7 @@
 """``training.compile``: the model trains through `torch.compile`, falling back to eager code.
 
-``compile`` is "off" (the default), or one of torch.compile's modes:
+``compile`` is "off" (the default), or one of torch.compile's modes
+(`studio.train.config.COMPILE_MODES`):
 "default", "reduce-overhead" (CUDA graphs on a GPU), "max-autotune" (tries
 kernel variants; a long first step). `compile_for_training` wraps each
 training module in a `CompiledModel`, which runs the compiled module and, when
@@ -26,7 +27,6 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from studio.train.config import COMPILE_MODES as MODES  # noqa: F401  (one list of the modes)
 
 
 def compile_errors() -> tuple[type[BaseException], ...]:

@@ -48,9 +48,12 @@ class RunDiff:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-native; what ``studio diff --json`` prints."""
-        rows = lambda rs: [{"key": r.key, "a": r.a, "b": r.b, "differs": r.differs} for r in rs]  # noqa: E731
-        return {"run_a": str(self.run_a), "run_b": str(self.run_b), "settings": rows(self.settings),
-                "architecture": [d.to_dict() for d in self.architecture], "metrics": rows(self.metrics)}
+        return {"run_a": str(self.run_a), "run_b": str(self.run_b), "settings": _json_rows(self.settings),
+                "architecture": [d.to_dict() for d in self.architecture], "metrics": _json_rows(self.metrics)}
+
+
+def _json_rows(rows: list[Row]) -> list[dict[str, Any]]:
+    return [{"key": r.key, "a": r.a, "b": r.b, "differs": r.differs} for r in rows]
 
 
 def compare_runs(run_a: str | Path, run_b: str | Path) -> RunDiff:
