@@ -52,6 +52,7 @@ def test_two_runs_picked_in_the_runs_tab_are_compared(window, qtbot, tmp_path, m
     dock = window.training_dock
     dock.tabs.setCurrentWidget(dock.runs_table)
     assert dock.runs_table.rowCount() == 2
+    assert not dock.tabs.isTabVisible(dock.tabs.indexOf(dock.compare))  # until two runs are picked
     _pick_both(qtbot, dock.runs_table)
     compare = dock.compare
     assert dock.tabs.currentWidget() is compare

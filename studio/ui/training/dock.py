@@ -174,8 +174,8 @@ class TrainingDock(QDockWidget):
         self.tabs.addTab(self.runs_table, "Runs")
         self.compare = RunComparison(self.runs_table, lambda: self.records, run_colour)  # two runs picked in Runs
         self.tabs.addTab(self.compare, "Compare")
-        self.compare.compared.connect(lambda: self.tabs.setCurrentWidget(self.compare))
-        for view in (self.confusion, self.class_table, self.samples):  # shown when their data arrives
+        self.compare.compared.connect(self._show_comparison)
+        for view in (self.confusion, self.class_table, self.samples, self.compare):  # shown when their data arrives
             self.tabs.setTabVisible(self.tabs.indexOf(view), False)
         self.task_views = TaskViews(self.tabs, before=self.confusion)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -604,6 +604,12 @@ class TrainingDock(QDockWidget):
         self.pause_action.setText("Resume" if paused else "Pause")
         self.pause_action.setIcon(self.style().standardIcon(
             QStyle.StandardPixmap.SP_MediaPlay if paused else QStyle.StandardPixmap.SP_MediaPause))
+
+    @Slot()
+    def _show_comparison(self) -> None:
+        """Two runs were picked in the Runs tab: show the Compare tab."""
+        self.tabs.setTabVisible(self.tabs.indexOf(self.compare), True)
+        self.tabs.setCurrentWidget(self.compare)
 
     def _refresh_runs(self) -> None:
         self.runs_table.show_runs(self.records, run_colour)
