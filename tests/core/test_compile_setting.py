@@ -8,7 +8,6 @@ the real thing.
 
 import pytest
 import torch
-from torch import nn
 
 from studio.compile import compile_network
 from studio.errors import TrainingError
