@@ -64,7 +64,7 @@ def test_only_the_newest_checkpoints_and_the_best_weights_are_kept_and_named(two
     folder, printed = two_runs[0]
     assert sorted(p.name for p in folder.iterdir()) == [
         "best.pt", "checkpoint_epoch2.pt", "checkpoint_epoch3.pt", "final.pt", "last.pt", "metrics.jsonl",
-        "result.json", "test.json"]
+        "project.json", "result.json", "test.json"]  # project.json: the project as the run started
     assert torch.load(folder / "last.pt", weights_only=True)["epoch"] == 3
     assert (f"results in {folder.name}{os.sep}: final.pt, best.pt, checkpoints of epochs 2, 3 (resume from last.pt), "
             "metrics.jsonl, test.json") in printed
