@@ -38,6 +38,16 @@ the share a run's steps take longer.
     python bench/train.py [--epochs 3] [--repeats 3] [--threads N]
     python bench/train.py --histograms [--repeats 9]
     python bench/train.py --preset resnet18 --device cuda --mixed-precision on   # on a GPU
+    python bench/train.py --compile --preset resnet18 --epochs 3 --repeats 2     # torch.compile vs eager
+
+``trainer_data_wait_share`` is the share of the `Trainer`'s training time
+spent waiting for the next batch (`Trainer.data_wait_s`). ``--compile`` runs
+the `Trainer` alone, eager (``training.compile`` off) against ``default``,
+interleaved; ``*_steady`` counts the epochs after the first (compiled code),
+``*_whole`` the whole run with its compiling, ``*_steady_cpu`` the epochs
+after the first per CPU second of this process (steadier than wall time on a
+shared machine; the training threads are all in it); the first compiled run of the
+process is reported on its own (``compile_first_run_first_epoch_s``).
 """
 
 from __future__ import annotations
@@ -58,6 +68,7 @@ from torch.nn import functional as F  # noqa: E402
 from studio.graph import io  # noqa: E402
 from studio.presets import resolve  # noqa: E402
 from studio.train import Trainer, devices  # noqa: E402
+from studio.train.events import EpochEnded, RunWarning  # noqa: E402
 from studio.train.project_run import data_for, models_for, optimiser_settings  # noqa: E402
 
 
@@ -113,11 +124,16 @@ def plain(project) -> float:
     return n * c["epochs"] / (time.perf_counter() - start)
 
 
+DATA_WAIT: list[float] = []  # each `trainer` run's share of training time spent waiting for batches
+
+
 def trainer(project, **settings) -> float:
     start = time.perf_counter()
     models, data = prepare(project)
-    result = Trainer(models, data, {**optimiser_settings(project.training), **settings}).run()
+    run = Trainer(models, data, {**optimiser_settings(project.training), **settings})
+    result = run.run()
     assert result.reason == "completed", result
+    DATA_WAIT.append(run.data_wait_s / sum(e["time_s"] for e in run.history))
     return len(data.train) * project.training["epochs"] / (time.perf_counter() - start)
 
 
@@ -179,6 +195,62 @@ def step_ratio(project, repeats: int = 200) -> float:
             times.append(time.perf_counter() - start)
         ratios.append(times[1] / times[0])
     return statistics.median(ratios)
+
+
+def compiled_run(project, mode: str) -> dict[str, float]:
+    """One `Trainer` run with ``training.compile`` = ``mode``: images/s over the whole run (compiling
+    included), over the epochs after the first (compiled code only), and CPU seconds."""
+    start, cpu = time.perf_counter(), time.process_time()
+    models, data = prepare(project)
+    warnings: list[str] = []
+    epoch_cpu: list[float] = []  # this process's CPU seconds at each epoch's end
+
+    def on_event(event) -> None:
+        if isinstance(event, RunWarning):
+            warnings.append(event.message)
+        elif isinstance(event, EpochEnded):
+            epoch_cpu.append(time.process_time())
+
+    run = Trainer(models, data, {**optimiser_settings(project.training), "compile": mode}, callback=on_event)
+    result = run.run()
+    assert result.reason == "completed" and not warnings, (result, warnings)
+    later = run.history[1:]
+    return {"whole": len(data.train) * len(run.history) / (time.perf_counter() - start),
+            "steady": len(data.train) * len(later) / sum(e["time_s"] for e in later),
+            # Per CPU second: what a machine shared with other work cannot blur (no compiling after epoch 1).
+            "steady_cpu": len(data.train) * len(later) / (epoch_cpu[-1] - epoch_cpu[0]),
+            "first_epoch_s": run.history[0]["time_s"], "cpu_s": time.process_time() - cpu,
+            "wall_s": time.perf_counter() - start}
+
+
+def compile_bench(args) -> int:
+    """``--compile``: the `Trainer` eager against ``training.compile=default``, interleaved, paired ratios."""
+    project = load_project(args.epochs, args.preset, args.device, args.mixed_precision == "on")
+    assert args.epochs >= 2, "--compile needs 2 epochs or more: the first one compiles"
+    first = compiled_run(project, "default")  # the first compile in this process: what a user waits for once
+    compiled_run(project, "off")
+    runs: dict[str, list[dict[str, float]]] = {"off": [], "default": []}
+    for repeat in range(args.repeats):
+        for mode in (("off", "default") if repeat % 2 == 0 else ("default", "off")):
+            runs[mode].append(compiled_run(project, mode))
+    print(f"preset: {args.preset}")
+    print(f"device: {args.device}")
+    print(f"threads: {args.threads}")
+    print(f"epochs: {args.epochs}")
+    print(f"repeats: {args.repeats}")
+    print(f"compile_first_run_first_epoch_s: {first['first_epoch_s']:.1f}")
+    for mode, name in (("off", "eager"), ("default", "compiled")):
+        for key in ("steady", "whole", "steady_cpu"):
+            print(f"{name}_images_per_s_{key}: {statistics.median(r[key] for r in runs[mode]):.0f}")
+        print(f"{name}_first_epoch_s: {statistics.median(r['first_epoch_s'] for r in runs[mode]):.2f}")
+        print(f"{name}_cpu_s_per_wall_s: {statistics.median(r['cpu_s'] / r['wall_s'] for r in runs[mode]):.2f}")
+    for key in ("steady", "whole", "steady_cpu"):
+        ratios = [c[key] / e[key] for c, e in zip(runs["default"], runs["off"])]
+        low, high = median_interval(ratios)
+        print(f"compile_ratio_{key}_paired: {statistics.median(ratios):.3f}")
+        print(f"compile_ratio_{key}_paired_ci95: {low:.3f}..{high:.3f}")
+        print(f"compile_ratio_{key}_runs: {' '.join(f'{r:.3f}' for r in ratios)}")
+    return 0
 
 
 def gui(project, app, dock, probe: bool) -> tuple[float, list[float]]:
@@ -253,12 +325,16 @@ def main() -> int:
     parser.add_argument("--device", default="cpu")  # cuda where a GPU is lent
     parser.add_argument("--mixed-precision", choices=("on", "off"), default="off")  # bf16 autocast, CUDA only
     parser.add_argument("--histograms", action="store_true", help="measure training.histogram_every's cost instead")
+    parser.add_argument("--compile", action="store_true",
+                        help="time the Trainer with training.compile=default against eager (no GUI run)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.histograms:
         project = load_project(args.epochs, args.preset, args.device, args.mixed_precision == "on")
         histograms(project, args.repeats)
         return 0
+    if args.compile:
+        return compile_bench(args)
     os.environ["STUDIO_RUNS_DIR"] = tempfile.mkdtemp(prefix="studio-bench-runs-")
 
     from PySide6.QtWidgets import QApplication
@@ -314,6 +390,8 @@ def main() -> int:
     for k in ("trainer", "gui"):
         low, high = median_interval(ratios[k])
         print(f"{k}_ratio_paired_ci95: {low:.3f}..{high:.3f}")
+    # The host's wait for the next batch, as a share of the training time (on a GPU: time it may starve).
+    print(f"trainer_data_wait_share: {statistics.median(DATA_WAIT[1:]):.4f}")
     print(f"ui_lag_ms_p99: {p99:.1f}")
     print(f"ui_lag_ms_max: {lags[-1] if lags else float('nan'):.1f}")
     dock.close()

@@ -12,6 +12,7 @@
     studio compress FILE --weights CKPT --method quantize|prune -o OUT   int8 model or pruned network, measured
     studio sweep FILE --trials N [--jobs J] --out DIR   Optuna search over the marked parameters
     studio evaluate FILE --weights CKPT [--weights CKPT ...] [--json]   test figures, ensembles
+    studio diff RUN_A RUN_B [--json]   what differs between two runs: settings and architecture
 
 Errors are one or two plain lines on stderr and a non-zero exit; `--debug`
 shows the traceback instead.
@@ -33,7 +34,7 @@ from studio.graph.summary import summary_data, summary_table
 from studio.presets import list_presets, resolve
 
 COMMANDS = ("presets", "check", "summary", "code", "train", "export", "import", "explain", "compress", "sweep",
-            "inspect", "lr-find", "evaluate")
+            "inspect", "lr-find", "evaluate", "diff")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,6 +84,7 @@ def _parser(command: str) -> argparse.ArgumentParser:
     _add_sweep(sub, command)
     _add_insight(sub, command)
     _add_evaluate(sub, command)
+    _add_diff(sub)
     return parser
 
 
@@ -131,6 +133,23 @@ def _add_evaluate(sub, command: str) -> None:
     p.add_argument("file", help="project file or preset name")
     evaluate_cli.add_evaluate_arguments(p)
     p.set_defaults(run=lambda args: evaluate_cli.run_evaluate(args, load_project, resolve))
+
+
+def _add_diff(sub) -> None:
+    p = sub.add_parser("diff", help="what differs between two runs: settings, architecture, last figures")
+    p.add_argument("run_a", help="a run folder (e.g. runs/lenet5-1)")
+    p.add_argument("run_b", help="the run folder to compare it with")
+    p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.set_defaults(run=cmd_diff)
+
+
+def cmd_diff(args) -> int:
+    """Prints the two runs' settings side by side (``*`` marks a difference) and the architecture diff."""
+    from studio.train.run_diff import compare_runs, diff_text
+
+    diff = compare_runs(args.run_a, args.run_b)
+    print(json.dumps(diff.to_dict(), indent=2) if args.json else diff_text(diff))
+    return 0
 
 
 def _add_export(sub, command: str) -> None:

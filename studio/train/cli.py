@@ -2,7 +2,8 @@
 
 Writes checkpoints, ``metrics.jsonl`` and ``final.pt`` into ``--out`` (by
 default ``runs/NAME``); ``--nproc N`` trains data-parallel in N processes
-through torch's own launcher. Before it trains, the run is checked
+through torch's own launcher, and ``--nnodes N --node-rank R --master-addr A
+--master-port P`` on N machines (`studio.train.multinode`). Before it trains, the run is checked
 (`studio.train.preflight.prepare_run`): what would fail at the first batch
 refuses it, warnings and the class count it trains with (``--classes N``, or
 a preset's data's count) are printed. Exit code 0 when the run completed (or
@@ -23,7 +24,9 @@ from studio.train.checkpoint import files_summary
 from studio.presets import is_preset, resolve
 from studio.train.distributed import launch_spec
 from studio.train.events import RunFailed
+from studio.train.multinode import add_node_arguments, is_distributed, spec_name, torchrun_args
 from studio.train.preflight import prepare_run
+from studio.train.run_copy import save_run_project
 from studio.train.project_run import (PROJECT_KEYS, check_room, data_for, input_shape, models_for,
                                        optimiser_settings, training_copy)
 from studio.train.run import add_train_arguments as _add_run_arguments
@@ -37,6 +40,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--teacher", metavar="FILE",
                         help="distil from this trained project (sets recipe=distillation; preset names too)")
     parser.add_argument("--teacher-weights", metavar="CKPT", help="the teacher's trained weights (final.pt)")
+    add_node_arguments(parser)
 
 
 def run_from_args(project: Project, args: argparse.Namespace, path: Path, callback=None) -> int:
@@ -47,20 +51,26 @@ def run_from_args(project: Project, args: argparse.Namespace, path: Path, callba
     training, data = _settings(project, args)
     out = Path(args.out or Path("runs") / project.name)
     root = path.parent
+    rendezvous = torchrun_args(args)
     training, splits = _checked(project, training, data, args, path)
-    if args.nproc > 1:
+    save_run_project(out, project, training, data)  # `studio diff` compares runs by it
+    if is_distributed(args):
         spec = {"models": {"builder": "studio.train.project_run:build_models",
                            "kwargs": {"project": str(path), "training": training}},
                 "data": {"settings": data, "input_shape": list(input_shape(training_copy(project, training))),
                          "root": str(root)},
                 "training": optimiser_settings(training), "out_dir": str(out), "resume_from": args.resume}
-        result = launch_spec(spec, args.nproc, out / "spec.json")
+        result = launch_spec(spec, args.nproc, out / spec_name(args), torchrun_args=rendezvous)
     else:
         result = run_training(models_for(project, training, root), splits,
                               optimiser_settings(training), out, resume_from=args.resume, callback=callback)
     if isinstance(result, RunFailed):
         print(f"studio: training failed: {result.message}", file=sys.stderr)
         return 1
+    if is_distributed(args) and result.final_weights is None:  # another machine held global rank 0
+        print(f"node {args.node_rank}: finished; the machine torchrun ranked first wrote the run's files "
+              f"into its {out}", file=sys.stderr)
+        return 0
     print(f"results in {files_summary(out)}", file=sys.stderr)
     return 0
 
@@ -70,7 +80,7 @@ def _checked(project: Project, training: dict, data: dict, args: argparse.Namesp
     if args.classes is not None:
         training = {**training, "classes": args.classes}
     check_room(project, training)  # before the data is read: a run that cannot fit says so first
-    splits = data_for(project, training, data, path.parent) if args.nproc <= 1 else None
+    splits = None if is_distributed(args) else data_for(project, training, data, path.parent)
     count = (lambda: splits.num_classes) if splits is not None else (lambda: class_count(data, path.parent))
     training, notes = prepare_run(project, training, data, count, preset=is_preset(path))
     for note in notes:

@@ -16,6 +16,8 @@ Keys (default):
     grad_clip (0.0 = off; max gradient norm), early_stop_metric ("val_loss"),
     early_stop_patience (0 = off), early_stop_mode ("auto"), seed (0),
     device ("auto"), mixed_precision ("auto"), channels_last ("auto"),
+    compile ("off"; "default", "reduce-overhead" or "max-autotune" train through
+    torch.compile, see `studio.train.compiling`),
     num_workers (0), keep_checkpoints (2: the newest epoch checkpoints kept,
     besides the best epoch's, best.pt and final.pt; 0 keeps all),
     sample_predictions (8), histogram_every (100 steps between per-layer
@@ -76,6 +78,8 @@ SCHEDULE_NAMES = ("none", "step", "cosine", "onecycle", "plateau")
 STOP_MODES = ("auto", "min", "max")
 ENV_NAMES = ("CartPole-v1", "Acrobot-v1", "MountainCar-v0")
 TD_TARGETS = ("q_learning", "sarsa", "expected_sarsa")
+# torch.compile's modes, or "off" (`studio.train.compiling`).
+COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune")
 # "auto" on the device chooser; the rest are checked again when the run starts.
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
@@ -111,6 +115,7 @@ class TrainConfig:
     device: str = "auto"
     mixed_precision: bool | str = "auto"
     channels_last: bool | str = "auto"
+    compile: str = "off"
     num_workers: int = 0
     keep_checkpoints: int = 2
     sample_predictions: int = 8
@@ -335,6 +340,7 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "device": _device,
     "mixed_precision": _flag_or_auto,
     "channels_last": _flag_or_auto,
+    "compile": _choice(*COMPILE_MODES),
     "num_workers": _number(integer=True),
     "keep_checkpoints": _number(integer=True),
     "sample_predictions": _number(integer=True, high=64),

@@ -132,6 +132,17 @@ class CheckpointSaved:
 
 
 @dataclass(frozen=True)
+class RunWarning:
+    """Something the run worked around and the user should know (a model torch.compile could not compile).
+
+    Attributes:
+        message: what happened, where, and what the run does instead.
+    """
+
+    message: str
+
+
+@dataclass(frozen=True)
 class RunFinished:
     """The run ended normally; always the last event of such a run.
 
@@ -175,12 +186,12 @@ class RunFailed:
     kind: str = "error"
 
 
-Event = RunStarted | BatchEnded | LayersMeasured | EpochEnded | CheckpointSaved | RunFinished | RunFailed
+Event = RunStarted | BatchEnded | LayersMeasured | EpochEnded | CheckpointSaved | RunFinished | RunFailed | RunWarning
 
 
 # name -> class, for events that travel as JSON (from worker processes, to logs).
 EVENT_TYPES: dict[str, type] = {cls.__name__: cls for cls in (
-    RunStarted, BatchEnded, LayersMeasured, EpochEnded, CheckpointSaved, RunFinished, RunFailed)}
+    RunStarted, BatchEnded, LayersMeasured, EpochEnded, CheckpointSaved, RunFinished, RunFailed, RunWarning)}
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:

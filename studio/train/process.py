@@ -42,6 +42,7 @@ from studio.errors import StudioError
 from studio.train.events import RunFailed, RunFinished
 from studio.train.preflight import settle_classes
 from studio.train.project_run import data_for, models_for, optimiser_settings
+from studio.train.run_copy import save_run_project
 from studio.train.trainer import Trainer
 
 COMMANDS = ("pause", "resume", "stop")
@@ -415,5 +416,6 @@ def _prepare(spec: RunSpec, send) -> Trainer:
     models = models_for(project, spec.training, base=root)
     data = data_for(project, spec.training, spec.data, root=root)
     settle_classes(project, spec.training, spec.data, lambda: data.num_classes)  # refuses more classes than scores
+    save_run_project(spec.out_dir, spec.project, spec.training, spec.data)  # runs are compared by it
     return Trainer(models, data, optimiser_settings(spec.training), callback=send,
                    out_dir=spec.out_dir, event_interval=spec.event_interval)

@@ -33,7 +33,7 @@ from torch import nn
 
 from studio.errors import TrainingError
 from studio.train.config import TrainConfig, field_names
-from studio.train.events import BatchEnded, EpochEnded, Event, RunFailed, RunFinished, RunStarted
+from studio.train.events import BatchEnded, EpochEnded, Event, RunFailed, RunFinished, RunStarted, RunWarning
 from studio.train.metric_registry import summary_line
 from studio.train.trainer import Callback, Trainer
 
@@ -187,6 +187,8 @@ class _ProgressBar:
             self.bar.update((event.epoch - 1) * event.batches + event.batch - self.bar.n)
         elif isinstance(event, EpochEnded) and self.bar is not None:
             self.bar.write(f"epoch {event.epoch}/{self.total_epochs}: {summary_line(event.metrics)}", file=sys.stderr)
+        elif isinstance(event, RunWarning):
+            (self.bar.write if self.bar is not None else print)(f"warning: {event.message}", file=sys.stderr)
         elif isinstance(event, RunFinished) and self.bar is not None:
             self.bar.write(_finished_line(event), file=sys.stderr)
             if event.test:

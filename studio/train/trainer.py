@@ -39,9 +39,10 @@ from studio.errors import TrainingError
 from studio.train import checkpoint as ckpt
 from studio.train import devices
 from studio.train import distributed as ddp
+from studio.train.compiling import compile_for_training
 from studio.train.config import TrainConfig
 from studio.train.events import (
-    BatchEnded, CheckpointSaved, EpochEnded, Event, RunFailed, RunFinished, RunStarted, event_to_dict,
+    BatchEnded, CheckpointSaved, EpochEnded, Event, RunFailed, RunFinished, RunStarted, RunWarning, event_to_dict,
 )
 from studio.train.failures import NonFiniteLoss, Where, explain
 from studio.train.layer_stats import LayerProbe
@@ -58,6 +59,7 @@ EVENT_INTERVAL = 0.05
 # With several processes, how many batches between the collective checks
 # (stop, NaN) every process must make at the same point.
 DIST_SYNC_EVERY = 16
+_END = object()  # the end of an epoch's batches
 
 
 class Trainer:
@@ -118,6 +120,7 @@ class Trainer:
         self._pause_total = 0.0
         self._epoch = self._batch = 0
         self._tensorboard = self._probe = None  # made by `run`, when the settings ask
+        self.data_wait_s = 0.0  # seconds the batch loop waited for batches (`_timed`)
         if resume_from is not None:
             self.restore(resume_from)
 
@@ -236,7 +239,8 @@ class Trainer:
         self.mixed_precision = devices.use_mixed_precision(self.device, c.mixed_precision)
         self.channels_last = devices.use_channels_last(
             self.device, c.channels_last, getattr(self.data, "input_shape", None))
-        train_models = self._place_models()
+        train_models = compile_for_training(self._place_models(), c.compile,
+                                            lambda text: self._emit(RunWarning(text)))
         pin = self.device.type == "cuda"
         if hasattr(self.recipe, "batches"):  # it makes its own steps (an RL recipe acts in an env)
             self.train_loader, self.sampler = None, None
@@ -337,6 +341,7 @@ class Trainer:
             self.sampler.set_epoch(epoch)
         self.recipe.begin_epoch(epoch)
         batches = self.train_loader if self.train_loader is not None else self.recipe.batches(epoch)
+        batches = self._timed(batches)
         pending: list[torch.Tensor] = []  # this epoch's losses not yet read back
         steps, recipe = self.steps, self.recipe
         self._epoch_start, self._epoch_pause0 = time.perf_counter(), self._pause_total
@@ -377,6 +382,21 @@ class Trainer:
             self._probe.detach()
         self._emit(self._probe.collect(epoch, index, step))
         return loss
+
+    def _timed(self, batches: Any) -> Any:
+        """``batches``, adding the seconds spent waiting for each one to ``data_wait_s``.
+
+        The wait on the host for the next batch: on a GPU, the time the device
+        may stand idle for want of data (bench/train.py reports its share).
+        """
+        it = iter(batches)
+        while True:
+            start = time.perf_counter()
+            batch = next(it, _END)
+            self.data_wait_s += time.perf_counter() - start
+            if batch is _END:
+                return
+            yield batch
 
     def _sync(self, epoch: int, i: int, last: bool, pending: list[torch.Tensor]) -> bool:
         """Read back the pending losses (batches up to ``i``), guard them, maybe send BatchEnded.

@@ -131,7 +131,9 @@ def run_spec(spec: dict[str, Any]) -> int:
         gc.collect()
         dist.destroy_process_group()
     result_path = spec.get("result_path")
-    if rank == 0 and result_path:
+    # Rank 0's result is the run's; on other machines each node's first process
+    # writes its own (a result path per node), so every node's command ends with an outcome.
+    if (rank == 0 or os.environ.get("LOCAL_RANK") == "0") and result_path:
         write_result(result_path, result)
     if not isinstance(result, RunFailed):
         return 0

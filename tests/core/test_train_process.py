@@ -13,6 +13,7 @@ from studio.graph import io
 from studio.presets import resolve
 from studio.train import BatchEnded, EpochEnded, RunFailed, RunFinished, RunStarted
 from studio.train.process import PIPE_ROOM, NotStarted, RunSpec, TrainingProcess, crashed, warm_up
+from studio.train.run_copy import load_run_project
 
 
 def _spec(tmp_path, epochs: int = 1, samples: int = 128, **data) -> RunSpec:
@@ -41,6 +42,8 @@ def test_a_run_in_a_child_sends_every_event_and_writes_its_folder(tmp_path):
     assert any(isinstance(e, BatchEnded) for e in events) and any(isinstance(e, EpochEnded) for e in events)
     assert isinstance(events[-1], RunFinished) and events[-1].reason == "completed"
     assert (tmp_path / "run" / "final.pt").exists() and (tmp_path / "run" / "metrics.jsonl").exists()
+    kept = load_run_project(tmp_path / "run")  # the project as the run started, for comparing runs
+    assert kept.training["batch_size"] == 32 and kept.data["max_samples"] == 128
 
 
 def test_pause_and_stop_reach_the_child(tmp_path):

@@ -67,7 +67,7 @@ def test_only_the_newest_checkpoints_and_the_best_weights_are_kept_and_named(two
     events = [n for n in names if n.startswith("events.out.tfevents.")]  # TensorBoard's, when it is installed
     assert [n for n in names if n not in events] == [
         "best.pt", "checkpoint_epoch2.pt", "checkpoint_epoch3.pt", "final.pt", "last.pt", "metrics.jsonl",
-        "result.json", "test.json"]
+        "project.json", "result.json", "test.json"]  # project.json: the project as the run started
     assert len(events) == (1 if tensorboard_available() else 0)
     assert torch.load(folder / "last.pt", weights_only=True)["epoch"] == 3
     assert (f"results in {folder.name}{os.sep}: final.pt, best.pt, checkpoints of epochs 2, 3 (resume from last.pt), "

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from studio.data import describe_sources
 from studio.data.settings import COMMON_DEFAULTS
-from studio.train.config import LOSS_NAMES, OPTIMIZER_NAMES, SCHEDULE_NAMES, TrainConfig
+from studio.train.config import COMPILE_MODES, LOSS_NAMES, OPTIMIZER_NAMES, SCHEDULE_NAMES, TrainConfig
 from studio.ui import search_marks
 from studio.ui.training.augment_preview import AugmentPreview
 from studio.ui.training.teacher import TeacherChooser
@@ -245,6 +245,9 @@ class ConfigPanel(QScrollArea):
         self.mixed_precision = self._combo(
             "training", "mixed_precision", [("auto (CUDA only)", "auto"), ("on (bf16)", True), ("off", False)])
         self.mixed_precision.setToolTip("bf16 autocast; used on CUDA only")
+        self.compile = self._combo("training", "compile", [(m, m) for m in COMPILE_MODES])
+        self.compile.setToolTip("torch.compile the model before training (the first steps take longer); "
+                                "a model it cannot compile trains as it is, with a warning")
         form.addRow("Early stop on", self.early_metric)
         form.addRow("Patience", self.early_patience)
         form.addRow("Seed", self.seed)
@@ -261,6 +264,7 @@ class ConfigPanel(QScrollArea):
         self.tensorboard.setToolTip("TensorBoard event files in the run's folder: tensorboard --logdir RUN_FOLDER")
         form.addRow("Histograms every", self.histogram_every)
         form.addRow("TensorBoard", self.tensorboard)
+        form.addRow("Compile", self.compile)
         return box
 
     def _distillation_group(self) -> QGroupBox:

@@ -28,7 +28,7 @@ from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QThread, QTime
 
 from studio.train import BatchEnded, CheckpointSaved, EpochEnded, RunFailed, RunFinished, RunStarted
 from studio.train.config import TrainConfig
-from studio.train.events import LayersMeasured
+from studio.train.events import LayersMeasured, RunWarning
 from studio.train.process import NotStarted, RunSpec, TrainingProcess, crashed, warm_up
 from studio.train.project_run import optimiser_settings
 
@@ -91,6 +91,7 @@ class TrainingController(QObject):
     checkpoint_saved = Signal(object)
     run_finished = Signal(object)
     run_failed = Signal(object)
+    run_warning = Signal(str)  # what the run worked around (a model torch.compile could not compile)
     not_started = Signal(str)
     running_changed = Signal(bool)
     paused_changed = Signal(bool)
@@ -203,6 +204,8 @@ class TrainingController(QObject):
             self.run_finished.emit(event)
         elif isinstance(event, RunFailed):
             self.run_failed.emit(event)
+        elif isinstance(event, RunWarning):
+            self.run_warning.emit(event.message)
 
     @Slot(str)
     def _on_not_started(self, message: str) -> None:

@@ -57,6 +57,7 @@ from studio.train.preflight import class_mismatch, run_problems
 from studio.train.process import warm_up
 from studio.ui import dialogs
 from studio.ui.training.controller import TrainingController
+from studio.ui.training.compare import RunComparison
 from studio.ui.training.dashboard import Dashboard, run_colour
 from studio.ui.training.runs import RunRecord, RunsTable, record_of, run_stem, runs_root, saved_runs
 from studio.ui.training.samples import SamplesGrid
@@ -194,7 +195,10 @@ class TrainingDock(QDockWidget):
         self.sweep_view.open_run.connect(self._open_trial)
         self.test_view = EvaluateView()
         self.tabs.addTab(self.test_view, "Test")
-        for view in (self.confusion, self.class_table, self.samples):  # shown when their data arrives
+        self.compare = RunComparison(self.runs_table, lambda: self.records, run_colour)  # two runs picked in Runs
+        self.tabs.addTab(self.compare, "Compare")
+        self.compare.compared.connect(self._show_comparison)
+        for view in (self.confusion, self.class_table, self.samples, self.compare):  # shown when their data arrives
             self.tabs.setTabVisible(self.tabs.indexOf(view), False)
         self.task_views = TaskViews(self.tabs, before=self.confusion)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -231,6 +235,7 @@ class TrainingDock(QDockWidget):
         c.checkpoint_saved.connect(self._checkpoint_saved)
         c.run_finished.connect(self._run_finished)
         c.run_failed.connect(self._run_failed)
+        c.run_warning.connect(self._show_message)
         c.not_started.connect(self._not_started)
         c.running_changed.connect(self._running_changed)
         c.paused_changed.connect(self._paused_changed)
@@ -697,6 +702,12 @@ class TrainingDock(QDockWidget):
         self.pause_action.setText("Resume" if paused else "Pause")
         self.pause_action.setIcon(self.style().standardIcon(
             QStyle.StandardPixmap.SP_MediaPlay if paused else QStyle.StandardPixmap.SP_MediaPause))
+
+    @Slot()
+    def _show_comparison(self) -> None:
+        """Two runs were picked in the Runs tab: show the Compare tab."""
+        self.tabs.setTabVisible(self.tabs.indexOf(self.compare), True)
+        self.tabs.setCurrentWidget(self.compare)
 
     def _refresh_runs(self) -> None:
         self.runs_table.show_runs(self.records, run_colour)
