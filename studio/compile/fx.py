@@ -13,13 +13,10 @@ module.
 
 from __future__ import annotations
 
-import gc
 import keyword
 import operator
 import re
-import threading
 import unicodedata
-from contextlib import contextmanager
 
 import torch
 from torch import fx, nn
@@ -31,7 +28,7 @@ from studio.graph.analysis import Analyzer, Report
 from studio.graph.footprint import weight_bytes
 from studio.graph.network import Network
 from studio.graph.project import Project
-from studio.system import require_memory
+from studio.system import collection_paused, require_memory
 
 
 # Names a submodule cannot take: nn.Module's own attributes, and names generated code uses.
@@ -44,7 +41,7 @@ class CompileError(StudioError):
 
 def compile_network(project: Project, network: str | None = None, analyzer: Analyzer | None = None) -> fx.GraphModule:
     """The network as a GraphModule with freshly initialised weights (on the CPU)."""
-    with _collection_paused():
+    with collection_paused():
         analyzer = analyzer or Analyzer(project)
         net = project.network(network)
         report = analyzer.analyse(net.name)
@@ -57,35 +54,6 @@ def compile_network(project: Project, network: str | None = None, analyzer: Anal
         return build_module(project, net, report, class_name=class_name_for(net.name))
 
 
-_pause = {"depth": 0, "was_enabled": True}
-_pause_lock = threading.Lock()
-
-
-@contextmanager
-def _collection_paused():
-    """No garbage collection starts while any thread is inside this block.
-
-    Compiling a 10,000-node network makes about 200,000 objects, and each full
-    collection that starts meanwhile walks every object of the process, torch's
-    too: compile time grew faster than the node count (bench/analysis.py).
-    `gc.freeze` would hide the old objects instead, but it rewires the
-    collector's lists and is not safe while another thread is collecting (the
-    GUI compiles in worker threads: it crashed the process), whereas
-    `gc.disable` only sets a flag. Garbage made meanwhile waits until the last
-    compile ends.
-    """
-    with _pause_lock:
-        if _pause["depth"] == 0:
-            _pause["was_enabled"] = gc.isenabled()
-            gc.disable()
-        _pause["depth"] += 1
-    try:
-        yield
-    finally:
-        with _pause_lock:
-            _pause["depth"] -= 1
-            if _pause["depth"] == 0 and _pause["was_enabled"]:
-                gc.enable()
 
 
 def compile_project(project: Project, analyzer: Analyzer | None = None) -> dict[str, fx.GraphModule]:

@@ -15,7 +15,7 @@ from studio.catalog import BLOCK_TYPE
 from studio.compile.fx import attribute_names
 from studio.graph import Network, Project, io
 from studio.graph.analysis import Analyzer, Report
-from studio.graph.layout import layered
+from studio.graph.layout import flow_of, layered
 
 Source = tuple[str, str]  # (node id in the flat network, output port)
 
@@ -36,7 +36,7 @@ def inline_blocks(project: Project, network: str) -> tuple[Project, dict[str, st
         data["blocks"] = {}
     copy = io.from_dict(data, f"project '{project.name}'")
     net = copy.network(network)
-    for nid, pos in layered(net, wrap=max(3, int(len(net.nodes) ** 0.5) + 1)).items():
+    for nid, pos in layered(net, flow_of(project)).items():
         net.move(nid, pos)
     return copy, flat.paths
 

@@ -127,7 +127,7 @@ def loads(text: str, path: str | os.PathLike = "<text>") -> Project:
         raise ProjectFileError(path, "", f"not a valid project file: {str(e).split(';')[0]}") from None
     depth = _depth(data)
     if depth > MAX_DEPTH:
-        raise ProjectFileError(path, "", f"nested {depth} levels deep; a project file has at most {MAX_DEPTH}")
+        raise ProjectFileError(path, "", f"nested too deeply ({depth} levels; a project file has at most {MAX_DEPTH})")
     return from_dict(data, path)
 
 

@@ -21,9 +21,10 @@ from __future__ import annotations
 import traceback
 from typing import Callable
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from studio.errors import StudioError
+from studio.system import collection_paused
 
 
 class _Worker(QObject):
@@ -38,7 +39,8 @@ class _Worker(QObject):
     @Slot()
     def run(self) -> None:
         try:
-            result = self.fn(self._progress)
+            with collection_paused():  # no Qt wrapper is collected in this thread (docs/architecture.md)
+                result = self.fn(self._progress)
         except StudioError as e:
             self.failed.emit(str(e))
         except Exception as e:  # an unexpected failure: say what it was rather than vanish
@@ -63,9 +65,11 @@ class BackgroundJob(QObject):
         self.worker.progress.connect(receiver.job_progress)
         self.worker.done.connect(receiver.job_done)
         self.worker.failed.connect(receiver.job_failed)
-        # ending: the worker's last signal asks the thread to stop; this object (GUI thread) joins it
-        self.worker.done.connect(self.thread.quit)
-        self.worker.failed.connect(self.thread.quit)
+        # ending: the worker's last signal stops the thread's loop at once, from the worker thread
+        # (QThread.quit is thread-safe; queued to the GUI thread it would never run while `wait`
+        # blocks there); this object (GUI thread) joins the thread
+        self.worker.done.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
+        self.worker.failed.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
         self.thread.finished.connect(self.worker.deleteLater)  # Qt's pattern: deleted in its own thread
         self.thread.finished.connect(self._finished)
         self.running = False
@@ -82,13 +86,7 @@ class BackgroundJob(QObject):
         self.worker = None
 
     def wait(self) -> None:
-        """Blocks until the job has finished (used when the window closes).
-
-        The worker's own request to stop the thread is queued to this (GUI)
-        thread, which is blocked here: ask directly, or the wait never ends.
-        A thread asked to quit while `fn` still runs ends as soon as it returns.
-        """
+        """Blocks until the job has finished (used when the window closes)."""
         if self.running:
-            self.thread.quit()
             self.thread.wait()
             self.running = False

@@ -216,10 +216,20 @@ def show_marks(fields: dict[QWidget, tuple], project) -> None:
     """Puts ⚲ before the form label of each field whose target is searched (and takes it off the others)."""
     marks = project.search_marks() if project is not None else {}
     for widget, target in fields.items():
-        form = widget.parentWidget().layout() if widget.parentWidget() is not None else None
-        label = form.labelForField(widget) if isinstance(form, QFormLayout) else None
+        label = form_label(widget)
         if label is None:
             continue
         text = label.text().removeprefix(GLYPH + " ")
         label.setText(f"{GLYPH} {text}" if target in marks else text)
         label.setToolTip(f"searched by a sweep: {describe(marks[target])}" if target in marks else "")
+
+
+def form_label(widget: QWidget) -> QLabel | None:
+    """The label of the form row that holds `widget`, itself or inside a row of widgets (the lr and its Find…)."""
+    while widget is not None and widget.parentWidget() is not None:
+        form = widget.parentWidget().layout()
+        label = form.labelForField(widget) if isinstance(form, QFormLayout) else None
+        if label is not None:
+            return label
+        widget = widget.parentWidget()
+    return None

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox
 from studio.graph import io
 from studio.presets import resolve
 from studio.train import RunFinished
-from studio.ui.search_marks import RangeDialog, SearchButton
+from studio.ui.search_marks import RangeDialog, SearchButton, form_label
 from tests.ui.test_training import dock, runs_dir  # noqa: F401 (fixtures)
 
 LONG = 180_000  # ms: trials are training processes, on machines that are shared
@@ -70,12 +70,12 @@ def test_the_range_dialog_refuses_a_bad_range_in_words(qtbot):
 def test_a_searched_setting_shows_the_mark_on_its_label_in_the_panel(lenet, qtbot):
     window = lenet
     panel = window.training_dock.panel
-    form = panel.lr.parentWidget().layout()
+    label = form_label(panel.lr)  # the lr sits in a row with its Find… button
     window.editor.edit("search lr", lambda: window.editor.project.set_search(
         ("setting", "training", "lr"), {"kind": "log", "low": 1e-4, "high": 0.1}))
-    assert form.labelForField(panel.lr).text() == "⚲ Learning rate"
+    assert label.text() == "⚲ Learning rate"
     window.editor.undo_stack.undo()
-    assert form.labelForField(panel.lr).text() == "Learning rate"
+    assert label.text() == "Learning rate"
 
 
 @pytest.fixture

@@ -58,7 +58,7 @@ def images(n: int, c: int = 1, side: int = 8, low: float = 0.0) -> list:
 
 
 def test_before_any_epoch_only_the_runs_tab_shows(dock):
-    assert visible_tabs(dock) == ["Runs"]
+    assert visible_tabs(dock) == ["Runs", "Sweep"]
     assert dock.task_views.views == {}
 
 
@@ -81,7 +81,7 @@ def test_gan_gets_both_losses_images_and_no_confusion(dock):
                           "g_loss": 2.0 * e, "val_d_loss": 0.5, "val_g_loss": 0.25,
                           "samples_images": images(16, 3, low=-1.0), "lr": 2e-4, "time_s": 1.5})
     tabs = visible_tabs(dock)
-    assert tabs == ["Images", "GAN losses", "Other metrics", "Runs"]
+    assert tabs == ["Images", "GAN losses", "Other metrics", "Runs", "Sweep"]
     assert dock.tabs.currentWidget() is dock.task_views.view("Images")  # shown rather than the runs list
     losses = dock.task_views.view("GAN losses")
     assert losses.points(1, "train", plot=0)[1] == [2.0, 3.0, 4.0]
@@ -99,7 +99,7 @@ def test_gan_2d_points_and_modes(dock):
     points = np.random.default_rng(0).normal(size=(300, 2)).tolist()
     feed(dock, lambda e: {"epoch": e, "train_d_loss": 1.0, "train_g_loss": 1.0, "samples_xy": points[:100 * e],
                           "mode_share": 0.2 * e, "modes_covered": e + 4})
-    assert visible_tabs(dock) == ["2-D samples", "GAN losses", "Modes", "Runs"]
+    assert visible_tabs(dock) == ["2-D samples", "GAN losses", "Modes", "Runs", "Sweep"]
     scatter = dock.task_views.view("2-D samples")
     assert scatter.xy.shape == (300, 2) and len(scatter.scatter.data) == 300
     modes = dock.task_views.view("Modes")
@@ -111,7 +111,7 @@ def test_rbm_reconstructions_beside_originals_and_filters(dock):
     feed(dock, lambda e: {"epoch": e, "train_loss": 0.1, "val_loss": 0.1, "recon_error": 0.1 / e,
                           "val_recon_error": 0.1 / e, "filters": images(16), "samples_inputs": images(8),
                           "samples_images": images(8)}, epochs=2)
-    assert visible_tabs(dock) == ["Images", "Filters", "Reconstruction", "Runs"]  # nothing "other"
+    assert visible_tabs(dock) == ["Images", "Filters", "Reconstruction", "Runs", "Sweep"]  # nothing "other"
     assert dock.task_views.view("Images").counts == {"Originals": 8, "Reconstructions": 8}
     assert dock.task_views.view("Filters").counts == {"Learned filters": 16}
     assert dock.task_views.view("Reconstruction").points(1, "error")[1] == pytest.approx([0.1, 0.05])
@@ -122,7 +122,7 @@ def test_word2vec_neighbours_table_and_word_map(dock):
     feed(dock, lambda e: {"epoch": e, "train_loss": 1.0, "val_loss": 1.0,
                           "neighbours": {"king": ["queen", "man"], "paris": ["france"]},
                           "embedding_2d": {"words": words, "xy": [[i, i * e] for i in range(5)]}})
-    assert visible_tabs(dock) == ["Word map", "Neighbours", "Runs"]
+    assert visible_tabs(dock) == ["Word map", "Neighbours", "Runs", "Sweep"]
     table = dock.task_views.view("Neighbours")
     assert table.rowCount() == 2
     assert (table.item(0, 0).text(), table.item(0, 1).text()) == ("king", "queen, man")
@@ -138,7 +138,7 @@ def test_attention_heat_map_heads_and_match_curves(dock):
                                         "weights": weights},
                           "attention_maps": {"tokens": [7, 8, 9, 10], "layer": "enc",
                                              "heads": np.ones((4, 3, 4)).tolist()}})
-    assert visible_tabs(dock) == ["Attention", "Heads", "Match", "Runs"]
+    assert visible_tabs(dock) == ["Attention", "Heads", "Match", "Runs", "Sweep"]
     heat = dock.task_views.view("Attention")
     assert heat.weights.shape == (3, 4)
     assert [t for _, t in heat.plot.getAxis("bottom")._tickLevels[0]] == ["a", "b", "c", "d"]
@@ -149,7 +149,7 @@ def test_attention_heat_map_heads_and_match_curves(dock):
 def test_rl_returns_epsilon_and_unknown_figures_reach_the_other_plot(dock):
     feed(dock, lambda e: {"epoch": e, "episode_return": 10.0 * e, "val_return": 5.0, "epsilon": 1.0 / e,
                           "q_spread": e * e, "flag": True, "note": "text is not a curve"})
-    assert visible_tabs(dock) == ["Return", "Exploration", "Other metrics", "Runs"]
+    assert visible_tabs(dock) == ["Return", "Exploration", "Other metrics", "Runs", "Sweep"]
     assert dock.task_views.view("Return").points(1, "training")[1] == [10.0, 20.0, 30.0]
     assert dock.task_views.view("Exploration").points(1, "ε")[1] == pytest.approx([1.0, 0.5, 1 / 3])
     other = dock.task_views.view("Other metrics")
@@ -163,7 +163,7 @@ def test_runs_overlay_and_clear_removes_the_task_tabs(dock, qtbot):
     view = dock.task_views.view("Perplexity")
     assert view.points(1, "perplexity")[1][0] == 10.0 and view.points(2, "perplexity")[1][0] == 20.0
     dock.clear_runs()
-    assert visible_tabs(dock) == ["Runs"] and dock.task_views.views == {}
+    assert visible_tabs(dock) == ["Runs", "Sweep"] and dock.task_views.views == {}
     assert dock.dashboard.metric_shown
 
 
@@ -172,7 +172,7 @@ def test_classification_still_gets_its_tabs_only_when_the_data_arrives(dock):
     feed(dock, lambda e: {"epoch": e, "train_loss": 1.0, "val_loss": 1.0, "val_accuracy": 0.9,
                           "val_confusion": confusion, "val_precision": [1, 0.8], "val_recall": [0.8, 1],
                           "val_f1": [0.9, 0.9]}, epochs=1)
-    assert visible_tabs(dock) == ["Confusion", "Per class", "Runs"]  # no samples were sent
+    assert visible_tabs(dock) == ["Confusion", "Per class", "Runs", "Sweep"]  # no samples were sent
     assert dock.confusion.matrix.sum() == 10 and dock.class_table.rowCount() == 2
     assert dock.dashboard.metric_shown
 

@@ -26,7 +26,7 @@ def test_dropping_batchnorm_on_the_conv1_relu1_wire_splices_it_in_one_undo_step(
     (nid,) = set(net.nodes) - before
     name = net.nodes[nid].name
     assert old not in net.edges and old not in lenet.editor.scene.edges
-    assert label(lenet, "conv1", nid) == "6×28×28" and label(lenet, nid, "relu1") == "6×28×28"
+    assert label(lenet, "conv1", nid) == "N×6×28×28" and label(lenet, nid, "relu1") == "N×6×28×28"
     assert stack.count() == depth + 1 and lenet.undo_action.text() == "Undo insert BatchNorm2d on conv1 → relu1"
     assert lenet.editor.scene.selected_node_ids() == [nid]
     assert lenet.editor.scene._drop_mark is None  # the highlight went with the drop
@@ -55,7 +55,7 @@ def test_quick_add_over_a_selected_wire_splices(lenet, qtbot):
     QTest.keyClick(lenet.quick_add.edit, Qt.Key.Key_Return)
     assert old not in net.edges
     new = next(n for n in net.nodes.values() if n.type == "Dropout")
-    assert label(lenet, "fc1", new.id) == "120" and label(lenet, new.id, "relu3") == "120"
+    assert label(lenet, "fc1", new.id) == "N×120" and label(lenet, new.id, "relu3") == "N×120"
 
 
 def test_dragging_a_wire_onto_a_taken_input_replaces_the_old_wire(lenet):
@@ -66,7 +66,7 @@ def test_dragging_a_wire_onto_a_taken_input_replaces_the_old_wire(lenet):
     drag(lenet, port_point(lenet, image, "out", "out"), port_point(lenet, relu1, "in", "in"))
     assert old not in net.edges and Edge(image, "out", relu1, "in") in net.edges
     assert lenet.undo_action.text() == "Undo replace wire into relu1"
-    assert label(lenet, image, relu1) == "1×32×32"
+    assert label(lenet, image, relu1) == "N×1×32×32"
     stack.undo()
     assert old in net.edges and Edge(image, "out", relu1, "in") not in net.edges
     lenet.editor.project.check()

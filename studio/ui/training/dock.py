@@ -198,7 +198,7 @@ class TrainingDock(QDockWidget):
         self.compare = RunComparison(self.runs_table, lambda: self.records, run_colour)  # two runs picked in Runs
         self.tabs.addTab(self.compare, "Compare")
         self.compare.compared.connect(self._show_comparison)
-        for view in (self.confusion, self.class_table, self.samples, self.compare):  # shown when their data arrives
+        for view in (self.confusion, self.class_table, self.samples, self.compare, self.test_view):  # shown when their data arrives
             self.tabs.setTabVisible(self.tabs.indexOf(view), False)
         self.task_views = TaskViews(self.tabs, before=self.confusion)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -262,7 +262,7 @@ class TrainingDock(QDockWidget):
             self.state = RunState()
             self._draw_progress()
             self.summary.setText(_HINT if project is not None else _NO_PROJECT)
-            self.test_view.set_source(None, None, None)  # another project's weights are not this one's
+            self._test_source(None)  # another project's weights are not this one's
         self.project, self.editor = project, editor
         self.path = Path(path) if path is not None else None
         self.panel.path = self.path
@@ -640,8 +640,13 @@ class TrainingDock(QDockWidget):
     @Slot(object)
     def _offer_test(self, e: Any) -> None:
         """The Test tab evaluates the weights of the run that ended (or of the newest saved run)."""
-        weights = getattr(e, "final_weights", None)
-        self.test_view.set_source(self.project, weights, self.path.parent if self.path is not None else None)
+        self._test_source(getattr(e, "final_weights", None))
+
+    def _test_source(self, weights: str | Path | None) -> None:
+        """The Test tab evaluates `weights`; it shows only while there are weights to evaluate."""
+        root = self.path.parent if self.path is not None else None
+        self.test_view.set_source(self.project if weights else None, weights, root)
+        self.tabs.setTabVisible(self.tabs.indexOf(self.test_view), bool(weights))
 
     @Slot(object)
     def _run_failed(self, e: RunFailed) -> None:

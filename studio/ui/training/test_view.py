@@ -181,7 +181,7 @@ class EvaluateView(QWidget):
         """Draws figures as `studio.train.evaluate.evaluate` returns them."""
         self.result = result
         self.headline.setText(headline_text(result, self._source()))
-        classify = result.get("task") == "classification"
+        classify = _per_class(result)
         self.table.setVisible(classify)
         self.plots.setVisible(classify)
         if classify:
@@ -204,7 +204,7 @@ class EvaluateView(QWidget):
 def headline_text(result: dict[str, Any], source: str) -> str:
     """One or two lines: which weights, which split, the main figures."""
     where = f"{source} on the {result['split']} split ({result['samples']} samples)"
-    if result.get("task") == "classification":
+    if _per_class(result):
         auc = result.get("roc_auc")
         figures = f"<b>Accuracy {result['accuracy']:.4f}</b> · macro F1 {result['macro_f1']:.4f}"
         return figures + (f" · AUC {auc:.4f}" if auc is not None else "") + f"<br>{where}"
@@ -236,3 +236,8 @@ def _swatch(colour: QColor) -> QIcon:
     pixmap = QPixmap(10, 10)
     pixmap.fill(colour)
     return QIcon(pixmap)
+
+
+def _per_class(result: dict[str, Any]) -> bool:
+    """True for a classifier's figures (a recipe's own figures, a language model's say, have none per class)."""
+    return result.get("task") == "classification" and "per_class" in result
