@@ -129,9 +129,6 @@ def collection_paused():
     Compiling a 10,000-node network makes about 200,000 objects, and each full
     collection that starts meanwhile walks every object of the process, torch's
     too: compile time grew faster than the node count (bench/analysis.py).
-    The GUI's worker threads run their jobs inside it too: a collection that
-    starts in a worker thread frees Qt wrappers there, and shiboken 6.11 then
-    crashes the process when it finishes their deletion in the main thread.
     `gc.freeze` would hide the old objects instead, but it rewires the
     collector's lists and is not safe while another thread is collecting (the
     GUI compiles in worker threads: it crashed the process), whereas

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication
 
 from studio.graph import warmup
 from studio.ui import theme
+from studio.ui.collector import collect_in_gui_thread
 from studio.ui.main_window import MainWindow
 from studio.ui.start_page import settings
 
@@ -21,6 +22,7 @@ from studio.ui.start_page import settings
 def make_window(path: Path | None = None) -> MainWindow:
     """The main window, themed, with `path` opened (or recovered work offered)."""
     app = QApplication.instance()
+    collect_in_gui_thread()
     theme.apply(app, str(settings().value("theme", "system")))
     window = MainWindow()
     if not window.offer_recovery() and path is not None:
@@ -33,6 +35,7 @@ def run(path: Path | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Network Studio")
     app.setOrganizationName("NetworkStudio")
+    collect_in_gui_thread()  # before the warm-up thread starts
     if path is None:
         warmup.start()  # torch's first shape analysis is slow; pay it while the start page shows
     window = make_window(path)

@@ -24,7 +24,6 @@ from typing import Callable
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from studio.errors import StudioError
-from studio.system import collection_paused
 
 
 class _Worker(QObject):
@@ -39,8 +38,7 @@ class _Worker(QObject):
     @Slot()
     def run(self) -> None:
         try:
-            with collection_paused():  # no Qt wrapper is collected in this thread (docs/architecture.md)
-                result = self.fn(self._progress)
+            result = self.fn(self._progress)
         except StudioError as e:
             self.failed.emit(str(e))
         except Exception as e:  # an unexpected failure: say what it was rather than vanish

@@ -4,6 +4,16 @@ import pytest
 from PySide6.QtCore import QSettings
 
 
+@pytest.fixture(autouse=True, scope="module")
+def gui_thread_collection(qapp):
+    """Collects garbage as the app does (in the GUI thread), and only while UI tests run."""
+    from studio.ui.collector import collect_anywhere, collect_in_gui_thread
+
+    collect_in_gui_thread()
+    yield
+    collect_anywhere()
+
+
 @pytest.fixture(autouse=True)
 def no_leaked_windows(qapp):
     """Fails a test that leaves a top-level window visible."""
