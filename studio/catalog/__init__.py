@@ -12,9 +12,18 @@ from studio.catalog.values import check_value, is_expression
 from studio.errors import StudioError
 
 REGISTRY: dict[str, LayerSpec] = {spec.type: spec for spec in SPECS}
+# the types of a network's ends, for code that adds them
+INPUT = next(spec.type for spec in SPECS if spec.role == "input")
+OUTPUT = next(spec.type for spec in SPECS if spec.role == "output")
 
 # "Block" is not a layer: a node of that type instantiates a block definition.
 BLOCK_TYPE = "Block"
+
+
+def role(type_name: str) -> str:
+    """The role of a type: "input", "output", or "layer" (blocks and unknown types too)."""
+    spec = REGISTRY.get(type_name)
+    return spec.role if spec is not None else "layer"
 
 
 def get(type_name: str) -> LayerSpec:
@@ -37,4 +46,5 @@ def categories() -> dict[str, list[LayerSpec]]:
     return groups
 
 
-__all__ = ["BLOCK_TYPE", "LayerSpec", "Param", "REGISTRY", "categories", "check_value", "get", "is_expression"]
+__all__ = ["BLOCK_TYPE", "INPUT", "OUTPUT", "LayerSpec", "Param", "REGISTRY", "categories", "check_value", "get",
+           "is_expression", "role"]

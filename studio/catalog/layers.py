@@ -185,10 +185,10 @@ SPECS: tuple[LayerSpec, ...] = (
     LayerSpec("Input", "Input/Output", "A network input; shape is one sample's shape, without the batch.",
               (P("shape", "shape", [1, 28, 28], "sizes of one sample", min=1, max=1_000_000),
                P("dtype", "choice", "float", "float for values, long for token or class ids",
-                 choices=("float", "long"))), inputs=()),
+                 choices=("float", "long"))), inputs=(), role="input"),
     LayerSpec("Output", "Input/Output", "A network output; its name names the result.",
               (P("classes", "optional_int", None, "number of classes; layers that say $classes follow it",
-                 min=1, max=1_000_000),), outputs=()),
+                 min=1, max=1_000_000),), outputs=(), role="output"),
     # --- Linear ----------------------------------------------------------
     LayerSpec("Linear", "Linear", "A fully connected layer: y = x Wᵀ + b on the last dimension.",
               (inferred("in_features", _last, "size of the last input dimension"),

@@ -76,6 +76,8 @@ class LayerSpec:
         rank: the number of dims (batch included) each input must have, if fixed.
         dtype: "long" when the inputs must hold integer indices.
         exclude: params that describe the node but are not constructor keywords.
+        role: "input" or "output" for the types that are a network's ends (and
+            a block's ports), "layer" for every other type.
     """
 
     type: str
@@ -94,6 +96,7 @@ class LayerSpec:
     rank: int | tuple[int, ...] | None = None
     dtype: str | None = None
     exclude: tuple[str, ...] = ()
+    role: str = "layer"
 
     def param(self, name: str) -> Param:
         """The parameter called `name`; StudioError if the type has none."""
@@ -105,6 +108,10 @@ class LayerSpec:
     def defaults(self) -> dict:
         """The user-settable parameters with their defaults."""
         return {p.name: p.default for p in self.params if not p.inferred}
+
+    def with_defaults(self, params: dict) -> dict:
+        """`params` (what a node sets) with the defaults of what it leaves out."""
+        return {**self.defaults(), **params}
 
     def input_ports(self, params: dict) -> tuple[str, ...]:
         """Input port names for these parameter values."""

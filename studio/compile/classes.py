@@ -161,7 +161,7 @@ class ClassWriter:
 
 def _built(node) -> bool:
     """True for nodes that are submodules of the class (not Input, Output, or plain function calls)."""
-    if node.type in ("Input", "Output"):
+    if node.role != "layer":
         return False
     if node.type == BLOCK_TYPE:
         return True

@@ -107,11 +107,11 @@ class _Emitter:
         for node in net.iter_nodes():
             ins, outs = net.ports(node)
             path = prefix + names[node.id]
-            if node.type == "Input":
+            if node.role == "input":
                 values[node.id] = [self.graph.placeholder(path) if feed is None else next(feed)]
                 continue
             call_args = _inputs(net, node, ins, values)
-            if node.type == "Output":
+            if node.role == "output":
                 results.append((order[node.id], call_args[0]))
             elif node.type == BLOCK_TYPE and self.inline:
                 values[node.id] = self._inline_block(report.nodes[node.id], path, call_args)
@@ -219,9 +219,9 @@ def example_inputs(project: Project, network: str | None = None, batch: int = 2,
     net = project.network(network)
     tensors = []
     for node in net.iter_nodes():
-        if node.type == "Input":
-            spec = catalog.get("Input")
-            params = {**spec.defaults(), **node.params}
+        if node.role == "input":
+            spec = catalog.get(catalog.INPUT)
+            params = spec.with_defaults(node.params)
             shape = (batch, *(shapes or {}).get(node.name, params["shape"]))
             if params["dtype"] == "long":
                 high = _vocabulary(project, net, node, analyzer)

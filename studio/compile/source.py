@@ -81,7 +81,7 @@ def _main(tops) -> str:
     lines = ["if __name__ == \"__main__\":"]
     for class_name, net, report in tops:
         shapes = [(report.nodes[n.id].resolved["shape"], report.nodes[n.id].resolved["dtype"])
-                  for n in net.iter_nodes() if n.type == "Input"]
+                  for n in net.iter_nodes() if n.role == "input"]
         args = ", ".join(f"torch.randint(0, 2, (2, {', '.join(map(str, s))}))" if d == "long"
                          else f"torch.randn(2, {', '.join(map(str, s))})" for s, d in shapes)
         lines += [f"    model = {class_name}()",

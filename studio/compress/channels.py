@@ -117,7 +117,7 @@ def _follow(dst, port: str, group: int, report: Report, src: str, cut: Cut, stac
         cut.consumers.append((dst.id, group))
     elif dst.type in OUT_PARAM and group == 1 and port == "in" and res.resolved.get("groups", 1) == 1:
         cut.consumers.append((dst.id, group))
-    elif dst.type == "Output":
+    elif dst.role == "output":
         return f"its output is the network's Output '{dst.name}'"
     else:
         return f"its output reaches {dst.type} '{dst.name}'"

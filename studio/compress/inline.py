@@ -70,9 +70,9 @@ class _Flattener:
         for node in net.iter_nodes():
             path = prefix + names[node.id]
             sources = {port: values[e.src][e.src_port] for port, e in net.incoming(node.id).items()}
-            if feeds is not None and node.type == "Input":
+            if feeds is not None and node.role == "input":
                 values[node.id] = {port: feeds[node.name] for port in net.ports(node)[1]}
-            elif feeds is not None and node.type == "Output":
+            elif feeds is not None and node.role == "output":
                 outputs[node.name] = sources["in"]
             elif node.type == BLOCK_TYPE:
                 values[node.id] = self._block(report.nodes[node.id], path, sources)
@@ -93,8 +93,8 @@ class _Flattener:
 
     def _block(self, res, path: str, sources: dict[str, Source]) -> dict[str, Source]:
         inner_net = self.project.block(res.resolved["block"]).network
-        ins = [n.name for n in inner_net.nodes.values() if n.type == "Input"]
-        outs = [n.name for n in inner_net.nodes.values() if n.type == "Output"]
+        ins = [n.name for n in inner_net.inputs()]
+        outs = [n.name for n in inner_net.outputs()]
         feeds = sources
         for i, inner in enumerate(res.inner):  # a repeated block: each copy feeds the next
             result = self.emit(inner_net, inner, f"{path}.{i}." if len(res.inner) > 1 else f"{path}.", feeds)

@@ -79,9 +79,9 @@ def plan(project: Project, network: str) -> list[Axis]:
     axes = []
     probe = _Prober(project, network)
     for node in net.iter_nodes():
-        if node.type != "Input":
+        if node.role != "input":
             continue
-        params = {**catalog.get("Input").defaults(), **node.params}
+        params = catalog.get(node.type).with_defaults(node.params)
         shape = list(params["shape"])
         axes.append(Axis(node.name, names[node.id], 0, "batch", BATCHES[0], BATCHES[1]))
         for dim, label in _candidates(shape, params["dtype"]):

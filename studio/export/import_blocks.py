@@ -169,13 +169,13 @@ class Hierarchy:
         in_names = self._input_names(call, sources)
         for (src, port), name in zip(sources, in_names):
             shape, dtype = self.shapes[(src, port)]
-            nid = inner.add_node("Input", name, {"shape": list(shape), "dtype": dtype})
+            nid = inner.add_node(catalog.INPUT, name, {"shape": list(shape), "dtype": dtype})
             for e in entering:
                 if (e.src, e.src_port) == (src, port):
                     inner.connect(nid, "out", e.dst, e.dst_port)
         out_names = ["out"] if len(exits) == 1 else [f"out{i + 1}" for i in range(len(exits))]
         for (src, port), name in zip(exits, out_names):
-            inner.connect(src, port, inner.add_node("Output", name), "in")
+            inner.connect(src, port, inner.add_node(catalog.OUTPUT, name), "in")
         for nid in members:
             net.remove_node(nid)
         instance = net.add_node(BLOCK_TYPE, net.unique_name(f"block_{block.name}"), {"block": block.name})
@@ -265,7 +265,7 @@ class Hierarchy:
     def _chained(self, net: Network) -> list[str] | None:
         """The Block nodes of a container definition in order, when they are copies of one definition, each
         feeding the next, named 0, 1, ... in the module (its Input and Output aside); None otherwise."""
-        inner = [n for n in net.nodes.values() if n.type not in ("Input", "Output")]
+        inner = [n for n in net.nodes.values() if n.role == "layer"]
         if len(inner) < 2 or any(n.type != BLOCK_TYPE or n.params != inner[0].params for n in inner):
             return None
         by_index = {self.index.get(n.id): n.id for n in inner}
@@ -363,7 +363,7 @@ class Hierarchy:
     def _name(self, net: Network, scope: str) -> None:
         """Names the top network's nodes after their path (the blocks' were named when made)."""
         wanted = {nid: _relative(self.path.get(nid, net.node(nid).name), scope, self._kind(net.node(nid)))
-                  for nid in net.nodes if net.node(nid).type not in ("Input", "Output")}
+                  for nid in net.nodes if net.node(nid).role == "layer"}
         for nid in wanted:
             net.rename(nid, f"tmp_{nid}")
         for nid, name in wanted.items():
@@ -456,11 +456,11 @@ def _structure(net: Network) -> Any:
 
 def _resolved(node) -> dict:
     """A node's settings with the defaults filled in (an Input's shape left out: it only describes)."""
-    if node.type == "Input":
+    if node.role == "input":
         return {}
     if node.type == BLOCK_TYPE:
         return dict(node.params)
-    return {**catalog.get(node.type).defaults(), **node.params}
+    return catalog.get(node.type).with_defaults(node.params)
 
 
 def _numeric(value) -> bool:

@@ -127,7 +127,7 @@ class Builder:
             if info is None:
                 raise Unsupported("an input that is not a tensor")
             dtype = "float" if info.dtype.is_floating_point else "long"
-            self.values[n] = (self._add("Input", n.name, {"shape": list(info.shape[1:]), "dtype": dtype}), "out")
+            self.values[n] = (self._add(catalog.INPUT, n.name, {"shape": list(info.shape[1:]), "dtype": dtype}), "out")
         elif n.op == "get_attr":
             self.values[n] = Mask(is_causal(self.sizes.info(n))) if n in self.masks else Param(n.target)
         elif n.op == "call_module":
@@ -352,7 +352,7 @@ class Builder:
         results = list(result) if isinstance(result, (tuple, list)) else [result]
         for i, r in enumerate(results):
             src = self._value(r)
-            nid = self._add("Output", "out" if len(results) == 1 else f"out{i}", {})
+            nid = self._add(catalog.OUTPUT, "out" if len(results) == 1 else f"out{i}", {})
             self.net.connect(src[0], src[1], nid, "in")
 
     def _result(self, n: fx.Node, mapped: Mapped) -> str:

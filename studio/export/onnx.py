@@ -119,7 +119,7 @@ def _convert(job: Job, settled: bool = False):
 
 
 def _output_names(job: Job) -> list[str] | None:
-    names = [n.name for n in job.project.network(job.network).iter_nodes() if n.type == "Output"]
+    names = [n.name for n in job.project.network(job.network).iter_nodes() if n.role == "output"]
     return names if len(set(names)) == len(names) else None
 
 

@@ -22,9 +22,9 @@ def length_axes(project: Project, network: str) -> list[tuple[str, list[int], Ax
     net = project.network(network)
     found, prober = [], None
     for node in net.iter_nodes():
-        if node.type != "Input":
+        if node.role != "input":
             continue
-        params = {**catalog.get("Input").defaults(), **node.params}
+        params = catalog.get(node.type).with_defaults(node.params)
         shape = list(params["shape"])
         for dim, label in _candidates(shape, params["dtype"]):
             if label != "length":

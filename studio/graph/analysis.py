@@ -217,9 +217,9 @@ class Analyzer:
         self._last[key] = walk
         report = Report(net.name, walk.results, list(walk.problems), computed=len(dirty),
                         warnings=unused_nodes(net, net.name))
-        if not any(n.type == "Output" for n in net.nodes.values()):
+        if not net.outputs():
             report.problems.append(Problem(net.name, None, None, f"network '{net.name}' has no Output node; add one after the last layer"))
-        if not any(n.type == "Input" for n in net.nodes.values()):
+        if not net.inputs():
             report.problems.append(Problem(net.name, None, None, f"network '{net.name}' has no Input node"))
         return report
 
@@ -241,7 +241,7 @@ class Analyzer:
             if res.status == "error":
                 walk.problems.append(Problem(where, node.id, node.name, res.message, res.port))
         walk.outputs = {n.name: values[n.id][0] for n in net.nodes.values()
-                        if n.type == "Output" and values.get(n.id)}
+                        if n.role == "output" and values.get(n.id)}
         return walk
 
     def _visit(self, net, node, results, values, feed, scope):
@@ -255,7 +255,7 @@ class Analyzer:
 
     def _gather(self, net, node, ins, results, values, feed):
         """The input tensors of a node, whether it is blocked, and an (port, message) problem."""
-        if node.type == "Input" and feed is not None and node.name in feed:
+        if node.role == "input" and feed is not None and node.name in feed:
             return [feed[node.name]], False, None
         sources = net.input_sources(node)
         if any(src is not None and results[src[0]].status != "ok" for src in sources.values()):
@@ -300,7 +300,7 @@ class Analyzer:
         if node.type == BLOCK_TYPE:  # computed values meet the limits typed ones do (repeat 1..1000)
             return check_block_params({k: _evaluated(v, scope) for k, v in node.params.items()}, node.name)
         spec = catalog.get(node.type)
-        params = {**spec.defaults(), **node.params}
+        params = spec.with_defaults(node.params)
         for k, v in params.items():
             if is_expression(v):
                 params[k] = check_value(spec.param(k), _evaluated(v, scope))
@@ -309,13 +309,13 @@ class Analyzer:
     # --- one layer -----------------------------------------------------------
     def _layer(self, node: Node, params: dict, inputs: list[torch.Tensor], outs, label: str) -> _Computed:
         spec = catalog.get(node.type)
-        if node.type == "Input":
+        if node.role == "input":
             shape, dtype = tuple(params["shape"]), params["dtype"]
             if not inputs and math.prod(shape) > MAX_SAMPLE_VALUES:
                 return _error(None, _too_big(label, "holds", shape))
             value = inputs[0] if inputs else torch.empty((BATCH, *shape), dtype=DTYPES[dtype], device="meta")
             return _ok([value], ["out"], params, {}, 0, 0, 0)
-        if node.type == "Output":
+        if node.role == "output":
             problem = _check_classes(params["classes"], inputs[0], label)
             return _error(None, problem) if problem else _ok(inputs, ["out"], params, {}, 0, 0, 0)
         problem = _check_inputs(spec, inputs, label)
@@ -424,7 +424,7 @@ class _LayerFailed(Exception):
 def network_scope(net: Network) -> dict:
     """The names a top-level network's layers may use: ``$classes``, from the first Output node that sets it."""
     for node in net.nodes.values():
-        if node.type == "Output" and node.params.get("classes") is not None:
+        if node.role == "output" and node.params.get("classes") is not None:
             return {"classes": node.params["classes"]}
     return {}
 
@@ -436,11 +436,11 @@ def unused_nodes(net: Network, where: str) -> list[Problem]:
     an error that says what to wire; the loose ends are not reported again.
     """
     nodes = list(net.iter_nodes())
-    if all(n.type != "Output" for n in nodes) or any(_input_missing(net, n) for n in nodes):
+    if all(n.role != "output" for n in nodes) or any(_input_missing(net, n) for n in nodes):
         return []
     return [Problem(where, n.id, n.name, f"{n.type} '{n.name}' is unused: its output goes nowhere; "
                     f"connect it to the layers after it, or delete it", severity="warning")
-            for n in nodes if n.type != "Output" and not net.outgoing(n.id)]
+            for n in nodes if n.role != "output" and not net.outgoing(n.id)]
 
 
 def _input_missing(net: Network, node: Node) -> bool:
@@ -452,7 +452,7 @@ def _input_missing(net: Network, node: Node) -> bool:
 
 def _feed(net: Network, shape: tuple[int, ...]) -> dict[str, torch.Tensor]:
     """The meta value of `net`'s one Input at `shape`, by the Input's name."""
-    inputs = [n for n in net.nodes.values() if n.type == "Input"]
+    inputs = net.inputs()
     if len(inputs) != 1:
         raise ValueError(f"network '{net.name}' has {len(inputs)} Input nodes; a training size needs exactly one")
     dtype = DTYPES[inputs[0].params.get("dtype", "float")]

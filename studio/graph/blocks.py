@@ -7,6 +7,7 @@ is made with its primitives, so listeners (the canvas, undo) see each step.
 
 from __future__ import annotations
 
+from studio import catalog
 from studio.catalog import BLOCK_TYPE
 from studio.errors import GraphError
 from studio.graph.analysis import Analyzer
@@ -31,7 +32,7 @@ def collapse(project: Project, network: Network, node_ids, block_name: str) -> s
     selected = [network.node(i) for i in node_ids]
     if not selected:
         raise GraphError("select the nodes to put into a block first")
-    if any(n.type in ("Input", "Output") for n in selected):
+    if any(n.role != "layer" for n in selected):
         raise GraphError("a block cannot take the network's Input or Output nodes; leave them out of the selection")
     ids = {n.id for n in selected}
     entering = sorted((e for e in network.edges if e.dst in ids and e.src not in ids), key=_key)
@@ -70,13 +71,13 @@ def _copy_inside(network: Network, block: BlockDef, selected, ids, sources, exit
         if report and report.nodes[src].status == "ok":
             params = {"shape": list(report.nodes[src].outputs[port]),
                       "dtype": report.nodes[src].dtypes[port]}
-        nid = inner.add_node("Input", inner.unique_name("x" if i == 0 else f"x{i + 1}"), params, (0, 120 * i))
+        nid = inner.add_node(catalog.INPUT, inner.unique_name("x" if i == 0 else f"x{i + 1}"), params, (0, 120 * i))
         for e in network.edges:
             if e.dst in ids and (e.src, e.src_port) == (src, port):
                 inner.connect(nid, "out", e.dst, e.dst_port)
     right = max(n.pos[0] for n in selected) - left + 400
     for i, (src, port) in enumerate(exits):
-        nid = inner.add_node("Output", inner.unique_name("y" if i == 0 else f"y{i + 1}"), {}, (right, 120 * i))
+        nid = inner.add_node(catalog.OUTPUT, inner.unique_name("y" if i == 0 else f"y{i + 1}"), {}, (right, 120 * i))
         inner.connect(src, port, nid, "in")
 
 

@@ -77,7 +77,7 @@ def _back_to(net: Network, node_id: str, params: tuple[str, ...]) -> str | None:
 
 # --- matchers: (project, network, report, problem) -> _Where | None ------------------------------------
 def _match_flatten(project: Project, net: Network, report: Report, p: Problem) -> _Where | None:
-    if net.node(p.node_id).type != "Output":
+    if net.node(p.node_id).role != "output":
         return None
     for node in net.iter_nodes():
         edge = net.incoming(node.id).get("in")
@@ -92,7 +92,7 @@ def _match_classes(project: Project, net: Network, report: Report, p: Problem) -
     node = net.node(p.node_id)
     classes = node.params.get("classes")
     shape = _in_shape(net, report, net.incoming(node.id).get("in"))
-    if node.type != "Output" or classes is None or not shape or shape[-1] == classes or len(shape) > 2:
+    if node.role != "output" or classes is None or not shape or shape[-1] == classes or len(shape) > 2:
         return None
     last = _back_to(net, node.id, ("out_features",))
     top = project.networks.get(net.name) is net  # only a top-level network defines $classes

@@ -147,7 +147,7 @@ def _repeat(network: Network, node: Node) -> int:
 
 
 def _inner_layers(block: BlockDef) -> list[Node]:
-    return [n for n in block.network.iter_nodes() if n.type not in ("Input", "Output")]
+    return [n for n in block.network.iter_nodes() if n.role == "layer"]
 
 
 def _extent(block: BlockDef) -> tuple[int, float]:
@@ -190,18 +190,18 @@ def _inline_once(network: Network, block: BlockDef, feeds: dict, scope: dict, pr
 
     def source(src: str, port: str):
         node = inner.node(src)
-        return feeds.get(node.name) if node.type == "Input" else (ids[src], port)
+        return feeds.get(node.name) if node.role == "input" else (ids[src], port)
 
     for e in sorted(inner.edges, key=lambda e: (e.dst, e.dst_port)):
         if e.dst not in ids:
             continue
-        if inner.node(e.src).type == "Input":
+        if inner.node(e.src).role == "input":
             entries[(ids[e.dst], e.dst_port)] = inner.node(e.src).name
         if source(e.src, e.src_port) is not None:
             network.connect(*source(e.src, e.src_port), ids[e.dst], e.dst_port)
     results = {}
     for n in inner.nodes.values():
-        edge = inner.incoming(n.id).get("in") if n.type == "Output" else None
+        edge = inner.incoming(n.id).get("in") if n.role == "output" else None
         if edge is not None:
             results[n.name] = source(edge.src, edge.src_port)
     return results

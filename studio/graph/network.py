@@ -40,6 +40,11 @@ class Node:
     params: dict = field(default_factory=dict)
     pos: tuple[float, float] = (0.0, 0.0)
 
+    @property
+    def role(self) -> str:
+        """"input" or "output" for a network's ends, else "layer" (see `LayerSpec.role`)."""
+        return catalog.role(self.type)
+
 
 @dataclass(frozen=True)
 class Edge:
@@ -111,7 +116,7 @@ class Network:
                 raise GraphError(f"'{node.name}' is a block, but network '{self.name}' belongs to no project")
             return self._block_ports(node)
         spec = catalog.get(node.type)
-        params = {**spec.defaults(), **node.params}
+        params = spec.with_defaults(node.params)
         return spec.input_ports(params), spec.output_ports(params)
 
     def incoming(self, node_id: str) -> dict[str, Edge]:
@@ -364,6 +369,14 @@ class Network:
         assert nx.is_directed_acyclic_graph(self.digraph()), f"cycle in {self.name}"
         assert sum(len(v) for v in self._in.values()) == len(self.edges), "input index out of date"
         assert sum(len(v) for v in self._out.values()) == len(self.edges), "output index out of date"
+
+    def inputs(self) -> list[Node]:
+        """The Input nodes, in the order they were added (a block's port order)."""
+        return [n for n in self.nodes.values() if n.role == "input"]
+
+    def outputs(self) -> list[Node]:
+        """The Output nodes, in the order they were added (a block's port order)."""
+        return [n for n in self.nodes.values() if n.role == "output"]
 
     def iter_nodes(self) -> Iterator[Node]:
         """Nodes in topological order."""

@@ -33,9 +33,7 @@ class BlockDef:
 
     def ports(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(input names, output names): the names of its Input and Output nodes."""
-        nodes = list(self.network.nodes.values())
-        return (tuple(n.name for n in nodes if n.type == "Input"),
-                tuple(n.name for n in nodes if n.type == "Output"))
+        return (tuple(n.name for n in self.network.inputs()), tuple(n.name for n in self.network.outputs()))
 
 
 class Project:

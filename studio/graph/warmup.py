@@ -14,13 +14,14 @@ _started = threading.Event()
 
 def warm_up() -> None:
     """Analyses a tiny network once, loading everything analysis needs."""
+    from studio import catalog
     from studio.graph.analysis import Analyzer
     from studio.graph.project import Project
 
     project = Project("warm-up")
     net = project.add_network()
-    prev = net.add_node("Input", params={"shape": [3, 8, 8]})
-    for type_ in ("Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d", "Flatten", "Linear", "Output"):
+    prev = net.add_node(catalog.INPUT, params={"shape": [3, 8, 8]})
+    for type_ in ("Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d", "Flatten", "Linear", catalog.OUTPUT):
         node = net.add_node(type_)
         net.connect(prev, "out", node, "in")
         prev = node

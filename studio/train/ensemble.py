@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from studio import catalog
 from studio.compile import compile_network
 from studio.compile.weights import apply_weights, load_weights
 from studio.errors import StudioError
@@ -48,7 +49,7 @@ def build_ensemble(members: list[Member], name: str = "ensemble") -> tuple[Proje
     net = project.add_network("main")
     shape, in_name = _input_of(copies[0].network())
     classes = _classes(copies[0])
-    image = net.add_node("Input", in_name, {"shape": list(shape)}, (0.0, 0.0))
+    image = net.add_node(catalog.INPUT, in_name, {"shape": list(shape)}, (0.0, 0.0))
     heads = []
     for i, copy in enumerate(copies):
         own = _input_of(copy.network())[0]
@@ -82,8 +83,8 @@ def _empty_like(source: Project, name: str) -> Project:
 
 
 def _input_of(net: Network) -> tuple[tuple[int, ...], str]:
-    inputs = [n for n in net.iter_nodes() if n.type == "Input"]
-    outputs = [n for n in net.iter_nodes() if n.type == "Output"]
+    inputs = [n for n in net.iter_nodes() if n.role == "input"]
+    outputs = [n for n in net.iter_nodes() if n.role == "output"]
     if len(inputs) != 1 or len(outputs) != 1:
         raise StudioError(f"network '{net.name}' has {len(inputs)} Inputs and {len(outputs)} Outputs; "
                           "an ensemble member needs one of each")
@@ -134,11 +135,11 @@ def _add_mean(net: Network, heads: list[str], classes: int | None) -> None:
     if classes is None:
         mean = net.add_node("Mean", "mean", {"dim": 1}, (1080.0, 0.0))
         net.connect(stack, "out", mean, "in")
-        net.connect(mean, "out", net.add_node("Output", "prediction", {}, (1340.0, 0.0)), "in")
+        net.connect(mean, "out", net.add_node(catalog.OUTPUT, "prediction", {}, (1340.0, 0.0)), "in")
         return
     total = net.add_node("LogSumExp", "log_sum", {"dim": 1}, (1080.0, 0.0))
     mean = net.add_node("ScalarOp", "log_mean", {"op": "add", "value": -math.log(n)}, (1340.0, 0.0))
-    out = net.add_node("Output", "log_probs", {"classes": classes}, (1600.0, 0.0))
+    out = net.add_node(catalog.OUTPUT, "log_probs", {"classes": classes}, (1600.0, 0.0))
     net.connect(stack, "out", total, "in")
     net.connect(total, "out", mean, "in")
     net.connect(mean, "out", out, "in")

@@ -125,13 +125,13 @@ def fx_path(project: Project, net: Network, report: Report, address: str) -> str
     while True:
         node = _named(net, parts.pop(0), address)
         path = prefix + attribute_names(net)[node.id]
-        if node.type == "Output":
+        if node.role == "output":
             source = net.incoming(node.id)
             if not source:
                 raise StudioError(f"node '{address}': this Output receives nothing yet; connect it first")
             node = net.node(next(iter(source.values())).src)
             path = prefix + attribute_names(net)[node.id]
-        if node.type == "Input" and prefix:
+        if node.role == "input" and prefix:
             raise StudioError(f"node '{address}' is a block's Input: inspect the node feeding the block instead")
         if node.type != BLOCK_TYPE:
             if parts:
@@ -145,7 +145,7 @@ def fx_path(project: Project, net: Network, report: Report, address: str) -> str
         prefix = f"{path}.{index}." if len(inner) > 1 else f"{path}."
         net, report = project.block(node.params["block"]).network, inner[index]
         if not parts:  # the block itself: the value its (first) Output receives
-            parts = [next(n.name for n in net.iter_nodes() if n.type == "Output")]
+            parts = [next(n.name for n in net.iter_nodes() if n.role == "output")]
 
 
 def _named(net: Network, name: str, address: str):
@@ -163,7 +163,7 @@ def _inputs(project: Project, net: Network, training: dict, root, samples: int):
     name = training.get("recipe", "supervised")
     environment = name in RECIPES and getattr(make_recipe(name), "environment", False)  # RL: no dataset
     fed = not environment and data_network(project, training).name == net.name
-    if fed and sum(n.type == "Input" for n in net.nodes.values()) == 1:
+    if fed and sum(n.role == "input" for n in net.nodes.values()) == 1:
         data = _data(project, training, root)
         split, name = (data.val, "validation") if data.val is not None and len(data.val) else (data.train, "training")
         if split is not None and hasattr(split, "__getitem__") and len(split):

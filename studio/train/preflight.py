@@ -85,10 +85,10 @@ def training_problems(project: Project, analyzer: Analyzer, training: dict | Non
     if not _is_supervised(training.get("recipe", "supervised")):
         return problems
     classes = next((n.params["classes"] for n in net.iter_nodes()
-                    if n.type == "Output" and n.params.get("classes") is not None), None)
+                    if n.role == "output" and n.params.get("classes") is not None), None)
     loss = training.get("loss", "auto")
     classify = classes is not None or loss in _CLASS_LOSSES
-    for out in (n for n in net.iter_nodes() if n.type == "Output"):
+    for out in (n for n in net.iter_nodes() if n.role == "output"):
         result = report.nodes.get(out.id)
         if result is None or result.status != "ok":
             continue
@@ -102,7 +102,7 @@ def training_problems(project: Project, analyzer: Analyzer, training: dict | Non
 def _at_training_size(net: Network, analyzer: Analyzer, shape) -> tuple[list[Problem], Report]:
     """Problems of `net` at the training size that it does not have at its design size, and the report to read."""
     design = analyzer.analyse(net.name)
-    inputs = [n for n in net.nodes.values() if n.type == "Input"]
+    inputs = net.inputs()
     if shape is None:
         return [], design
     if len(inputs) != 1:
@@ -159,7 +159,7 @@ def _first_wide_linear(net: Network, report: Report, out: Node) -> tuple[Node, t
 def _loss_problems(net: Network, out: Node, loss: str) -> list[Problem]:
     """What the loss makes of the layer that feeds `out` (through dropout and the like)."""
     last = _last_layer(net, out)
-    if last is None or last.type == "Input":
+    if last is None or last.role == "input":
         return []
     label = f"{last.type} '{last.name}'"
     if loss in _WANTS and last.type not in _WANTS[loss]:
@@ -232,7 +232,7 @@ def class_mismatch(project: Project, training: dict, data: dict, data_classes: C
     else:
         net = data_network(project, training)
         report = (analyzer or Analyzer(project)).analyse(net.name)
-        widths = [(n, report.nodes[n.id].outputs.get("out")) for n in net.iter_nodes() if n.type == "Output"]
+        widths = [(n, report.nodes[n.id].outputs.get("out")) for n in net.iter_nodes() if n.role == "output"]
         output, shape = next(((n, w) for n, w in widths if w is not None), (None, None))
         if output is None or len(shape) != 1 or shape[0] == 1:
             return None

@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 from torch import fx, nn
 
+from studio import catalog
 from studio.compile import compile_network
 from studio.compile.freeze import FROZEN_KEY, apply_frozen, set_frozen
 from studio.compile.weights import apply_initial_weights
@@ -55,7 +56,7 @@ def training_copy(project: Project, training: dict) -> Project:
     if shape is None:
         return copy
     net = data_network(copy, training)
-    inputs = [n for n in net.nodes.values() if n.type == "Input"]
+    inputs = net.inputs()
     if len(inputs) != 1:
         raise TrainingError(f"training.input_shape needs a network with one Input; '{net.name}' has {len(inputs)}")
     net.set_params(inputs[0].id, {"shape": list(shape)})
@@ -65,7 +66,7 @@ def training_copy(project: Project, training: dict) -> Project:
 def classes_output(project: Project, training: dict) -> tuple[Network, Node] | None:
     """The network and Output whose ``classes`` a run may set: the data network's first Output that has them."""
     net = data_network(project, training)
-    node = next((n for n in net.iter_nodes() if n.type == "Output" and n.params.get("classes") is not None), None)
+    node = next((n for n in net.iter_nodes() if n.role == "output" and n.params.get("classes") is not None), None)
     return (net, node) if node is not None else None
 
 
@@ -113,10 +114,10 @@ def data_network(project: Project, training: dict) -> Network:
 def input_shape(project: Project) -> tuple[int, ...]:
     """The shape of the (single) Input node of the network the data feeds."""
     net = data_network(project, project.training or {})
-    node = next((n for n in net.nodes.values() if n.type == "Input"), None)
-    if node is None:
+    inputs = net.inputs()
+    if not inputs:
         raise TrainingError(f"network '{net.name}' has no Input node to train on")
-    return tuple(node.params.get("shape", [1, 28, 28]))
+    return _sample_shape(inputs[0])
 
 
 def models_for(project: Project, training: dict, base: Path | None = None) -> dict[str, nn.Module]:
@@ -162,9 +163,14 @@ def _check_room(report: Report, training: dict) -> None:
         require_memory(needed, what, advice)
 
 
+def _sample_shape(node: Node) -> tuple[int, ...]:
+    """The shape of one sample an Input node takes (its own, or the catalog's default)."""
+    return tuple(catalog.get(node.type).with_defaults(node.params)["shape"])
+
+
 def _note_sample_shapes(model: fx.GraphModule, net: Network) -> None:
     """Record each Input's sample shape on its placeholder (``meta["sample_shape"]``)."""
-    shapes = [tuple(n.params.get("shape", [1, 28, 28])) for n in net.iter_nodes() if n.type == "Input"]
+    shapes = [_sample_shape(n) for n in net.inputs()]
     placeholders = [n for n in model.graph.nodes if n.op == "placeholder"]
     for node, shape in zip(placeholders, shapes):
         node.meta["sample_shape"] = shape

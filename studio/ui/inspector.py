@@ -220,7 +220,7 @@ class Inspector(QScrollArea):
             values = {k: node.params.get(k, defaults.get(k)) for k in self.editors}
         else:
             spec = catalog.get(node.type)
-            values = {**spec.defaults(), **node.params}
+            values = spec.with_defaults(node.params)
             if res is not None:
                 values.update(res.inferred)
         for key, ed in self.editors.items():

@@ -31,6 +31,7 @@ from PySide6.QtCore import QPointF, QSize, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, QStackedWidget, QVBoxLayout, QWidget)
 
+from studio import catalog
 from studio.errors import ProjectFileError, StudioError
 from studio.graph import Project
 from studio.graph import io as project_io
@@ -59,8 +60,8 @@ def new_project() -> Project:
     """An empty project: one network with an Input and an Output."""
     project = Project("untitled")
     net = project.add_network("main")
-    net.add_node("Input", "x", {"shape": [1, 28, 28]}, (0, 0))
-    net.add_node("Output", "y", {}, (0, 160))  # below: data flows down (docs/architecture.md)
+    net.add_node(catalog.INPUT, "x", {"shape": [1, 28, 28]}, (0, 0))
+    net.add_node(catalog.OUTPUT, "y", {}, (0, 160))  # below: data flows down (docs/architecture.md)
     return project
 
 

@@ -22,3 +22,14 @@ def test_core_imports_without_qt():
             "assert not bad, bad")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
+
+
+def test_code_finds_a_networks_ends_by_role_not_by_type_name():
+    """Only the catalog names the Input and Output types; other code asks a node's role."""
+    import re
+
+    named = [f"{path.relative_to(ROOT)}:{number}"
+             for path in (ROOT / "studio").rglob("*.py") if "catalog" not in path.parts
+             for number, line in enumerate(path.read_text().splitlines(), 1)
+             if re.search(r"[\"'](Input|Output)[\"']", line)]
+    assert not named, named

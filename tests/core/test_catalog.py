@@ -150,3 +150,16 @@ def test_every_parameter_kind_has_one_entry_that_reads_typed_text_and_checks_it(
             parse_value(kind, text)
     with pytest.raises(ValueError, match="unknown kind"):
         check_value(Param("p", "colour", default=1), 1)
+
+
+def test_the_ends_of_a_network_are_found_by_role_in_the_order_they_were_added():
+    from studio.graph import Network
+
+    net = Network()
+    y = net.add_node(catalog.OUTPUT, "y")
+    a = net.add_node(catalog.INPUT, "a")
+    relu = net.add_node("ReLU")
+    b = net.add_node(catalog.INPUT, "b")
+    assert [n.id for n in net.inputs()] == [a, b]
+    assert [n.id for n in net.outputs()] == [y]
+    assert net.node(relu).role == "layer" and catalog.role("Block") == "layer"
