@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from psygnal import Signal
 
+from studio import catalog
 from studio.catalog import BLOCK_TYPE
 from studio.errors import GraphError
 from studio.graph.network import Network, Node, is_plain_value
@@ -68,6 +69,15 @@ class Project:
         self.metadata: dict = {}
         self._frozen: set[tuple[str, str]] = set()  # (network name, node id)
         self._search: dict[tuple, dict] = {}  # target -> range, see studio.graph.search
+
+    @classmethod
+    def empty(cls) -> "Project":
+        """What File → New opens: one network with an Input above an Output (data flows down)."""
+        project = cls("untitled")
+        net = project.add_network("main")
+        net.add_node(catalog.INPUT, "x", {"shape": [1, 28, 28]}, (0, 0))
+        net.add_node(catalog.OUTPUT, "y", {}, (0, 160))
+        return project
 
     def add_network(self, name: str = "main") -> Network:
         """A new empty network called `name`."""

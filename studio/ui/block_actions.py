@@ -22,19 +22,10 @@ from studio.ui.flat_view import FlatView
 
 
 class BlockActionsMixin:
-    """Needs `editor`, `view`, `_action`, `_selected`, `_status` and `focus_node` from the window."""
+    """Needs `editor`, `view`, `commands`, `status` and the `act_` actions of `window_actions` from the window."""
 
-    def _make_block_actions(self) -> list:
-        self.finder: NodeFinder | None = None
-        self.flat_view: FlatView | None = None
-        self.act_find = self._action("&Find Layer…", self.open_finder, "Ctrl+F")
-        self.act_expand = self._action("E&xpand / Collapse Block", self.toggle_expanded, "Ctrl+Shift+E")
-        self.act_expand.setToolTip("Show a block's layers in its place, or put the block back")
-        self.act_collapse_back = self._action("Collapse Back into &Block", self.collapse_back_selected)
-        self.act_ungroup = self._action("&Ungroup Block", self.ungroup_selected, "Ctrl+Shift+G")
-        self.act_flat = self._action("Flat &View", self.open_flat_view, "Ctrl+Shift+V")
-        self.act_flat.setToolTip("The whole network with every block opened, read-only")
-        return [self.act_find, self.act_expand, self.act_collapse_back, self.act_ungroup, self.act_flat]
+    finder: NodeFinder | None = None
+    flat_view: FlatView | None = None
 
     def block_menu_actions(self, node_id: str) -> list:
         """The block actions that apply to the node `node_id` of the canvas's context menu."""
@@ -49,7 +40,7 @@ class BlockActionsMixin:
 
     def _block_node(self) -> str | None:
         """The selected Block node, or the selected layer of an expanded block."""
-        ids = self._selected()
+        ids = self.commands.selected()
         if len(ids) == 1:
             return ids[0]
         inside = [i for i in ids if self.editor.group_of(i) is not None]
@@ -60,7 +51,7 @@ class BlockActionsMixin:
         """Expands the selected Block node in place, or collapses the expanded block of the selection back."""
         nid = self._block_node() if self.editor else None
         if nid is None:
-            self._status("select a block (or a layer of an expanded block) first")
+            self.status("select a block (or a layer of an expanded block) first")
         elif self.editor.network.nodes[nid].type == BLOCK_TYPE:
             self.editor.expand_block(nid)
         else:
@@ -78,7 +69,7 @@ class BlockActionsMixin:
         """Replaces the selected Block node by its layers (undoable)."""
         nid = self._block_node() if self.editor else None
         if nid is None or self.editor.network.nodes[nid].type != BLOCK_TYPE:
-            self._status("select a block to ungroup first")
+            self.status("select a block to ungroup first")
             return
         self.editor.ungroup_block(nid)
 
@@ -96,7 +87,7 @@ class BlockActionsMixin:
         if self.editor is None:
             return
         self.editor.show_levels(found.levels)
-        self.focus_node(found.node_id)
+        self.commands.focus_node(found.node_id)
         self.view.setFocus()
 
     @Slot()
@@ -107,6 +98,6 @@ class BlockActionsMixin:
         try:
             self.flat_view = FlatView(self.editor.project, self.editor.levels[0][1], self)
         except StudioError as e:
-            self._status(f"flat view: {e}")
+            self.status(f"flat view: {e}")
             return
         self.flat_view.show()

@@ -24,7 +24,8 @@ from typing import Callable
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
-from studio.errors import StudioError
+from studio.errors import ProjectFileError, StudioError
+from studio.graph import Project
 from studio.graph import io as project_io
 from studio.ui import dialogs, recovery
 from studio.ui.start_page import add_recent
@@ -63,6 +64,17 @@ class Document(QObject):
         self.editor, self.path = None, None
         recovery.clear()
         self.changed.emit()
+
+    def read(self, path: Path) -> Project | None:
+        """The project in `path`; None after telling the user why it cannot be opened (what, file, where)."""
+        try:
+            return project_io.load(path)
+        except ProjectFileError as e:
+            dialogs.show_error(self.window, "Cannot open project", f"“{path.name}” cannot be opened: {e.detail}",
+                               f"File: {e.path}" + (f"\nWhere: {e.where}" if e.where else ""))
+        except StudioError as e:
+            dialogs.show_error(self.window, "Cannot open project", str(e))
+        return None
 
     def is_dirty(self) -> bool:
         """True when the open project has unsaved changes."""

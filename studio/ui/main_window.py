@@ -1,42 +1,27 @@
 """The main window: start page or editor, docks, menus; it wires them to the open project.
 
 It shows at most one open project (`editor`, an `Editor`); its file, unsaved
-state, saving, autosave and recovery belong to `document` (a `Document`,
-`studio.ui.document`). The centre shows the start page until a project is
-open, then the canvas (with the breadcrumb above it). Docks: palette (left),
-inspector (right), problems and summary (bottom). The status bar shows
-messages (why a wire was refused) and, permanently, the parameter count and
-model memory.
-
-Files never lose work: the title carries `*` while the undo stack is not
-clean; New, Open and closing ask first; a file that cannot be read is
-reported (`dialogs.show_error`, naming file and place) and the open project
-stays as it was. Undo and Redo are made once, from a `QUndoGroup` that
-follows the open project's stack, so closing a project and opening another
-never leaves them pointing at a deleted stack. Closing hands the training
-dock None: nothing to train, nothing stale on show.
-
-Export…, Import PyTorch module…, Load weights… and Freeze / Unfreeze come
-from `ModelFilesMixin` (`studio.ui.model_files`); `_analysed` shows the
-frozen nodes on the canvas and in the summary and the trainable count in the
-status bar. The training dock tells the window where its last run's weights
-are with `set_last_run_weights`.
+state, saving, autosave and recovery belong to `document` (`ui/document.py`),
+the canvas commands to `commands` (`ui/canvas_commands.py`), the actions and
+menus are tables (`ui/window_actions.py`). Export, import, weights and
+freezing come from `ModelFilesMixin`, block commands from `BlockActionsMixin`.
+Undo and Redo follow the open project's stack through one `QUndoGroup`, so
+closing a project never leaves them on a deleted stack; closing hands the
+training dock None (nothing to train, nothing stale on show).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QSize, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence, QUndoGroup
+from PySide6.QtCore import QSize, Qt, QTimer, Slot
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, QStackedWidget, QVBoxLayout, QWidget)
 
-from studio import catalog
-from studio.errors import ProjectFileError, StudioError
 from studio.graph import Project
-from studio.graph import io as project_io
 from studio.presets import presets_dir
-from studio.ui import clipboard, dialogs, dock_sizes, freeze, theme
+from studio.ui import dialogs, dock_sizes, freeze, theme
+from studio.ui.canvas_commands import CanvasCommands
 from studio.ui.block_actions import BlockActionsMixin
 from studio.ui.breadcrumb import Breadcrumb
 from studio.ui.document import Document
@@ -45,24 +30,14 @@ from studio.ui.inspector import Inspector
 from studio.ui.model_files import ModelFilesMixin
 from studio.ui.palette import Palette
 from studio.ui.problems import ProblemsList
-from studio.ui.quick_add import QuickAdd
 from studio.ui.start_page import StartPage, add_recent, settings
 from studio.train.events import RunFinished
 from studio.graph.summary import trainable_params
 from studio.graph.layout import flow_of
 from studio.ui.summary import SummaryTable, memory_text
 from studio.ui.training import TrainingDock
-from studio.ui.node_item import READABLE_ZOOM
 from studio.ui.view import EditorView
-
-
-def new_project() -> Project:
-    """An empty project: one network with an Input and an Output."""
-    project = Project("untitled")
-    net = project.add_network("main")
-    net.add_node(catalog.INPUT, "x", {"shape": [1, 28, 28]}, (0, 0))
-    net.add_node(catalog.OUTPUT, "y", {}, (0, 160))  # below: data flows down (docs/architecture.md)
-    return project
+from studio.ui.window_actions import MENUS, add_menu, make_actions, make_theme_actions, make_undo_actions
 
 
 class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
@@ -76,9 +51,9 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
         self.document = Document(self, self.place_weights, self._training_allows_close)
         self.document.changed.connect(self._update_title)
         self.document.saved.connect(self._saved)
-        self.document.message.connect(self._status)
+        self.document.message.connect(self.status)
         self.autosave = self.document.autosave
-        self.quick_add: QuickAdd | None = None
+        self.commands = CanvasCommands(self)
         self._init_model_files()
         self.resize(1360, 860)
         self.stack = QStackedWidget()
@@ -113,12 +88,12 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
 
     def _make_docks(self) -> None:
         self.palette = Palette()
-        self.palette.activated.connect(self._palette_activated)
+        self.palette.activated.connect(self.commands.add_at_centre)
         self.problems = ProblemsList()
         self.problems.node_chosen.connect(self._problem_chosen)
         self.problems.fix_chosen.connect(lambda fix: self.editor and self.editor.apply_fix(fix))
         self.summary = SummaryTable()
-        self.summary.node_chosen.connect(lambda nid: self.focus_node(nid))
+        self.summary.node_chosen.connect(self.commands.focus_node)
         self.inspector_dock = self._dock("Inspector", QLabel(), Qt.DockWidgetArea.RightDockWidgetArea)
         self.palette_dock = self._dock("Layers", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.problems_dock = self._dock("Problems", self.problems, Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -127,7 +102,7 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
         self.training_dock = TrainingDock(self)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.training_dock)
         self.tabifyDockWidget(self.summary_dock, self.training_dock)
-        self.training_dock.status_message.connect(self._status)
+        self.training_dock.status_message.connect(self.status)
         self.training_dock.run_ended.connect(self._run_ended)
         self.training_dock.running_changed.connect(self._training_running)
         self.training_dock.gradients_flagged.connect(self._gradients_flagged)
@@ -145,105 +120,24 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def _action(self, text: str, slot, shortcut=None, menu=None) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        action.triggered.connect(slot)
-        self.addAction(action)
-        return action
-
     def _make_actions(self) -> None:
-        K = QKeySequence.StandardKey
-        # One pair of undo actions for the window's life; they follow the open project's stack, and
-        # do nothing with none open (a stack's own actions die with the project's editor).
-        self.undo_group = QUndoGroup(self)
-        self.undo_action = self.undo_group.createUndoAction(self, "Undo")
-        self.undo_action.setShortcut(K.Undo)
-        self.redo_action = self.undo_group.createRedoAction(self, "Redo")
-        # The platform's Redo keys plus Ctrl+Shift+Z and Ctrl+Y, each once: a key twice on one action is
-        # "ambiguous" to Qt and does nothing (X11's Redo is Ctrl+Shift+Z).
-        redo_keys = QKeySequence.keyBindings(K.Redo) + [QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")]
-        self.redo_action.setShortcuts(list({k.toString(): k for k in redo_keys}.values()))
-        for a in (self.undo_action, self.redo_action):
-            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            self.addAction(a)
-        self.act_new = self._action("&New", self.new, K.New)
-        self.act_open = self._action("&Open…", self.open_dialog, K.Open)
-        self.act_save = self._action("&Save", self.save, K.Save)
-        self.act_save_as = self._action("Save &As…", self.save_as, "Ctrl+Shift+S")
-        self.act_close = self._action("&Close project", self.close_project, "Ctrl+W")
-        self.act_quit = self._action("&Quit", self.close, K.Quit)
-        self.act_cut = self._action("Cu&t", self.cut, K.Cut)
-        self.act_copy = self._action("&Copy", self.copy, K.Copy)
-        self.act_paste = self._action("&Paste", self.paste, K.Paste)
-        self.act_duplicate = self._action("&Duplicate", self.duplicate, "Ctrl+D")
-        self.act_delete = self._action("De&lete", self.delete, None)
-        self.act_select_all = self._action("Select &All", self.select_all, K.SelectAll)
-        self.act_rename = self._action("&Rename", self.rename_selected, None)
-        self.act_collapse = self._action("Collapse into &Block…", self.collapse, "Ctrl+G")
-        self.act_fit = self._action("&Fit All", self.fit_all, "Ctrl+0")
-        self.act_zoom_in = self._action("Zoom &In", lambda: self.view and self.view.zoom_by(1.25), K.ZoomIn)
-        self.act_zoom_out = self._action("Zoom &Out", lambda: self.view and self.view.zoom_by(0.8), K.ZoomOut)
-        self.act_layout = self._action("Auto-&Layout", self.auto_layout, "Ctrl+L")
-        self.act_grid = self._action("Align to &Grid", self.align_to_grid, None)
-        self.act_flow_right = self._action("Flow Left to &Right", self._flow_right, None)
-        self.act_flow_right.setCheckable(True)
-        self.act_flow_right.setToolTip("Lay the network out left to right instead of top to bottom")
-        self.act_quick_add = self._action("&Add Layer…", self.open_quick_add, None)
-        self.act_quick_add.setToolTip("Tab on the canvas")
-        self.act_export = self._action("&Export…", self.open_export_dialog, "Ctrl+E")
-        self.act_import = self._action("&Import PyTorch Module…", self.open_import_dialog, None)
-        self.act_compress = self._action("&Compress…", self.open_compress_dialog, None)
-        self.act_compress.setToolTip("Quantize to int8 or prune the trained network, measured before and after")
-        self.act_load_weights = self._action("Load &Weights…", self.load_weights_dialog, None)
-        self.act_freeze = self._action("&Freeze / Unfreeze", self.toggle_frozen, "Ctrl+Shift+F")
-        self.act_freeze.setToolTip("Frozen layers keep their weights during training")
-        self._editing_actions = [self.act_save, self.act_save_as, self.act_close, self.act_cut, self.act_copy,
-                                 self.act_paste, self.act_duplicate, self.act_delete, self.act_select_all,
-                                 self.act_rename, self.act_collapse, self.act_fit, self.act_zoom_in,
-                                 self.act_zoom_out, self.act_layout, self.act_grid, self.act_quick_add,
-                                 self.act_export, self.act_load_weights, self.act_freeze, self.act_flow_right]
-        self._editing_actions += self._make_block_actions()
-        self.theme_group = QActionGroup(self)
-        self.theme_actions = {}
-        for mode, label in (("system", "Follow &System"), ("light", "&Light"), ("dark", "&Dark")):
-            a = QAction(label, self, checkable=True)
-            a.triggered.connect(lambda _=False, mode=mode: self.set_theme(mode))
-            self.theme_group.addAction(a)
-            self.theme_actions[mode] = a
-        self.theme_actions[theme.mode()].setChecked(True)
+        self.undo_group = make_undo_actions(self)
+        self._editing_actions = make_actions(self)
+        self.theme_actions = make_theme_actions(self, theme.mode())
 
     def _make_menus(self) -> None:
         bar = self.menuBar()
-        m = bar.addMenu("&File")
-        for a in (self.act_new, self.act_open, self.act_import, None, self.act_save, self.act_save_as, None,
-                  self.act_load_weights, self.act_export, None, self.act_close, self.act_quit):
-            m.addSeparator() if a is None else m.addAction(a)
-        self.edit_menu = bar.addMenu("&Edit")
-        self.edit_menu.addActions([self.undo_action, self.redo_action])
-        self.edit_menu.addSeparator()
-        for a in (self.act_cut, self.act_copy, self.act_paste, self.act_duplicate, self.act_delete, None,
-                  self.act_select_all, self.act_rename, self.act_find, None, self.act_quick_add, self.act_collapse,
-                  self.act_expand, self.act_collapse_back, self.act_ungroup, None, self.act_freeze):
-            self.edit_menu.addSeparator() if a is None else self.edit_menu.addAction(a)
-        v = bar.addMenu("&View")
-        for a in (self.act_fit, self.act_zoom_in, self.act_zoom_out, None, self.act_layout, self.act_flow_right,
-                  self.act_grid, None, self.act_flat):
-            v.addSeparator() if a is None else v.addAction(a)
-        v.addSeparator()
-        t = v.addMenu("&Theme")
-        t.addActions(list(self.theme_actions.values()))
-        v.addSeparator()
+        for title, names in MENUS:
+            menu = add_menu(bar, title, names)
+        menu.addSeparator()
+        menu.addMenu("&Theme").addActions(list(self.theme_actions.values()))
+        menu.addSeparator()
         for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.summary_dock, self.training_dock):
-            v.addAction(dock.toggleViewAction())
+            menu.addAction(dock.toggleViewAction())
         train = bar.addMenu("&Train")
         d = self.training_dock
-        for a in (d.start_action, d.pause_action, d.stop_action, None, d.clear_action):
+        for a in (d.start_action, d.pause_action, d.stop_action, None, d.clear_action, None, self.act_compress):
             train.addSeparator() if a is None else train.addAction(a)
-        train.addSeparator()
-        train.addAction(self.act_compress)
 
     @Slot()
     def open_compress_dialog(self):
@@ -263,7 +157,7 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
         self._drop_project()
         self.editor = Editor(project, self)
         self.view = EditorView(self.editor)
-        self.view.quick_add_requested.connect(self._quick_add_at)
+        self.view.quick_add_requested.connect(self.commands.quick_add_at)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._canvas_menu)
         self._area_layout.addWidget(self.view, 1)
@@ -277,7 +171,7 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
         self.document.attach(self.editor, path, dirty)
         self.training_dock.set_project(project, path, self.editor)
         self.editor.analysed.connect(self._analysed)
-        self.editor.message.connect(self._status)
+        self.editor.message.connect(self.status)
         self.editor.scene_changed.connect(self._scene_changed)
         self.editor.undo_stack.indexChanged.connect(self._blocks_changed)
         self.stack.setCurrentWidget(self.editor_area)
@@ -291,7 +185,7 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
         self._blocks_changed()
         self.view.setFocus()
         # fit again once the window has its final size, readable rather than all at once
-        QTimer.singleShot(0, self._first_view)
+        QTimer.singleShot(0, self.commands.first_view)
 
     def _drop_project(self) -> None:
         """Lets go of the open project's editor and view (deleted later, once Qt is done with them)."""
@@ -336,7 +230,7 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
     def new(self) -> None:
         """Starts an empty project (after asking about unsaved work)."""
         if self.maybe_keep_work():
-            self.set_project(new_project(), None)
+            self.set_project(Project.empty(), None)
 
     @Slot()
     def open_dialog(self) -> None:
@@ -352,14 +246,8 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
         path = Path(path)
         if not asked and not self.maybe_keep_work():
             return False
-        try:
-            project = project_io.load(path)
-        except ProjectFileError as e:
-            dialogs.show_error(self, "Cannot open project", f"“{path.name}” cannot be opened: {e.detail}",
-                               f"File: {e.path}" + (f"\nWhere: {e.where}" if e.where else ""))
-            return False
-        except StudioError as e:
-            dialogs.show_error(self, "Cannot open project", str(e))
+        project = self.document.read(path)
+        if project is None:
             return False
         is_preset = path.resolve().parent == presets_dir().resolve()
         # A preset opens as a new, unsaved project so saving never overwrites the library.
@@ -383,7 +271,7 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
     def _saved(self, path: Path, weights: Path | None) -> None:
         if weights is not None:
             self.memory_weights = None
-            self._status(f"saved the imported weights to {weights}")
+            self.status(f"saved the imported weights to {weights}")
         self.training_dock.set_project(self.editor.project, path, self.editor)  # runs go beside the file
         self.start_page.refresh_recent()
 
@@ -422,139 +310,6 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
             self.set_project(found.project, found.original, dirty=True)
         return found is not None
 
-    # --- editing commands ---------------------------------------------------------------------
-    def _selected(self) -> list[str]:
-        return self.editor.scene.selected_node_ids() if self.editor else []
-
-    @Slot()
-    def copy(self) -> None:
-        """Copies the selected nodes and the wires between them."""
-        ids = self._selected()
-        if ids:
-            QApplication.clipboard().setMimeData(clipboard.to_mime(clipboard.copy_data(self.editor.network, ids)))
-
-    @Slot()
-    def cut(self) -> None:
-        """Copies, then deletes the selection."""
-        self.copy()
-        if self._selected():
-            self.editor.delete_selection()
-
-    @Slot()
-    def paste(self) -> None:
-        """Pastes nodes from the clipboard."""
-        if self.editor is None:
-            return
-        data = clipboard.from_mime(QApplication.clipboard().mimeData())
-        if data is None:
-            self._status("the clipboard holds no layers")
-            return
-        self.editor.paste(data)
-
-    @Slot()
-    def duplicate(self) -> None:
-        """Duplicates the selection."""
-        if self.editor:
-            self.editor.duplicate()
-
-    @Slot()
-    def delete(self) -> None:
-        """Deletes the selection."""
-        if self.editor:
-            self.editor.delete_selection()
-
-    @Slot()
-    def select_all(self) -> None:
-        """Selects every node."""
-        if self.editor:
-            self.editor.scene.select_nodes(self.editor.network.nodes)
-
-    @Slot()
-    def rename_selected(self) -> None:
-        """Renames the selected node in place."""
-        if self.view:
-            self.view.start_rename()
-
-    @Slot()
-    def collapse(self) -> None:
-        """Asks a name and collapses the selection into a new block."""
-        if not self.editor or not self._selected():
-            self._status("select the nodes to put into a block first")
-            return
-        taken = set(self.editor.project.blocks)
-        i = 1
-        while f"block{i}" in taken:
-            i += 1
-        name = dialogs.ask_text(self, "Collapse into block", "Block name:", f"block{i}")
-        if name:
-            self.editor.collapse(name)
-
-    @Slot()
-    def fit_all(self) -> None:
-        """Shows every node."""
-        if self.view:
-            self.view.fit_all()
-
-    @Slot()
-    def _first_view(self) -> None:
-        if self.view:
-            self.view.fit_all(min_zoom=READABLE_ZOOM)
-            self.view.setFocus()  # shortcuts work at once, without a click on the canvas
-
-    @Slot()
-    def auto_layout(self, direction: str | None = None) -> None:
-        """Lays the network out in layers and shows it at a readable zoom (undo restores positions and zoom)."""
-        if self.editor:
-            stack, before = self.editor.undo_stack, self.view.view_state()
-            index = stack.index()
-            self.editor.auto_layout(direction)
-            if stack.index() == index + 1:
-                self.view.fit_all(min_zoom=READABLE_ZOOM)
-                self.view.keep_view_with(stack, index, before)
-
-    @Slot(bool)
-    def _flow_right(self, right: bool) -> None:
-        self.auto_layout("right" if right else "down")
-
-    @Slot()
-    def align_to_grid(self) -> None:
-        """Snaps nodes to the grid (undoable)."""
-        if self.editor:
-            self.editor.align_to_grid()
-
-    @Slot()
-    def open_quick_add(self) -> None:
-        """Opens the quick-add popup at the canvas centre."""
-        if self.view:
-            centre = self.view.viewport().rect().center()
-            self._quick_add_at(self.view.mapToScene(centre), self.view.viewport().mapToGlobal(centre))
-
-    def _quick_add_at(self, scene_pos: QPointF, global_pos) -> None:
-        # Quick-add over a wire, or with exactly one wire selected, splices the layer into that wire.
-        selected = self.editor.scene.selected_edges()
-        on_wire = self.editor.wire_at(scene_pos) or (selected[0] if len(selected) == 1 else None)
-        self.quick_add = QuickAdd(list(self.editor.project.blocks), self)
-        self.quick_add.chosen.connect(lambda what: self._add(what, scene_pos, on_wire))
-        self.quick_add.popup(global_pos)
-
-    def _add(self, what: str, pos: QPointF, on_wire=None) -> None:
-        if what.startswith("Block:"):
-            self.editor.add_block_node(what[6:], (pos.x(), pos.y()), on_wire)
-        else:
-            self.editor.add_node(what, pos, on_wire)
-
-    def _palette_activated(self, what: str) -> None:
-        if self.view:
-            self._add(what, self.view.mapToScene(self.view.viewport().rect().center()))
-
-    def focus_node(self, node_id: str) -> None:
-        """Selects a node of the network on show and centres the canvas on it."""
-        item = self.editor.scene.nodes.get(node_id) if self.editor else None
-        if item is None:
-            return
-        self.editor.scene.select_nodes([node_id])
-        self.view.centerOn(item)
-
     # --- following the editor ------------------------------------------------------------------
     def _scene_changed(self) -> None:
         self.breadcrumb.set_path([name for _, name, _ in self.editor.levels], list(self.editor.project.networks))
@@ -570,7 +325,7 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
     def _problem_chosen(self, level: int, node_id: str) -> None:
         if level < len(self.editor.levels) - 1:
             self.editor.go_to_level(level)
-        self.focus_node(node_id)
+        self.commands.focus_node(node_id)
 
     def _blocks_changed(self, *_) -> None:
         if self.editor:
@@ -606,7 +361,8 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
             for nid, item in self.editor.scene.nodes.items():
                 item.set_gradient(states.get(nid, "ok"))
 
-    def _status(self, text: str) -> None:
+    def status(self, text: str) -> None:
+        """Shows `text` in the status bar for a few seconds."""
         self.statusBar().showMessage(text, 8000)
 
     @Slot(object)

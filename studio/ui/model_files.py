@@ -2,7 +2,7 @@
 
 Kept apart from `main_window` so that module stays about the window itself.
 `MainWindow` provides `editor`, `view`, `path`, `act_freeze`, `act_rename`,
-... and `_status`; this mixin adds:
+... and `status`; this mixin adds:
 
 - Freeze / Unfreeze (`toggle_frozen`, the canvas's `node_menu`);
 - Export… (`open_export_dialog`, `weights_choices`, `set_last_run_weights`
@@ -61,7 +61,7 @@ class ModelFilesMixin:
     def toggle_frozen(self) -> None:
         """Freezes the selected nodes, or unfreezes them when all are frozen (undoable)."""
         if self.editor:
-            self._status(freeze.toggle(self.editor, self._selected()))
+            self.status(freeze.toggle(self.editor, self.commands.selected()))
 
     def node_menu(self, pos: QPoint) -> QMenu | None:
         """The context menu for the node at viewport position `pos` (selecting it), or None off nodes."""
@@ -70,9 +70,9 @@ class ModelFilesMixin:
         nid = self.editor.scene.node_at(self.view.mapToScene(pos))
         if nid is None:
             return None
-        if nid not in self._selected():
+        if nid not in self.commands.selected():
             self.editor.scene.select_nodes([nid])
-        ids = self._selected()
+        ids = self.commands.selected()
         all_frozen = all(i in self.frozen for i in ids)
         menu = QMenu(self)
         what = self.editor.network.nodes[nid].name if len(ids) == 1 else f"{len(ids)} Nodes"
@@ -160,7 +160,7 @@ class ModelFilesMixin:
             return False
         self.set_project(result.project, None, dirty=True)
         self.memory_weights = result.state_dict
-        self._status(f"imported {result.project.name}: max difference {result.max_abs_diff:.2g}")
+        self.status(f"imported {result.project.name}: max difference {result.max_abs_diff:.2g}")
         return True
 
     @Slot()
@@ -202,7 +202,7 @@ class ModelFilesMixin:
         if self.editor is None or path is None:
             return
         if self.editor.set_setting("training", INIT_KEY, stored_path(path, self.path)):
-            self._status(f"the project starts from {path.name} (training, export)")
+            self.status(f"the project starts from {path.name} (training, export)")
 
     @Slot()
     def _weights_closed(self) -> None:

@@ -29,7 +29,7 @@ def test_expand_a_block_in_place_then_collapse_it_back_with_the_keys(resnet):
     params = ed.root_report.total_params
     layer1 = _select(resnet, "layer1")
     QTest.keyClick(resnet.view, Qt.Key.Key_E, CTRL_SHIFT)
-    assert layer1 not in net.nodes and resnet.undo_action.text() == "Undo expand block layer1"
+    assert layer1 not in net.nodes and resnet.act_undo.text() == "Undo expand block layer1"
     names = [net.nodes[i].name for i in ed.scene.selected_node_ids()]
     assert len(names) == 8 and "conv1" in names  # basic (4 layers) twice
     assert len(ed.scene.frames) == 1 and "layer1" in ed.scene.frames[0].childItems()[0].text()
@@ -46,7 +46,7 @@ def test_expand_a_block_in_place_then_collapse_it_back_with_the_keys(resnet):
     _select(resnet, "add")
     QTest.keyClick(resnet.view, Qt.Key.Key_E, CTRL_SHIFT)
     assert net.nodes[layer1].type == BLOCK_TYPE and not ed.scene.frames
-    assert resnet.undo_action.text() == "Undo collapse block layer1 back"
+    assert resnet.act_undo.text() == "Undo collapse block layer1 back"
     ed.undo_stack.undo()
     assert layer1 not in net.nodes and len(ed.scene.frames) == 1  # undo brings the expanded layers back
     ed.undo_stack.undo()

@@ -43,7 +43,7 @@ def test_palette_drag_adds_a_layer_and_undo_removes_it(lenet):
     assert net.nodes[nid].type == "Dropout"
     assert abs(net.nodes[nid].pos[0] - 400) <= 20 and abs(net.nodes[nid].pos[1] - 300) <= 20
     assert nid in lenet.editor.scene.nodes and lenet.editor.scene.selected_node_ids() == [nid]
-    assert lenet.undo_action.text() == "Undo add Dropout"
+    assert lenet.act_undo.text() == "Undo add Dropout"
     lenet.editor.undo_stack.undo()
     assert nid not in net.nodes and nid not in lenet.editor.scene.nodes
     lenet.editor.undo_stack.redo()
@@ -124,7 +124,7 @@ def test_inspector_edit_changes_wire_label_and_undoes(lenet, qtbot):
     QTest.keyClicks(editor.spin, "12")  # two keystrokes: one merged undo step
     assert ed.network.nodes["conv1"].params["out_channels"] == 12
     assert label(lenet, "conv1", "relu1") == "N×12×28×28"
-    assert lenet.undo_action.text().startswith("Undo set conv1.out_channels")
+    assert lenet.act_undo.text().startswith("Undo set conv1.out_channels")
     ed.undo_stack.undo()
     assert label(lenet, "conv1", "relu1") == "N×6×28×28"
     assert editor.spin.value() == 6  # model -> widget
@@ -190,9 +190,9 @@ def test_move_by_mouse_is_one_undo_step(lenet):
 def test_copy_paste_and_duplicate_keep_inner_wires(lenet):
     ed, net = lenet.editor, lenet.editor.network
     ed.scene.select_nodes(["conv1", "relu1"])
-    lenet.copy()
+    lenet.commands.copy()
     n_nodes, n_edges = len(net.nodes), len(net.edges)
-    lenet.paste()
+    lenet.commands.paste()
     assert len(net.nodes) == n_nodes + 2 and len(net.edges) == n_edges + 1
     new = ed.scene.selected_node_ids()
     assert {net.nodes[i].type for i in new} == {"Conv2d", "ReLU"}
@@ -207,7 +207,7 @@ def test_copy_paste_and_duplicate_keep_inner_wires(lenet):
 def test_cut_and_delete_selection_undo(lenet):
     ed, net = lenet.editor, lenet.editor.network
     ed.scene.select_nodes(["relu1", "pool1"])
-    lenet.cut()
+    lenet.commands.cut()
     assert "relu1" not in net.nodes and "pool1" not in net.nodes
     assert any(p.node == "conv2" for p in ed.root_report.problems)
     ed.undo_stack.undo()
@@ -226,8 +226,8 @@ def test_select_all_and_autolayout_undo(lenet):
 
 
 def test_quick_add_by_typing(lenet, qtbot):
-    lenet.open_quick_add()
-    popup = lenet.quick_add
+    lenet.commands.open_quick_add()
+    popup = lenet.commands.quick_add
     QTest.keyClicks(popup.edit, "maxpool2")
     assert popup.list.currentItem().text() == "MaxPool2d"
     n = len(lenet.editor.network.nodes)

@@ -42,7 +42,7 @@ def test_flowing_left_to_right_moves_ports_to_the_sides_and_undoes(lenet):
 
 
 def test_a_preset_opens_at_a_zoom_where_titles_are_legible(lenet, qtbot):
-    lenet._first_view()
+    lenet.commands.first_view()
     assert lenet.view.zoom() >= READABLE_ZOOM - 1e-6
 
 

@@ -24,7 +24,7 @@ def test_close_then_open_five_projects_in_a_row(window, qtbot, qapp):
         assert window.editor is not None, f"clicking the {name} card opened nothing"
         assert window.editor.project.name
         window.editor.delete([next(iter(window.editor.network.nodes))])  # an edit: undo must work
-        assert window.undo_action.isEnabled()
+        assert window.act_undo.isEnabled()
         QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
         assert window.editor.undo_stack.index() == 0
         window.editor.undo_stack.setClean()
@@ -32,7 +32,7 @@ def test_close_then_open_five_projects_in_a_row(window, qtbot, qapp):
         QTest.keyClick(window, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
         _flush_deletes(qapp)
     assert window.editor is None
-    assert not window.undo_action.isEnabled() and not window.redo_action.isEnabled()
+    assert not window.act_undo.isEnabled() and not window.act_redo.isEnabled()
 
 
 def test_a_closed_project_cannot_be_trained_and_leaves_nothing_stale(window, qtbot, qapp):

@@ -26,7 +26,7 @@ def test_a_linear_after_the_convolutions_is_fixed_by_clicking_insert_flatten(len
     depth = ed.undo_stack.count()
     _click(lenet, lenet.problems.fix_items()[0])
     assert ed.undo_stack.count() == depth + 1
-    assert lenet.undo_action.text() == "Undo fix: insert Flatten before 'fc1' (it gets 16×5×5)"
+    assert lenet.act_undo.text() == "Undo fix: insert Flatten before 'fc1' (it gets 16×5×5)"
     assert not ed.root_report.problems and not ed.run_problems and lenet.problems.fix_items() == []
     assert "61,706 parameters" in lenet.memory.text()
     ed.undo_stack.undo()

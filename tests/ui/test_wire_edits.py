@@ -27,7 +27,7 @@ def test_dropping_batchnorm_on_the_conv1_relu1_wire_splices_it_in_one_undo_step(
     name = net.nodes[nid].name
     assert old not in net.edges and old not in lenet.editor.scene.edges
     assert label(lenet, "conv1", nid) == "N×6×28×28" and label(lenet, nid, "relu1") == "N×6×28×28"
-    assert stack.count() == depth + 1 and lenet.undo_action.text() == "Undo insert BatchNorm2d on conv1 → relu1"
+    assert stack.count() == depth + 1 and lenet.act_undo.text() == "Undo insert BatchNorm2d on conv1 → relu1"
     assert lenet.editor.scene.selected_node_ids() == [nid]
     assert lenet.editor.scene._drop_mark is None  # the highlight went with the drop
     lenet.editor.project.check()
@@ -50,9 +50,9 @@ def test_quick_add_over_a_selected_wire_splices(lenet, qtbot):
     net = lenet.editor.network
     old = _wire(lenet, "fc1", "relu3")
     lenet.editor.scene.edges[old].setSelected(True)
-    lenet.open_quick_add()
-    qtbot.keyClicks(lenet.quick_add.edit, "Dropout")
-    QTest.keyClick(lenet.quick_add.edit, Qt.Key.Key_Return)
+    lenet.commands.open_quick_add()
+    qtbot.keyClicks(lenet.commands.quick_add.edit, "Dropout")
+    QTest.keyClick(lenet.commands.quick_add.edit, Qt.Key.Key_Return)
     assert old not in net.edges
     new = next(n for n in net.nodes.values() if n.type == "Dropout")
     assert label(lenet, "fc1", new.id) == "N×120" and label(lenet, new.id, "relu3") == "N×120"
@@ -65,7 +65,7 @@ def test_dragging_a_wire_onto_a_taken_input_replaces_the_old_wire(lenet):
     lenet.view.centerOn(lenet.editor.scene.nodes[relu1])
     drag(lenet, port_point(lenet, image, "out", "out"), port_point(lenet, relu1, "in", "in"))
     assert old not in net.edges and Edge(image, "out", relu1, "in") in net.edges
-    assert lenet.undo_action.text() == "Undo replace wire into relu1"
+    assert lenet.act_undo.text() == "Undo replace wire into relu1"
     assert label(lenet, image, relu1) == "N×1×32×32"
     stack.undo()
     assert old in net.edges and Edge(image, "out", relu1, "in") not in net.edges
