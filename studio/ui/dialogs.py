@@ -43,6 +43,15 @@ def ask_restore(parent, description: str) -> bool:
     return answer == QMessageBox.StandardButton.Yes
 
 
+def confirm_stop(parent) -> bool:
+    """True when the user agrees to stop the running training to close."""
+    answer = QMessageBox.question(
+        parent, "Training is running",
+        "Training is running: stop it and close?\n\nThe last epoch's checkpoint is kept.",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes
+
+
 def ask_classes(parent, mismatch: str, data_classes: int, drawn: int) -> bool:
     """True to train with the data's class count (the Output changes, undoably), False to keep the Output's."""
     box = QMessageBox(QMessageBox.Icon.Question, "Classes", f"{mismatch[0].upper()}{mismatch[1:]}.", parent=parent)

@@ -135,7 +135,7 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
         for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.summary_dock, self.training_dock):
             menu.addAction(dock.toggleViewAction())
         train = bar.addMenu("&Train")
-        d = self.training_dock
+        d = self.training_dock.header
         for a in (d.start_action, d.pause_action, d.stop_action, None, d.clear_action, None, self.act_compress):
             train.addSeparator() if a is None else train.addAction(a)
 

@@ -50,11 +50,11 @@ def test_two_runs_picked_in_the_runs_tab_are_compared(window, qtbot, tmp_path, m
     monkeypatch.delenv("STUDIO_RUNS_DIR", raising=False)
     assert window.open_path(_two_runs(tmp_path))
     dock = window.training_dock
-    dock.tabs.setCurrentWidget(dock.runs_table)
-    assert dock.runs_table.rowCount() == 2
-    assert not dock.tabs.isTabVisible(dock.tabs.indexOf(dock.compare))  # until two runs are picked
-    _pick_both(qtbot, dock.runs_table)
-    compare = dock.compare
+    dock.tabs.setCurrentWidget(dock.tabs.runs_table)
+    assert dock.tabs.runs_table.rowCount() == 2
+    assert not dock.tabs.isTabVisible(dock.tabs.indexOf(dock.tabs.compare))  # until two runs are picked
+    _pick_both(qtbot, dock.tabs.runs_table)
+    compare = dock.tabs.compare
     assert dock.tabs.currentWidget() is compare
     assert "run 1" in compare.summary.text() and "1 setting and 3 layers differ" in compare.summary.text()
 
@@ -101,10 +101,10 @@ def test_a_run_without_a_project_copy_is_refused_in_plain_words(window, qtbot, t
     (tmp_path / "runs" / "lenet-1" / "project.json").unlink()  # a run from before runs kept their project
     assert window.open_path(path)
     dock = window.training_dock
-    dock.tabs.setCurrentWidget(dock.runs_table)
-    _pick_both(qtbot, dock.runs_table)
-    assert "cannot be compared" in dock.compare.summary.text() and "holds no project.json" in dock.compare.summary.text()
-    assert not dock.compare.pages.isVisible()
+    dock.tabs.setCurrentWidget(dock.tabs.runs_table)
+    _pick_both(qtbot, dock.tabs.runs_table)
+    assert "cannot be compared" in dock.tabs.compare.summary.text() and "holds no project.json" in dock.tabs.compare.summary.text()
+    assert not dock.tabs.compare.pages.isVisible()
 
 
 def test_the_compile_setting_and_its_warning_in_the_training_dock(window, qtbot):

@@ -37,13 +37,13 @@ def test_a_run_with_histograms_fills_the_layers_tab(qtbot, dock):
     short_run(dock, epochs=1, samples=400)
     dock.panel.histogram_every.setValue(2)
     assert dock.project.training["histogram_every"] == 2
-    layers_tab = dock.tabs.indexOf(dock.layer_stats)
+    layers_tab = dock.tabs.indexOf(dock.tabs.layer_stats)
     assert not dock.tabs.isTabVisible(layers_tab)
-    press(qtbot, dock.train_button)
+    press(qtbot, dock.header.train_button)
     wait_done(qtbot, dock)
     assert dock.tabs.isTabVisible(layers_tab)
-    show_tab(qtbot, dock, dock.layer_stats)
-    view = dock.layer_stats
+    show_tab(qtbot, dock, dock.tabs.layer_stats)
+    view = dock.tabs.layer_stats
     steps = [e.step for e in view.events]
     assert steps[:3] == [1, 3, 5] and len(steps) >= 3
     names = [view.chooser.itemText(i) for i in range(view.chooser.count())]
@@ -86,14 +86,14 @@ def click_cell(qtbot, confusion, true: int, pred: int) -> None:
 def test_click_a_confusion_cell_then_a_sample_to_see_its_explanation(qtbot, dock):
     pytest.importorskip("captum")
     short_run(dock, epochs=1, samples=400)
-    press(qtbot, dock.train_button)
+    press(qtbot, dock.header.train_button)
     wait_done(qtbot, dock)
-    show_tab(qtbot, dock, dock.confusion)
+    show_tab(qtbot, dock, dock.tabs.confusion)
     dock.refresh_all()
-    matrix = dock.confusion.matrix
+    matrix = dock.tabs.confusion.matrix
     true = int(matrix.diagonal().argmax())  # a cell with samples in it
-    click_cell(qtbot, dock.confusion, true, true)
-    view = dock.explain_view
+    click_cell(qtbot, dock.tabs.confusion, true, true)
+    view = dock.tabs.explain_view
     assert dock.tabs.currentWidget() is view and dock.tabs.isTabVisible(dock.tabs.indexOf(view))
     assert view.samples.count() == int(matrix[true, true])
     assert f"True {true}, predicted {true}" in view.title.text()

@@ -39,13 +39,13 @@ def test_a_closed_project_cannot_be_trained_and_leaves_nothing_stale(window, qtb
     window.act_open.setEnabled(True)
     QTest.mouseClick(_card(window, "lenet5"), Qt.MouseButton.LeftButton)
     dock = window.training_dock
-    assert dock.start_action.isEnabled()
+    assert dock.header.start_action.isEnabled()
     dock.dashboard.begin_run(1)  # curves of a run on show
     QTest.keyClick(window, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
     _flush_deletes(qapp)
     assert window.editor is None
     assert dock.project is None
-    assert not dock.start_action.isEnabled()
+    assert not dock.header.start_action.isEnabled()
     assert not dock.dashboard.runs
     assert not dock.start()
 

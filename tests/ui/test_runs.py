@@ -26,7 +26,7 @@ def saved_xor(folder: Path) -> Path:
 
 
 def table(dock) -> list[list[str]]:
-    t = dock.runs_table
+    t = dock.tabs.runs_table
     return [[t.item(row, col).text() for col in range(t.columnCount())] for row in range(t.rowCount())]
 
 
@@ -37,17 +37,17 @@ def test_reopening_a_project_lists_its_runs_and_offers_the_last_weights(window, 
     dock = window.training_dock
     dock.raise_()  # a project opens with Problems on top of the bottom docks
     assert dock.panel.keep_checkpoints.value() == 2
-    qtbot.mouseClick(dock.train_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dock.header.train_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dock.running, timeout=LONG)
     run = tmp_path / "runs" / "xor-1"
     assert dock.records[0].out_dir == run and dock.records[0].status == "completed"
     assert (run / "test.json").is_file() and "test.json" in dock.summary.text()
     assert window.last_run_weights == run / "final.pt"
-    dock.tabs.setCurrentWidget(dock.runs_table)
+    dock.tabs.setCurrentWidget(dock.tabs.runs_table)
     assert table(dock)[0][1] == "completed" and table(dock)[0][4].endswith("acc")
 
     assert window.open_path(presets_dir() / "lenet5.json")  # another project: none of these runs
-    assert dock.runs_table.rowCount() == 0 and window.last_run_weights is None
+    assert dock.tabs.runs_table.rowCount() == 0 and window.last_run_weights is None
     assert window.open_path(path)
     rows = table(dock)
     assert len(rows) == 1
@@ -57,7 +57,7 @@ def test_reopening_a_project_lists_its_runs_and_offers_the_last_weights(window, 
     assert window.last_run_weights == run / "final.pt"
     assert "1 earlier run(s)" in dock.summary.text()
     # The next run follows on, in the same folder.
-    qtbot.mouseClick(dock.train_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dock.header.train_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dock.running, timeout=LONG)
     assert [r.out_dir.name for r in dock.records] == ["xor-1", "xor-2"]
     assert window.last_run_weights == tmp_path / "runs" / "xor-2" / "final.pt"

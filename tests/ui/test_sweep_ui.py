@@ -88,7 +88,7 @@ def project(monkeypatch):
 
 
 def test_the_sweep_tab_runs_a_sweep_shows_its_trials_and_opens_one_as_a_run(dock, qtbot, runs_dir):
-    view = dock.sweep_view
+    view = dock.tabs.sweep_view
     dock.tabs.setCurrentWidget(view)
     view.trials.setValue(2)
     view.jobs.setValue(2)
@@ -106,7 +106,7 @@ def test_the_sweep_tab_runs_a_sweep_shows_its_trials_and_opens_one_as_a_run(dock
     assert len(lines) == 2
     view.table.selectRow(0)
     qtbot.mouseClick(view.open_button, Qt.MouseButton.LeftButton)
-    assert dock.tabs.currentWidget() is dock.runs_table
-    assert dock.runs_table.rowCount() == 1
-    assert dock.runs_table.item(0, 5).text() == str(view.out / "trials" / "trial-000")
+    assert dock.tabs.currentWidget() is dock.tabs.runs_table
+    assert dock.tabs.runs_table.rowCount() == 1
+    assert dock.tabs.runs_table.item(0, 5).text() == str(view.out / "trials" / "trial-000")
     assert isinstance(dock.ended[-1], RunFinished) and dock.ended[-1].final_weights.endswith("final.pt")

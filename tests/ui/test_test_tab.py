@@ -75,11 +75,11 @@ def test_the_dock_evaluates_a_finished_run_in_its_test_tab(qtbot, tmp_path, monk
     dock.show()
     qtbot.waitExposed(dock)
     try:
-        with qtbot.waitSignal(dock.test_view.evaluated, timeout=LONG) as blocker:
+        with qtbot.waitSignal(dock.tabs.test_view.evaluated, timeout=LONG) as blocker:
             assert dock.start()
         assert blocker.args[0]["split"] == "test" and blocker.args[0]["samples"] == 80
-        assert dock.test_view.weights.name == "final.pt" and dock.test_view.table.rowCount() == 10
-        assert dock.tabs.tabText(dock.tabs.indexOf(dock.test_view)) == "Test"
+        assert dock.tabs.test_view.weights.name == "final.pt" and dock.tabs.test_view.table.rowCount() == 10
+        assert dock.tabs.tabText(dock.tabs.indexOf(dock.tabs.test_view)) == "Test"
     finally:
         dock.shutdown()
         dock.close()
@@ -131,8 +131,8 @@ def test_closing_the_project_empties_the_test_tab(qtbot, tmp_path, monkeypatch, 
     dock = TrainingDock()
     qtbot.addWidget(dock)
     dock.set_project(project, None)
-    dock.test_view.set_source(project, weights, None)
-    assert dock.test_view.evaluate_button.isEnabled()
+    dock.tabs.test_view.set_source(project, weights, None)
+    assert dock.tabs.test_view.evaluate_button.isEnabled()
     dock.set_project(None, None)
-    assert dock.test_view.weights is None and not dock.test_view.evaluate_button.isEnabled()
+    assert dock.tabs.test_view.weights is None and not dock.tabs.test_view.evaluate_button.isEnabled()
     dock.shutdown()

@@ -101,7 +101,7 @@ def test_panel_shows_and_writes_the_project_settings(dock, project):
 
 def test_lenet5_trains_to_95_percent_with_moving_plots(qtbot, dock):
     """The main acceptance: the preset as it is, Train pressed, ≥ 95 % in its 8 epochs."""
-    press(qtbot, dock.train_button)
+    press(qtbot, dock.header.train_button)
     assert dock.running
     seen = []
     qtbot.waitUntil(lambda: len(dock.dashboard.points(1, "train_loss")[0]) > 0, timeout=LONG)
@@ -116,31 +116,31 @@ def test_lenet5_trains_to_95_percent_with_moving_plots(qtbot, dock):
     x, y = dock.dashboard.points(1, "train_loss")
     assert len(x) > seen[0] > 0 and y[-1] < y[0]
     assert len(dock.dashboard.points(1, "val_loss")[0]) == 8
-    assert dock.tabs.currentWidget() is dock.confusion, "a classifier opens on its confusion matrix"
-    assert dock.confusion.matrix is not None and dock.confusion.matrix.sum() == 359
-    assert dock.class_table.rowCount() == 0, "hidden tabs are drawn when shown, not while training"
-    show_tab(qtbot, dock, dock.class_table)
-    assert dock.class_table.rowCount() == 10
-    show_tab(qtbot, dock, dock.samples)
-    assert len(dock.samples.samples) == 8
+    assert dock.tabs.currentWidget() is dock.tabs.confusion, "a classifier opens on its confusion matrix"
+    assert dock.tabs.confusion.matrix is not None and dock.tabs.confusion.matrix.sum() == 359
+    assert dock.tabs.class_table.rowCount() == 0, "hidden tabs are drawn when shown, not while training"
+    show_tab(qtbot, dock, dock.tabs.class_table)
+    assert dock.tabs.class_table.rowCount() == 10
+    show_tab(qtbot, dock, dock.tabs.samples)
+    assert len(dock.tabs.samples.samples) == 8
     assert (record.out_dir / "final.pt").exists() and (record.out_dir / "last.pt").exists()
-    assert dock.start_action.isEnabled() and not dock.stop_action.isEnabled()
+    assert dock.header.start_action.isEnabled() and not dock.header.stop_action.isEnabled()
 
 
 def test_pause_resume_stop(qtbot, dock):
     dock.panel.epochs.setValue(200)
-    press(qtbot, dock.train_button)
+    press(qtbot, dock.header.train_button)
     qtbot.waitUntil(lambda: dock.controller.batch_events > 0, timeout=LONG)
-    press(qtbot, dock.pause_button)
-    assert dock.pause_action.text() == "Resume"
+    press(qtbot, dock.header.pause_button)
+    assert dock.header.pause_action.text() == "Resume"
     qtbot.wait(400)  # the child finishes its batch; events already on their way arrive
     count = dock.controller.batch_events
     qtbot.wait(700)
     assert dock.controller.batch_events == count, "batch events kept coming while paused"
-    press(qtbot, dock.pause_button)
-    assert dock.pause_action.text() == "Pause"
+    press(qtbot, dock.header.pause_button)
+    assert dock.header.pause_action.text() == "Pause"
     qtbot.waitUntil(lambda: dock.controller.batch_events > count, timeout=LONG)
-    press(qtbot, dock.stop_button)
+    press(qtbot, dock.header.stop_button)
     wait_done(qtbot, dock)
     assert isinstance(dock.ended[-1], RunFinished) and dock.ended[-1].reason == "stopped"
     assert dock.records[0].status == "stopped"
@@ -150,7 +150,7 @@ def test_pause_resume_stop(qtbot, dock):
 def test_two_runs_overlay_then_clear(qtbot, dock):
     short_run(dock)
     for _ in range(2):
-        press(qtbot, dock.train_button)
+        press(qtbot, dock.header.train_button)
         wait_done(qtbot, dock)
     assert [r.status for r in dock.records] == ["completed", "completed"]
     first, second = (dock.dashboard.runs[n]["train_loss"].item for n in (1, 2))
@@ -158,21 +158,21 @@ def test_two_runs_overlay_then_clear(qtbot, dock):
     assert first.opts["pen"].color() != second.opts["pen"].color()
     labels = [label.text for _, label in dock.dashboard.legend.items]
     assert labels == ["run 1 train", "run 1 val", "run 2 train", "run 2 val"]
-    assert dock.runs_table.rowCount() == 2
+    assert dock.tabs.runs_table.rowCount() == 2
     assert dock.records[0].out_dir != dock.records[1].out_dir
-    press(qtbot, dock.clear_button)
+    press(qtbot, dock.header.clear_button)
     assert dock.dashboard.runs == {} and dock.records == [] and not dock.dashboard.legend.items
     assert first not in dock.dashboard.loss_plot.listDataItems()
 
 
 def test_nan_loss_shows_the_failure_and_keeps_the_curves(qtbot, dock):
     short_run(dock)
-    press(qtbot, dock.train_button)
+    press(qtbot, dock.header.train_button)
     wait_done(qtbot, dock)
     kept = dock.dashboard.points(1, "train_loss")
     dock.panel.lr.setValue(1e6)  # diverges: the loss becomes inf, then NaN
     assert dock.project.training["lr"] == 1e6
-    press(qtbot, dock.train_button)
+    press(qtbot, dock.header.train_button)
     wait_done(qtbot, dock)
     failed = dock.ended[-1]
     assert isinstance(failed, RunFailed) and failed.kind == "non_finite"
@@ -182,12 +182,12 @@ def test_nan_loss_shows_the_failure_and_keeps_the_curves(qtbot, dock):
     assert dock.records[1].status == "failed"
     assert dock.dashboard.points(1, "train_loss") == kept, "run 1's curve is kept"
     assert 2 in dock.dashboard.runs
-    assert dock.progress.format().startswith("Failed at epoch 1")
+    assert dock.header.progress.format().startswith("Failed at epoch 1")
 
 
 def test_a_training_process_that_dies_fails_the_run_and_the_app_carries_on(qtbot, dock):
     dock.panel.epochs.setValue(200)
-    press(qtbot, dock.train_button)
+    press(qtbot, dock.header.train_button)
     qtbot.waitUntil(lambda: dock.controller.batch_events > 0, timeout=LONG)
     dock.controller.kill()  # as the kernel's OOM killer would
     wait_done(qtbot, dock)
@@ -196,7 +196,7 @@ def test_a_training_process_that_dies_fails_the_run_and_the_app_carries_on(qtbot
     assert dock.records[0].status == "failed" and dock.message.isVisible()
     assert dock.dashboard.points(1, "train_loss")[0], "the curve so far stays"
     short_run(dock)
-    press(qtbot, dock.train_button)  # the next run starts as usual
+    press(qtbot, dock.header.train_button)  # the next run starts as usual
     wait_done(qtbot, dock)
     assert isinstance(dock.ended[-1], RunFinished)
 
@@ -206,7 +206,7 @@ def test_bad_data_setting_says_so_and_does_not_start(qtbot, dock, project):
     panel.source.setCurrentIndex(panel.source.findData("csv"))
     assert project.data["source"] == "csv"
     assert not panel.path_edits["path"].isHidden()
-    press(qtbot, dock.train_button)
+    press(qtbot, dock.header.train_button)
     qtbot.waitUntil(lambda: dock.message.isVisible(), timeout=LONG)
     wait_done(qtbot, dock)
     assert "needs a 'path' setting" in dock.message.text()
@@ -215,17 +215,17 @@ def test_bad_data_setting_says_so_and_does_not_start(qtbot, dock, project):
     edit.setText("no/such/file.csv")
     edit.editingFinished.emit()
     assert project.data["path"] == "no/such/file.csv"
-    press(qtbot, dock.train_button)
+    press(qtbot, dock.header.train_button)
     qtbot.waitUntil(lambda: "not found" in dock.message.text(), timeout=LONG)
     wait_done(qtbot, dock)
     assert any("Cannot start training" in m and "file.csv" in m for m in dock.messages)
-    assert dock.records == [] and dock.start_action.isEnabled()
+    assert dock.records == [] and dock.header.start_action.isEnabled()
 
 
 def test_a_setting_that_does_not_fit_the_task_says_so(qtbot, dock):
     dock.panel.early_metric.setCurrentIndex(dock.panel.early_metric.findData("val_r2"))
     dock.panel.early_patience.setValue(2)
-    press(qtbot, dock.train_button)
+    press(qtbot, dock.header.train_button)
     wait_done(qtbot, dock)
     assert "val_r2" in dock.message.text() and "not reported" in dock.message.text()
     assert dock.records == []
@@ -236,7 +236,7 @@ def test_a_run_that_would_fail_at_its_first_batch_is_refused_with_the_fix(qtbot,
     source = net.incoming(net.by_name("flatten").id)["in"].src
     net.remove_node(net.by_name("flatten").id)
     net.connect(source, "out", net.by_name("fc1").id, "in")
-    press(qtbot, dock.train_button)
+    press(qtbot, dock.header.train_button)
     assert not dock.running and dock.records == []
     assert dock.message.text().startswith("Cannot start training: main/logits: Output 'logits' gets 16×5×10 values")
     assert "insert a Flatten (or a pooling layer) before Linear 'fc1'" in dock.message.text()
@@ -245,7 +245,7 @@ def test_a_run_that_would_fail_at_its_first_batch_is_refused_with_the_fix(qtbot,
 def test_a_loss_that_does_not_fit_the_last_layer_trains_with_a_warning(qtbot, dock, project):
     short_run(dock)
     dock.panel.loss.setCurrentIndex(dock.panel.loss.findData("kl_div"))
-    press(qtbot, dock.train_button)
+    press(qtbot, dock.header.train_button)
     assert dock.running
     assert dock.message.text().startswith("Training, but: main/logits: warning: loss kl_div")
     wait_done(qtbot, dock)
@@ -259,12 +259,12 @@ def test_a_class_count_that_differs_from_the_datas_is_asked_about_once(qtbot, do
     net.set_params(net.by_name("logits").id, {"classes": 20})
     short_run(dock)
     for _ in range(2):
-        press(qtbot, dock.train_button)
+        press(qtbot, dock.header.train_button)
         wait_done(qtbot, dock)
     assert asked == ["the digits data has 10 classes, but Output 'logits' is set to 20"]  # kept 20: asked once
     assert [r.status for r in dock.records] == ["completed", "completed"]
     net.set_params(net.by_name("logits").id, {"classes": 5})  # kept, 5 scores cannot learn 10 classes
-    press(qtbot, dock.train_button)
+    press(qtbot, dock.header.train_button)
     assert not dock.running and len(asked) == 2
     assert dock.message.text() == ("Cannot start training: the digits data has 10 classes, but Output 'logits' is "
                                    "set to 5, so classes 5 and above have no score to learn; set the Output's "
@@ -275,10 +275,10 @@ def test_request_close_asks_then_stops_and_keeps_the_checkpoint(qtbot, dock, mon
     dock.panel.epochs.setValue(200)
     answers = [False, True]
     asked = []
-    monkeypatch.setattr(dock_module, "confirm_stop", lambda parent: asked.append(1) or answers.pop(0))
+    monkeypatch.setattr(dock_module.dialogs, "confirm_stop", lambda parent: asked.append(1) or answers.pop(0))
     assert dock.request_close()  # nothing running: no question
     assert not asked
-    press(qtbot, dock.train_button)
+    press(qtbot, dock.header.train_button)
     qtbot.waitUntil(lambda: bool(dock.records and dock.records[0].last_checkpoint), timeout=LONG)
     assert not dock.request_close()  # "no": keeps training
     assert dock.running
@@ -297,7 +297,7 @@ def test_taking_the_datas_class_count_sets_the_output_as_one_undoable_edit(qtbot
     dock.raise_()  # a project opens with Problems on top of the bottom docks
     ed.edit("five classes", lambda: ed.network.set_params("logits", {"classes": 5}))
     short_run(dock)
-    press(qtbot, dock.train_button)
+    press(qtbot, dock.header.train_button)
     assert ed.network.nodes["logits"].params["classes"] == 10 and dock.running
     wait_done(qtbot, dock)
     assert dock.records[-1].status == "completed"

@@ -1,24 +1,14 @@
 """`TrainingDock`: settings, Train / Pause / Stop, progress and the live dashboard in one dock.
 
-Layout: a header (Train, Pause, Stop, the progress bar, Clear) and a message
-line for failures; below, the settings form (`ConfigPanel`), the curves
-(`Dashboard`) and tabs with the confusion matrix, the per-class table, the
-sample predictions, the list of runs and the sweep of the project's searched
-parameters (`SweepView`; a trial opens as a run in the Runs tab).
-
+Layout: the header (`RunHeader`: Train, Pause, Stop, the progress bar,
+Clear), the run's summary line and a message line for failures; below, the
+settings form (`ConfigPanel`), the curves (`Dashboard`) and the tabs of
+figures (`ResultTabs`). Before a run starts it is checked (`StartCheck`).
 The main window needs only::
 
     dock = TrainingDock(window)
-    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-    dock.status_message.connect(window.statusBar().showMessage)
     dock.set_project(project, path, editor)   # on every open / new / save-as; None, None on close
     if not dock.request_close(): ...          # before closing or switching projects
-
-Before a run starts, the dock checks it (`studio.train.preflight`): a run
-that would fail at its first batch is refused with the problem, a warning is
-shown as the run starts, and when the data's class count differs from the
-Output's the dock asks once (`dialogs.ask_classes`) whether to set the
-Output to the data's count, through the editor's undo.
 
 Signals:
     status_message(str): one line for the status bar (started, finished, failed).
@@ -32,55 +22,34 @@ Signals:
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QColor, QKeySequence, QPalette
-from PySide6.QtWidgets import (
-    QDockWidget, QHBoxLayout, QLabel, QMessageBox, QProgressBar, QSplitter, QStyle, QTabWidget,
-    QToolButton, QVBoxLayout, QWidget,
-)
+from PySide6.QtWidgets import QDockWidget, QLabel, QSplitter, QVBoxLayout, QWidget
 
-from studio.data import SOURCES, class_count
 from studio.errors import StudioError
-from studio.graph import Analyzer
 from studio.train import BatchEnded, CheckpointSaved, EpochEnded, RunFailed, RunFinished, RunStarted
 from studio.train.checkpoint import files_summary
-from studio.train.run_folders import next_run_dir, read_run
-from studio.train.metric_registry import summary_line
-from studio.train.run_state import RunState
-from studio.ui.training.config_panel import ConfigPanel
-from studio.ui.training.confusion import ClassTable, ConfusionView
-from studio.train.preflight import class_mismatch, run_problems
-from studio.train.process import warm_up
-from studio.ui import dialogs
-from studio.ui.training.controller import TrainingController
-from studio.ui.training.compare import RunComparison
-from studio.ui.training.dashboard import Dashboard, run_colour
-from studio.ui.training.runs import RunRecord, RunsTable, record_of, run_stem, runs_root, saved_runs
-from studio.ui.training.samples import SamplesGrid
-from studio.ui.training.histograms import LayerStatsView
-from studio.ui.training.explain_view import ExplainView
 from studio.train.events import LayersMeasured
 from studio.train.layer_stats import flagged_nodes
-from studio.ui.training.sweep_view import SweepView
-from studio.ui.training.task_views import OTHER, TaskViews
-from studio.ui.training.test_view import EvaluateView
+from studio.train.metric_registry import summary_line
+from studio.train.process import warm_up
+from studio.train.run_folders import next_run_dir, read_run
+from studio.train.run_state import RunState
+from studio.ui import dialogs
+from studio.ui.training.config_panel import ConfigPanel
+from studio.ui.training.controller import TrainingController
+from studio.ui.training.dashboard import Dashboard
+from studio.ui.training.message_line import MessageLine
+from studio.ui.training.result_tabs import ResultTabs
+from studio.ui.training.run_header import RunHeader
+from studio.ui.training.runs import RunRecord, record_of, run_stem, runs_root, saved_runs
+from studio.ui.training.start_check import StartCheck
 
 
 _HINT = "Set the training options on the left, then press Train (F5)."
 _NO_PROJECT = "Open or create a project to train."
-
-
-def confirm_stop(parent: QWidget | None) -> bool:
-    """Ask whether to stop the running training to close; tests replace this function."""
-    answer = QMessageBox.question(
-        parent, "Training is running",
-        "Training is running: stop it and close?\n\nThe last epoch's checkpoint is kept.",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-    return answer == QMessageBox.StandardButton.Yes
 
 
 class TrainingDock(QDockWidget):
@@ -98,13 +67,11 @@ class TrainingDock(QDockWidget):
         self.project = None
         self.path: Path | None = None
         self.editor = None
-        self._asked: set[tuple] = set()  # the class counts asked about for this project
+        self.start_check = StartCheck()
         self.records: list[RunRecord] = []
         self.current: RunRecord | None = None
-        self.class_names: list[str] | None = None
         self.controller = TrainingController(self)
         warm_up()  # the fork server and the first run's child start now, in the background
-        self._make_actions()
         self._make_widgets()
         self._connect()
         self._update_buttons()
@@ -113,118 +80,43 @@ class TrainingDock(QDockWidget):
             app.aboutToQuit.connect(self.shutdown)
 
     # --- construction -----------------------------------------------------------------
-    def _make_actions(self) -> None:
-        self.start_action = self._action("Train", "F5", QStyle.StandardPixmap.SP_MediaPlay, self.start,
-                                         "Train the network with these settings (F5)")
-        self.pause_action = self._action("Pause", "F6", QStyle.StandardPixmap.SP_MediaPause,
-                                         self.toggle_pause, "Pause or resume after the current batch (F6)")
-        self.stop_action = self._action("Stop", "Shift+F5", QStyle.StandardPixmap.SP_MediaStop, self.stop,
-                                        "Stop after the current batch; checkpoints are kept (Shift+F5)")
-        self.clear_action = self._action("Clear runs", None, QStyle.StandardPixmap.SP_DialogResetButton,
-                                         self.clear_runs, "Remove the curves of earlier runs")
-
-    def _action(self, text: str, shortcut: str | None, icon, slot, tip: str) -> QAction:
-        action = QAction(self.style().standardIcon(icon), text, self)
-        if shortcut:
-            action.setShortcut(QKeySequence(shortcut))
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        action.setToolTip(tip)
-        action.triggered.connect(slot)
-        self.addAction(action)
-        return action
-
-    def _button(self, action: QAction) -> QToolButton:
-        button = QToolButton()
-        button.setDefaultAction(action)
-        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        button.setAutoRaise(False)
-        return button
-
     def _make_widgets(self) -> None:
         body = QWidget()
         outer = QVBoxLayout(body)
         outer.setContentsMargins(6, 4, 6, 4)
         outer.setSpacing(4)
-        header = QHBoxLayout()
-        header.setSpacing(6)
-        self.train_button = self._button(self.start_action)
-        self.pause_button = self._button(self.pause_action)
-        self.stop_button = self._button(self.stop_action)
-        self.clear_button = self._button(self.clear_action)
-        self.progress = QProgressBar()
-        self.progress.setMinimumWidth(320)
-        self.progress.setTextVisible(True)
-        self.progress.setFormat("Ready")
-        self.progress.setValue(0)
-        for w in (self.train_button, self.pause_button, self.stop_button):
-            header.addWidget(w)
-        header.addWidget(self.progress, 1)
-        header.addWidget(self.clear_button)
-        outer.addLayout(header)
-        self.summary = QLabel(_NO_PROJECT)
-        self.summary.setWordWrap(True)  # the end of a run names its files
-        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        outer.addWidget(self.summary)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message.setVisible(False)
-        outer.addWidget(self.message)
-
+        self.header = RunHeader(self, self.start, self.toggle_pause, self.stop, self.clear_runs)
+        outer.addWidget(self.header)
+        self.summary = self._label(_NO_PROJECT)  # word-wrapped: the end of a run names its files
+        self.message = MessageLine()
+        for label in (self.summary, self.message):
+            outer.addWidget(label)
         self.panel = ConfigPanel()
         self.dashboard = Dashboard()
-        self.confusion = ConfusionView()
-        self.class_table = ClassTable()
-        self.samples = SamplesGrid()
-        self.runs_table = RunsTable()
-        self.tabs = QTabWidget()
-        self.tabs.addTab(self.confusion, "Confusion")
-        self.tabs.addTab(self.class_table, "Per class")
-        self.tabs.addTab(self.samples, "Samples")
-        self.tabs.addTab(self.runs_table, "Runs")
-        self.layer_stats = LayerStatsView()
-        self.tabs.addTab(self.layer_stats, "Layers")
-        self.tabs.setTabVisible(self.tabs.indexOf(self.layer_stats), False)  # shown when a measurement arrives
+        self.tabs = ResultTabs(lambda: self.records)
         self._flagged: dict = {}
-        self.explain_view = ExplainView()
-        self.tabs.addTab(self.explain_view, "Explain")
-        self.tabs.setTabVisible(self.tabs.indexOf(self.explain_view), False)  # shown when a confusion cell is clicked
-        self.confusion.cell_clicked.connect(self._explain_cell)
-        self.sweep_view = SweepView()
-        self.tabs.addTab(self.sweep_view, "Sweep")
-        self.sweep_view.open_run.connect(self._open_trial)
-        self.test_view = EvaluateView()
-        self.tabs.addTab(self.test_view, "Test")
-        self.compare = RunComparison(self.runs_table, lambda: self.records, run_colour)  # two runs picked in Runs
-        self.tabs.addTab(self.compare, "Compare")
-        self.compare.compared.connect(self._show_comparison)
-        for view in (self.confusion, self.class_table, self.samples, self.compare, self.test_view):  # shown when their data arrives
-            self.tabs.setTabVisible(self.tabs.indexOf(view), False)
-        self.task_views = TaskViews(self.tabs, before=self.confusion)
+        self.tabs.confusion.cell_clicked.connect(self._explain_cell)
+        self.tabs.sweep_view.open_run.connect(self._open_trial)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.panel)
-        self.splitter.addWidget(self.dashboard)
-        self.splitter.addWidget(self.tabs)
-        self.splitter.setStretchFactor(0, 0)
-        self.splitter.setStretchFactor(1, 3)
-        self.splitter.setStretchFactor(2, 2)
+        for i, (widget, stretch) in enumerate(((self.panel, 0), (self.dashboard, 3), (self.tabs, 2))):
+            self.splitter.addWidget(widget)
+            self.splitter.setStretchFactor(i, stretch)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setSizes([360, 620, 420])  # the tabs get room for a 10-class confusion matrix
-        self._latest: EpochEnded | None = None
-        self._stale: set[str] = set()
-        self._views_timer = QTimer(self)
-        self._views_timer.setSingleShot(True)
-        self._views_timer.setInterval(500)
-        self._views_timer.timeout.connect(self.refresh_views)
-        self.tabs.currentChanged.connect(self.refresh_views)
-        self.state = RunState()  # the run on show: phase and progress figures, drawn by _draw_progress
+        self.state = RunState()  # the run on show: phase and progress figures, drawn by the header
         self._progress_timer = QTimer(self)
         self._progress_timer.setSingleShot(True)
         self._progress_timer.setInterval(200)
         self._progress_timer.timeout.connect(self._show_progress)
         outer.addWidget(self.splitter, 1)
         self.setWidget(body)
-        self._style_message()
+
+    @staticmethod
+    def _label(text: str) -> QLabel:
+        label = QLabel(text)
+        label.setWordWrap(True)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        return label
 
     def _connect(self) -> None:
         c = self.controller
@@ -255,7 +147,7 @@ class TrainingDock(QDockWidget):
         """
         opened = project is not self.project and not self.running
         if project is not self.project:
-            self._asked = set()
+            self.start_check.forget()
         if opened:
             self.clear_runs(all_runs=True)
             self._show_message("")
@@ -267,7 +159,7 @@ class TrainingDock(QDockWidget):
         self.path = Path(path) if path is not None else None
         self.panel.path = self.path
         self.panel.set_project(project, editor.set_setting if editor is not None else None)
-        self.sweep_view.set_project(project, self.path)
+        self.tabs.sweep_view.set_project(project, self.path)
         self._update_buttons()
         if opened:
             self._show_saved_runs()
@@ -290,7 +182,7 @@ class TrainingDock(QDockWidget):
         run = read_run(Path(folder), self._next_number())
         self.records.append(record_of(run))
         self._refresh_runs()
-        self.tabs.setCurrentWidget(self.runs_table)
+        self.tabs.setCurrentWidget(self.tabs.runs_table)
         self._say(f"trial run {folder} opened as run {run.number}")
         if run.final_weights is not None:
             self.run_ended.emit(run.result)
@@ -312,8 +204,10 @@ class TrainingDock(QDockWidget):
         self._show_message("")
         training, data = dict(self.project.training or {}), dict(self.project.data or {})
         root = self.path.parent if self.path is not None else None
-        warnings = self._checked(training, data, root)
-        if warnings is None:
+        try:
+            warnings = self.start_check.warnings(self, self.project, self.editor, training, data, root)
+        except StudioError as exc:
+            self._cannot_start(str(exc))
             return False
         out_dir = next_run_dir(runs_root(self.path), run_stem(self.project, self.path))
         record = RunRecord(number=self._next_number(), out_dir=out_dir)
@@ -325,54 +219,16 @@ class TrainingDock(QDockWidget):
         if warnings:
             self._show_message("Training, but: " + " · ".join(str(w) for w in warnings))
         self.dashboard.begin_run(record.number)  # its events are handled after this returns
-        self._clear_layer_stats()
+        self._clear_flags()
+        self.tabs.layer_stats.clear()
+        self.tabs.reveal(self.tabs.layer_stats, False)
         self.records.append(record)
         self.current = record
-        self.class_names = None
+        self.tabs.class_names = None
         self.state = RunState(phase="starting")
         self._draw_progress()
         self.summary.setText(f"{record.label}: preparing; writing to {record.out_dir}")
         self._refresh_runs()
-        return True
-
-    def _checked(self, training: dict, data: dict, root: Path | None) -> list | None:
-        """The warnings of the run about to start, or None (and the message) when it would fail."""
-        try:
-            if not self._settle_classes(training, data, root):
-                return None
-            analyzer = self.editor.analyzer if self.editor is not None else Analyzer(self.project)
-            errors, warnings = run_problems(self.project, analyzer, training)
-        except StudioError as exc:
-            self._cannot_start(str(exc))
-            return None
-        if errors:
-            more = f" (and {len(errors) - 1} more in the Problems list)" if len(errors) > 1 else ""
-            self._cannot_start(f"{errors[0]}{more}")
-            return None
-        return warnings
-
-    def _settle_classes(self, training: dict, data: dict, root: Path | None) -> bool:
-        """Asks once whether to train with the data's class count where it differs; False when the run would fail."""
-        source = SOURCES.get(data.get("source", "digits"))
-        if source is None or source.kind == "file":  # reading the user's files would hold up the window: the run checks
-            return True
-        analyzer = self.editor.analyzer if self.editor is not None else None
-        mismatch = class_mismatch(self.project, training, data, lambda: class_count(data, root), analyzer)
-        if mismatch is None:
-            return True
-        key = (mismatch.output.id, mismatch.drawn, mismatch.data)
-        if mismatch.settable and key not in self._asked:
-            self._asked.add(key)
-            if dialogs.ask_classes(self, str(mismatch), mismatch.data, mismatch.drawn):
-                action = partial(mismatch.network.set_params, mismatch.output.id, {"classes": mismatch.data})
-                if self.editor is not None:
-                    self.editor.edit(f"set {mismatch.output.name}.classes", action)
-                else:
-                    action()
-                return True
-        if mismatch.data > mismatch.drawn:
-            self._cannot_start(mismatch.unlearnable)
-            return False
         return True
 
     def _cannot_start(self, text: str) -> None:
@@ -401,7 +257,7 @@ class TrainingDock(QDockWidget):
             self.controller.stop()
             self.state.stopping()
             self._draw_progress()
-            self.stop_action.setEnabled(False)
+            self.header.stop_action.setEnabled(False)
 
     @Slot()
     def clear_runs(self, all_runs: bool = False) -> None:
@@ -411,17 +267,8 @@ class TrainingDock(QDockWidget):
         self.records = [keep] if keep else []
         if keep is None:
             self.current = None
-            self._latest = None
-            self.confusion.clear()
-            self.class_table.clear_rows()
-            self.samples.clear()
-            for view in (self.confusion, self.class_table, self.samples):
-                self.tabs.setTabVisible(self.tabs.indexOf(view), False)
-            self._clear_layer_stats()
-            self.explain_view.clear()
-            self.tabs.setTabVisible(self.tabs.indexOf(self.explain_view), False)
-        self.task_views.clear(keep.number if keep else None)
-        self._refresh_runs()
+            self._clear_flags()
+        self.tabs.clear(keep.number if keep else None)
 
     def request_close(self) -> bool:
         """Whether the window may close: asks first while training, then stops and waits.
@@ -430,7 +277,7 @@ class TrainingDock(QDockWidget):
         """
         if not self.running:
             return True
-        if not confirm_stop(self.window()):
+        if not dialogs.confirm_stop(self.window()):
             return False
         self.shutdown()
         return not self.running
@@ -438,9 +285,9 @@ class TrainingDock(QDockWidget):
     @Slot()
     def shutdown(self) -> None:
         """Stop any run without asking and wait for it to end (killing it if it does not answer)."""
-        self.sweep_view.shutdown()  # a sweep resumes from its folder later
+        self.tabs.sweep_view.shutdown()  # a sweep resumes from its folder later
         self.panel.wait_for_jobs()  # the augmentation preview and the lr finder run in threads of their own
-        self.test_view.wait()
+        self.tabs.test_view.wait()
         if self.running:
             self.controller.stop()
             if not self.controller.wait(30_000):
@@ -457,11 +304,11 @@ class TrainingDock(QDockWidget):
         if r is None:
             return
         r.status = "running"
-        self.class_names = e.class_names
+        self.tabs.class_names = e.class_names
         self.state.apply(e)
         self._draw_progress()
         self.dashboard.set_epochs(e.total_epochs)
-        self.task_views.set_epochs(self.dashboard.epochs)
+        self.tabs.task_views.set_epochs(self.dashboard.epochs)
         extras = ", bf16" if e.mixed_precision else ""
         self.summary.setText(f"{r.label}: training on {e.device}{extras}, {e.total_epochs} epochs "
                              f"of {e.batches_per_epoch} batches; writing to {r.out_dir}")
@@ -483,12 +330,7 @@ class TrainingDock(QDockWidget):
         """Per-layer histograms: into the Layers tab; nodes whose gradients vanish or explode, to the canvas."""
         if self.current is None:
             return
-        self.layer_stats.add(e)
-        index = self.tabs.indexOf(self.layer_stats)
-        if not self.tabs.isTabVisible(index):
-            self.tabs.setTabVisible(index, True)
-        if self.tabs.currentWidget() is self.layer_stats:
-            self.layer_stats.refresh()
+        self.tabs.add_layer_stats(e)
         flagged = flagged_nodes(self.project, e) if self.project is not None else {}
         if flagged != self._flagged:
             self._flagged = flagged
@@ -505,15 +347,10 @@ class TrainingDock(QDockWidget):
         if weights is None or self.project is None:
             self._say("No trained weights to explain yet: let an epoch finish first")
             return
-        self.explain_view.set_source(self.project, weights, self.path.parent if self.path is not None else None)
-        index = self.tabs.indexOf(self.explain_view)
-        self.tabs.setTabVisible(index, True)
-        self.tabs.setCurrentIndex(index)
-        self.explain_view.show_cell(true, pred, self.class_names)
+        self.tabs.explain(self.project, weights, self.path.parent if self.path is not None else None, true, pred)
 
-    def _clear_layer_stats(self) -> None:
-        self.layer_stats.clear()
-        self.tabs.setTabVisible(self.tabs.indexOf(self.layer_stats), False)
+    def _clear_flags(self) -> None:
+        """No layer is flagged any more (a new run, or none on show)."""
         if self._flagged:
             self._flagged = {}
             self.gradients_flagged.emit({})
@@ -525,11 +362,7 @@ class TrainingDock(QDockWidget):
             self._draw_progress()
 
     def _draw_progress(self) -> None:
-        """The progress bar as `state` says: busy while starting, batches done of all, its line of text."""
-        st = self.state
-        self.progress.setRange(0, 0 if st.phase == "starting" else max(st.total_batches, 1))
-        self.progress.setValue(min(st.done_batches, self.progress.maximum()))
-        self.progress.setFormat(st.progress_text())
+        self.header.draw(self.state)
 
     @Slot(object)
     def _epoch_ended(self, e: EpochEnded) -> None:
@@ -539,73 +372,18 @@ class TrainingDock(QDockWidget):
         m = e.metrics
         r.epochs.append({k: v for k, v in m.items() if isinstance(v, (int, float, str))})
         self.dashboard.add_epoch(r.number, e)
-        self._show_tabs(r.number, e)
+        self.tabs.add_epoch(r.number, e)
         self.summary.setText(f"{r.label}, epoch {e.epoch}: {summary_line(m)}")
-        self._latest = e
-        self._stale = {"confusion", "classes", "samples", "runs"}
-        if not self._views_timer.isActive():
-            self._views_timer.start()
-
-    def _show_tabs(self, number: int, e: EpochEnded) -> None:
-        """Hand the epoch to the task views; show the tabs whose data arrived for the first time."""
-        m = e.metrics
-        runs_shown = self.tabs.currentWidget() is self.runs_table
-        made = self.task_views.add_epoch(number, e.epoch, m)
-        appeared = [self.tabs.indexOf(self.task_views.view(t)) for t in made]
-        for view, present in ((self.confusion, "val_confusion" in m), (self.class_table, "val_confusion" in m),
-                              (self.samples, bool(m.get("samples")))):
-            index = self.tabs.indexOf(view)
-            if present and not self.tabs.isTabVisible(index):
-                self.tabs.setTabVisible(index, True)
-                appeared.append(index)
-        if appeared and runs_shown:  # the first figures of a task: show them rather than the runs list
-            other_view = self.task_views.view(OTHER)
-            other = self.tabs.indexOf(other_view) if other_view is not None else -1
-            self.tabs.setCurrentIndex(min(appeared, key=lambda i: (i == other, i)))  # "Other metrics" last
-
-    @Slot()
-    def refresh_views(self) -> None:
-        """Bring the visible tab up to date with the latest epoch (the others wait until shown).
-
-        Epochs of a small network can end several times a second; drawing only
-        the visible tab, at most twice a second, keeps the GUI thread light.
-        """
-        self._refresh_view(self.tabs.currentWidget())
-
-    def _refresh_view(self, current) -> None:
-        """Bring the view ``current`` up to date with the latest epoch."""
-        if self.task_views.is_view(current):
-            self.task_views.refresh(current)
-            return
-        if current is self.layer_stats:
-            self.layer_stats.refresh()
-            return
-        e = self._latest
-        if current is self.runs_table and "runs" in self._stale:
-            self._refresh_runs()
-        if e is None:
-            self._stale.discard("runs")
-            return
-        m = e.metrics
-        if current is self.confusion and "confusion" in self._stale and "val_confusion" in m:
-            self.confusion.show_matrix(m["val_confusion"], self.class_names, e.epoch)
-        if current is self.class_table and "classes" in self._stale and "val_confusion" in m:
-            self.class_table.show_metrics(m, self.class_names)
-        if current is self.samples and "samples" in self._stale and m.get("samples"):
-            self.samples.show_samples(m["samples"], e.epoch)
-        self._stale.discard({self.confusion: "confusion", self.class_table: "classes",
-                             self.samples: "samples", self.runs_table: "runs"}.get(current))
 
     def _refresh_shown(self) -> None:
         """The end of a run: every point on the curves and the visible tab up to date (the rest when shown)."""
         self.dashboard.flush()
-        self.refresh_views()
+        self.tabs.refresh_views()
 
     def refresh_all(self) -> None:
         """Draw every view now (the end of a run, tests, screenshots)."""
         self.dashboard.flush()
-        for i in range(self.tabs.count()):
-            self._refresh_view(self.tabs.widget(i))
+        self.tabs.refresh_all()
 
     @Slot(object)
     def _checkpoint_saved(self, e: CheckpointSaved) -> None:
@@ -631,11 +409,11 @@ class TrainingDock(QDockWidget):
             text += f". Files in {files_summary(r.out_dir)}"
         self.summary.setText(text)
         self._say(text)
-        self._stale.add("runs")  # its status and test figures
+        self.tabs.runs_changed()  # its status and test figures
         self._refresh_shown()
         self.run_ended.emit(e)
         if e.final_weights and e.reason != "stopped":
-            self.test_view.evaluate()  # in a worker thread: the Test tab fills in when it is done
+            self.tabs.test_view.evaluate()  # in a worker thread: the Test tab fills in when it is done
 
     @Slot(object)
     def _offer_test(self, e: Any) -> None:
@@ -643,10 +421,7 @@ class TrainingDock(QDockWidget):
         self._test_source(getattr(e, "final_weights", None))
 
     def _test_source(self, weights: str | Path | None) -> None:
-        """The Test tab evaluates `weights`; it shows only while there are weights to evaluate."""
-        root = self.path.parent if self.path is not None else None
-        self.test_view.set_source(self.project if weights else None, weights, root)
-        self.tabs.setTabVisible(self.tabs.indexOf(self.test_view), bool(weights))
+        self.tabs.set_test_source(self.project, weights, self.path.parent if self.path is not None else None)
 
     @Slot(object)
     def _run_failed(self, e: RunFailed) -> None:
@@ -699,42 +474,13 @@ class TrainingDock(QDockWidget):
 
     # --- look -------------------------------------------------------------------------
     def _update_buttons(self) -> None:
-        running = self.running
-        self.start_action.setEnabled(not running and self.project is not None)
-        self.pause_action.setEnabled(running)
-        self.stop_action.setEnabled(running)
-        paused = self.controller.paused
-        self.pause_action.setText("Resume" if paused else "Pause")
-        self.pause_action.setIcon(self.style().standardIcon(
-            QStyle.StandardPixmap.SP_MediaPlay if paused else QStyle.StandardPixmap.SP_MediaPause))
-
-    @Slot()
-    def _show_comparison(self) -> None:
-        """Two runs were picked in the Runs tab: show the Compare tab."""
-        self.tabs.setTabVisible(self.tabs.indexOf(self.compare), True)
-        self.tabs.setCurrentWidget(self.compare)
+        self.header.set_running(self.running, self.controller.paused, self.project is not None)
 
     def _refresh_runs(self) -> None:
-        self.runs_table.show_runs(self.records, run_colour)
+        self.tabs.refresh_runs()
 
     def _show_message(self, text: str) -> None:
-        self.message.setText(text)
-        self.message.setVisible(bool(text))
-        self._style_message()
-
-    def _style_message(self) -> None:
-        dark = self.palette().color(QPalette.ColorRole.Window).lightness() < 128
-        fg, bg = ("#ff8a80", "#4a2624") if dark else ("#a1201a", "#fde8e6")
-        self.message.setStyleSheet(
-            f"QLabel {{ color: {fg}; background: {bg}; border: 1px solid {QColor(fg).name()}; "
-            f"border-radius: 4px; padding: 6px; }}")
-
-    def changeEvent(self, event) -> None:
-        from PySide6.QtCore import QEvent
-
-        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
-            self._style_message()
-        super().changeEvent(event)
+        self.message.show_text(text)
 
     def _say(self, text: str) -> None:
         self.status_message.emit(text)
