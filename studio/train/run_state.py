@@ -16,7 +16,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from studio.train.checkpoint import files_summary
 from studio.train.events import BatchEnded, Event, RunFailed, RunFinished, RunStarted
+from studio.train.metric_registry import summary_line
 
 ENDED = ("finished", "stopped", "failed", "not_started")
 _WORDS = {"completed": "finished", "stopped": "stopped", "early_stopped": "stopped early"}
@@ -106,6 +108,24 @@ class RunState:
             text = (f"Epoch {self.epoch}/{self.total_epochs} · batch {self.batch}/{self.batches_per_epoch} · "
                     f"{self.samples_per_s:,.0f} samples/s · {duration(self.eta_s)} left")
         return text + (" (paused)" if self.phase == "paused" else "")
+
+
+def started_line(e: RunStarted, label: str, out_dir) -> str:
+    """The summary line of a run that has started: device, epochs, batches and where it writes."""
+    extras = ", bf16" if e.mixed_precision else ""
+    return (f"{label}: training on {e.device}{extras}, {e.total_epochs} epochs of {e.batches_per_epoch} batches; "
+            f"writing to {out_dir}")
+
+
+def finished_line(ended_as: str, e: RunFinished, out_dir=None) -> str:
+    """The summary line of a run that ended: how, its best epoch, its test figures and its files."""
+    text = f"Training {ended_as} after {e.epochs_run} epoch(s)"
+    if e.best_epoch:
+        best = summary_line(e.best)
+        text += f"; best epoch {e.best_epoch}" + (f": {best}" if best else "")
+    if e.test:
+        text += f"; test: {summary_line(e.test, prefix='test_')}"
+    return text + (f". Files in {files_summary(out_dir)}" if out_dir is not None else "")
 
 
 def duration(seconds: float) -> str:

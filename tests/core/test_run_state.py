@@ -55,3 +55,17 @@ def test_stopping_failing_and_not_starting():
 
 def test_durations_read_well():
     assert [duration(s) for s in (4.4, 75, 3723, float("nan"), -1)] == ["4 s", "1:15", "1:02:03", "?", "?"]
+
+
+def test_the_summary_lines_say_where_how_and_how_well():
+    from studio.train.run_state import finished_line, started_line
+
+    assert started_line(_started(), "Run 2", "/tmp/runs/mine-2") == (
+        "Run 2: training on cpu, 4 epochs of 10 batches; writing to /tmp/runs/mine-2")
+    state = RunState(phase="starting")
+    state.apply(_started())
+    ended = RunFinished(reason="early_stopped", epochs_run=3, best_epoch=2, best={"val_accuracy": 0.9},
+                        test={"test_accuracy": 0.875})
+    state.apply(ended)
+    assert finished_line(state.ended_as, ended) == (
+        "Training stopped early after 3 epoch(s); best epoch 2: val accuracy 90.0%; test: accuracy 87.5%")

@@ -36,7 +36,7 @@ from studio.train.layer_stats import flagged_nodes
 from studio.train.metric_registry import summary_line
 from studio.train.process import warm_up
 from studio.train.run_folders import next_run_dir, read_run
-from studio.train.run_state import RunState
+from studio.train.run_state import RunState, finished_line, started_line
 from studio.ui import dialogs
 from studio.ui.training.config_panel import ConfigPanel
 from studio.ui.training.controller import TrainingController
@@ -309,9 +309,7 @@ class TrainingDock(QDockWidget):
         self._draw_progress()
         self.dashboard.set_epochs(e.total_epochs)
         self.tabs.task_views.set_epochs(self.dashboard.epochs)
-        extras = ", bf16" if e.mixed_precision else ""
-        self.summary.setText(f"{r.label}: training on {e.device}{extras}, {e.total_epochs} epochs "
-                             f"of {e.batches_per_epoch} batches; writing to {r.out_dir}")
+        self.summary.setText(started_line(e, r.label, r.out_dir))
         self._say(f"Training {r.label} on {e.device}")
         self._refresh_runs()
 
@@ -399,14 +397,7 @@ class TrainingDock(QDockWidget):
         self._progress_timer.stop()  # a batch's progress text must not come after this
         self.state.apply(e)
         self._draw_progress()
-        text = f"Training {self.state.ended_as} after {e.epochs_run} epoch(s)"
-        if e.best_epoch:
-            best = summary_line(e.best)
-            text += f"; best epoch {e.best_epoch}" + (f": {best}" if best else "")
-        if e.test:
-            text += f"; test: {summary_line(e.test, prefix='test_')}"
-        if r is not None:
-            text += f". Files in {files_summary(r.out_dir)}"
+        text = finished_line(self.state.ended_as, e, r.out_dir if r is not None else None)
         self.summary.setText(text)
         self._say(text)
         self.tabs.runs_changed()  # its status and test figures
