@@ -95,3 +95,12 @@ def test_no_key_is_bound_twice_so_every_shortcut_fires(lenet):
                 f"{key.toString()} is bound to '{seen[key.toString()].text()}' and '{action.text()}'"
         keys = [k.toString() for k in action.shortcuts()]
         assert len(keys) == len(set(keys)), f"'{action.text()}' lists a key twice: {keys}"
+
+
+def test_the_training_failure_banner_follows_the_theme(window, qtbot):
+    banner = window.training_dock.message
+    banner.show_text("Training failed: the loss became NaN")
+    window.set_theme("dark")
+    qtbot.waitUntil(lambda: "#4a2624" in banner.styleSheet())
+    window.set_theme("light")
+    qtbot.waitUntil(lambda: "#fde8e6" in banner.styleSheet())

@@ -25,7 +25,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QDockWidget, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from studio.errors import StudioError
@@ -472,6 +472,11 @@ class TrainingDock(QDockWidget):
 
     def _show_message(self, text: str) -> None:
         self.message.show_text(text)
+
+    def changeEvent(self, event) -> None:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self.message.restyle()
+        super().changeEvent(event)
 
     def _say(self, text: str) -> None:
         self.status_message.emit(text)
