@@ -104,3 +104,7 @@ def test_the_training_failure_banner_follows_the_theme(window, qtbot):
     qtbot.waitUntil(lambda: "#4a2624" in banner.styleSheet())
     window.set_theme("light")
     qtbot.waitUntil(lambda: "#fde8e6" in banner.styleSheet())
+
+
+def test_the_window_with_a_project_open_fits_a_laptop_screen(lenet):
+    assert lenet.minimumSizeHint().width() <= 1366

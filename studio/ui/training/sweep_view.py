@@ -77,8 +77,7 @@ class SweepView(QWidget):
         self.apply_palette()
         self._update_buttons()
 
-    def _controls(self) -> QHBoxLayout:
-        row = QHBoxLayout()
+    def _controls(self) -> QVBoxLayout:
         self.trials = _spin(1, 100_000, 20, "trials ")
         self.jobs = _spin(1, 64, 1, "at once ")
         self.epochs = _spin(0, 100_000, 0, "epochs ")
@@ -93,11 +92,16 @@ class SweepView(QWidget):
         self.folder_button.clicked.connect(self._choose_folder)
         self.open_button = QPushButton("Open trial as run")
         self.open_button.clicked.connect(self._open_selected)
-        for w in (self.trials, self.jobs, self.epochs, self.sampler, self.start_button, self.stop_button,
-                  self.folder_button, self.open_button):
-            row.addWidget(w)
-        row.addStretch(1)
-        return row
+        # two rows: one row of eight made the dock (and so the window) wider than a 1600-px screen
+        rows = QVBoxLayout()
+        for widgets in ((self.trials, self.jobs, self.epochs, self.sampler),
+                        (self.start_button, self.stop_button, self.folder_button, self.open_button)):
+            row = QHBoxLayout()
+            for w in widgets:
+                row.addWidget(w)
+            row.addStretch(1)
+            rows.addLayout(row)
+        return rows
 
     # --- the project and the sweep ----------------------------------------------------
     def set_project(self, project, path: Path | None) -> None:
