@@ -51,6 +51,24 @@ def test_a_compiled_model_runs_compiled_and_matches_eager():
     assert compile_for_training({"model": model}, "off", warnings.append)["model"] is model
 
 
+def test_a_smaller_last_batch_gets_a_static_graph_of_its_own():
+    """Dynamic recompiles for the last batch failed in convolution_backward on CUDA (bench/gpu.py)."""
+    torch._dynamo.reset()
+    graphs = []
+
+    def recording(gm, example_inputs):
+        graphs.append([n.meta.get("example_value") for n in gm.graph.nodes if n.op == "placeholder"])
+        return gm.forward
+
+    compiled = CompiledModel(mlp(), "default", [].append, backend=recording)
+    for n in (16, 16, 5):
+        compiled(torch.randn(n, 4)).sum().backward()
+    assert len(graphs) == 2
+    sizes = [[tuple(v.shape) if isinstance(v, torch.Tensor) else v for v in graph] for graph in graphs]
+    assert (16, 4) in sizes[0] and (5, 4) in sizes[1], sizes
+    assert all(type(n) is int for graph in sizes for shape in graph for n in shape), sizes  # no SymInt: static
+
+
 def test_a_layer_that_cannot_compile_is_named_and_the_eager_error_follows():
     torch._dynamo.reset()
     warnings = []
