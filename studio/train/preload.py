@@ -26,14 +26,14 @@ def warm_up_run() -> None:
     from studio.graph import io
     from studio.presets import resolve
     from studio.train import recipes  # noqa: F401  (every recipe module, imported once here)
-    from studio.train.process import RunSpec, _prepare
+    from studio.train.run_spec import RunSpec, prepare
 
     try:
         project = io.load(resolve("lenet5"))
         training = {**project.training, "epochs": 1, "device": "cpu"}
         data = {**project.data, "max_samples": 128}
         with tempfile.TemporaryDirectory(prefix="studio-warm-up-") as out:
-            _prepare(RunSpec(io.to_dict(project), training, data, None, out), lambda event: None).run()
+            prepare(RunSpec(io.to_dict(project), training, data, None, out), lambda event: None).run()
     except Exception:  # noqa: BLE001  a failed warm-up must not stop the server or the child
         pass
 
