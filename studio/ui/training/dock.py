@@ -54,7 +54,6 @@ from studio.train.run_state import RunState
 from studio.ui.training.config_panel import ConfigPanel
 from studio.ui.training.confusion import ClassTable, ConfusionView
 from studio.train.preflight import class_mismatch, run_problems
-from studio.train.process import warm_up
 from studio.ui import dialogs
 from studio.ui.training.controller import TrainingController
 from studio.ui.training.compare import RunComparison
@@ -103,7 +102,6 @@ class TrainingDock(QDockWidget):
         self.current: RunRecord | None = None
         self.class_names: list[str] | None = None
         self.controller = TrainingController(self)
-        warm_up()  # the fork server and the first run's child start now, in the background
         self._make_actions()
         self._make_widgets()
         self._connect()
@@ -264,6 +262,8 @@ class TrainingDock(QDockWidget):
             self.summary.setText(_HINT if project is not None else _NO_PROJECT)
             self._test_source(None)  # another project's weights are not this one's
         self.project, self.editor = project, editor
+        if project is not None and not self.running:  # something to train: the next run's child starts now
+            self.controller.get_ready()
         self.path = Path(path) if path is not None else None
         self.panel.path = self.path
         self.panel.set_project(project, editor.set_setting if editor is not None else None)
