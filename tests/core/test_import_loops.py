@@ -56,6 +56,7 @@ def test_the_check_sees_a_loop_through_a_late_import_and_not_a_typing_one(tmp_pa
     package.mkdir(parents=True)
     (package / "a.py").write_text("from studio.train import b\n")
     (package / "b.py").write_text("def f():\n    from studio.train.a import x\n")
-    (package / "c.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from studio.train import a\n")
+    (package / "c.py").write_text("from typing import TYPE_CHECKING\n"
+                                  "if TYPE_CHECKING:\n    from studio.train import a\n")
     graph = import_graph(package, tmp_path)
     assert set(graph.edges) == {("studio.train.a", "studio.train.b"), ("studio.train.b", "studio.train.a")}

@@ -1,8 +1,9 @@
 """`TrainingController`: runs the Qt-free `Trainer` in a child process and reports in the GUI thread.
 
 The project is copied (as JSON) in the GUI thread when a run starts; the
-child process (made ahead of time by the controller's `Launcher`, `get_ready`) compiles the models, loads the data and trains
-(`studio.train.process` says why a process and not a thread). A QThread of
+child process (made ahead by the controller's `Launcher`, `get_ready`)
+compiles the models, loads the data and trains (`studio.train.process` says
+why a process and not a thread). A QThread of
 this process waits on the child's event pipe and emits each event as a signal
 connected to a `@Slot` of the controller, which lives in the GUI thread, so
 every event crosses threads as a queued signal (docs/architecture.md: never connect a
