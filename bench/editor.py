@@ -164,7 +164,7 @@ def main() -> int:
     window.show()
     app.processEvents()
     from studio.graph import Analyzer, warmup
-    warmup.warm_up()  # as `studio` does in the background while its start page shows
+    warmup.warm_up_analysis()  # as `studio` does in the background while its start page shows
     t = time.perf_counter()
     window.open_path(path)
     window.view.fit_all(min_zoom=0.6)

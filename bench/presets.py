@@ -65,7 +65,7 @@ def open_in_editor_ms(path) -> float:
     from studio.graph import warmup
     from studio.ui.main_window import MainWindow
 
-    warmup.warm_up()  # as `studio` does while its start page shows
+    warmup.warm_up_analysis()  # as `studio` does while its start page shows
     window = MainWindow()
     window.resize(1400, 900)
     window.show()

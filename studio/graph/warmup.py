@@ -12,7 +12,7 @@ import threading
 _started = threading.Event()
 
 
-def warm_up() -> None:
+def warm_up_analysis() -> None:
     """Analyses a tiny network once, loading everything analysis needs."""
     from studio import catalog
     from studio.graph.analysis import Analyzer
@@ -29,10 +29,10 @@ def warm_up() -> None:
 
 
 def start() -> threading.Thread | None:
-    """Runs `warm_up` once in a daemon thread; None when it has already started."""
+    """Runs `warm_up_analysis` once in a daemon thread; None when it has already started."""
     if _started.is_set():
         return None
     _started.set()
-    thread = threading.Thread(target=warm_up, name="studio-warm-up", daemon=True)
+    thread = threading.Thread(target=warm_up_analysis, name="studio-warm-up", daemon=True)
     thread.start()
     return thread

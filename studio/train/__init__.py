@@ -8,9 +8,13 @@ Modules, one job each:
 
 - `config`: `TrainConfig`, the checked "training" section.
 - `events`: the event dataclasses a run sends.
-- `trainer`: `Trainer` (the loop, pause/stop, NaN guard, checkpoints) and `resume`.
-- `recipes`: `RECIPES`, one per task; `recipes.supervised` for classification
-  and regression.
+- `trainer`: `Trainer` (the loop, pause/stop, events) and `resume`; its parts
+  `trainer_state`, `run_setup`, `loss_readback` (the NaN guard), `run_files`,
+  `run_checkpoint`.
+- `recipes`: `RECIPES`, the table of tasks; `recipes.single` the one-model
+  skeleton, `recipes.rl` the environment recipes' base.
+- `process`, `child`, `launcher`, `rehearsal`: the GUI's training child process,
+  started by a `Launcher` with a warm-up strategy.
 - `losses`, `optim`: losses, optimizers and schedules by name.
 - `metrics`, `stopping`: epoch metrics; best epoch and early stopping.
 - `failures`: what stopped a run, as one `RunFailed` message.

@@ -71,6 +71,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from studio.errors import TrainingError
+from studio.train.recipes import RECIPES
 
 LOSS_NAMES = ("auto", "cross_entropy", "bce", "bce_logits", "mse", "l1", "kl_div", "nll")
 OPTIMIZER_NAMES = ("sgd", "adam", "adamw", "rmsprop")
@@ -286,8 +287,6 @@ def _device(key: str, value: Any) -> Any:
 
 
 def _recipe(key: str, value: Any) -> Any:
-    from studio.train.recipes import RECIPES  # late: recipes import this module
-
     return _choice(*RECIPES)(key, value)
 
 

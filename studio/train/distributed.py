@@ -21,6 +21,7 @@ in place of ``--standalone``.
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -89,6 +90,14 @@ def from_main(values: torch.Tensor) -> torch.Tensor:
     """Rank 0's ``values`` on every process (in place; also returned)."""
     dist.broadcast(values, src=0)
     return values
+
+
+def main_decision(watched: float | None, stop: bool, device: torch.device) -> tuple[float | None, bool]:
+    """Rank 0's watched metric (None: not reported) and early-stop decision, on every process."""
+    shared = torch.tensor([math.nan if watched is None else float(watched), float(stop)],
+                          device=device, dtype=torch.float64)
+    value, flag = from_main(shared).tolist()
+    return (None if math.isnan(value) else value), flag > 0
 
 
 # --- launching ----------------------------------------------------------------------

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import multiprocessing as mp
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
 from studio.graph import io
 from studio.presets import resolve
 from studio.train import BatchEnded, EpochEnded, RunFailed, RunFinished, RunStarted
-from studio.train.process import PIPE_ROOM, NotStarted, RunSpec, TrainingProcess, crashed, warm_up
+from studio.train.launcher import COLD, Launcher, WarmUp
+from studio.train.process import PIPE_ROOM, NotStarted, RunSpec, TrainingProcess, crashed
 from studio.train.run_copy import load_run_project
 
 
@@ -103,13 +106,14 @@ def test_crash_messages_say_how_the_child_ended(code, words):
     assert words in crashed(code, "runs/3").message
 
 
-def test_warm_up_makes_the_next_runs_child_ahead_and_a_run_takes_it(tmp_path):
-    warm_up()
+def test_get_ready_makes_the_next_runs_child_ahead_and_a_run_takes_it(tmp_path):
+    launcher = Launcher()
+    launcher.get_ready()
     deadline = time.monotonic() + 60
     while not (ready := {c.pid for c in mp.active_children() if c.name == "studio-training"}):
         assert time.monotonic() < deadline, "no child was made ahead"
         time.sleep(0.05)
-    process = TrainingProcess(_spec(tmp_path))
+    process = TrainingProcess(_spec(tmp_path), launcher)
     assert process.pid in ready, "the run did not take the child made ahead"
     process.pause()  # before the spec reaches it: sent after the spec
     process.start()
@@ -137,8 +141,9 @@ def test_a_child_trains_on_while_nobody_reads_its_events(tmp_path):
 
 
 def test_a_child_made_ahead_takes_its_spec_at_once_and_is_closed_after_its_last_event(tmp_path):
-    warm_up().join(60)
-    process = TrainingProcess(_spec(tmp_path))
+    launcher = Launcher()
+    launcher.get_ready().join(60)
+    process = TrainingProcess(_spec(tmp_path), launcher)
     assert process.start_now()
     process.start()  # already started: sends nothing more
     assert isinstance(_events(process)[-1], RunFinished)
@@ -154,23 +159,46 @@ def test_a_child_made_ahead_takes_its_spec_at_once_and_is_closed_after_its_last_
 
 
 def test_start_now_leaves_a_child_not_made_ahead_to_start(tmp_path):
-    process = TrainingProcess(_spec(tmp_path))
-    if process.pid is not None:  # an earlier test's warm-up left a child ready
-        assert process.start_now()
-    else:
-        assert not process.start_now()
-        process.start()
+    Launcher().get_ready().join(60)  # another launcher's child is not this run's
+    process = TrainingProcess(_spec(tmp_path), Launcher())
+    assert process.pid is None and not process.start_now()
+    process.start()
     assert isinstance(_events(process)[-1], RunFinished)
     assert process.join(30) == 0
     process.close()
 
 
 def test_a_spec_larger_than_a_pipe_holds_is_left_to_start(tmp_path):
-    warm_up().join(60)
+    launcher = Launcher()
+    launcher.get_ready().join(60)
     spec = _spec(tmp_path)
     big = dataclasses.replace(spec, project={**spec.project, "name": "x" * PIPE_ROOM})
-    process = TrainingProcess(big)
+    process = TrainingProcess(big, launcher)
     assert not process.start_now()  # could wait for a child still warming up: not in the GUI thread
+    process.start()
+    assert isinstance(_events(process)[-1], RunFinished)
+    assert process.join(30) == 0
+    process.close()
+
+
+def test_a_child_made_ahead_runs_the_warm_up_its_launcher_was_given(tmp_path):
+    marker = tmp_path / "warmed"
+    launcher = Launcher(WarmUp(in_child=functools.partial(Path.touch, marker)))
+    launcher.get_ready().join(60)
+    assert launcher.ready
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert time.monotonic() < deadline, "the child made ahead did not run its warm-up"
+        time.sleep(0.05)
+    process = TrainingProcess(_spec(tmp_path), launcher)
+    assert process.start_now() and not launcher.ready  # taken: the next run needs another
+    assert isinstance(_events(process)[-1], RunFinished)
+    assert process.join(30) == 0
+    process.close()
+
+
+def test_a_cold_launchers_child_trains_too(tmp_path):
+    process = TrainingProcess(_spec(tmp_path), Launcher(COLD))
     process.start()
     assert isinstance(_events(process)[-1], RunFinished)
     assert process.join(30) == 0

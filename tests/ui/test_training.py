@@ -6,6 +6,7 @@ fails a test that leaves a run going.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -304,3 +305,15 @@ def test_taking_the_datas_class_count_sets_the_output_as_one_undoable_edit(qtbot
     assert ed.undo_stack.undoText() == "set logits.classes"
     ed.undo_stack.undo()
     assert ed.network.nodes["logits"].params["classes"] == 5
+
+
+def test_making_the_dock_starts_no_process_and_a_project_gets_the_first_runs_child_ready(qtbot, project, runs_dir):
+    def standby() -> list:
+        return [t for t in threading.enumerate() if t.name == "studio-training-standby"]
+
+    waiting = standby()
+    d = TrainingDock()
+    qtbot.addWidget(d)
+    assert standby() == waiting and not d.controller.launcher.ready  # nothing to train yet
+    d.set_project(project, None)
+    qtbot.waitUntil(lambda: d.controller.launcher.ready, timeout=LONG)

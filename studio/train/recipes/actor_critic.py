@@ -30,18 +30,16 @@ environments' states are not saved (a resumed run starts fresh episodes).
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from studio.errors import TrainingError
-from studio.train.optim import Schedule, build_optimizer
-from studio.train.recipes import RecipeContext
-from studio.train.recipes.dqn import check_outputs
-from studio.train.rl_env import EpisodeLog, evaluate_greedy, make_env, one_cpu_thread
+from studio.train.recipes.base import RecipeContext
+from studio.train.recipes.rl import EnvironmentRecipe, check_outputs
+from studio.train.rl_env import make_env
 
 
 def n_step_returns(rewards: torch.Tensor, dones: torch.Tensor, last_value: torch.Tensor,
@@ -58,14 +56,13 @@ def n_step_returns(rewards: torch.Tensor, dones: torch.Tensor, last_value: torch
     return returns
 
 
-class ActorCriticRecipe:
+class ActorCriticRecipe(EnvironmentRecipe):
     """A2C of roles "policy" and "value" (see the module docstring)."""
 
+    name = "actor_critic"
     roles = ("policy", "value")
     data_role = "policy"
-    tasks = ("reinforcement",)
     loss_names = ("loss", "policy_loss", "value_loss", "entropy")
-    environment = True
 
     def metric_names(self, data: Any) -> list[str]:
         return ["train_loss", "train_policy_loss", "train_value_loss", "train_entropy", "val_return",
@@ -74,27 +71,16 @@ class ActorCriticRecipe:
     def epoch_steps(self, config: Any) -> int:
         return max(1, config.env_steps // (config.num_envs * config.rollout_steps))
 
-    def batches(self, epoch: int) -> Iterator[int]:
-        """The epoch's update numbers; on the CPU they run with one intra-op thread."""
-        with one_cpu_thread(self.device):
-            yield from range(self.steps)
-
     def setup(self, ctx: RecipeContext) -> None:
-        c = self.config = ctx.config
-        if ctx.world_size > 1:
-            raise TrainingError("the actor_critic recipe trains in one process; use --nproc 1")
-        self.device, self.steps = ctx.device, ctx.steps_per_epoch
+        self.start(ctx)
+        c = self.config
         self.policy, self.value = ctx.raw_models["policy"], ctx.raw_models["value"]
         self.envs = [make_env(c.env) for _ in range(c.num_envs)]
         self.obs_dim, self.actions = self.envs[0].observation_space.shape[0], int(self.envs[0].action_space.n)
         check_outputs(self.policy, self.obs_dim, self.actions, "policy", "one logit per action")
         check_outputs(self.value, self.obs_dim, 1, "value", "V(s), one number")
-        self.opt_p = build_optimizer([p for p in self.policy.parameters() if p.requires_grad], c)
-        self.opt_v = build_optimizer([p for p in self.value.parameters() if p.requires_grad], c)
-        self.sched_p = Schedule(self.opt_p, c, ctx.steps_per_epoch, plateau_mode=ctx.watch_mode)
-        self.sched_v = Schedule(self.opt_v, c, ctx.steps_per_epoch, plateau_mode=ctx.watch_mode)
-        self.gen = torch.Generator().manual_seed(c.seed)
-        self.log = EpisodeLog()
+        self.learner(self.policy, ("opt_p", "sched_p"))  # the first: its rate is the one reported
+        self.learner(self.value, ("opt_v", "sched_v"))
         self.updates = self.env_steps = 0
         self._seed: int | None = c.seed
         self._obs: torch.Tensor | None = None
@@ -109,11 +95,6 @@ class ActorCriticRecipe:
         return self.value(obs.to(self.device)).reshape(-1)
 
     # --- training -----------------------------------------------------------------------
-
-    def begin_epoch(self, epoch: int) -> None:
-        self.policy.train()
-        self.value.train()
-        self.log.begin_epoch()
 
     def train_step(self, batch: Any) -> torch.Tensor:
         c = self.config
@@ -140,16 +121,7 @@ class ActorCriticRecipe:
         policy_loss = -(log_probs.gather(1, flat_actions.unsqueeze(1)).squeeze(1) * advantage).mean()
         value_loss = (returns.reshape(-1) - values).pow(2).mean()
         loss = policy_loss - c.entropy_coef * entropy + c.value_coef * value_loss
-        self.opt_p.zero_grad(set_to_none=True)
-        self.opt_v.zero_grad(set_to_none=True)
-        loss.backward()
-        if c.grad_clip:
-            torch.nn.utils.clip_grad_norm_(self.policy.parameters(), c.grad_clip)
-            torch.nn.utils.clip_grad_norm_(self.value.parameters(), c.grad_clip)
-        self.opt_p.step()
-        self.opt_v.step()
-        self.sched_p.after_batch()
-        self.sched_v.after_batch()
+        self.update(loss)
         self.updates += 1
         self.env_steps += T * E
         return torch.stack([loss, policy_loss, value_loss, entropy]).detach()
@@ -174,31 +146,15 @@ class ActorCriticRecipe:
             next_obs.append(obs)
         return torch.as_tensor(np.stack(next_obs), dtype=torch.float32)
 
-    def end_epoch(self, epoch: int, watched: float | None) -> None:
-        self.sched_p.after_epoch(epoch, watched)
-        self.sched_v.after_epoch(epoch, watched)
-
-    @property
-    def lr(self) -> float:
-        return self.sched_p.lr
-
     def batch_size(self, batch: Any) -> int:
         return self.config.num_envs * self.config.rollout_steps
 
     def state_dict(self) -> dict[str, Any]:
-        return {"opt_p": self.opt_p.state_dict(), "opt_v": self.opt_v.state_dict(),
-                "sched_p": self.sched_p.state_dict(), "sched_v": self.sched_v.state_dict(),
-                "updates": self.updates, "env_steps": self.env_steps, "episodes": self.log.count,
-                "last_return": self.log.last, "rng": self.gen.get_state()}
+        return {**super().state_dict(), "updates": self.updates, "env_steps": self.env_steps}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.opt_p.load_state_dict(state["opt_p"])
-        self.opt_v.load_state_dict(state["opt_v"])
-        self.sched_p.load_state_dict(state["sched_p"])
-        self.sched_v.load_state_dict(state["sched_v"])
+        super().load_state_dict(state)
         self.updates, self.env_steps = int(state["updates"]), int(state["env_steps"])
-        self.log.count, self.log.last = int(state["episodes"]), float(state["last_return"])
-        self.gen.set_state(state["rng"])
         self._obs, self._seed = None, self.config.seed + self.env_steps  # fresh episodes
 
     # --- evaluation -----------------------------------------------------------------------
@@ -206,9 +162,7 @@ class ActorCriticRecipe:
     def evaluate(self, loader: DataLoader, prefix: str = "val_",
                  with_samples: bool = False) -> dict[str, Any]:
         """Greedy return over one episode per seed of ``loader``; on validation the episode figures."""
-        seeds = [int(s) for batch in loader for s in batch[0].reshape(-1).tolist()]
-        returns = evaluate_greedy(self.policy, self.config.env, seeds, self.device)
-        metrics: dict[str, Any] = {prefix + "return": sum(returns) / max(len(returns), 1)}
+        metrics = self.greedy_return(self.policy, loader, prefix)
         if with_samples:
             metrics.update(self.log.metrics(), updates=self.updates)
         return metrics

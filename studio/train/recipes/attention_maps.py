@@ -25,6 +25,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from studio.catalog.modules import AdditiveAttention
+from studio.train.recipes.single import evaluating
 from studio.train.recipes.supervised import SupervisedRecipe
 
 
@@ -83,14 +84,8 @@ class AttentionClassifierRecipe(SupervisedRecipe):
         if batch is None:
             return None
         x = batch[0][:1].to(self.device)
-        model = self.raw_model
-        was_training = model.training
-        model.eval()
-        try:
-            with capture(model) as found:
-                model(x)
-        finally:
-            model.train(was_training)
+        with evaluating(self.raw_model) as model, capture(model) as found:
+            model(x)
         if not found:
             return None
         name, weights = next(iter(found.items()))

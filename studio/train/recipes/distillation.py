@@ -14,10 +14,9 @@ from typing import Any
 import torch
 
 from studio.errors import TrainingError
-from studio.train import devices
 from studio.train.distil import distillation_loss, load_teacher
 from studio.train.losses import adapt_target
-from studio.train.recipes import RecipeContext
+from studio.train.recipes.base import RecipeContext
 from studio.train.recipes.supervised import SupervisedRecipe, _outputs
 
 
@@ -33,13 +32,11 @@ class DistillationRecipe(SupervisedRecipe):
         self.teacher = load_teacher(config.teacher, config.teacher_network, config.teacher_weights).to(ctx.device)
 
     def train_step(self, batch: Any) -> torch.Tensor:
-        x, y = self._to_device(batch)
+        x, y = self.to_device(batch)
         self.optimizer.zero_grad(set_to_none=True)
-        with devices.autocast(self.device, self.ctx.mixed_precision):
-            with torch.no_grad():
-                teacher = self._teacher_scores(x)
-            out = _outputs(self.model(x))[0]
-        out = out.float()
+        with torch.no_grad():
+            teacher = self.forward(self._teacher_scores, x)
+        out = _outputs(self.forward(self.model, x))[0].float()
         if teacher.shape != out.shape:
             raise TrainingError(f"training.teacher: the teacher gives scores of shape {tuple(teacher.shape[1:])}, "
                                 f"the student {tuple(out.shape[1:])}; both need one score per class")

@@ -55,7 +55,6 @@ starts a fresh episode.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -63,17 +62,9 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from studio.errors import TrainingError
-from studio.train.optim import Schedule, build_optimizer
-from studio.train.recipes import RecipeContext
-from studio.train.rl_env import (
-    BEST_SEED_BASE,
-    BestWeights,
-    EpisodeLog,
-    ReplayBuffer,
-    evaluate_greedy,
-    make_env,
-    one_cpu_thread,
-)
+from studio.train.recipes.base import RecipeContext
+from studio.train.recipes.rl import EnvironmentRecipe, check_outputs
+from studio.train.rl_env import BEST_SEED_BASE, BestWeights, ReplayBuffer, evaluate_greedy, make_env
 
 
 def td_targets(kind: str, rewards: torch.Tensor, dones: torch.Tensor, next_q: torch.Tensor,
@@ -111,22 +102,12 @@ def linear_epsilon(step: int, start: float, end: float, decay_steps: int) -> flo
     return end + (start - end) * max(0.0, 1.0 - step / decay_steps)
 
 
-def check_outputs(model: torch.nn.Module, obs_dim: int, count: int, role: str, what: str) -> None:
-    """Refuse a network whose output is not ``count`` numbers per observation."""
-    with torch.no_grad():
-        out = model(torch.zeros(1, obs_dim, device=next(model.parameters()).device))
-    if tuple(out.shape[1:]) != (count,):
-        raise TrainingError(f"network '{role}' outputs {tuple(out.shape[1:])} per observation; the "
-                            f"environment needs {count} ({what}): set its last Linear to {count} outputs")
-
-
-class DqnRecipe:
+class DqnRecipe(EnvironmentRecipe):
     """Deep Q-learning of role "model" in the ``env`` environment (see the module docstring)."""
 
+    name = "dqn"
     roles = ("model",)
-    tasks = ("reinforcement",)
     loss_names = ("loss",)
-    environment = True
 
     def metric_names(self, data: Any) -> list[str]:
         return ["train_loss", "val_return", "episode_return", "epsilon", "lr", "samples_per_s"]
@@ -134,30 +115,21 @@ class DqnRecipe:
     def epoch_steps(self, config: Any) -> int:
         return config.env_steps
 
-    def batches(self, epoch: int) -> Iterator[int]:
-        """The epoch's step numbers; on the CPU they run with one intra-op thread."""
-        with one_cpu_thread(self.device):
-            yield from range(self.steps)
-
     def setup(self, ctx: RecipeContext) -> None:
-        c = self.config = ctx.config
-        if ctx.world_size > 1:
-            raise TrainingError("the dqn recipe trains in one process; use --nproc 1")
+        self.start(ctx)
+        c = self.config
         if c.loss not in ("auto", "mse"):
             raise TrainingError(f"training.loss: the dqn recipe uses the Huber loss (\"auto\") or \"mse\", "
                                 f"not {c.loss!r}")
         self.loss_fn = F.mse_loss if c.loss == "mse" else F.smooth_l1_loss
-        self.device, self.steps = ctx.device, ctx.steps_per_epoch
         self.q = ctx.raw_models["model"]
         self.env = make_env(c.env)
         self.obs_dim, self.actions = self.env.observation_space.shape[0], int(self.env.action_space.n)
         check_outputs(self.q, self.obs_dim, self.actions, "model", "one value per action")
         self.target = copy.deepcopy(self.q).requires_grad_(False)
-        self.optimizer = build_optimizer([p for p in self.q.parameters() if p.requires_grad], c)
-        self.schedule = Schedule(self.optimizer, c, ctx.steps_per_epoch, plateau_mode=ctx.watch_mode)
+        learner = self.learner(self.q, ("optimizer", "schedule"))
+        self.optimizer, self.schedule = learner.optimizer, learner.schedule  # as a one-optimizer recipe's
         self.buffer = ReplayBuffer(c.replay_size, self.obs_dim, self.device)
-        self.gen = torch.Generator().manual_seed(c.seed)
-        self.log = EpisodeLog()
         self.step = self.updates = 0
         self.total_steps = c.epochs * ctx.steps_per_epoch
         self.best = BestWeights()
@@ -187,10 +159,6 @@ class DqnRecipe:
         self._return = 0.0
 
     # --- training -----------------------------------------------------------------------
-
-    def begin_epoch(self, epoch: int) -> None:
-        self.q.train()
-        self.log.begin_epoch()
 
     def train_step(self, batch: Any) -> torch.Tensor:
         if self._obs is None:
@@ -234,12 +202,7 @@ class DqnRecipe:
             target = td_targets(c.td_target, b["rewards"], b["dones"], self.target(b["next_obs"]),
                                 b["next_actions"], c.discount, self.epsilon, online)
         loss = self.loss_fn(q, target)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if c.grad_clip:
-            torch.nn.utils.clip_grad_norm_(self.q.parameters(), c.grad_clip)
-        self.optimizer.step()
-        self.schedule.after_batch()
+        self.update(loss)
         self.updates += 1
         if c.target_tau > 0:
             with torch.no_grad():
@@ -247,29 +210,17 @@ class DqnRecipe:
                     t.lerp_(p, c.target_tau)
         return loss.detach()
 
-    def end_epoch(self, epoch: int, watched: float | None) -> None:
-        self.schedule.after_epoch(epoch, watched)
-
-    @property
-    def lr(self) -> float:
-        return self.schedule.lr
-
     def batch_size(self, batch: Any) -> int:
         return 1
 
     def state_dict(self) -> dict[str, Any]:
-        return {"optimizer": self.optimizer.state_dict(), "schedule": self.schedule.state_dict(),
-                "target": self.target.state_dict(), "step": self.step, "updates": self.updates,
-                "episodes": self.log.count, "last_return": self.log.last, "rng": self.gen.get_state(),
-                "best": self.best.state_dict()}
+        return {**super().state_dict(), "target": self.target.state_dict(), "step": self.step,
+                "updates": self.updates, "best": self.best.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.schedule.load_state_dict(state["schedule"])
+        super().load_state_dict(state)
         self.target.load_state_dict(state["target"])
         self.step, self.updates = int(state["step"]), int(state["updates"])
-        self.log.count, self.log.last = int(state["episodes"]), float(state["last_return"])
-        self.gen.set_state(state["rng"])
         if "best" in state:  # checkpoints written before restore_best lack it
             self.best.load_state_dict(state["best"])
         self._obs, self._reset_seed = None, self.config.seed + self.step  # a fresh episode
@@ -279,9 +230,7 @@ class DqnRecipe:
     def evaluate(self, loader: DataLoader, prefix: str = "val_",
                  with_samples: bool = False) -> dict[str, Any]:
         """Greedy return over one episode per seed of ``loader``; on validation the episode figures."""
-        seeds = [int(s) for batch in loader for s in batch[0].reshape(-1).tolist()]
-        returns = evaluate_greedy(self.q, self.config.env, seeds, self.device)
-        metrics: dict[str, Any] = {prefix + "return": sum(returns) / max(len(returns), 1)}
+        metrics = self.greedy_return(self.q, loader, prefix)
         if with_samples:
             metrics.update(self.log.metrics(), epsilon=self.epsilon, updates=self.updates)
             if self.config.restore_best and self.best.value is not None:

@@ -71,7 +71,7 @@ from studio.train import devices
 from studio.train import distributed as ddp
 from studio.train.metrics import is_image_shape, thumbnails
 from studio.train.optim import Schedule, build_optimizer
-from studio.train.recipes import RecipeContext
+from studio.train.recipes.base import RecipeContext
 
 # Samples made from the fixed noise at each evaluation: points, images.
 POINT_SAMPLES = 512

@@ -29,9 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from studio.train import devices
-from studio.train.recipes import RecipeContext
-from studio.train.recipes.single import SingleOptimizer
+from studio.train.recipes.base import RecipeContext
+from studio.train.recipes.single import SingleOptimizer, evaluating
 
 SAMPLES = 2  # texts generated after each epoch
 
@@ -53,44 +52,30 @@ class LanguageModelRecipe(SingleOptimizer):
 
     # --- training -------------------------------------------------------------------
 
-    def train_step(self, batch: Any) -> torch.Tensor:
-        x, y = (t.to(self.device, non_blocking=True) for t in batch[:2])
-        self.optimizer.zero_grad(set_to_none=True)
-        with devices.autocast(self.device, self.ctx.mixed_precision):
-            out = self.model(x)
-        return self.optimise(_token_loss(out.float(), y))
+    def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return _token_loss(out, y)
 
     # --- evaluation -----------------------------------------------------------------
 
-    @torch.no_grad()
     def evaluate(self, loader: DataLoader, prefix: str = "val_",
                  with_samples: bool = False) -> dict[str, Any]:
         """Loss, perplexity and accuracy per token over ``loader``; text samples on request."""
-        model = self.raw_model
-        was_training = model.training
-        model.eval()
-        try:
-            loss_sum = torch.zeros((), device=self.device, dtype=torch.float64)
-            right = torch.zeros((), device=self.device, dtype=torch.long)
-            tokens, first = 0, None
-            for batch in loader:
-                x, y = (t.to(self.device, non_blocking=True) for t in batch[:2])
+        loss_sum = torch.zeros((), device=self.device, dtype=torch.float64)
+        right = torch.zeros((), device=self.device, dtype=torch.long)
+        tokens, first = 0, None
+        metrics: dict[str, Any] = {}
+        with evaluating(self.raw_model):
+            for _, x, y, out in self.outputs(loader):
                 first = x[0] if first is None else first
-                with devices.autocast(self.device, self.ctx.mixed_precision):
-                    out = model(x)
-                out = out.float()
                 loss_sum += _token_loss(out, y, reduction="sum").double()
                 right += (out.argmax(-1) == y).sum()
                 tokens += y.numel()
-            metrics: dict[str, Any] = {}
             if tokens:
                 loss = float(loss_sum) / tokens
                 metrics = {prefix + "loss": loss, prefix + "perplexity": math.exp(min(loss, 700.0)),
                            prefix + "accuracy": int(right) / tokens}
             if with_samples and first is not None and self.ctx.config.sample_length > 0:
                 metrics["samples_text"] = self.samples(first)
-        finally:
-            model.train(was_training)
         return metrics
 
     def samples(self, start: torch.Tensor | None = None, count: int = SAMPLES) -> list[str]:

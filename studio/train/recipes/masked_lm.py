@@ -23,9 +23,8 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from studio.data.transduction import IGNORE, MASK
-from studio.train import devices
-from studio.train.recipes import RecipeContext
-from studio.train.recipes.single import SingleOptimizer
+from studio.train.recipes.base import RecipeContext
+from studio.train.recipes.single import SingleOptimizer, evaluating
 
 SAMPLES = 3
 
@@ -44,26 +43,15 @@ class MaskedLMRecipe(SingleOptimizer):
         self.setup_model(ctx)
         self.vocab = ctx.data.class_names or []
 
-    def train_step(self, batch: Any) -> torch.Tensor:
-        x, y = (t.to(self.device, non_blocking=True) for t in batch[:2])
-        self.optimizer.zero_grad(set_to_none=True)
-        with devices.autocast(self.device, self.ctx.mixed_precision):
-            out = self.model(x)
-        return self.optimise(masked_loss(out.float(), y))
+    def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return masked_loss(out, y)
 
-    @torch.no_grad()
     def evaluate(self, loader: DataLoader, prefix: str = "val_",
                  with_samples: bool = False) -> dict[str, Any]:
         """Loss and accuracy over the chosen tokens of ``loader``; a few restored rows on request."""
-        model = self.raw_model
-        was_training = model.training
-        model.eval()
-        try:
-            loss_sum, right, count, lines = 0.0, 0, 0, []
-            for batch in loader:
-                x, y = (t.to(self.device, non_blocking=True) for t in batch[:2])
-                with devices.autocast(self.device, self.ctx.mixed_precision):
-                    out = model(x).float()
+        loss_sum, right, count, lines = 0.0, 0, 0, []
+        with evaluating(self.raw_model):
+            for _, x, y, out in self.outputs(loader):
                 chosen = y != IGNORE
                 pred = out.argmax(-1)
                 loss_sum += float(masked_loss(out, y, reduction="sum"))
@@ -71,8 +59,6 @@ class MaskedLMRecipe(SingleOptimizer):
                 count += int(chosen.sum())
                 if with_samples and len(lines) < SAMPLES:
                     lines += [self.text(*row) for row in zip(x.tolist(), pred.tolist(), y.tolist())]
-        finally:
-            model.train(was_training)
         if not count:
             return {}
         metrics: dict[str, Any] = {prefix + "loss": loss_sum / count, prefix + "masked_accuracy": right / count}

@@ -30,8 +30,7 @@ from torch.utils.data import DataLoader
 from studio.catalog.modules import RBM
 from studio.errors import TrainingError
 from studio.train.metrics import is_image_shape
-from studio.train.optim import Schedule, build_optimizer
-from studio.train.recipes import RecipeContext
+from studio.train.recipes.base import RecipeContext
 from studio.train.recipes.single import SingleOptimizer
 
 THRESHOLD = 0.5
@@ -50,30 +49,16 @@ class RbmRecipe(SingleOptimizer):
         return ["train_loss", "val_loss", "val_recon_error", "recon_error", "lr", "samples_per_s"]
 
     def setup(self, ctx: RecipeContext) -> None:
-        self.ctx = ctx
-        self.device = ctx.device
-        self.model = ctx.models["model"]
         self.rbm = find_rbm(ctx.raw_models["model"])
         if ctx.data.mean is not None:
             raise TrainingError("the rbm recipe binarises pixel values in 0..1; set data.normalize to false")
-        self.params = [p for p in self.rbm.parameters() if p.requires_grad]
-        self.optimizer = build_optimizer(self.params, ctx.config)
-        self.schedule = Schedule(self.optimizer, ctx.config, ctx.steps_per_epoch,
-                                 plateau_mode=ctx.watch_mode)
-        self.grad_clip = ctx.config.grad_clip
-
-    def begin_epoch(self, epoch: int) -> None:
-        self.model.train()
+        self.setup_model(ctx, trained=self.rbm)
 
     def train_step(self, batch: Any) -> torch.Tensor:
         v = self._visible(batch[0])
         self.optimizer.zero_grad(set_to_none=True)
-        self.rbm.cd_loss(v).backward()
-        if self.grad_clip:
-            torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip)
-        self.optimizer.step()
-        self.schedule.after_batch()
-        with torch.no_grad():
+        self.optimise(self.rbm.cd_loss(v))
+        with torch.no_grad():  # reported: the reconstruction after the step, not the free-energy gap
             return recon_error(self.rbm, v)
 
     def _visible(self, x: torch.Tensor) -> torch.Tensor:

@@ -33,11 +33,10 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from studio.data.transduction import BOS, PAD
-from studio.train import devices
-from studio.train.recipes import RecipeContext
+from studio.train.recipes.base import RecipeContext
 from studio.train.recipes.attention_maps import capture
 from studio.train.recipes.decoding import beam_search, exact_matches, greedy, trim
-from studio.train.recipes.single import SingleOptimizer
+from studio.train.recipes.single import SingleOptimizer, evaluating
 
 SAMPLES = 4  # sample lines after each epoch
 
@@ -62,30 +61,23 @@ class Seq2SeqRecipe(SingleOptimizer):
         self.setup_model(ctx)
         self.vocab = ctx.data.class_names or []
 
-    def train_step(self, batch: Any) -> torch.Tensor:
-        src, tgt = (t.to(self.device, non_blocking=True) for t in batch[:2])
-        self.optimizer.zero_grad(set_to_none=True)
-        with devices.autocast(self.device, self.ctx.mixed_precision):
-            out = self.model(src, shift_right(tgt))
-        return self.optimise(token_loss(out.float(), tgt))
+    def inputs(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return x, shift_right(y)  # teacher forcing: the decoder sees the target one step behind
+
+    def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return token_loss(out, y)
 
     # --- evaluation -----------------------------------------------------------------
 
-    @torch.no_grad()
     def evaluate(self, loader: DataLoader, prefix: str = "val_",
                  with_samples: bool = False) -> dict[str, Any]:
         """Teacher-forced loss and accuracy, exact match by greedy and beam decoding; samples on request."""
         model, config = self.raw_model, self.ctx.config
-        was_training = model.training
-        model.eval()
-        try:
+        with evaluating(model):
             loss_sum, right, tokens, rows, greedy_ok, beam_ok = 0.0, 0, 0, 0, 0, 0
             lines: list[str] = []
             example = first = None
-            for batch in loader:
-                src, tgt = (t.to(self.device, non_blocking=True) for t in batch[:2])
-                with devices.autocast(self.device, self.ctx.mixed_precision):
-                    out = model(src, shift_right(tgt)).float()
+            for _, src, tgt, out in self.outputs(loader):
                 real = tgt != PAD
                 loss_sum += float(token_loss(out, tgt, reduction="sum"))
                 right += int(((out.argmax(-1) == tgt) & real).sum())
@@ -115,8 +107,6 @@ class Seq2SeqRecipe(SingleOptimizer):
                 heat = self.attention(*(example or first))
                 if heat is not None:
                     metrics["attention"] = heat
-        finally:
-            model.train(was_training)
         return metrics
 
     def attention(self, src: torch.Tensor, length: int) -> dict[str, Any] | None:

@@ -30,9 +30,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
-from studio.train import devices
-from studio.train.recipes import RecipeContext
-from studio.train.recipes.single import SingleOptimizer
+from studio.train.recipes.base import RecipeContext
+from studio.train.recipes.single import SingleOptimizer, evaluating
 
 NEIGHBOURS = 5     # nearest words listed per probe word
 PROJECTED = 60     # most frequent words in the 2-D projection
@@ -53,42 +52,28 @@ class SkipGramRecipe(SingleOptimizer):
         self.setup_model(ctx)
         self.words = list(ctx.data.class_names or [])
 
-    def train_step(self, batch: Any) -> torch.Tensor:
-        x = batch[0].to(self.device, non_blocking=True)
-        self.optimizer.zero_grad(set_to_none=True)
-        with devices.autocast(self.device, self.ctx.mixed_precision):
-            scores = self.model(x)
-        return self.optimise(negative_sampling_loss(scores.float()))
+    def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return negative_sampling_loss(out)
 
-    @torch.no_grad()
     def evaluate(self, loader: DataLoader, prefix: str = "val_",
                  with_samples: bool = False) -> dict[str, Any]:
         """Loss and ranking accuracy over ``loader``; neighbours and a 2-D map on request."""
-        model = self.raw_model
-        was_training = model.training
-        model.eval()
-        try:
-            loss_sum = torch.zeros((), device=self.device, dtype=torch.float64)
-            right = torch.zeros((), device=self.device, dtype=torch.long)
-            count = 0
-            for batch in loader:
-                x = batch[0].to(self.device, non_blocking=True)
-                with devices.autocast(self.device, self.ctx.mixed_precision):
-                    scores = model(x).float()
+        loss_sum = torch.zeros((), device=self.device, dtype=torch.float64)
+        right = torch.zeros((), device=self.device, dtype=torch.long)
+        count = 0
+        metrics: dict[str, Any] = {}
+        with evaluating(self.raw_model) as model:
+            for _, x, _, scores in self.outputs(loader):
                 loss_sum += negative_sampling_loss(scores).double() * len(x)
                 right += (scores[:, 0:1] > scores[:, 1:]).all(dim=1).sum()
                 count += len(x)
-        finally:
-            model.train(was_training)
-        metrics: dict[str, Any] = {}
-        if count:
-            metrics = {prefix + "loss": float(loss_sum) / count, prefix + "accuracy": int(right) / count}
-        if with_samples:
-            vectors = word_vectors(model)
-            if vectors is not None and self.words:
-                probes = self.ctx.config.probe_words or self.words[DEFAULT_PROBES:2 * DEFAULT_PROBES]
-                metrics["neighbours"] = nearest_words(vectors, self.words, probes)
-                metrics["embedding_2d"] = project_2d(vectors, self.words, PROJECTED)
+            if count:
+                metrics = {prefix + "loss": float(loss_sum) / count, prefix + "accuracy": int(right) / count}
+            vectors = word_vectors(model) if with_samples else None
+        if vectors is not None and self.words:
+            probes = self.ctx.config.probe_words or self.words[DEFAULT_PROBES:2 * DEFAULT_PROBES]
+            metrics["neighbours"] = nearest_words(vectors, self.words, probes)
+            metrics["embedding_2d"] = project_2d(vectors, self.words, PROJECTED)
         return metrics
 
 

@@ -18,14 +18,12 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
-from studio.train import devices
 from studio.train.losses import adapt_target, build_loss, predict_classes, resolve_loss_name
 from studio.train.metrics import (
     classification_metrics, is_image_shape, regression_metrics, thumbnails,
 )
-from studio.train.optim import Schedule, build_optimizer
-from studio.train.recipes import RecipeContext
-from studio.train.recipes.single import SingleOptimizer
+from studio.train.recipes.base import RecipeContext
+from studio.train.recipes.single import SingleOptimizer, evaluating
 
 
 # Weight of each auxiliary output's loss, as GoogLeNet's paper trains its auxiliary classifiers.
@@ -51,32 +49,20 @@ class SupervisedRecipe(SingleOptimizer):
         return names + ["val_mae", "val_rmse", "val_r2"]
 
     def setup(self, ctx: RecipeContext) -> None:
-        self.ctx = ctx
-        self.model = ctx.models["model"]
-        self.raw_model = ctx.raw_models["model"]
+        self.setup_model(ctx)
         self.classify = ctx.data.task == "classification"
         self.loss_name = resolve_loss_name(ctx.config.loss, ctx.data.task)
         self.loss_fn = build_loss(self.loss_name, ctx.config)
-        self.params = [p for p in self.raw_model.parameters() if p.requires_grad]
         self.penalized = [p for p in self.params if p.dim() > 1]
-        self.optimizer = build_optimizer(self.params, ctx.config)
-        self.schedule = Schedule(self.optimizer, ctx.config, ctx.steps_per_epoch,
-                                 plateau_mode=ctx.watch_mode)
         self.l1 = ctx.config.l1
-        self.grad_clip = ctx.config.grad_clip
-        self.device = ctx.device
         self.memory_format = torch.channels_last if ctx.channels_last else None
 
     # --- training -------------------------------------------------------------------
 
-    def begin_epoch(self, epoch: int) -> None:
-        self.model.train()
-
     def train_step(self, batch: Any) -> torch.Tensor:
-        x, y = self._to_device(batch)
+        x, y = self.to_device(batch)
         self.optimizer.zero_grad(set_to_none=True)
-        with devices.autocast(self.device, self.ctx.mixed_precision):
-            out, *aux = _outputs(self.model(x))
+        out, *aux = _outputs(self.forward(self.model, x))
         # The loss in float32 whatever the autocast dtype: BCELoss refuses bf16.
         out = out.float()
         target = adapt_target(self.loss_name, out, y)
@@ -84,17 +70,12 @@ class SupervisedRecipe(SingleOptimizer):
         total = loss + self.l1 * self._l1_norm() if self.l1 else loss
         for extra in aux:  # auxiliary classifiers (GoogLeNet, Inception v3) add a weighted loss of their own
             total = total + AUX_WEIGHT * self.loss_fn(extra.float(), target)
-        total.backward()
-        if self.grad_clip:
-            torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip)
-        self.optimizer.step()
-        self.schedule.after_batch()
-        return loss.detach()
+        return self.optimise(total, reported=loss)
 
     def _l1_norm(self) -> torch.Tensor:
         return torch.stack([p.abs().sum() for p in self.penalized]).sum()
 
-    def _to_device(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    def to_device(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
         x, y = batch[0], batch[1]
         if self.memory_format is not None and x.dim() == 4:
             x = x.to(self.device, non_blocking=True, memory_format=self.memory_format)
@@ -104,26 +85,19 @@ class SupervisedRecipe(SingleOptimizer):
 
     # --- evaluation -----------------------------------------------------------------
 
-    @torch.no_grad()
+    def prediction(self, out: Any) -> torch.Tensor:
+        return _outputs(out)[0].float()  # auxiliary heads are for training only
+
     def evaluate(self, loader: DataLoader, prefix: str = "val_",
                  with_samples: bool = False) -> dict[str, Any]:
         """Loss and task metrics over ``loader``, keys starting with ``prefix``."""
-        model = self.raw_model
-        was_training = model.training
-        model.eval()
-        try:
-            acc = _Accumulator(self.device, self.classify)
-            for batch in loader:
-                x, y = self._to_device(batch)
-                with devices.autocast(self.device, self.ctx.mixed_precision):
-                    out = _outputs(model(x))[0]
-                out = out.float()
+        acc = _Accumulator(self.device, self.classify)
+        with evaluating(self.raw_model):
+            for batch, _, y, out in self.outputs(loader):
                 target = adapt_target(self.loss_name, out, y)
                 acc.add(self.loss_fn(out, target), out, y, target, self._predict(out))
                 if with_samples:
                     acc.keep_samples(batch[0], self.ctx.config.sample_predictions)
-        finally:
-            model.train(was_training)
         metrics = {prefix + k: v for k, v in self._task_metrics(acc).items()}
         if with_samples and acc.samples_x is not None and is_image_shape(
                 self.ctx.data.input_shape):

@@ -1,8 +1,9 @@
 """`TrainingController`: runs the Qt-free `Trainer` in a child process and reports in the GUI thread.
 
 The project is copied (as JSON) in the GUI thread when a run starts; the
-child process (made ahead of time, `warm_up`) compiles the models, loads the data and trains
-(`studio.train.process` says why a process and not a thread). A QThread of
+child process (made ahead by the controller's `Launcher`, `get_ready`)
+compiles the models, loads the data and trains (`studio.train.process` says
+why a process and not a thread). A QThread of
 this process waits on the child's event pipe and emits each event as a signal
 connected to a `@Slot` of the controller, which lives in the GUI thread, so
 every event crosses threads as a queued signal (docs/architecture.md: never connect a
@@ -29,7 +30,8 @@ from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QThread, QTime
 from studio.train import BatchEnded, CheckpointSaved, EpochEnded, RunFailed, RunFinished, RunStarted
 from studio.train.config import TrainConfig
 from studio.train.events import LayersMeasured, RunWarning
-from studio.train.process import NotStarted, RunSpec, TrainingProcess, crashed, warm_up
+from studio.train.launcher import Launcher
+from studio.train.process import NotStarted, RunSpec, TrainingProcess, crashed
 from studio.train.project_run import optimiser_settings
 
 
@@ -44,9 +46,9 @@ class _EventThread(QThread):
     event = Signal(object)
     not_started = Signal(str)
 
-    def __init__(self, spec: RunSpec, parent: QObject | None = None):
+    def __init__(self, spec: RunSpec, launcher: Launcher, parent: QObject | None = None):
         super().__init__(parent)
-        self.process = TrainingProcess(spec)
+        self.process = TrainingProcess(spec, launcher)
         self._out_dir = spec.out_dir
 
     def run(self) -> None:  # runs in this thread: the GUI never waits for the child to start
@@ -103,6 +105,7 @@ class TrainingController(QObject):
         self._paused = False
         self.out_dir: Path | None = None
         self.batch_events = 0  # BatchEnded events received in this run (tests, bench)
+        self.launcher = Launcher()  # its children rehearse a run before theirs (`launcher.REHEARSAL`)
 
     # --- state ------------------------------------------------------------------------
     @property
@@ -115,6 +118,10 @@ class TrainingController(QObject):
         return self._paused
 
     # --- control ----------------------------------------------------------------------
+    def get_ready(self) -> None:
+        """Make the next run's child (and the fork server) in the background, if none is ready."""
+        self.launcher.get_ready()
+
     def start(self, project: Any, training: dict, data: dict, root: Path | None,
               out_dir: Path) -> None:
         """Start a run of ``project`` (copied now) with these sections, writing into ``out_dir``.
@@ -131,7 +138,7 @@ class TrainingController(QObject):
         spec = RunSpec(copy.deepcopy(io.to_dict(project)), copy.deepcopy(training), copy.deepcopy(data),
                        None if root is None else str(Path(root).resolve()), str(Path(out_dir).resolve()),
                        self.event_interval, _child_threads(), os.getcwd())
-        thread = _EventThread(spec, self)
+        thread = _EventThread(spec, self.launcher, self)
         thread.event.connect(self._on_event)
         thread.not_started.connect(self._on_not_started)
         thread.finished.connect(self._on_thread_finished)
@@ -222,7 +229,7 @@ class TrainingController(QObject):
         QCoreApplication.sendPostedEvents(self)
         thread.deleteLater()
         self.running_changed.emit(False)
-        warm_up()  # the next run's child, made now that this one no longer trains
+        self.get_ready()  # the next run's child, made now that this one no longer trains
 
 
 def _child_threads() -> int:

@@ -34,7 +34,6 @@ from studio.train.checkpoint import files_summary
 from studio.train.events import LayersMeasured
 from studio.train.layer_stats import flagged_nodes
 from studio.train.metric_registry import summary_line
-from studio.train.process import warm_up
 from studio.train.run_folders import next_run_dir, read_run
 from studio.train.run_state import RunState, finished_line, started_line
 from studio.ui import dialogs
@@ -71,7 +70,6 @@ class TrainingDock(QDockWidget):
         self.records: list[RunRecord] = []
         self.current: RunRecord | None = None
         self.controller = TrainingController(self)
-        warm_up()  # the fork server and the first run's child start now, in the background
         self._make_widgets()
         self._connect()
         self._update_buttons()
@@ -156,6 +154,8 @@ class TrainingDock(QDockWidget):
             self.summary.setText(_HINT if project is not None else _NO_PROJECT)
             self._test_source(None)  # another project's weights are not this one's
         self.project, self.editor = project, editor
+        if project is not None and not self.running:  # something to train: the next run's child starts now
+            self.controller.get_ready()
         self.path = Path(path) if path is not None else None
         self.panel.path = self.path
         self.panel.set_project(project, editor.set_setting if editor is not None else None)
