@@ -23,6 +23,12 @@ The median of `REPEATS` passes, after one warm-up, is kept. Layers inside a
 block instance add up to its row. The `share` is the layer's part of the
 whole forward + backward time. Ops outside the layers (the loss standing in
 for one, the interpreter's own work) are not counted.
+
+On a GPU the times are the kernels' own (checked on an H200 with torch 2.11:
+the layers held 97 of the 101 µs of kernel time in a conv-BN-ReLU-Linear
+step, the rest the loss's): a small network's step is bound by launching
+them, which these figures do not show. The profiler repeats each scope on
+the device's timeline as a CUDA event; only the CPU one is read.
 """
 
 from __future__ import annotations
