@@ -36,7 +36,7 @@ from studio.compile.fx import attribute_names
 from studio.compile.weights import apply_weights, load_weights
 from studio.errors import StudioError
 from studio.graph import Project
-from studio.train.metrics import is_image_shape
+from studio.train.metrics import denormalised, is_image_shape
 
 METHODS = ("gradcam", "saliency", "integrated_gradients")
 IG_STEPS = 32
@@ -168,11 +168,7 @@ class Explainer:
 
     def image(self, sample: int) -> np.ndarray:
         """Sample ``sample``'s image, normalisation undone, C×H×W in [0, 1]."""
-        x = self._x(sample)
-        mean, std = self.data.mean, self.data.std
-        if mean is not None and std is not None and len(mean) == x.shape[0] == len(std):
-            x = x * torch.tensor(std).view(-1, 1, 1) + torch.tensor(mean).view(-1, 1, 1)
-        return x.clamp(0, 1).numpy()
+        return denormalised(self._x(sample), self.data.mean, self.data.std).clamp(0, 1).numpy()
 
     def label(self, sample: int) -> int:
         """The true class of sample ``sample``."""
