@@ -91,7 +91,9 @@ class AugmentPreview(QWidget):
         for i, (image, draws) in enumerate(zip(originals, augmented)):
             images += [image] + list(draws)  # C×H×W: RGB in colour, others grey (`tensor_pixmap`)
             captions += [f"sample {i + 1} as stored"] + [f"sample {i + 1}, draw {k + 1}" for k in range(len(draws))]
-        self.grid.show_images(images, captions, TILE, span=(0.0, 1.0))  # as they are: brightness shows
+        # one scale for the whole grid, 0 to 1 at least: a brightness draw shows as brighter
+        span = (min(0.0, *(float(i.min()) for i in images)), max(1.0, *(float(i.max()) for i in images)))
+        self.grid.show_images(images, captions, TILE, span)
         self.caption.setText(f"first column as stored, then as training reads them ({', '.join(self._options())})")
 
     def _failed(self, message: str) -> None:
