@@ -14,6 +14,16 @@ interleaved over ``--repeats``: ``build_N_ms`` and
 two sizes (median over repeats of the per-repeat exponent, with its
 lowest..highest as ``_spread``; ``_exponent_cpu`` from CPU time, which a busy
 machine disturbs less). Target: both exponents <= 1.1 (linear).
+
+Profile (`studio summary --profile`, torch.profiler): for LeNet-5 (batch 8)
+and ResNet-18 (batch 2), interleaved over ``--repeats``, a plain timed
+forward + backward of the same compiled model (``plain_step_NAME_ms``, the
+median of 5 steps after a warm-up) beside ``profile_network``:
+``profile_NAME_agreement`` is the profiled total (forward + backward summed
+over the layers) over the plain step, ``profile_NAME_overhead`` the wall
+time of one profiled pass (the whole call over its passes) over the plain
+step, each a median with ``_spread`` (CPU-time ratio beside:
+``_overhead_cpu``).
 """
 
 from __future__ import annotations
@@ -24,7 +34,9 @@ import statistics
 import time
 
 from studio.compile import compile_network
-from studio.graph import Analyzer, Project
+from studio.compile.fx import example_inputs
+from studio.graph import Analyzer, Project, io
+from studio.presets import resolve
 
 STAGES = ((3, 64), (8, 128), (36, 256), (3, 512))  # ResNet-152's bottleneck counts
 
@@ -104,10 +116,51 @@ def _ms(fn, repeat=5) -> float:
     return statistics.median(times)
 
 
+def _plain_step(model, inputs) -> None:
+    out = model(*inputs)
+    out = out[0] if isinstance(out, (tuple, list)) else out
+    out.float().mean().backward()
+    model.zero_grad(set_to_none=True)
+
+
+def profile_agreement(repeats: int, cases=(("lenet5", 8), ("resnet18", 2))) -> None:
+    """The profiled total and the cost of profiling, each against a plain forward + backward (module docstring)."""
+    from studio.train import layer_profile
+
+    for name, batch in cases:
+        project = io.load(resolve(name))
+        model = compile_network(project).train()
+        inputs = example_inputs(project, batch=batch)
+        _plain_step(model, inputs)  # warm-up
+        passes = layer_profile.REPEATS + 1
+        figures: dict[str, list[float]] = {"plain": [], "agreement": [], "overhead": [], "overhead_cpu": []}
+        for _ in range(repeats):
+            wall, cpu = [], []
+            for _ in range(5):
+                _timed(lambda: _plain_step(model, inputs), wall, cpu)
+            plain, plain_cpu = statistics.median(wall), statistics.median(cpu)
+            pw, pc = [], []
+            rows = _timed(lambda: layer_profile.profile_network(project, batch=batch, device="cpu"), pw, pc)
+            total = sum(r["forward_ms"] + r["backward_ms"] for r in rows.values()) / 1000
+            figures["plain"].append(plain)
+            figures["agreement"].append(total / plain)
+            figures["overhead"].append(pw[0] / passes / plain)
+            figures["overhead_cpu"].append(pc[0] / passes / plain_cpu)
+        print(f"plain_step_{name}_ms: {statistics.median(figures['plain']) * 1000:.2f}")
+        for key in ("agreement", "overhead", "overhead_cpu"):
+            values = figures[key]
+            print(f"profile_{name}_{key}: {statistics.median(values):.3f}")
+            print(f"profile_{name}_{key}_spread: {min(values):.3f}..{max(values):.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="repeats of the growth figures")
+    parser.add_argument("--profile-only", action="store_true", help="only the profile figures")
     args = parser.parse_args()
+    if args.profile_only:
+        profile_agreement(args.repeats)
+        return
     project = resnet_like()
     net = project.network()
     Analyzer(project).analyse()  # warm up torch's meta kernels once, as an open app would have
@@ -131,6 +184,7 @@ def main() -> None:
     print(f"compile_ms: {compile_ms:.1f}")
     print(f"incremental_ratio: {incremental / full:.3f}")
     growth(args.repeats)
+    profile_agreement(args.repeats)
 
 
 if __name__ == "__main__":

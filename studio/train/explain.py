@@ -16,7 +16,9 @@ and `overlay` blends it, coloured by `COLOURS`, over the input image.
 training copy, as `studio.train.project_run` builds it, and the data's
 validation split, the split the confusion matrix counts) and explains its
 samples: `Explainer.explain(sample, method, node)`; `Explainer.cell_samples`
-lists the samples of one cell of the confusion matrix. `studio explain` and
+lists the samples of one cell of the confusion matrix. The network runs on
+the training device (``training.device``, CUDA first when it is "auto");
+the samples stay on the CPU and go over one at a time. `studio explain` and
 the training dock's Explain tab use it.
 """
 
@@ -34,7 +36,7 @@ from studio.compile.fx import attribute_names
 from studio.compile.weights import apply_weights, load_weights
 from studio.errors import StudioError
 from studio.graph import Project
-from studio.train.metrics import is_image_shape
+from studio.train.metrics import denormalised, is_image_shape
 
 METHODS = ("gradcam", "saliency", "integrated_gradients")
 IG_STEPS = 32
@@ -85,11 +87,16 @@ def colour(heat: np.ndarray) -> np.ndarray:
     return np.stack([np.interp(heat, stops, COLOURS[:, c]) for c in range(3)], axis=-1)
 
 
+def base_colours(image: np.ndarray) -> np.ndarray:
+    """H×W×3 colours in [0, 1] of a C×H×W image: its own colours with 3 or more channels (RGB first), else grey."""
+    rgb = image[:3].transpose(1, 2, 0) if image.shape[0] >= 3 else image.mean(axis=0)[..., None]
+    return np.clip(rgb, 0.0, 1.0)
+
+
 def overlay(image: np.ndarray, heat: np.ndarray, side: int = 256) -> Image.Image:
-    """``image`` (C×H×W in [0, 1]) in grey with ``heat`` (H×W in [0, 1]) coloured over it, scaled to about ``side`` pixels."""
-    grey = np.clip(image[:3].mean(axis=0), 0.0, 1.0)[..., None]
+    """``image`` (C×H×W in [0, 1]; in colour when RGB) with ``heat`` (H×W in [0, 1]) coloured over it, about ``side`` pixels."""
     alpha = 0.25 + 0.6 * heat[..., None]  # where the network looked shows most, the image stays readable
-    rgb = (1 - alpha) * grey + alpha * colour(heat)
+    rgb = (1 - alpha) * base_colours(image) + alpha * colour(heat)
     picture = Image.fromarray((np.clip(rgb, 0.0, 1.0) * 255 + 0.5).astype(np.uint8), "RGB")
     scale = max(1, round(side / max(heat.shape)))
     return picture.resize((heat.shape[1] * scale, heat.shape[0] * scale), Image.Resampling.NEAREST)
@@ -128,13 +135,15 @@ class Explainer:
         project: the project (its first network is the classifier).
         weights: a weights file written by a run (``final.pt``, ``last.pt``, ...).
         root: the folder the data settings' relative paths start from.
+        device: where the network runs (a torch device name; None: the training device setting).
 
     Raises:
         ExplainError: the project is not an image classifier, or its data has no validation samples.
         StudioError: the weights do not fit, the data cannot be read.
     """
 
-    def __init__(self, project: Project, weights: str | Path, root: Path | None = None):
+    def __init__(self, project: Project, weights: str | Path, root: Path | None = None, device: str | None = None):
+        from studio.train.devices import resolve_device
         from studio.train.project_run import data_for, models_for, training_copy
 
         training = dict(project.training or {})
@@ -144,7 +153,8 @@ class Explainer:
         self.project = training_copy(project, training)
         self.model = models_for(project, training, root)["model"]
         apply_weights(self.model, load_weights(self.project, weights))
-        self.model.eval()
+        self.device = resolve_device(device or training.get("device", "auto"))
+        self.model.to(self.device).eval()
         self.data = data_for(project, training, dict(project.data or {}), root)
         if self.data.task != "classification" or not is_image_shape(tuple(self.data.input_shape)):
             raise ExplainError(f"explanations need a classifier of images (C×H×W); project '{project.name}' "
@@ -158,11 +168,7 @@ class Explainer:
 
     def image(self, sample: int) -> np.ndarray:
         """Sample ``sample``'s image, normalisation undone, C×H×W in [0, 1]."""
-        x = self._x(sample)
-        mean, std = self.data.mean, self.data.std
-        if mean is not None and std is not None and len(mean) == x.shape[0] == len(std):
-            x = x * torch.tensor(std).view(-1, 1, 1) + torch.tensor(mean).view(-1, 1, 1)
-        return x.clamp(0, 1).numpy()
+        return denormalised(self._x(sample), self.data.mean, self.data.std).clamp(0, 1).numpy()
 
     def label(self, sample: int) -> int:
         """The true class of sample ``sample``."""
@@ -173,7 +179,8 @@ class Explainer:
         if self._predictions is None:
             loader = torch.utils.data.DataLoader(self.samples, batch_size=256)
             with torch.no_grad():
-                self._predictions = torch.cat([_first(self.model(x)).argmax(dim=-1) for x, _ in loader])
+                self._predictions = torch.cat([_first(self.model(x.to(self.device))).argmax(dim=-1).cpu()
+                                               for x, _ in loader])
         return self._predictions
 
     def cell_samples(self, true: int, pred: int, limit: int = 64) -> list[int]:
@@ -184,11 +191,11 @@ class Explainer:
 
     def explain(self, sample: int, method: str, node: str | None = None) -> Explanation:
         """Explain the predicted class of validation sample ``sample`` with ``method`` (Grad-CAM at ``node``)."""
-        x = self._x(sample)
+        x = self._x(sample).to(self.device)
         layer, node = self._layer(node) if method == "gradcam" else (None, None)
         with torch.no_grad():
             pred = int(_first(self.model(x[None])).argmax(dim=-1)[0])
-        attr = attribution(self.model, x, pred, method, layer)
+        attr = attribution(self.model, x, pred, method, layer).cpu()
         return Explanation(sample=sample, method=method, node=node, heat=heat_map(attr, tuple(x.shape[-2:])),
                            image=self.image(sample), pred=pred, true=self.label(sample))
 

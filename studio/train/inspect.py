@@ -8,6 +8,8 @@ data (the validation split, else the training split) run through it with an
 
 * any tensor: shape, mean, std, min, max, the fraction of zeros and a
   histogram (counts and bin edges);
+* colour images (3 channels) for data: the first sample as a picture in
+  [0, 1], its normalisation undone (`picture`, for the GUI's Input preview);
 * a 4-D (N, C, H, W) output: per-channel figures, and the first sample's
   maps (`maps`, for the GUI's images);
 * an attention layer (MultiheadAttention, AdditiveAttention): the first
@@ -22,8 +24,8 @@ block's output, an Output node for the value it receives. A network the data
 does not feed (a GAN's generator) runs on random inputs, and says so.
 
 `augmented_samples` gives a few training images and augmented draws of
-each, as the training split reads them (the data panel's augmentation
-preview).
+each, as the training split reads them, normalisation undone (the data
+panel's augmentation preview).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from studio.errors import StudioError
 from studio.graph import Network, Project
 from studio.graph.analysis import Analyzer, Report
 from studio.train.project_run import data_for, data_network, input_shape, training_copy
+from studio.train.metrics import denormalised
 from studio.train.recipes import RECIPES, make_recipe
 
 SAMPLES = 8      # samples run through the network
@@ -65,6 +68,7 @@ class NodePreview:
     maps: torch.Tensor | None = field(default=None, repr=False)
     attention: torch.Tensor | None = field(default=None, repr=False)
     top: list[dict] | None = None
+    picture: torch.Tensor | None = field(default=None, repr=False)
 
     def to_json(self) -> dict:
         """JSON-native figures: node, inputs, shape, stats keys at the top level, histogram, and the extras."""
@@ -109,9 +113,11 @@ def inspect_node(project: Project, address: str, weights: str | Path | None = No
     if weights is not None:
         apply_weights(model, load_weights(copy, weights, net.name), strict=strict)
     model.eval()
-    inputs, source, vocabulary = _inputs(copy, net, training, root, samples)
+    inputs, source, vocabulary, picture = _inputs(copy, net, training, root, samples)
     value, extra = _capture(model, path, inputs)
-    return describe(address, value, source, attention=extra, vocabulary=vocabulary)
+    preview = describe(address, value, source, attention=extra, vocabulary=vocabulary)
+    preview.picture = picture
+    return preview
 
 
 # --- addressing -------------------------------------------------------------------------
@@ -159,7 +165,7 @@ def _named(net: Network, name: str, address: str):
 # --- running -----------------------------------------------------------------------------
 
 def _inputs(project: Project, net: Network, training: dict, root, samples: int):
-    """(input tensors, where they come from, the data's class or token names or None)."""
+    """(input tensors, where they come from, the data's class or token names or None, the first picture or None)."""
     name = training.get("recipe", "supervised")
     environment = name in RECIPES and getattr(make_recipe(name), "environment", False)  # RL: no dataset
     fed = not environment and data_network(project, training).name == net.name
@@ -169,8 +175,10 @@ def _inputs(project: Project, net: Network, training: dict, root, samples: int):
         if split is not None and hasattr(split, "__getitem__") and len(split):
             n = min(samples, len(split))
             x = torch.stack([torch.as_tensor(split[i][0]) for i in range(n)])
-            return (x,), f"{n} samples of the {name} split", data.class_names
-    return example_inputs(project, net.name, batch=samples), f"{samples} random inputs", None
+            colour = x.dim() == 4 and x.shape[1] == 3
+            picture = denormalised(x[0].float(), data.mean, data.std).clamp(0, 1) if colour else None
+            return (x,), f"{n} samples of the {name} split", data.class_names, picture
+    return example_inputs(project, net.name, batch=samples), f"{samples} random inputs", None, None
 
 
 _DATA: dict = {}  # the last data loaded, by what decides it: the GUI's preview runs after every edit
@@ -330,6 +338,8 @@ def augmented_samples(project: Project, root: Path | None = None, samples: int =
                       draws: int = 3) -> tuple[list[torch.Tensor], list[list[torch.Tensor]]]:
     """A few training samples as images (C, H, W) and `draws` augmented versions of each, as training reads them.
 
+    The data's normalisation is undone, so values are the images' own (about 0 to 1).
+
     Raises:
         StudioError: data that cannot be read, or samples that are not images (nothing to show).
     """
@@ -342,6 +352,9 @@ def augmented_samples(project: Project, root: Path | None = None, samples: int =
                           "the augmentation preview shows images")
     plain = getattr(data.train, "dataset", data.train)  # under `Augmented`, the samples as stored
     n = min(samples, len(plain))
-    originals = [torch.as_tensor(plain[i][0]).reshape(shape) for i in range(n)]
-    augmented = [[torch.as_tensor(data.train[i][0]).reshape(shape) for _ in range(draws)] for i in range(n)]
+    def image(sample) -> torch.Tensor:
+        return denormalised(torch.as_tensor(sample[0]).reshape(shape).float(), data.mean, data.std)
+
+    originals = [image(plain[i]) for i in range(n)]
+    augmented = [[image(data.train[i]) for _ in range(draws)] for i in range(n)]
     return originals, augmented

@@ -91,15 +91,20 @@ def thumbnails(x: torch.Tensor, mean: list[float] | None,
     Images larger than `THUMBNAIL_SIDE` are shrunk by averaging so that an
     event stays small whatever the input size.
     """
-    x = x.detach().float().cpu()
-    if mean is not None and std is not None and len(mean) == x.shape[1] == len(std):
-        x = x * torch.tensor(std).view(1, -1, 1, 1) + torch.tensor(mean).view(1, -1, 1, 1)
+    x = denormalised(x.detach().float().cpu(), mean, std)
     side = max(x.shape[-2:])
     if side > THUMBNAIL_SIDE:
         scale = THUMBNAIL_SIDE / side
         size = (max(1, round(x.shape[-2] * scale)), max(1, round(x.shape[-1] * scale)))
         x = F.adaptive_avg_pool2d(x, size)
     return torch.round(x * 1e4).div(1e4).tolist()
+
+
+def denormalised(x: torch.Tensor, mean: list[float] | None, std: list[float] | None) -> torch.Tensor:
+    """Images (C, H, W or N, C, H, W) with the data's per-channel normalisation undone (as they are without one)."""
+    if mean is not None and std is not None and len(mean) == x.shape[-3] == len(std):
+        x = x * torch.tensor(std, dtype=x.dtype).view(-1, 1, 1) + torch.tensor(mean, dtype=x.dtype).view(-1, 1, 1)
+    return x
 
 
 def is_image_shape(input_shape: tuple[int, ...] | None) -> bool:

@@ -6,7 +6,9 @@ inspector sees) waits `DEBOUNCE_MS` for the edits to settle, then runs
 thread (`LatestJob`); an edit made meanwhile asks again once it is done.
 It shows the shape and mean / std / min / max / zeros, a histogram
 (pyqtgraph), the feature maps of a convolution (first sample, one grey
-image per channel), the attention weights of an attention layer (one image
+image per channel; an Input fed colour images shows the first one in
+colour, then its red, green and blue channels, its normalisation undone),
+the attention weights of an attention layer (one image
 per head) and the most likely tokens or classes of logits.
 
 The weights are those of the window's last finished run (`last_run_weights`)
@@ -14,8 +16,8 @@ when it has one, else the project's own initial weights or fresh ones; the
 data is resolved against the project file's folder. Both are read from the
 window the section lives in, so the inspector needs no extra wiring.
 
-`tensor_pixmap` (a 2-D tensor as a grey image) is shared with the
-augmentation preview.
+`tensor_pixmap` (a 2-D tensor as a grey image, a 3×H×W one in colour) is
+shared with the augmentation preview.
 """
 
 from __future__ import annotations
@@ -37,15 +39,28 @@ TILE = 56      # pixels per feature map
 COLUMNS = 4    # images per row
 
 
-def tensor_pixmap(t: torch.Tensor, size: int = TILE) -> QPixmap:
-    """A 2-D tensor as a grey image `size` pixels wide (its own min → black, max → white)."""
+def tensor_pixmap(t: torch.Tensor, size: int = TILE, span: tuple[float, float] | None = None) -> QPixmap:
+    """A tensor as an image `size` pixels wide: `span` (else its own min, max) from black to white.
+
+    H×W is grey; C×H×W is in colour when C is 3 (red, green, blue, scaled together
+    so their balance stays), else the mean of its channels in grey.
+    """
     t = t.detach().float()
     t = torch.nan_to_num(t)
-    lo, hi = float(t.min()), float(t.max())
+    if t.dim() == 3 and t.shape[0] != 3:
+        t = t.mean(dim=0)
+    lo, hi = span or (float(t.min()), float(t.max()))
+    t = t.clamp(lo, hi)
     scaled = (t - lo) / (hi - lo) if hi > lo else torch.zeros_like(t)
-    pixels = np.ascontiguousarray((scaled * 255).round().to(torch.uint8).numpy())
-    h, w = pixels.shape
-    image = QImage(pixels.data, w, h, w, QImage.Format.Format_Grayscale8).copy()  # copy: numpy owns the buffer
+    pixels = (scaled * 255).round().to(torch.uint8)
+    if t.dim() == 3:
+        pixels = np.ascontiguousarray(pixels.permute(1, 2, 0).numpy())
+        h, w, _ = pixels.shape
+        image = QImage(pixels.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()  # copy: numpy owns the buffer
+    else:
+        pixels = np.ascontiguousarray(pixels.numpy())
+        h, w = pixels.shape
+        image = QImage(pixels.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
     return QPixmap.fromImage(image).scaled(size, max(1, round(size * h / w)), Qt.AspectRatioMode.IgnoreAspectRatio,
                                            Qt.TransformationMode.FastTransformation)
 
@@ -72,15 +87,16 @@ class ImageGrid(QWidget):
         self.grid.setSpacing(4)
         self.tiles: list[QLabel] = []
 
-    def show_images(self, images: list[torch.Tensor], captions: list[str], size: int = TILE) -> None:
-        """Shows one grey tile per 2-D tensor (none: the grid hides)."""
+    def show_images(self, images: list[torch.Tensor], captions: list[str], size: int = TILE,
+                    span: tuple[float, float] | None = None) -> None:
+        """Shows one tile per tensor, as `tensor_pixmap` draws it (none: the grid hides)."""
         for tile in self.tiles:
             self.grid.removeWidget(tile)
             tile.deleteLater()
         self.tiles = []
         for i, (image, caption) in enumerate(zip(images, captions)):
             tile = QLabel()
-            tile.setPixmap(tensor_pixmap(image, size))
+            tile.setPixmap(tensor_pixmap(image, size, span))
             tile.setToolTip(caption)
             tile.setAlignment(Qt.AlignmentFlag.AlignCenter)
             self.grid.addWidget(tile, i // COLUMNS, i % COLUMNS)
@@ -235,10 +251,20 @@ class NodePreviewSection(QWidget):
             self.maps.show_images(list(p.attention), [f"head {i}" for i in range(len(p.attention))])
         elif p.maps is not None:
             self.maps_title.setText(f"feature maps, first sample ({len(p.maps)} of {len(p.channels)} channels)")
-            self.maps.show_images(list(p.maps), [f"channel {i}" for i in range(len(p.maps))])
+            if self._rgb_input(p):  # the image as it is, not stretched: normalisation undone, 0 to 1
+                self.maps_title.setText("first sample in colour, then its red, green and blue channels")
+                self.maps.show_images([p.picture, *p.picture], ["first sample (RGB)", "red", "green", "blue"],
+                                      span=(0.0, 1.0))
+            else:
+                self.maps.show_images(list(p.maps), [f"channel {i}" for i in range(len(p.maps))])
         else:
             self.maps.show_images([], [])
         self.maps_title.setVisible(p.attention is not None or p.maps is not None)
+
+    def _rgb_input(self, p) -> bool:
+        """Whether the preview is of an Input the data feeds colour images."""
+        node = self.editor.network.nodes.get(self.node_id) if self.editor is not None else None
+        return node is not None and node.type == "Input" and p.picture is not None
 
     def wait(self) -> None:
         """Blocks until a running preview has finished (the inspector calls it before going)."""

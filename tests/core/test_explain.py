@@ -65,6 +65,25 @@ def test_the_overlay_is_an_rgb_picture_scaled_up():
     assert hot[0] > 150 and hot[2] < 100 and cold[2] > cold[0]  # red where it looked, blue elsewhere
 
 
+def test_an_rgb_image_keeps_its_colours_under_the_heat():
+    red = np.zeros((3, 8, 8))
+    red[0] = 1.0
+    r, g, b = overlay(red, np.zeros((8, 8))).getpixel((100, 100))
+    assert r > 150 and r > 2 * g and r > 2 * b  # red shows through where the network did not look
+    grey = overlay(np.full((1, 8, 8), 0.8), np.zeros((8, 8))).getpixel((100, 100))
+    assert abs(grey[0] - grey[1]) < 0.2 * 255  # one channel: still grey under the faint heat colour
+
+
+def test_the_explainer_follows_the_training_device(trained):
+    project = io.load(trained / "q.json")
+    assert Explainer(project, trained / "w.pt", trained, device="cpu").device == torch.device("cpu")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: the refusal below is for one without")
+    project.training = {"device": "cuda"}
+    with pytest.raises(StudioError, match="CUDA is not available here"):
+        Explainer(project, trained / "w.pt", trained)
+
+
 # --- a project: the same idea with catalog layers, trained weights written by hand ---------------
 
 def quadrant_project() -> Project:

@@ -94,8 +94,35 @@ def test_profile_adds_a_blocks_layers_to_its_row():
     add_profile(data, project, batch=2)
     stage = next(layer for layer in data["networks"]["main"]["layers"] if layer["name"] == "stage")
     assert stage["forward_ms"] > 0 and stage["backward_ms"] > 0
-    assert stage["activation_bytes"] == 2 * 7 * (2 * 8 * 8 * 8 * 4)  # 2 copies of 7 layers, each out 2×8×8×8 float
+    # 2 copies of 7 layers, each out 2×8×8×8 float; each BatchNorm also keeps its batch mean and
+    # inverse std (8 floats each) for the backward pass, which the profiler's memory records see
+    assert stage["activation_bytes"] == 2 * (7 * (2 * 8 * 8 * 8 * 4) + 2 * (2 * 8 * 4))
     assert data["networks"]["main"]["profile"]["batch"] == 2
+
+
+def test_profile_gives_every_backward_step_but_the_losss_to_a_layer():
+    from torch.profiler import ProfilerActivity, profile, record_function
+
+    from studio.compile import compile_network
+    from studio.compile.fx import example_inputs
+    from studio.train.layer_profile import BACKWARD, _Scoped, _within, attribute
+
+    project = lenet()
+    model = compile_network(project).train()
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        out = _Scoped(model).run(*example_inputs(project, batch=4))
+        with record_function("loss"):
+            loss = out.float().mean()
+        loss.backward()
+    events = prof.events()
+    figures = attribute(events)
+    of_loss = {op.sequence_nr for e in events if e.name == "loss" for op in _within(e) if op.sequence_nr >= 0}
+    steps = [e for e in events if e.name.startswith(BACKWARD)]
+    assert any(e.sequence_nr < 0 for e in steps)  # gradient accumulations, given to the layer before them
+    expected = sum(e.cpu_time_total for e in steps if e.sequence_nr not in of_loss) * 1e-6
+    assert sum(figures["backward_ms"].values()) == pytest.approx(expected)
+    assert {"conv1", "relu1", "pool1", "conv2", "fc1", "fc3"} <= figures["backward_ms"].keys()
+    assert figures["forward_ms"].keys() == figures["activation_bytes"].keys() and len(figures["forward_ms"]) == 12
 
 
 # --- lr-find ------------------------------------------------------------------------------
@@ -135,7 +162,9 @@ def test_cli_inspect_lr_find_and_profile_as_subprocesses(tmp_path):
     found = studio("lr-find", str(path), "--steps", "20", "--json")
     assert found.returncode == 0, found.stderr
     assert json.loads(found.stdout)["suggested_lr"] > 0
-    profiled = json.loads(studio("summary", str(path), "--profile", "--json").stdout)
+    run = studio("summary", str(path), "--profile", "--json")
+    assert "profiler_" not in run.stderr  # the profiler's engine says nothing of its own
+    profiled = json.loads(run.stdout)
     layer = profiled["networks"]["main"]["layers"][1]
     assert {"forward_ms", "backward_ms", "activation_bytes", "share"} <= layer.keys()
 

@@ -95,19 +95,36 @@ def test_click_a_confusion_cell_then_a_sample_to_see_its_explanation(qtbot, dock
     click_cell(qtbot, dock.tabs.confusion, true, true)
     view = dock.tabs.explain_view
     assert dock.tabs.currentWidget() is view and dock.tabs.isTabVisible(dock.tabs.indexOf(view))
-    assert view.samples.count() == int(matrix[true, true])
+    assert view.working and view.busy.isVisible() and "loading the samples" in view.title.text()
+    qtbot.waitUntil(lambda: not view.working, timeout=60_000)  # the network and data load in a worker thread
+    assert view.samples.count() == int(matrix[true, true]) >= 2 and not view.busy.isVisible()
     assert f"True {true}, predicted {true}" in view.title.text()
     assert view.node.count() == 2 and view.node.currentText() == "conv2"
     first = view.samples.item(0)
     qtbot.mouseClick(view.samples.viewport(), Qt.MouseButton.LeftButton,
                      pos=view.samples.visualItemRect(first).center())
+    # the click returned to the event loop at once: the explanation is computed in the worker thread
+    assert view.explanation is None and view.working and view.busy.isVisible()
+    shot(view, "explain_tab_busy")
+    qtbot.waitUntil(lambda: view.explanation is not None, timeout=60_000)
     result = view.explanation
-    assert result is not None and result.sample == first.data(Qt.ItemDataRole.UserRole)
+    assert result.sample == first.data(Qt.ItemDataRole.UserRole)
     assert (result.method, result.node, result.true, result.pred) == ("gradcam", "conv2", true, true)
     assert not view.picture.pixmap().isNull() and view.picture.pixmap().width() >= 200
     assert "Grad-CAM at conv2" in view.caption.text()
     view.method.setCurrentIndex(view.method.findData("integrated_gradients"))
-    assert view.explanation.method == "integrated_gradients" and not view.node.isEnabled()
+    assert not view.node.isEnabled()
+    qtbot.waitUntil(lambda: view.explanation.method == "integrated_gradients", timeout=60_000)
     assert "Integrated gradients, explaining" in view.caption.text()
+    shown = []
+    view.explained.connect(shown.append)
+    qtbot.waitUntil(lambda: not view.working, timeout=60_000)
+    view.samples.setCurrentRow(1)  # its integrated gradients start...
+    view.method.setCurrentIndex(view.method.findData("saliency"))  # ...and a newer choice follows at once
+    qtbot.waitUntil(lambda: not view.working and view.explanation.method == "saliency", timeout=60_000)
+    second = view.samples.item(1).data(Qt.ItemDataRole.UserRole)
+    assert [(r.sample, r.method) for r in shown] == [(second, "saliency")]  # the older answer never showed
+    assert "Saliency, explaining" in view.caption.text() and not view.busy.isVisible()
     view.method.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: not view.working and view.explanation.method == "gradcam", timeout=60_000)
     shots(qtbot, dock, "explain_tab")

@@ -83,3 +83,65 @@ def test_augmentation_preview_follows_the_settings(lenet, qtbot):
     panel.augment["rotation"].setChecked(False)
     panel.augment["noise"].setChecked(False)
     assert preview.shown is None and not preview.grid.isVisible()
+
+
+def colour_pictures(folder):
+    """An image folder as a user has one: PNG photos of red and of blue squares, one subfolder per class."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for name, channel in (("red", 0), ("blue", 2)):
+        (folder / name).mkdir(parents=True)
+        for i in range(12):
+            pixels = rng.integers(0, 60, (16, 16, 3), dtype=np.uint8)
+            pixels[3:13, 3:13, channel] = 230
+            Image.fromarray(pixels, "RGB").save(folder / name / f"{i}.png")
+
+
+def tile_colourfulness(tile) -> int:
+    """The largest difference between a pixel's red and blue, over a tile (0 for grey)."""
+    image = tile.pixmap().toImage()
+    return max(abs(image.pixelColor(x, y).red() - image.pixelColor(x, y).blue())
+               for x in range(0, image.width(), 4) for y in range(0, image.height(), 4))
+
+
+def test_an_rgb_input_shows_in_colour_in_the_preview_and_the_augmentation_grid(window, qtbot, tmp_path):
+    from studio.graph import Project, io
+    from tests.core.helpers import chain
+
+    colour_pictures(tmp_path / "pictures")
+    project = Project("colours")
+    chain(project.add_network("main"), [
+        ("Input", "image", {"shape": [3, 16, 16]}), ("Conv2d", "conv", {"out_channels": 4, "kernel_size": 3}),
+        ("ReLU", "relu", {}), ("Flatten", "flatten", {}), ("Linear", "fc", {"out_features": 2}),
+        ("Output", "logits", {})])
+    project.data = {"source": "image_folder", "path": "pictures"}
+    io.save(project, tmp_path / "colours.json")
+    assert window.open_path(tmp_path / "colours.json")
+    net = window.editor.network
+    window.editor.scene.select_nodes([net.by_name("image").id])
+    p = wait_preview(qtbot, window.inspector)
+    section = window.inspector.preview
+    assert p.shape[1:] == [3, 16, 16] and len(section.maps.tiles) == 4  # the picture, then its 3 channels
+    assert section.maps.tiles[0].toolTip() == "first sample (RGB)" and tile_colourfulness(section.maps.tiles[0]) > 100
+    assert tile_colourfulness(section.maps.tiles[1]) == 0  # a channel alone stays grey
+    shots_of(qtbot, section, "preview_rgb")
+    window.editor.scene.select_nodes([net.by_name("conv").id])
+    wait_preview(qtbot, window.inspector)
+    assert section.maps_title.text().startswith("feature maps") and len(section.maps.tiles) == 4
+    dock = window.training_dock
+    dock.show()
+    preview = dock.panel.augment_preview
+    dock.panel.ensureWidgetVisible(preview)
+    qtbot.waitUntil(preview.isVisible)
+    dock.panel.augment["rotation"].setChecked(True)
+    qtbot.waitUntil(lambda: preview.shown is not None and not preview.runner.running, timeout=60_000)
+    assert all(tile_colourfulness(tile) > 100 for tile in preview.grid.tiles[:4])
+    shots_of(qtbot, preview, "augment_rgb")
+
+
+def shots_of(qtbot, widget, name: str) -> None:
+    from tests.ui.test_inside_training import shots
+
+    shots(qtbot, widget, name)

@@ -89,9 +89,11 @@ class AugmentPreview(QWidget):
         self.shown = result
         images, captions = [], []
         for i, (image, draws) in enumerate(zip(originals, augmented)):
-            images += [image.mean(0)] + [d.mean(0) for d in draws]
+            images += [image] + list(draws)  # C×H×W: RGB in colour, others grey (`tensor_pixmap`)
             captions += [f"sample {i + 1} as stored"] + [f"sample {i + 1}, draw {k + 1}" for k in range(len(draws))]
-        self.grid.show_images(images, captions, TILE)
+        # one scale for the whole grid, 0 to 1 at least: a brightness draw shows as brighter
+        span = (min(0.0, *(float(i.min()) for i in images)), max(1.0, *(float(i.max()) for i in images)))
+        self.grid.show_images(images, captions, TILE, span)
         self.caption.setText(f"first column as stored, then as training reads them ({', '.join(self._options())})")
 
     def _failed(self, message: str) -> None:

@@ -288,6 +288,7 @@ class TrainingDock(QDockWidget):
         self.tabs.sweep_view.shutdown()  # a sweep resumes from its folder later
         self.panel.wait_for_jobs()  # the augmentation preview and the lr finder run in threads of their own
         self.tabs.test_view.wait()
+        self.tabs.explain_view.wait()  # a load or an explanation in its worker thread
         if self.running:
             self.controller.stop()
             if not self.controller.wait(30_000):
