@@ -38,7 +38,7 @@ from studio.graph.fixes import Fix, fixes_for
 from studio.graph.inline import Expanded, collapse_back, expand, ungroup
 from studio.ui import clipboard, flow
 from studio.graph.layout import FLOW_KEY, flow_of, layered
-from studio.graph.wiring import insert_on_wire, wire
+from studio.graph.wiring import detach, insert_on_wire, splice, wire
 from studio.train.preflight import training_problems
 from studio.ui.commands import RecordedCommand
 from studio.ui.scene import NetworkScene
@@ -94,6 +94,7 @@ class Editor(QObject):
         scene.reconnect_requested.connect(self.reconnect)
         scene.disconnect_requested.connect(self.disconnect_edge)
         scene.move_requested.connect(self.move_nodes)
+        scene.splice_requested.connect(self.splice_node)
         scene.open_block_requested.connect(self.open_block)
         scene.status_message.connect(self.message)
         return scene
@@ -278,6 +279,24 @@ class Editor(QObject):
                 net.move(nid, pos)
         n = len(positions)
         self.edit(f"move {net.nodes[next(iter(positions))].name}" if n == 1 else f"move {n} nodes", action)
+
+    @Slot(str, object, dict, bool)
+    def splice_node(self, node_id: str, edge: Edge, positions: dict, detached: bool = False) -> str | None:
+        """Moves a node dragged onto the wire `edge` and splices it in, first taking it out of
+        its wires when `detached` (one undo step); the reason when refused, else None."""
+        net = self.network
+        text = f"insert {net.nodes[node_id].name} on {self._wire_text(edge)}"
+
+        def action():
+            for nid, pos in positions.items():
+                net.move(nid, pos)
+            if detached:
+                detach(net, node_id)
+            splice(net, edge, node_id)
+        error = self.edit(text, action).error
+        if error and positions:  # the splice was refused (message sent): the drag is still a move
+            self.move_nodes(positions)
+        return error
 
     def delete(self, node_ids, edges=()) -> None:
         """Deletes nodes (with their wires) and wires, as one edit."""
