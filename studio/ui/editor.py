@@ -34,6 +34,7 @@ from studio.errors import StudioError
 from studio.export.symbolic import length_symbols
 from studio.graph import Analyzer, Edge, Network, Problem, Project, Report
 from studio.graph.blocks import collapse
+from studio.graph.expanded_state import forget, level_key, remember, remembered
 from studio.graph.fixes import Fix, fixes_for
 from studio.graph.inline import Expanded, collapse_back, expand, ungroup
 from studio.ui import clipboard, flow
@@ -74,7 +75,6 @@ class Editor(QObject):
         project.setting_changed.connect(self._settings_changed)
         # Levels: [("net", name, None), ("block", block name, Block node id in the level above), ...]
         self.levels: list[tuple[str, str, str | None]] = [("net", project.network().name, None)]
-        self._expanded: list[tuple[Network, Expanded]] = []  # blocks expanded in place (valid while undo allows)
         self.scene: NetworkScene = self._make_scene()
         self._symbols_timer = QTimer(self, singleShot=True, interval=SYMBOLS_DELAY_MS)
         self._symbols_timer.timeout.connect(self._name_symbols)
@@ -366,10 +366,15 @@ class Editor(QObject):
         return nid
 
     # --- blocks in place -----------------------------------------------------------
+    def _level_key(self) -> str:
+        kind, name, _ = self.levels[-1]
+        return level_key(kind, name)
+
     def expanded_groups(self) -> list[Expanded]:
-        """The blocks of the network on show that are expanded in place now (undo may have taken some back)."""
+        """The blocks of the network on show that are expanded in place now (kept in the project's metadata,
+        `studio.graph.expanded_state`; undo or later edits may have taken some back)."""
         net = self.network
-        return [g for n, g in self._expanded if n is net and g.node.id not in net.nodes
+        return [g for g in remembered(self.project, self._level_key()) if g.node.id not in net.nodes
                 and all(i in net.nodes for i in g.node_ids)]
 
     def group_of(self, node_id: str) -> Expanded | None:
@@ -378,13 +383,16 @@ class Editor(QObject):
 
     def expand_block(self, node_id: str) -> list[str]:
         """Shows a Block node's layers in its place, wired to its neighbours (one undo step); selects them."""
-        net = self.network
+        net, key = self.network, self._level_key()
         name = net.nodes[node_id].name if node_id in net.nodes else node_id
-        group = self.edit(f"expand block {name}", lambda: expand(self.project, net, node_id)).result
+
+        def action():
+            group = expand(self.project, net, node_id)
+            remember(self.project, key, net, group)  # in the same step: undo forgets it too
+            return group
+        group = self.edit(f"expand block {name}", action).result
         if group is None:
             return []
-        self._expanded.append((net, group))
-        self.refresh()
         self.scene.select_nodes(group.node_ids)
         return list(group.node_ids)
 
@@ -394,8 +402,13 @@ class Editor(QObject):
         if group is None:
             self.message.emit("that layer is not part of an expanded block")
             return None
-        net = self.network
-        nid = self.edit(f"collapse block {group.node.name} back", lambda: collapse_back(net, group)).result
+        net, key = self.network, self._level_key()
+
+        def action():
+            block_id = collapse_back(net, group)
+            forget(self.project, key, group)
+            return block_id
+        nid = self.edit(f"collapse block {group.node.name} back", action).result
         if nid:
             self.scene.select_nodes([nid])
         return nid
