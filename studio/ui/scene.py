@@ -32,7 +32,7 @@ from studio.graph import Edge, Network, Report
 from studio.graph.summary import type_label
 from studio.errors import GraphError
 from studio.graph.wiring import splice_ports, why_not_wire
-from studio.ui import theme
+from studio.ui import flow, theme
 from studio.ui.edge_item import EdgeItem, PendingWire, detour
 from studio.ui.node_item import NodeItem, NodeLook, tooltip
 
@@ -159,7 +159,14 @@ class NetworkScene(QGraphicsScene):
         a, b = self.nodes.get(e.src), self.nodes.get(e.dst)
         if a is not None and b is not None:
             start, end = a.port_scene_pos("out", e.src_port), b.port_scene_pos("in", e.dst_port)
-            cards = [i.sceneBoundingRect() for i in self.items(QRectF(start, end).normalized().adjusted(-2, -2, 2, 2))
+            band = QRectF(start, end).normalized().adjusted(-2, -2, 2, 2)  # the ranks between the ends, all across:
+            if flow.down():                                                 # a detour's lane may run beside any card
+                band.setLeft(-1e7)
+                band.setRight(1e7)
+            else:
+                band.setTop(-1e7)
+                band.setBottom(1e7)
+            cards = [i.sceneBoundingRect() for i in self.items(band)
                      if isinstance(i, NodeItem) and i is not a and i is not b]
             item.set_ends(start, end, detour(start, end, cards))
 

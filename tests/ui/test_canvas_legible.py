@@ -1,4 +1,4 @@
-"""Node cards write every title and port name whole at the default width (measured with the UI font)."""
+"""Legible at a glance: cards write every title and port name whole (measured with the UI font), wires keep off cards."""
 
 import pytest
 from PySide6.QtGui import QFontMetricsF
@@ -78,3 +78,28 @@ def test_a_frozen_card_with_exploding_gradients_paints_its_halo(lenet):
     finally:
         painter.end()
     assert item.type_text() == "Conv2d · frozen" and item.title_text() == "conv1"
+
+
+@pytest.mark.parametrize("direction", ["down", "right"])
+def test_no_wire_of_a_preset_runs_through_a_card(qapp, restore_flow, direction):
+    from PySide6.QtGui import QPainterPathStroker
+
+    from studio.graph.layout import layered
+
+    stroker = QPainterPathStroker()
+    stroker.setWidth(2)
+    through = []
+    for path in PRESETS:
+        project = io.load(path)
+        flow.use(direction)
+        for net in project.networks.values():
+            if direction != flow_of(project):
+                for nid, pos in layered(net, direction).items():
+                    net.move(nid, pos)
+            scene = NetworkScene(net)
+            for edge, item in scene.edges.items():
+                line = stroker.createStroke(item._path)
+                through += [(path.stem, edge, nid) for nid, card in scene.nodes.items()
+                            if nid not in (edge.src, edge.dst) and line.intersects(card.sceneBoundingRect().adjusted(6, 6, -6, -6))]
+            scene.detach()
+    assert not through  # the transformer's source padding ran behind encoder2 and encoder_norm to decoder1
