@@ -27,10 +27,10 @@ from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem, QGraphicsSce
 
 from studio import catalog
 from studio.catalog import BLOCK_TYPE
+from studio.errors import GraphError
 from studio.export.symbolic import symbolic_shape
 from studio.graph import Edge, Network, Report
 from studio.graph.summary import type_label
-from studio.errors import GraphError
 from studio.graph.wiring import splice_ports, why_not_wire
 from studio.ui import flow, theme
 from studio.ui.edge_item import EdgeItem, PendingWire, detour
