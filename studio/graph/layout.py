@@ -17,6 +17,7 @@ from grandalf.graphs import Vertex, graph_core
 from grandalf.layouts import Layer, SugiyamaLayout
 
 from studio.graph.network import Network
+from studio.graph.summary import type_label
 
 # Room a node card takes on the canvas (studio/ui/node_item.py draws it 176 wide, 54 tall, and a
 # row of 17 more for each side's port names when a side has several ports; when data flows down,
@@ -25,6 +26,14 @@ NODE_W = 176.0
 PORT_PITCH = 72.0
 NODE_H = 54.0
 NAME_ROW = 17.0
+# A card is wider when its name or its ports' names need it (`card_width`), up to MAX_NODE_W, past which
+# the card elides a name and its tooltip gives it whole. The canvas measures the text with its font; the
+# layout, which has no font, estimates it from these upper bounds per character of the usual UI font.
+TITLE_CHAR_W = 10.5  # the card's bold title
+SMALL_CHAR_W = 8.0   # the type line and port names
+TEXT_MARGIN = 34.0   # left of the title, and right of it the frozen mark
+NAME_GAP = 12.0      # between the names of neighbouring ports
+MAX_NODE_W = 360.0
 RANK_GAP = {"down": 56.0, "right": 110.0}  # between ranks: room for a wire's shape label ("N×2048×7×7")
 SIBLING_GAP = 36.0  # between nodes of one rank
 PIECE_GAP = 120.0  # between separate pieces
@@ -79,15 +88,37 @@ def layered(network: Network, direction: str = "down") -> dict[str, tuple[float,
 
 
 def node_size(network: Network, node_id: str, direction: str = "down") -> tuple[float, float]:
-    """(width, height) of a node's card on the canvas."""
+    """(width, height) of a node's card on the canvas (its text's width estimated, see `card_width`)."""
+    node = network.nodes[node_id]
     try:
-        ins, outs = network.ports(network.nodes[node_id])
+        ins, outs = network.ports(node)
     except Exception:  # a block whose definition is gone shows a card without ports
         ins, outs = (), ()
+    width = card_width(direction, node.name, type_label(node), ins, outs,
+                       lambda text: TITLE_CHAR_W * len(text), lambda text: SMALL_CHAR_W * len(text))
     if direction == "down":
-        return max(NODE_W, PORT_PITCH * max(len(ins), len(outs))), NODE_H + NAME_ROW * ((len(ins) > 1) + (len(outs) > 1))
+        return width, NODE_H + NAME_ROW * ((len(ins) > 1) + (len(outs) > 1))
     rows = max(len(ins), len(outs))
-    return NODE_W, (NODE_H - 2 + rows * NAME_ROW) if rows > 1 else NODE_H
+    return width, (NODE_H - 2 + rows * NAME_ROW) if rows > 1 else NODE_H
+
+
+def card_width(direction: str, name: str, kind: str, ins, outs, title_w, small_w) -> float:
+    """A card's width: room for its title, type line and port names, from NODE_W up to MAX_NODE_W.
+
+    Args:
+        direction: "down" (port names side by side in a row) or "right" (inputs left, outputs right).
+        name, kind: the title and the type line.
+        ins, outs: the port names (written only on a side with several, or flowing right on both sides).
+        title_w, small_w: text -> width in pixels, in the title's and the small font.
+    """
+    width = max(NODE_W, title_w(name) + TEXT_MARGIN, small_w(kind) + TEXT_MARGIN)
+    if direction == "down":
+        for ports in (ins, outs):
+            if len(ports) > 1:  # one slot per port, its name centred under the port
+                width = max(width, len(ports) * max(PORT_PITCH, max(map(small_w, ports)) + NAME_GAP + 1))
+    elif len(ins) > 1 or len(outs) > 1:  # an input's name and an output's share each row
+        width = max(width, 2 * (max(map(small_w, (*ins, *outs))) + NAME_GAP + 1))
+    return min(width, MAX_NODE_W)
 
 
 def _pieces(network: Network, order: list[str]) -> list[list[str]]:

@@ -3,7 +3,9 @@
 `insert_on_wire` adds a layer on an existing wire: the old wire goes, the
 source feeds the new layer's first required input and its first output feeds
 the old destination; nodes downstream are pushed along the flow when there
-is no room between the two ends. `wire` connects an output to an input and,
+is no room between the two ends. `splice` does the same with a node already
+in the network (one dragged onto a wire), and `detach` first takes a node out
+of its wires, joining its source to what it fed. `wire` connects an output to an input and,
 when the input is already taken, removes the old wire first. Both use only
 `Network` primitives, so one recorded change undoes either
 (`studio.graph.history`, docs/architecture.md "Where to add things").
@@ -48,11 +50,42 @@ def insert_on_wire(network: Network, edge: Edge, type_name: str, params: dict | 
     pos[axis] += STEP[axis]
     pos[1 - axis] = (a[1 - axis] + b[1 - axis]) / 2
     nid = network.add_node(type_name, name, params, tuple(pos))
-    in_port, out_port = splice_ports(network, network.node(nid))
-    network.disconnect(edge)
-    network.connect(edge.src, edge.src_port, nid, in_port)
-    network.connect(nid, out_port, edge.dst, edge.dst_port)
+    splice(network, edge, nid)
     return nid
+
+
+def splice(network: Network, edge: Edge, node_id: str) -> None:
+    """Puts node `node_id` (one without wires on the ports it uses) on the wire `edge`.
+
+    Raises:
+        GraphError: no such wire, the node is one of its ends, it has no input or output, or it would make a cycle.
+    """
+    if edge not in network.edges:
+        raise GraphError(f"network '{network.name}' has no such wire: {edge}")
+    node = network.node(node_id)
+    if node_id in (edge.src, edge.dst):
+        raise GraphError(f"'{node.name}' is an end of that wire already")
+    in_port, out_port = splice_ports(network, node)
+    network.disconnect(edge)
+    network.connect(edge.src, edge.src_port, node_id, in_port)
+    network.connect(node_id, out_port, edge.dst, edge.dst_port)
+
+
+def detach(network: Network, node_id: str) -> None:
+    """Removes every wire of node `node_id`; when one wire fed it, its source now feeds what the node fed.
+
+    This is how node editors (Blender's Alt-drag) take a node out of a chain without breaking the chain.
+    """
+    fed = list(network.incoming(node_id).values())
+    out = list(network.outgoing(node_id))
+    for e in fed + out:
+        network.disconnect(e)
+    if len(fed) == 1:
+        src = fed[0]
+        for e in out:
+            bridge = Edge(src.src, src.src_port, e.dst, e.dst_port)
+            if network.why_not_connect(bridge) is None:
+                network.connect(bridge.src, bridge.src_port, bridge.dst, bridge.dst_port)
 
 
 def _make_room(network: Network, edge: Edge, axis: int) -> None:

@@ -46,17 +46,39 @@ GAP_TURN = 26.0  # a detour leaves and rejoins within this distance of a port: i
 
 
 def detour(a: QPointF, b: QPointF, cards: list[QRectF]) -> float | None:
-    """The lane (x, or y flowing right) for a wire from `a` to `b` that keeps clear of `cards`; None when clear."""
+    """The lane (x, or y flowing right) for a wire from `a` to `b` that keeps clear of `cards`; None when clear.
+
+    The lane starts just past the cards the S-curve would cross, on the side nearer the ends, and moves on
+    past any card it would run through in turn (a skip connection beside two or three columns of cards).
+    """
     down = flow.down()
-    stroker = QPainterPathStroker()
-    stroker.setWidth(8)  # the curve's own line: a path alone would count the area its chord closes
-    straight = stroker.createStroke(wire_path(a, b))
-    hit = [r for r in cards if straight.intersects(r)]
+    hit = [r for r in cards if _stroke(wire_path(a, b)).intersects(r)]
     if not hit:
         return None
-    if down:
-        return max(r.right() for r in hit) + 24.0
-    return max(r.bottom() for r in hit) + 24.0
+    lo, hi = (QRectF.left, QRectF.right) if down else (QRectF.top, QRectF.bottom)
+    ends = (a.x(), b.x()) if down else (a.y(), b.y())
+    best = None
+    for side in (1, -1):
+        lane = max(map(hi, hit)) + LANE_GAP if side > 0 else min(map(lo, hit)) - LANE_GAP
+        for _ in range(8):
+            stroke = _stroke(wire_path(a, b, lane))
+            blocking = [r for r in cards if stroke.intersects(r)]
+            if not blocking:
+                cost = abs(lane - ends[0]) + abs(lane - ends[1])
+                if best is None or cost < best[0]:
+                    best = (cost, lane)
+                break
+            lane = max(lane, max(map(hi, blocking)) + LANE_GAP) if side > 0 else min(lane, min(map(lo, blocking)) - LANE_GAP)
+    return best[1] if best else max(map(hi, hit)) + LANE_GAP
+
+
+LANE_GAP = 24.0  # between a detour's lane and the cards it passes
+
+
+def _stroke(path: QPainterPath) -> QPainterPath:
+    stroker = QPainterPathStroker()
+    stroker.setWidth(8)  # the curve's own line: a path alone would count the area its chord closes
+    return stroker.createStroke(path)
 
 
 def _label_font() -> QFont:

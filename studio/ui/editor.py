@@ -34,11 +34,12 @@ from studio.errors import StudioError
 from studio.export.symbolic import length_symbols
 from studio.graph import Analyzer, Edge, Network, Problem, Project, Report
 from studio.graph.blocks import collapse
+from studio.graph.expanded_state import forget, level_key, remember, remembered
 from studio.graph.fixes import Fix, fixes_for
 from studio.graph.inline import Expanded, collapse_back, expand, ungroup
 from studio.ui import clipboard, flow
 from studio.graph.layout import FLOW_KEY, flow_of, layered
-from studio.graph.wiring import insert_on_wire, wire
+from studio.graph.wiring import detach, insert_on_wire, splice, wire
 from studio.train.preflight import training_problems
 from studio.ui.commands import RecordedCommand
 from studio.ui.scene import NetworkScene
@@ -74,7 +75,6 @@ class Editor(QObject):
         project.setting_changed.connect(self._settings_changed)
         # Levels: [("net", name, None), ("block", block name, Block node id in the level above), ...]
         self.levels: list[tuple[str, str, str | None]] = [("net", project.network().name, None)]
-        self._expanded: list[tuple[Network, Expanded]] = []  # blocks expanded in place (valid while undo allows)
         self.scene: NetworkScene = self._make_scene()
         self._symbols_timer = QTimer(self, singleShot=True, interval=SYMBOLS_DELAY_MS)
         self._symbols_timer.timeout.connect(self._name_symbols)
@@ -94,6 +94,7 @@ class Editor(QObject):
         scene.reconnect_requested.connect(self.reconnect)
         scene.disconnect_requested.connect(self.disconnect_edge)
         scene.move_requested.connect(self.move_nodes)
+        scene.splice_requested.connect(self.splice_node)
         scene.open_block_requested.connect(self.open_block)
         scene.status_message.connect(self.message)
         return scene
@@ -279,6 +280,24 @@ class Editor(QObject):
         n = len(positions)
         self.edit(f"move {net.nodes[next(iter(positions))].name}" if n == 1 else f"move {n} nodes", action)
 
+    @Slot(str, object, dict, bool)
+    def splice_node(self, node_id: str, edge: Edge, positions: dict, detached: bool = False) -> str | None:
+        """Moves a node dragged onto the wire `edge` and splices it in, first taking it out of
+        its wires when `detached` (one undo step); the reason when refused, else None."""
+        net = self.network
+        text = f"insert {net.nodes[node_id].name} on {self._wire_text(edge)}"
+
+        def action():
+            for nid, pos in positions.items():
+                net.move(nid, pos)
+            if detached:
+                detach(net, node_id)
+            splice(net, edge, node_id)
+        error = self.edit(text, action).error
+        if error and positions:  # the splice was refused (message sent): the drag is still a move
+            self.move_nodes(positions)
+        return error
+
     def delete(self, node_ids, edges=()) -> None:
         """Deletes nodes (with their wires) and wires, as one edit."""
         net = self.network
@@ -347,10 +366,15 @@ class Editor(QObject):
         return nid
 
     # --- blocks in place -----------------------------------------------------------
+    def _level_key(self) -> str:
+        kind, name, _ = self.levels[-1]
+        return level_key(kind, name)
+
     def expanded_groups(self) -> list[Expanded]:
-        """The blocks of the network on show that are expanded in place now (undo may have taken some back)."""
+        """The blocks of the network on show that are expanded in place now (kept in the project's metadata,
+        `studio.graph.expanded_state`; undo or later edits may have taken some back)."""
         net = self.network
-        return [g for n, g in self._expanded if n is net and g.node.id not in net.nodes
+        return [g for g in remembered(self.project, self._level_key()) if g.node.id not in net.nodes
                 and all(i in net.nodes for i in g.node_ids)]
 
     def group_of(self, node_id: str) -> Expanded | None:
@@ -359,13 +383,16 @@ class Editor(QObject):
 
     def expand_block(self, node_id: str) -> list[str]:
         """Shows a Block node's layers in its place, wired to its neighbours (one undo step); selects them."""
-        net = self.network
+        net, key = self.network, self._level_key()
         name = net.nodes[node_id].name if node_id in net.nodes else node_id
-        group = self.edit(f"expand block {name}", lambda: expand(self.project, net, node_id)).result
+
+        def action():
+            group = expand(self.project, net, node_id)
+            remember(self.project, key, net, group)  # in the same step: undo forgets it too
+            return group
+        group = self.edit(f"expand block {name}", action).result
         if group is None:
             return []
-        self._expanded.append((net, group))
-        self.refresh()
         self.scene.select_nodes(group.node_ids)
         return list(group.node_ids)
 
@@ -375,8 +402,13 @@ class Editor(QObject):
         if group is None:
             self.message.emit("that layer is not part of an expanded block")
             return None
-        net = self.network
-        nid = self.edit(f"collapse block {group.node.name} back", lambda: collapse_back(net, group)).result
+        net, key = self.network, self._level_key()
+
+        def action():
+            block_id = collapse_back(net, group)
+            forget(self.project, key, group)
+            return block_id
+        nid = self.edit(f"collapse block {group.node.name} back", action).result
         if nid:
             self.scene.select_nodes([nid])
         return nid

@@ -4,8 +4,9 @@ The card shows the node's name (bold, a little larger than the UI font) and
 its type on a second line, a stripe in its category's colour, and its ports
 as circles where data flows in and out (`studio.ui.flow`): inputs on the top
 edge and outputs on the bottom when data flows down, left and right edges when
-it flows right, with their names when a side has more than one. A name too
-long for the card is elided and the tooltip gives it whole. A
+it flows right, with their names when a side has more than one. The card is as wide as its
+title, type and port names need (`studio.graph.layout.card_width`); only a
+name past its maximum width is elided, and the tooltip gives it whole. A
 selection outline, and a red fill and outline when analysis reports an error
 (the message is its tooltip). A frozen node (its weights left alone by
 training, see `studio.ui.freeze`) is drawn muted, hatched, with a dashed
@@ -31,12 +32,12 @@ from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem
 
+from studio.graph.layout import NODE_W, card_width
 from studio.ui import flow, theme
 
-WIDTH = 176.0      # studio.graph.layout.NODE_W; wider with many ports (card_width)
+WIDTH = NODE_W     # wider when its names need it (studio.graph.layout.card_width)
 HEADER = 48.0      # stripe + name line + type line
 ROW = 17.0         # one named port per row
-PORT_PITCH = 72.0  # room for one port's name when ports sit side by side (studio.graph.layout.PORT_PITCH)
 PORT_R = 5.0       # port circle radius
 HIT_R = 10.0       # how near a click must be to take a port
 
@@ -87,11 +88,6 @@ def _fonts() -> tuple[QFont, QFont]:
     return title, small
 
 
-def card_width(inputs: int, outputs: int, direction: str) -> float:
-    """A card's width: wider when data flows down and a side has more ports than two, so each name fits."""
-    return max(WIDTH, PORT_PITCH * max(inputs, outputs)) if direction == "down" else WIDTH
-
-
 READABLE_ZOOM = 1 / 1.15  # the lowest zoom at which a title is at least the UI font size
 
 
@@ -128,7 +124,10 @@ class NodeItem(QGraphicsItem):
         return ROW * self._name_rows()[0] if flow.down() else 0.0
 
     def _layout(self) -> None:
-        self._width = card_width(len(self.look.inputs), len(self.look.outputs), flow.current())
+        title, small = _fonts()
+        look = self.look
+        self._width = card_width(flow.current(), look.name, look.type_label, look.inputs, look.outputs,
+                                 QFontMetricsF(title).horizontalAdvance, QFontMetricsF(small).horizontalAdvance)
         if flow.down():
             self._height = HEADER + 6 + ROW * sum(self._name_rows())
             return
@@ -170,10 +169,11 @@ class NodeItem(QGraphicsItem):
 
     # --- state --------------------------------------------------------------
     def set_look(self, look: NodeLook) -> None:
-        """Shows new values; geometry changes only when the ports do."""
+        """Shows new values; geometry changes only when the ports or the names do."""
         if look == self.look:
             return
-        if (look.inputs, look.outputs) != (self.look.inputs, self.look.outputs):
+        if (look.inputs, look.outputs, look.name, look.type_label) != (self.look.inputs, self.look.outputs,
+                                                                        self.look.name, self.look.type_label):
             self.prepareGeometryChange()
             self.look = look
             self._layout()
@@ -244,58 +244,40 @@ class NodeItem(QGraphicsItem):
             self._paint_gradient(painter, rect)
 
         title, small = _fonts()
-        text_w = self._width - (34 if frozen else 20)
-        top = self._top()
+        text_w, top = self._text_width(), self._top()
         painter.setFont(title)
         painter.setPen(t.error if error else t.text)
-        fm = QFontMetricsF(title)
         painter.drawText(QRectF(10, top + 6, text_w, 20), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         fm.elidedText(look.name, Qt.TextElideMode.ElideRight, text_w))
+                         self.title_text())
         painter.setFont(small)
-        painter.setPen(t.subtext)
-        fm = QFontMetricsF(small)
-        sub = look.type_label if look.status != "blocked" else f"{look.type_label} · blocked"
-        if frozen:
-            sub += " · frozen"
-            painter.setPen(ice)
+        painter.setPen(ice if frozen else t.subtext)
         painter.drawText(QRectF(10, top + 26, text_w, 18), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         fm.elidedText(sub, Qt.TextElideMode.ElideRight, text_w))
-        self._paint_ports(painter, fm)
+                         self.type_text())
+        self._paint_ports(painter)
 
-    def _paint_ports(self, painter: QPainter, fm: QFontMetricsF) -> None:
-        t, look = theme.current(), self.look
+    # --- the text as drawn (a name is elided only past the card's maximum width) ------------------
+    def _text_width(self) -> float:
+        return self._width - (34 if self.frozen else 20)  # a frozen card keeps room for its snowflake
+
+    def title_text(self) -> str:
+        """The node's name as the card writes it."""
+        return QFontMetricsF(_fonts()[0]).elidedText(self.look.name, Qt.TextElideMode.ElideRight, self._text_width())
+
+    def type_text(self) -> str:
+        """The type line as the card writes it."""
+        look = self.look
+        sub = look.type_label if look.status != "blocked" else f"{look.type_label} · blocked"
+        sub += " · frozen" if self.frozen else ""
+        return QFontMetricsF(_fonts()[1]).elidedText(sub, Qt.TextElideMode.ElideRight, self._text_width())
+
+    def port_text(self, side: str, port: str) -> str | None:
+        """A port's name as the card writes it, or None when the card shows no names on that side."""
         named_in, named_out = self._name_rows() if flow.down() else (self._named(),) * 2
-        for side, ports, named in (("in", look.inputs, named_in), ("out", look.outputs, named_out)):
-            for p in ports:
-                c = self.port_pos(side, p)
-                valid = side == "in" and look.marks.get(p) == "valid"
-                painter.setPen(QPen(t.valid_target if valid else t.node_border, 2.0 if valid else 1.2))
-                painter.setBrush(QBrush(t.valid_target if valid else t.node))
-                r = PORT_R + (1.5 if valid else 0)
-                painter.drawEllipse(c, r, r)
-                if named:
-                    box, align = self._name_box(side, c, len(ports))
-                    painter.setPen(t.subtext)
-                    painter.drawText(box, align | Qt.AlignmentFlag.AlignVCenter,
-                                     fm.elidedText(p, Qt.TextElideMode.ElideRight, box.width()))
-
-    def _name_box(self, side: str, c: QPointF, count: int) -> tuple[QRectF, Qt.AlignmentFlag]:
-        """Where a port's name is written: beside its circle, inside the card."""
-        if flow.down():
-            w = self._width / count - 12  # a gap between neighbouring names
-            y = c.y() + PORT_R if side == "in" else c.y() - PORT_R - ROW
-            return QRectF(c.x() - w / 2, y, w, ROW), Qt.AlignmentFlag.AlignHCenter
-        if side == "in":
-            return QRectF(10, c.y() - ROW / 2, self._width / 2 - 12, ROW), Qt.AlignmentFlag.AlignLeft
-        return QRectF(self._width / 2, c.y() - ROW / 2, self._width / 2 - 10, ROW), Qt.AlignmentFlag.AlignRight
-
-
-def tooltip(look: NodeLook) -> str:
-    """The card's tooltip: its whole name (the card may elide it), type and what the type does."""
-    ports = "".join(f"\n{side}: {', '.join(names)}" for side, names in (("inputs", look.inputs), ("outputs", look.outputs))
-                    if len(names) > 1)
-    return f"{look.name}\n{look.type_label}: {look.doc}{ports}"
-
+        ports = self.look.inputs if side == "in" else self.look.outputs
+        if not (named_in if side == "in" else named_out) or port not in ports:
+            return None
+        box, _ = self._name_box(side, self.port_pos(side, port), len(ports))
+        return QFontMetricsF(_fonts()[1]).elidedText(port, Qt.TextElideMode.ElideRight, box.width())
 
     def _paint_gradient(self, painter: QPainter, rect: QRectF) -> None:
         """The halo and corner word of a node whose gradients vanish (blue, dashed) or explode (orange)."""
@@ -314,6 +296,39 @@ def tooltip(look: NodeLook) -> str:
         painter.setFont(small)
         painter.setPen(QColor("white"))
         painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, "∇")
+
+    def _paint_ports(self, painter: QPainter) -> None:
+        t, look = theme.current(), self.look
+        for side, ports in (("in", look.inputs), ("out", look.outputs)):
+            for p in ports:
+                c = self.port_pos(side, p)
+                valid = side == "in" and look.marks.get(p) == "valid"
+                painter.setPen(QPen(t.valid_target if valid else t.node_border, 2.0 if valid else 1.2))
+                painter.setBrush(QBrush(t.valid_target if valid else t.node))
+                r = PORT_R + (1.5 if valid else 0)
+                painter.drawEllipse(c, r, r)
+                text = self.port_text(side, p)
+                if text is not None:
+                    box, align = self._name_box(side, c, len(ports))
+                    painter.setPen(t.subtext)
+                    painter.drawText(box, align | Qt.AlignmentFlag.AlignVCenter, text)
+
+    def _name_box(self, side: str, c: QPointF, count: int) -> tuple[QRectF, Qt.AlignmentFlag]:
+        """Where a port's name is written: beside its circle, inside the card."""
+        if flow.down():
+            w = self._width / count - 12  # a gap between neighbouring names
+            y = c.y() + PORT_R if side == "in" else c.y() - PORT_R - ROW
+            return QRectF(c.x() - w / 2, y, w, ROW), Qt.AlignmentFlag.AlignHCenter
+        if side == "in":
+            return QRectF(10, c.y() - ROW / 2, self._width / 2 - 12, ROW), Qt.AlignmentFlag.AlignLeft
+        return QRectF(self._width / 2, c.y() - ROW / 2, self._width / 2 - 10, ROW), Qt.AlignmentFlag.AlignRight
+
+
+def tooltip(look: NodeLook) -> str:
+    """The card's tooltip: its whole name (the card may elide it), type and what the type does."""
+    ports = "".join(f"\n{side}: {', '.join(names)}" for side, names in (("inputs", look.inputs), ("outputs", look.outputs))
+                    if len(names) > 1)
+    return f"{look.name}\n{look.type_label}: {look.doc}{ports}"
 
 
 def _mix(a: QColor, b: QColor, t: float) -> QColor:

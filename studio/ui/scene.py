@@ -11,6 +11,7 @@ as Qt signals that the editor turns into undoable commands:
     reconnect_requested(Edge, Edge)      a wire's end moved to another input
     disconnect_requested(Edge)           a wire's end dropped off its input
     move_requested(dict)                 {node id: (x, y)} when a node drag ends
+    splice_requested(str, Edge, dict, bool)  a node dragged onto a wire: (node id, wire, moves, detach first)
     open_block_requested(str)            double-click on a Block node
     quick_add_requested(QPointF)         double-click on empty canvas
     status_message(str)                  why a drop was refused
@@ -26,11 +27,12 @@ from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem, QGraphicsSce
 
 from studio import catalog
 from studio.catalog import BLOCK_TYPE
+from studio.errors import GraphError
 from studio.export.symbolic import symbolic_shape
 from studio.graph import Edge, Network, Report
 from studio.graph.summary import type_label
-from studio.graph.wiring import why_not_wire
-from studio.ui import theme
+from studio.graph.wiring import splice_ports, why_not_wire
+from studio.ui import flow, theme
 from studio.ui.edge_item import EdgeItem, PendingWire, detour
 from studio.ui.node_item import NodeItem, NodeLook, tooltip
 
@@ -42,6 +44,7 @@ class NetworkScene(QGraphicsScene):
     reconnect_requested = Signal(object, object)
     disconnect_requested = Signal(object)
     move_requested = Signal(dict)
+    splice_requested = Signal(str, object, dict, bool)
     open_block_requested = Signal(str)
     quick_add_requested = Signal(QPointF)
     status_message = Signal(str)
@@ -156,7 +159,14 @@ class NetworkScene(QGraphicsScene):
         a, b = self.nodes.get(e.src), self.nodes.get(e.dst)
         if a is not None and b is not None:
             start, end = a.port_scene_pos("out", e.src_port), b.port_scene_pos("in", e.dst_port)
-            cards = [i.sceneBoundingRect() for i in self.items(QRectF(start, end).normalized().adjusted(-2, -2, 2, 2))
+            band = QRectF(start, end).normalized().adjusted(-2, -2, 2, 2)  # the ranks between the ends, all across:
+            if flow.down():                                                 # a detour's lane may run beside any card
+                band.setLeft(-1e7)
+                band.setRight(1e7)
+            else:
+                band.setTop(-1e7)
+                band.setBottom(1e7)
+            cards = [i.sceneBoundingRect() for i in self.items(band)
                      if isinstance(i, NodeItem) and i is not a and i is not b]
             item.set_ends(start, end, detour(start, end, cards))
 
@@ -329,15 +339,48 @@ class NetworkScene(QGraphicsScene):
             event.accept()
             return
         super().mouseMoveEvent(event)
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            self.mark_drop_wire(self._splice_target(event.scenePos(), event.modifiers()))
 
     def mouseReleaseEvent(self, event) -> None:
         if self._pending is not None:
             self._finish_wire(event.scenePos())
             event.accept()
             return
+        target = self._splice_target(event.scenePos(), event.modifiers())
+        dragged = self.mouseGrabberItem()
         super().mouseReleaseEvent(event)
-        if event.button() == Qt.MouseButton.LeftButton:
+        self.mark_drop_wire(None)
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        moves = self._moves()
+        if target is not None and dragged.node_id in moves:  # a click on a card over a wire moves nothing
+            self.splice_requested.emit(dragged.node_id, target, moves, bool(self._by_node[dragged.node_id]))
+        else:
             self._emit_moves()
+
+    def _splice_target(self, pos: QPointF, modifiers) -> Edge | None:
+        """The wire under `pos` that the one card being dragged would be spliced into on release, or None.
+
+        As in Blender's and Node-RED's editors, a node without wires drops into
+        a wire; one with wires only while Alt or Shift is held (it is detached first).
+        """
+        item = self.mouseGrabberItem()
+        if not isinstance(item, NodeItem) or self.selected_node_ids() != [item.node_id]:
+            return None
+        own = self._by_node.get(item.node_id, set())
+        if own and not modifiers & (Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.ShiftModifier):
+            return None
+        try:
+            splice_ports(self.network, self.network.nodes[item.node_id])
+        except (GraphError, KeyError):  # an Input, an Output: nothing to splice
+            return None
+        for hit in self.items(pos):
+            if isinstance(hit, NodeItem) and hit is not item:
+                return None  # another card lies over the wire here
+            if isinstance(hit, EdgeItem) and hit.edge in self.edges and hit.edge not in own:
+                return hit.edge
+        return None
 
     def _finish_wire(self, pos: QPointF) -> None:
         (src, port), picked = self._drag_from, self._picked
@@ -365,13 +408,18 @@ class NetworkScene(QGraphicsScene):
         else:
             self.connect_requested.emit(edge)
 
-    def _emit_moves(self) -> None:
+    def _moves(self) -> dict:
+        """{node id: (x, y)} of the cards the mouse moved away from their model position."""
         moved = {}
         for nid, item in self.nodes.items():
             p = (item.pos().x(), item.pos().y())
             node = self.network.nodes.get(nid)
             if node is not None and p != node.pos:
                 moved[nid] = p
+        return moved
+
+    def _emit_moves(self) -> None:
+        moved = self._moves()
         if moved:
             self.move_requested.emit(moved)
 

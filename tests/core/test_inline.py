@@ -98,3 +98,22 @@ def test_expand_in_place_then_collapse_back_restores_the_block_and_its_wires():
     net.set_params(group.node_ids[0], {"out_channels": 4})
     with pytest.raises(GraphError, match="changed since it was expanded"):
         collapse_back(net, group)
+
+
+def test_an_expanded_block_record_survives_the_file_and_a_damaged_one_is_ignored():
+    from studio.graph import io
+    from studio.graph.expanded_state import EXPANDED_KEY, remember, remembered
+    from studio.graph.inline import collapse_back, expand
+    from studio.presets import presets_dir
+
+    project = io.load(presets_dir() / "resnet18.json")
+    net = project.network()
+    group = expand(project, net, net.by_name("layer1").id)
+    remember(project, "net:main", net, group)
+    again = io.loads(io.dumps(project))
+    (back,) = remembered(again, "net:main")
+    assert back == group
+    collapse_back(again.network(), back)  # the fingerprint still matches after the round trip
+    again.check()
+    project.metadata[EXPANDED_KEY] = {"net:main": [{"node": "?"}, 3]}
+    assert remembered(project, "net:main") == [] and remembered(project, "block:basic") == []

@@ -5,7 +5,7 @@ import pytest
 from studio.errors import GraphError
 from studio.graph import Analyzer, Edge
 from studio.graph.history import Change
-from studio.graph.wiring import insert_on_wire, why_not_wire, wire
+from studio.graph.wiring import detach, insert_on_wire, splice, why_not_wire, wire
 
 from tests.core.helpers import lenet
 
@@ -71,3 +71,22 @@ def test_wire_replaces_the_wire_into_a_taken_input_but_refuses_a_cycle():
     with pytest.raises(GraphError, match="cycle"):
         wire(net, Edge(pool1, "out", relu1, "in"))
     assert old in net.edges
+
+
+def test_a_node_detached_from_its_chain_joins_the_chain_and_splices_elsewhere_in_one_change():
+    project = lenet()
+    net = project.network()
+    relu3, target = net.by_name("relu3").id, _edge(net, "relu1", "pool1")
+    before = set(net.edges)
+
+    def action():
+        detach(net, relu3)
+        splice(net, target, relu3)
+    change, _ = Change.record(project, "insert relu3", action)
+    project.check()
+    assert _edge(net, "fc1", "fc2") and _edge(net, "relu1", "relu3") and _edge(net, "relu3", "pool1")
+    assert Analyzer(project).analyse().ok
+    with pytest.raises(GraphError, match="an end of that wire"):
+        splice(net, _edge(net, "relu3", "pool1"), relu3)
+    change.undo()
+    assert set(net.edges) == before
