@@ -76,6 +76,8 @@ class LayerSpec:
         rank: the number of dims (batch included) each input must have, if fixed.
         dtype: "long" when the inputs must hold integer indices.
         exclude: params that describe the node but are not constructor keywords.
+        runs_code: the node runs the user's own code (the "Module" type): it is built only
+            once that code is trusted, and its shapes come from a run on zeros on the CPU.
     """
 
     type: str
@@ -94,6 +96,7 @@ class LayerSpec:
     rank: int | tuple[int, ...] | None = None
     dtype: str | None = None
     exclude: tuple[str, ...] = ()
+    runs_code: bool = False
 
     def param(self, name: str) -> Param:
         """The parameter called `name`; StudioError if the type has none."""
