@@ -36,6 +36,7 @@ from studio.graph import Project
 from studio.graph import io as project_io
 from studio.presets import presets_dir
 from studio.ui import clipboard, dialogs, dock_sizes, freeze, theme
+from studio.ui import code_trust
 from studio.ui.block_actions import BlockActionsMixin
 from studio.ui.breadcrumb import Breadcrumb
 from studio.ui.document import Document
@@ -359,6 +360,8 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
             return False
         except StudioError as e:
             dialogs.show_error(self, "Cannot open project", str(e))
+            return False
+        if not code_trust.allowed(self, project, path.name):  # asked before anything builds its code
             return False
         is_preset = path.resolve().parent == presets_dir().resolve()
         # A preset opens as a new, unsaved project so saving never overwrites the library.
