@@ -223,3 +223,38 @@ def test_python_export_imports_the_original_class_and_says_it_is_needed(models):
     assert "self.quant = Quantise(levels=8)" in source
     assert sorted(c[0].rsplit(":", 1)[1] for c in project_code(result.project)) == ["Normalise", "Quantise",
                                                                                    "SpectralGate"]
+
+
+def test_a_kept_module_returning_two_tensors_exports_where_its_code_traces(tmp_path):
+    from studio.export import export
+
+    path = tmp_path / "pair.py"
+    path.write_text(textwrap.dedent('''
+        import torch
+        from torch import nn
+
+        class Spectrum(nn.Module):
+            def __init__(self, k):
+                super().__init__()
+                self.k = k
+
+            def forward(self, x):
+                s = torch.fft.rfft(x, dim=-1)
+                return s.real[..., :self.k], s.imag[..., :self.k]
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.spectrum = Spectrum(4)
+                self.fc = nn.Linear(8, 2)
+
+            def forward(self, x):
+                re, im = self.spectrum(x)
+                return self.fc(torch.cat([re, im], dim=-1))
+    '''))
+    result = import_from_path(f"{path}:Net", input_shape=(16,))
+    kept = result.project.network().by_name("spectrum")
+    assert kept.type == "Module" and kept.params["outputs"] == 2
+    for fmt, name in (("torchscript", "m.pt"), ("pt2", "m.pt2")):
+        done = export(result.project, fmt, tmp_path / name, weights=result.state_dict)
+        assert done.max_abs_diff < 1e-5
