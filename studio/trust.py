@@ -91,8 +91,7 @@ def refusal(codes: list[Code]) -> str:
 
 def allow(codes: Iterable[Code]) -> None:
     """Lets this process and the processes it starts run `codes` (nothing is written)."""
-    keys = [k for k in _allowed()]
-    keys += [k for k in (code_key(*c) for c in codes) if k not in keys]
+    keys = dict.fromkeys([*_allowed(), *(code_key(*c) for c in codes)])
     os.environ[ENV_ALLOWED] = ",".join(keys)
 
 

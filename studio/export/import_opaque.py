@@ -132,10 +132,9 @@ def opaque_mapped(n: fx.Node, code: tuple[str, str], seen: Any) -> Mapped:
     inputs = [*n.args, *n.kwargs.values()]
     if not inputs or not all(isinstance(v, fx.Node) for v in inputs):
         raise Unsupported("a call that passes values other than tensors to the module")
-    outputs = len(seen) if isinstance(seen, (tuple, list)) else 1
-    if isinstance(seen, (tuple, list)) and not all(isinstance(s, TensorInfo) for s in seen) \
-            or not isinstance(seen, (tuple, list, TensorInfo)):
-        raise Unsupported("a module that returns something other than tensors")
+    results = seen if isinstance(seen, (tuple, list)) else (seen,)
+    if not results or not all(isinstance(r, TensorInfo) for r in results):
+        raise Unsupported("a module that returns something other than a tensor or a tuple of tensors")
     params = {"target": code[0], "args": code[1]}
-    params.update({k: v for k, v in (("inputs", len(inputs)), ("outputs", outputs)) if v != 1})
+    params.update({k: v for k, v in (("inputs", len(inputs)), ("outputs", len(results))) if v != 1})
     return Mapped("Module", params, inputs)

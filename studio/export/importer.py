@@ -30,8 +30,8 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from studio.compile import compile_network
 from studio import trust
+from studio.compile import compile_network
 from studio.compile.weights import ORIGINAL_KEY
 from studio.errors import StudioError
 from studio.export.base import RTOL, flat_outputs
