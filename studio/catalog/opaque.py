@@ -46,6 +46,8 @@ def arguments(text: str) -> tuple[list, dict]:
 def build(params: dict) -> tuple[Callable[..., nn.Module], dict]:
     """(a function that builds the module, no keywords), once the code is trusted."""
     target, text = params["target"], params["args"]
+    if not target:
+        raise StudioError("name the class it runs in 'target': path/to/file.py:Class or package.module:Class")
     trust.require((target, text))
     positional, keywords = arguments(text)
     cls = load_class(target)

@@ -258,3 +258,16 @@ def test_a_kept_module_returning_two_tensors_exports_where_its_code_traces(tmp_p
     for fmt, name in (("torchscript", "m.pt"), ("pt2", "m.pt2")):
         done = export(result.project, fmt, tmp_path / name, weights=result.state_dict)
         assert done.max_abs_diff < 1e-5
+
+
+def test_a_module_node_dropped_from_the_palette_asks_for_its_class_first():
+    from studio.graph.project import Project
+
+    project = Project("p")
+    net = project.add_network()
+    x = net.add_node("Input", "x", {"shape": [4]})
+    mine = net.add_node("Module", "mine", {})
+    net.connect(x, "out", mine, "in")
+    net.connect(mine, "out", net.add_node("Output", "y"), "in")
+    (problem,) = Analyzer(project).analyse().problems
+    assert "name the class it runs in 'target'" in problem.message
