@@ -25,11 +25,12 @@ import importlib
 import json
 import sys
 
-from studio import __version__
+from studio import __version__, trust
 from studio.errors import StudioError
 from studio.files import write_atomic
 from studio.graph import io
 from studio.graph.analysis import Analyzer
+from studio.graph.code_nodes import require_trusted
 from studio.graph.summary import summary_data, summary_table
 from studio.presets import list_presets, resolve
 
@@ -41,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `studio` console script; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
-    argv = [a for a in argv if a != "--debug"]
+    if "--trust-code" in argv:  # any command: run the code a project's "Module" nodes name (studio/trust.py)
+        trust.allow_all()
+    argv = [a for a in argv if a not in ("--debug", "--trust-code")]
     try:
         if argv and argv[0] in COMMANDS:
             args = _parser(argv[0]).parse_args(argv)
@@ -203,8 +206,10 @@ def cmd_explain(args) -> int:
 
 
 def load_project(file_or_name: str):
-    """The project at a path, or the preset of that name."""
-    return io.load(resolve(file_or_name))
+    """The project at a path, or the preset of that name; UntrustedCode if it runs code not trusted here."""
+    project = io.load(resolve(file_or_name))
+    require_trusted(project)
+    return project
 
 
 def cmd_presets(args) -> int:

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from studio.catalog import modules as sm
+from studio.catalog import opaque
 from studio.catalog.spec import LayerSpec, Param
 
 
@@ -400,4 +401,13 @@ SPECS: tuple[LayerSpec, ...] = (
               (P("padding", "ints", 1, "pixels", min=0, max=4096),), module=nn.ZeroPad2d, rank=(3, 4)),
     LayerSpec("ReflectionPad2d", "Resampling", "Pads an image by mirroring its border.",
               (P("padding", "ints", 1, "pixels", min=0, max=4096),), module=nn.ReflectionPad2d, rank=(3, 4)),
+    # --- The user's own code (docs/architecture.md, "Code a project runs") ----
+    LayerSpec("Module", "Custom code", "A module of your own code, run as it is (import keeps what the catalog "
+              "cannot express this way); it runs only once you trust its code.",
+              (P("target", "str", "", "the class: path/to/file.py:Class or package.module:Class"),
+               P("args", "str", "{}", "its constructor arguments as JSON: a list or an object"),
+               P("inputs", "int", 1, "tensors its forward takes", min=1, max=32),
+               P("outputs", "int", 1, "tensors it returns (several: a tuple)", min=1, max=32)),
+              inputs=opaque.ports("inputs", "in"), outputs=opaque.ports("outputs", "out"), build=opaque.build,
+              exclude=("inputs", "outputs"), runs_code=True),
 )

@@ -78,6 +78,8 @@ class LayerSpec:
         exclude: params that describe the node but are not constructor keywords.
         role: "input" or "output" for the types that are a network's ends (and
             a block's ports), "layer" for every other type.
+        runs_code: the node runs the user's own code (the "Module" type): it is built only
+            once that code is trusted, and its shapes come from a run on zeros on the CPU.
     """
 
     type: str
@@ -97,6 +99,7 @@ class LayerSpec:
     dtype: str | None = None
     exclude: tuple[str, ...] = ()
     role: str = "layer"
+    runs_code: bool = False
 
     def param(self, name: str) -> Param:
         """The parameter called `name`; StudioError if the type has none."""

@@ -31,6 +31,7 @@ from studio import catalog
 from studio.catalog import BLOCK_TYPE
 from studio.catalog import modules as custom
 from studio.compile.fx import attribute_names, build_module, class_name_for
+from studio.compile.opaque_source import constructor_arguments, imported
 from studio.graph.analysis import Report
 from studio.graph.project import Project
 
@@ -52,6 +53,8 @@ class ClassWriter:
         self.helpers: set[str] = set()
         self.made: dict[int, tuple[str, dict]] = {}  # id(instance report) -> (class, constructor arguments)
         self.defaults: dict[str, dict] = {}  # class -> its parameters' defaults
+        self.imports: list[str] = []  # import lines of the user's own classes ("Module" nodes)
+        self.imported: dict[str, str] = {}  # their targets -> the names the file gives them
 
     def network(self, name: str, report: Report, class_name: str) -> None:
         """Writes the classes of one top-level network (its blocks' first) under `class_name`."""
@@ -140,11 +143,20 @@ class ClassWriter:
             if len(made) == 1:
                 return made[0]
             return "nn.Sequential", {"*": ", ".join(f"{c}({_arguments(self._changed(c, a))})" for c, a in made)}
+        if catalog.get(node.type).runs_code:
+            return self._user_class(res.resolved["target"]), constructor_arguments(res.resolved["args"])
         cls, kwargs = catalog.get(node.type).constructor(res.resolved)
         if cls.__module__ == custom.__name__:
             self.helpers.add(cls.__name__)
             return cls.__name__, dict(kwargs)
         return f"nn.{cls.__name__}", dict(kwargs)
+
+    def _user_class(self, target: str) -> str:
+        """The name of the user's class `target` in the file, imported once (its code is not copied)."""
+        if target not in self.imported:
+            self.imported[target], line = imported(target, self.taken)
+            self.imports.append(line)
+        return self.imported[target]
 
     def _changed(self, cls: str, args: dict) -> dict:
         """The arguments that differ from the class's defaults (parameters of the class being written kept)."""

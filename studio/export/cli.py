@@ -21,11 +21,13 @@ from pathlib import Path
 
 import torch
 
+from studio import trust
 from studio.compile.weights import to_original
 from studio.errors import StudioError
 from studio.export.formats import FORMATS, default_path, export
 from studio.files import write_atomic
 from studio.graph import io
+from studio.graph.code_nodes import project_code
 from studio.graph.footprint import tensor_bytes
 
 
@@ -90,6 +92,7 @@ def run_import(args: argparse.Namespace) -> int:
         raise StudioError(f"the weights and the project would both be written to {output}: "
                           f"give --weights-out another name")
     io.save(result.project, output)
+    trust.remember(project_code(result.project))  # the user ran this code: opening the project here needs no question
     save_weights(to_original(result.project, result.network, result.state_dict), weights)
     nodes = len(result.project.network(result.network).nodes)
     print(f"wrote {output} ({nodes} nodes)")

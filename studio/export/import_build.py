@@ -36,14 +36,15 @@ import torch.nn.functional as F
 from torch import fx, nn
 
 from studio import catalog
-from studio.errors import StudioError
 from studio.export.import_functions import FUNCTIONS, METHODS, SHAPE_METHODS
+from studio.export.import_opaque import opaque_mapped
 from studio.export.import_rules import (BATCH_FIRST, PASS, RAW_RNN, Mapped, Unsupported, batch_first, clean_params,
                                         map_module)
 from studio.export.import_params import PARAMETER_METHODS, PARAMETER_RULES
 from studio.export.import_sequences import (is_causal, is_swap, mask_only, plain_index, sequence_arguments,
                                            squeezes_first)
 from studio.export.import_sizes import Sizes
+from studio.export.import_trace import RefusedPart
 from studio.graph.network import Network
 
 SPACING = 200.0
@@ -73,6 +74,14 @@ class Several:
 
     first: Any
     refused: str
+
+
+@dataclass(frozen=True)
+class Results:
+    """What a kept module ("Module" node) returning `count` tensors gave: its items are its ports."""
+
+    node: str
+    count: int
 
 
 @dataclass(frozen=True)
@@ -110,6 +119,7 @@ class Builder:
         self.called: set[str] = set()
         self.masks = mask_only(gm)
         self.origin: dict[str, tuple[fx.Node, str]] = {}  # node id -> (the traced call it was made for, base name)
+        self.opaque: dict[str, tuple[str, str]] = {}  # module path kept whole -> its (target, args) (import_opaque)
         self.index = 0
 
     def build(self) -> None:
@@ -118,8 +128,9 @@ class Builder:
             try:
                 self._visit(n)
             except Unsupported as e:
-                raise StudioError(f"cannot import {describe(self.gm, n)}: {e}. Replace it with layers the "
-                                  f"catalog has (studio's palette), or leave it out of the imported part") from None
+                raise RefusedPart(f"cannot import {describe(self.gm, n)}: {e}. Replace it with layers the "
+                                  f"catalog has (studio's palette), or leave it out of the imported part",
+                                  n.meta.get("scope", ())) from None
 
     def _visit(self, n: fx.Node) -> None:
         if n.op == "placeholder":
@@ -143,6 +154,9 @@ class Builder:
         if n.target in self.called and any(True for _ in sub.parameters()):
             raise Unsupported("a layer with weights called twice (shared weights are not supported)")
         self.called.add(n.target)
+        if n.target in self.opaque:
+            self._kept(n, sub)
+            return
         if isinstance(sub, BATCH_FIRST):
             self._sequence_layer(n, sub)
             return
@@ -151,6 +165,14 @@ class Builder:
             return
         mapped = map_module(sub, list(n.args) + list(n.kwargs.values()))
         nid = self._result(n, mapped)
+        self._owns(nid, n.target, sub)
+
+    def _kept(self, n: fx.Node, sub: nn.Module) -> None:
+        """A module kept as it is: one "Module" node running its code (import_opaque)."""
+        mapped = opaque_mapped(n, self.opaque[n.target], self.sizes.seen.get(n))
+        nid = self._place(n, mapped)
+        count = mapped.params.get("outputs", 1)
+        self.values[n] = Results(nid, count) if count > 1 else (nid, "out")
         self._owns(nid, n.target, sub)
 
     def _owns(self, nid: str, target: str, module: nn.Module) -> None:
@@ -230,6 +252,9 @@ class Builder:
         """Calls on recurrent results, tuples and time-major tensors; True when handled."""
         args = n.args
         first = self.values.get(args[0]) if args and isinstance(args[0], fx.Node) else None
+        if n.target is operator.getitem and isinstance(first, Results) and isinstance(args[1], int):
+            self.values[n] = (first.node, f"out{args[1] % first.count}")
+            return True
         if n.target is operator.getitem and isinstance(first, Several):
             if args[1] != 0:
                 raise Unsupported(first.refused)

@@ -58,25 +58,41 @@ class Call:
     args: tuple[tuple[str, tuple[fx.Node, ...]], ...] = ()
 
 
+class RefusedPart(StudioError):
+    """A part of the module import cannot express; `scope` is the module calls it was made in, outermost first."""
+
+    def __init__(self, message: str, scope: tuple[Call, ...]):
+        super().__init__(message)
+        self.scope = scope
+
+
 class _Tracer(fx.Tracer):
-    """Keeps catalog-expressible layers whole and traces through everything else, recording module calls.
+    """Keeps catalog-expressible layers (and the paths in `leaves`) whole and traces through everything
+    else, recording module calls.
 
     Every node gets ``node.meta["scope"]``: the calls it was made in,
     outermost first (for a layer's own call_module node, its call last).
+    `failed` holds the calls a failure of tracing happened in.
     """
 
-    def __init__(self):
+    def __init__(self, leaves: frozenset[str] = frozenset()):
         super().__init__()
         self.calls: list[Call] = []
         self.ids = iter(range(1, 1 << 62))
+        self.leaves = leaves
+        self.failed: tuple[Call, ...] | None = None
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
-        return is_leaf_layer(m) or super().is_leaf_module(m, qualname)
+        return qualname in self.leaves or is_leaf_layer(m) or super().is_leaf_module(m, qualname)
 
     def call_module(self, m, forward, args, kwargs):
         self.calls.append(Call(next(self.ids), self.path_of_module(m), m, _arguments(m, args, kwargs)))
         try:
             return super().call_module(m, forward, args, kwargs)
+        except Exception:
+            if self.failed is None:  # the innermost call sees the failure first
+                self.failed = tuple(self.calls)
+            raise
         finally:
             self.calls.pop()
 
@@ -101,27 +117,28 @@ def _arguments(m: nn.Module, args, kwargs) -> tuple[tuple[str, tuple[fx.Node, ..
     return tuple(out)
 
 
-def trace(module: nn.Module, inputs: int) -> fx.GraphModule:
-    """The module's forward as a GraphModule (dead code removed, stacks opened up); StudioError if it cannot be traced."""
+def trace(module: nn.Module, inputs: int, leaves: frozenset[str] = frozenset()) -> fx.GraphModule:
+    """The module's forward as a GraphModule (dead code removed, stacks opened up), the submodules at the
+    paths in `leaves` kept whole; RefusedPart (naming where it failed) if it cannot be traced."""
     if is_leaf_layer(module) or _Tracer().is_leaf_module(module, ""):
         gm = _single_layer(module, inputs)
     else:
+        tracer = _Tracer(leaves)
         try:
-            gm = _hugging_face(module, inputs) if _is_hugging_face(module) else _fx(module)
+            gm = _hugging_face(module, inputs) if _is_hugging_face(module) else _fx(tracer, module)
         except StudioError:
             raise
         except Exception as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise StudioError(f"cannot trace {qualname(type(module))}: {first}. Its forward must not branch on "
-                              f"tensor values or sizes (torch.fx symbolic tracing)") from None
+            raise RefusedPart(f"cannot trace {qualname(type(module))}: {first}. Its forward must not branch on "
+                              f"tensor values or sizes (torch.fx symbolic tracing)", tracer.failed or ()) from None
     _open_stacks(gm)
     gm.graph.eliminate_dead_code()
     gm.recompile()
     return gm
 
 
-def _fx(module: nn.Module) -> fx.GraphModule:
-    tracer = _Tracer()
+def _fx(tracer: _Tracer, module: nn.Module) -> fx.GraphModule:
     tracer.record_stack_traces = True
     graph = tracer.trace(module)
     return fx.GraphModule(tracer.root, graph)

@@ -8,8 +8,10 @@ catalog node per traced call (`import_build`, with the rules of
 `import_rules`, `import_functions`, `import_params` and `import_sequences`).
 `import_blocks` then gives the network its module hierarchy back: submodules
 become blocks, shared between equal instances, named after their classes and
-attributes. A call the catalog cannot express is refused with a StudioError
-that names it and its line; nothing is half-imported.
+attributes. A submodule of the user's own code that cannot be traced, or
+holds a call the catalog cannot express, is kept whole as one opaque "Module"
+node running its code (`import_opaque`); such a failure in the root's own
+forward is refused with a StudioError that names the call and its line.
 
 The module's weights are matched to the compiled network's state_dict keys,
 loaded into it, and the outputs of both are compared on the example inputs;
@@ -28,6 +30,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from studio import trust
 from studio.compile import compile_network
 from studio.compile.weights import ORIGINAL_KEY
 from studio.errors import StudioError
@@ -35,8 +38,9 @@ from studio.export.base import RTOL, flat_outputs
 from studio.export.import_blocks import Hierarchy, renamed_blocks
 from studio.export.import_build import Builder
 from studio.export.import_inputs import run_checked
+from studio.export.import_opaque import code_of, recording_arguments, smallest_part
 from studio.export.import_rules import qualname
-from studio.export.import_trace import record, trace
+from studio.export.import_trace import RefusedPart, record, trace
 from studio.export.module_loader import load_class
 from studio.graph.analysis import Analyzer
 from studio.graph.layout import lay_out_project
@@ -86,11 +90,7 @@ def import_module(module: nn.Module, example_inputs: Any, project_name: str = "i
     module.eval()
     try:
         expected = run_checked(module, inputs)
-        gm = trace(module, len(inputs))
-        project = Project(project_name)
-        project.metadata = {"title": project_name, "imported_from": qualname(type(module))}
-        builder = Builder(gm, project.add_network(network), record(gm, inputs))
-        builder.build()
+        project, gm, builder = _built(module, inputs, project_name, network)
         hierarchy = Hierarchy(project, network, builder.origin, _shapes(project, network), builder.values)
         hierarchy.restructure()
         paths = hierarchy.paths()
@@ -123,7 +123,8 @@ def import_from_path(spec: str, args: dict | Sequence = (), input_shape: Sequenc
     """
     cls = load_class(spec)
     try:
-        module = cls(**args) if isinstance(args, dict) else cls(*args)
+        with recording_arguments():  # kept submodules are built again from them
+            module = cls(**args) if isinstance(args, dict) else cls(*args)
     except Exception as e:
         raise StudioError(f"cannot build {spec} with arguments {args!r}: {e}; pass the constructor "
                           f"arguments as JSON (--args)") from None
@@ -136,6 +137,28 @@ def import_from_path(spec: str, args: dict | Sequence = (), input_shape: Sequenc
         torch.manual_seed(0)
         inputs = tuple(torch.randint(0, 2, (2, *s)) if dtype == "long" else torch.randn(2, *s) for s in shapes)
     return import_module(module, inputs, project_name or cls.__name__)
+
+
+def _built(module: nn.Module, inputs: tuple, project_name: str, network: str) -> tuple[Project, Any, Builder]:
+    """The traced module and the project built from it; each submodule of the user's own that fails is
+    kept whole (import_opaque) and the whole tried again."""
+    kept: dict[str, tuple[str, str]] = {}
+    while True:
+        project = Project(project_name)
+        project.metadata = {"title": project_name, "imported_from": qualname(type(module))}
+        try:
+            gm = trace(module, len(inputs), frozenset(kept))
+            builder = Builder(gm, project.add_network(network), record(gm, inputs))
+            builder.opaque = kept
+            builder.build()
+            return project, gm, builder
+        except RefusedPart as e:
+            part = smallest_part(e.scope, kept)
+            if part is None:
+                raise StudioError(str(e)) from None
+            kept = {p: c for p, c in kept.items() if not p.startswith(f"{part.path}.")}
+            kept[part.path] = code_of(part, str(e))
+            trust.allow([kept[part.path]])  # the user runs this code already: analysis may build it
 
 
 # --- weights and the check ---------------------------------------------------------

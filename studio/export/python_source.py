@@ -18,6 +18,7 @@ import torch
 from studio.compile import project_source
 from studio.compile.source import top_class_names
 from studio.export.base import ExportError, Job, Runner, failure, save_staged, writing
+from studio.graph.code_nodes import user_folders
 from studio.graph.footprint import tensor_bytes
 
 SUFFIX = ".py"
@@ -78,9 +79,10 @@ def _import(job: Job, path: Path) -> torch.nn.Module:
     spec = importlib.util.spec_from_file_location(f"_studio_export_{next(_counter)}", path)
     module = importlib.util.module_from_spec(spec)
     try:
-        spec.loader.exec_module(module)
-        cls = getattr(module, name)
-        return cls()
+        with user_folders(job.project):  # where the user's own classes ("Module" nodes) import from
+            spec.loader.exec_module(module)
+            cls = getattr(module, name)
+            return cls()
     except Exception as e:
         raise failure(f"the Python source written for {job.target} does not run (class {name})", e,
                       "Report this as a bug; export TorchScript meanwhile.") from e

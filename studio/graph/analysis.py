@@ -349,6 +349,8 @@ class Analyzer:
                 args = [inputs] if spec.list_input else inputs
                 out = spec.function(*args, **spec.kwargs_for_call(resolved))
                 n_params = trainable = 0
+            elif spec.runs_code:
+                out, n_params, trainable = _run_code(spec, resolved, inputs)
             else:
                 with torch.device("meta"):
                     module = spec.make_module(resolved)
@@ -419,6 +421,19 @@ class Analyzer:
 
 class _LayerFailed(Exception):
     pass
+
+
+def _run_code(spec, resolved: dict, inputs: list[torch.Tensor]):
+    """The user's own module (a "Module" node), built on the CPU and run on zeros: its code may
+    look at values, which meta tensors do not have (and callers may have made meta the default device).
+    (meta outputs, params, trainable)"""
+    with torch.device("cpu"), torch.no_grad():
+        module = spec.make_module(resolved)
+        out = module(*(torch.zeros(t.shape, dtype=t.dtype) for t in inputs))
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    n_params = sum(p.numel() for p in module.parameters())
+    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    return [torch.empty(o.shape, dtype=o.dtype, device="meta") for o in outs], n_params, trainable
 
 
 def network_scope(net: Network) -> dict:

@@ -35,6 +35,17 @@ def show_error(parent, title: str, text: str, detail: str = "") -> None:
     box.exec()
 
 
+def ask_run_code(parent, name: str, targets: list[str]) -> bool:
+    """True when the user trusts the code a project runs (its "Module" nodes) and wants it run."""
+    box = QMessageBox(QMessageBox.Icon.Warning, "Run code from this project?",
+                      f"“{name}” runs Python code from:\n\n" + "\n".join(targets), parent=parent)
+    box.setInformativeText("Opening it imports and runs that code. Open it only if you trust where the project "
+                           "and the code came from; your answer is remembered for this code.")
+    box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    return box.exec() == QMessageBox.StandardButton.Yes
+
+
 def ask_restore(parent, description: str) -> bool:
     """True when the user wants the autosaved work back."""
     answer = QMessageBox.question(parent, "Restore unsaved work?",

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, Q
 
 from studio.graph import Project
 from studio.presets import presets_dir
-from studio.ui import dialogs, dock_sizes, freeze, theme
+from studio.ui import code_trust, dialogs, dock_sizes, freeze, theme
 from studio.ui.canvas_commands import CanvasCommands
 from studio.ui.block_actions import BlockActionsMixin
 from studio.ui.breadcrumb import Breadcrumb
@@ -248,6 +248,8 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
             return False
         project = self.document.read(path)
         if project is None:
+            return False
+        if not code_trust.allowed(self, project, path.name):  # asked before anything builds its code
             return False
         is_preset = path.resolve().parent == presets_dir().resolve()
         # A preset opens as a new, unsaved project so saving never overwrites the library.

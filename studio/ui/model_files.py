@@ -29,6 +29,7 @@ from studio.errors import StudioError
 from studio.export import INIT_KEY, load_weights
 from studio.export.cli import save_weights
 from studio.ui import dialogs, freeze
+from studio.ui import code_trust
 from studio.ui.export_dialog import FRESH, LAST_RUN, PROJECT, ExportDialog, WeightsChoice
 from studio.ui.import_dialog import ImportDialog
 from studio.ui.weights import WeightsReportDialog, resolve_init, stored_path, weights_file_for
@@ -158,6 +159,7 @@ class ModelFilesMixin:
         """Opens an `ImportResult` as a new unsaved project holding its weights; False if the user kept the old one."""
         if not self.maybe_keep_work():
             return False
+        code_trust.remember_imported(result.project)
         self.set_project(result.project, None, dirty=True)
         self.memory_weights = result.state_dict
         self.status(f"imported {result.project.name}: max difference {result.max_abs_diff:.2g}")

@@ -264,7 +264,7 @@ class NodePreviewSection(QWidget):
     def _rgb_input(self, p) -> bool:
         """Whether the preview is of an Input the data feeds colour images."""
         node = self.editor.network.nodes.get(self.node_id) if self.editor is not None else None
-        return node is not None and node.type == "Input" and p.picture is not None
+        return node is not None and node.role == "input" and p.picture is not None
 
     def wait(self) -> None:
         """Blocks until a running preview has finished (the inspector calls it before going)."""

@@ -32,7 +32,7 @@ from studio.export.symbolic import symbolic_shape
 from studio.graph import Edge, Network, Report
 from studio.graph.summary import type_label
 from studio.graph.wiring import splice_ports, why_not_wire
-from studio.ui import flow, theme
+from studio.ui import code_trust, flow, theme
 from studio.ui.edge_item import EdgeItem, PendingWire, detour
 from studio.ui.node_item import NodeItem, NodeLook, tooltip
 
@@ -93,6 +93,8 @@ class NetworkScene(QGraphicsScene):
         spec = None if node.type == BLOCK_TYPE else catalog.get(node.type)
         look = NodeLook(node.name, type_label(node), spec.category if spec else "Block", tuple(ins), tuple(outs),
                         doc=spec.doc if spec else f"an instance of block '{node.params.get('block')}'")
+        if spec is not None and spec.runs_code:
+            look.doc = code_trust.node_note(node.params.get("target", ""))
         res = self._report.nodes.get(node_id) if self._report else None
         if res is not None:
             look.status, look.message = res.status, res.message or ""

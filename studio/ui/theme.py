@@ -53,7 +53,7 @@ CATEGORY_COLOURS = {
     "Input/Output": "#6b7280", "Linear": "#2f7df6", "Convolution": "#8b5cf6", "Pooling": "#0ea5e9",
     "Normalization": "#14b8a6", "Dropout": "#a3a3a3", "Activation": "#f59e0b", "Shape": "#64748b",
     "Merge": "#ec4899", "Embedding": "#84cc16", "Recurrent": "#ef4444", "Attention": "#d946ef",
-    "Resampling": "#06b6d4", "Block": "#10b981",
+    "Resampling": "#06b6d4", "Block": "#10b981", "Custom code": "#b91c1c",
 }
 
 _current = LIGHT

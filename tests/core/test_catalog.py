@@ -36,8 +36,14 @@ SAMPLES = {
 }
 PARAMS = {"TransformerEncoderLayer": {"nhead": 4, "dim_feedforward": 32},
           "TransformerDecoderLayer": {"nhead": 4, "dim_feedforward": 32},
-          "Reshape": {"shape": [2, 12]}, "Permute": {"dims": [0, 2, 1]}}
+          "Reshape": {"shape": [2, 12]}, "Permute": {"dims": [0, 2, 1]}, "Module": {"target": "torch.nn:Softsign"}}
 LAYERS = [t for t in catalog.REGISTRY if t not in ("Input", "Output")]
+
+
+@pytest.fixture(autouse=True)
+def trusted_code(monkeypatch):
+    """The "Module" layer runs code only once trusted (studio/trust.py): here, torch.nn:Softsign."""
+    monkeypatch.setenv("STUDIO_TRUST_ALL_CODE", "1")
 
 
 def single_layer(type_name: str) -> tuple[Project, list[torch.Tensor]]:

@@ -1,0 +1,140 @@
+"""Keeping what import cannot express as opaque "Module" nodes that run the original code.
+
+When tracing fails inside a submodule of the user's own code (its forward
+branches on values, say), or a call inside one has no catalog form, the
+importer keeps that submodule whole: the smallest one of the user's own
+classes around the failure (`smallest_part`) becomes a leaf of the trace and
+one "Module" node (`studio.catalog.opaque`) that builds the same class with
+the same constructor arguments; its weights keep their state_dict keys. A
+failure in the root module's own forward is still refused
+(docs/architecture.md, "Code a project runs").
+
+The constructor arguments are those the class was called with, recorded
+while `studio import` builds the module (`recording_arguments`); for a module
+built elsewhere, the attributes named like its constructor's parameters.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import sys
+import weakref
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from torch import fx, nn
+
+from studio.errors import StudioError
+from studio.export.import_rules import Mapped, Unsupported
+from studio.export.import_trace import Call, TensorInfo
+
+_made: "weakref.WeakKeyDictionary[nn.Module, str]" = weakref.WeakKeyDictionary()  # module -> its arguments' JSON
+
+
+@contextmanager
+def recording_arguments() -> Iterator[None]:
+    """Records the arguments of every nn.Module constructed inside (its outermost ``__init__`` call)."""
+    def profile(frame, event, _arg):
+        code = frame.f_code
+        if event != "call" or code.co_name != "__init__" or not code.co_argcount:
+            return
+        module = frame.f_locals.get(code.co_varnames[0])
+        if isinstance(module, nn.Module) and module not in _made:
+            _made[module] = _arguments(frame)
+
+    previous = sys.getprofile()
+    sys.setprofile(profile)
+    try:
+        yield
+    finally:
+        sys.setprofile(previous)
+
+
+def _arguments(frame) -> str | None:
+    """The JSON of an ``__init__`` frame's arguments (a list when it takes ``*args``), None if not plain values."""
+    code, values = frame.f_code, frame.f_locals
+    names = code.co_varnames[1:code.co_argcount]
+    kwonly = {n: values[n] for n in code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount]}
+    index, star = code.co_argcount + code.co_kwonlyargcount, ()
+    if code.co_flags & inspect.CO_VARARGS:
+        star, index = tuple(values[code.co_varnames[index]]), index + 1
+    more = dict(values[code.co_varnames[index]]) if code.co_flags & inspect.CO_VARKEYWORDS else {}
+    if star:
+        value = None if kwonly or more else [values[n] for n in names] + list(star)
+    else:
+        value = {**{n: values[n] for n in names}, **kwonly, **more}
+    return json.dumps(value) if value is not None and _plain(value) else None
+
+
+def _plain(value: Any) -> bool:
+    """True for what JSON holds as it is: numbers, strings, booleans, None, lists and string-keyed objects."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
+
+
+# --- which part, and how it is rebuilt ---------------------------------------------
+
+def smallest_part(scope: tuple[Call, ...], kept: dict) -> Call | None:
+    """The innermost call of the user's own module class in `scope` not kept already; None at the top level."""
+    for call in reversed(scope):
+        module_name = type(call.module).__module__
+        if call.path and call.path not in kept and not module_name.startswith(("torch.", "studio.")):
+            return call
+    return None
+
+
+def code_of(call: Call, reason: str) -> tuple[str, str]:
+    """(target, constructor arguments as JSON) that build `call`'s module again; StudioError if they are unknown."""
+    cls = type(call.module)
+    where = f"'self.{call.path}' ({cls.__name__})"
+    if "<locals>" in cls.__qualname__:
+        raise StudioError(f"{reason}; {where} cannot be kept as it is: its class is defined inside a function")
+    args = _made.get(call.module) or _from_attributes(call.module)
+    if args is None:
+        raise StudioError(f"{reason}; {where} cannot be kept as it is: its constructor arguments are not plain "
+                          f"values (numbers, strings, lists), or unknown")
+    return target_of(cls), args
+
+
+def target_of(cls: type) -> str:
+    """``package.module:Class`` for a class of an importable module, ``/abs/path/file.py:Class`` otherwise."""
+    module = sys.modules.get(cls.__module__)
+    if cls.__module__.startswith("_studio_import_") or cls.__module__ == "__main__" or module is None:
+        return f"{Path(inspect.getfile(cls)).resolve()}:{cls.__qualname__}"
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _from_attributes(module: nn.Module) -> str | None:
+    """The constructor's parameters read back from attributes of the same name (defaults may be left out)."""
+    try:
+        params = list(inspect.signature(type(module).__init__).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return None
+    found = {}
+    for p in params:
+        value = getattr(module, p.name, None) if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) else None
+        if _plain(value) and value is not None:
+            found[p.name] = value
+        elif p.default is inspect.Parameter.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            return None
+    return json.dumps(found)
+
+
+def opaque_mapped(n: fx.Node, code: tuple[str, str], seen: Any) -> Mapped:
+    """The "Module" node for the call `n` of a kept module: its tensor arguments in, its tensors out."""
+    inputs = [*n.args, *n.kwargs.values()]
+    if not inputs or not all(isinstance(v, fx.Node) for v in inputs):
+        raise Unsupported("a call that passes values other than tensors to the module")
+    results = seen if isinstance(seen, (tuple, list)) else (seen,)
+    if not results or not all(isinstance(r, TensorInfo) for r in results):
+        raise Unsupported("a module that returns something other than a tensor or a tuple of tensors")
+    params = {"target": code[0], "args": code[1]}
+    params.update({k: v for k, v in (("inputs", len(inputs)), ("outputs", len(results))) if v != 1})
+    return Mapped("Module", params, inputs)
