@@ -17,7 +17,9 @@ Keys (default):
     early_stop_patience (0 = off), early_stop_mode ("auto"), seed (0),
     device ("auto"), mixed_precision ("auto"), channels_last ("auto"),
     compile ("off"; "default", "reduce-overhead" or "max-autotune" train through
-    torch.compile, see `studio.train.compiling`),
+    torch.compile, see `studio.train.compiling`), qat ("off"; "int8" trains
+    with torchao's fake-quantized Linear layers and saves final_int8.pt, see
+    `studio.train.qat`),
     num_workers (0), keep_checkpoints (2: the newest epoch checkpoints kept,
     besides the best epoch's, best.pt and final.pt; 0 keeps all),
     sample_predictions (8), histogram_every (100 steps between per-layer
@@ -71,6 +73,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from studio.errors import TrainingError
+from studio.train.qat import SCHEMES as QAT_SCHEMES
 
 LOSS_NAMES = ("auto", "cross_entropy", "bce", "bce_logits", "mse", "l1", "kl_div", "nll")
 OPTIMIZER_NAMES = ("sgd", "adam", "adamw", "rmsprop")
@@ -116,6 +119,7 @@ class TrainConfig:
     mixed_precision: bool | str = "auto"
     channels_last: bool | str = "auto"
     compile: str = "off"
+    qat: str = "off"
     num_workers: int = 0
     keep_checkpoints: int = 2
     sample_predictions: int = 8
@@ -341,6 +345,7 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "mixed_precision": _flag_or_auto,
     "channels_last": _flag_or_auto,
     "compile": _choice(*COMPILE_MODES),
+    "qat": _choice(*QAT_SCHEMES),
     "num_workers": _number(integer=True),
     "keep_checkpoints": _number(integer=True),
     "sample_predictions": _number(integer=True, high=64),

@@ -39,6 +39,7 @@ from studio.errors import TrainingError
 from studio.train import checkpoint as ckpt
 from studio.train import devices
 from studio.train import distributed as ddp
+from studio.train import qat
 from studio.train.compiling import compile_for_training
 from studio.train.config import TrainConfig
 from studio.train.events import (
@@ -239,6 +240,7 @@ class Trainer:
         self.mixed_precision = devices.use_mixed_precision(self.device, c.mixed_precision)
         self.channels_last = devices.use_channels_last(
             self.device, c.channels_last, getattr(self.data, "input_shape", None))
+        qat.prepare(self.models, c.qat)  # before DDP and torch.compile wrap the modules
         train_models = compile_for_training(self._place_models(), c.compile,
                                             lambda text: self._emit(RunWarning(text)))
         pin = self.device.type == "cuda"
@@ -554,6 +556,8 @@ class Trainer:
         final = None
         if self._writes_files:
             final = str(ckpt.atomic_save(self._weights(), self.out_dir / "final.pt"))
+            if self.config.qat != "off":
+                qat.save_converted(self.models, self.out_dir)
         test = None
         test_data = getattr(self.data, "test", None)
         if reason != "stopped" and self.dist.is_main and test_data is not None and len(test_data):
