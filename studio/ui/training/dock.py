@@ -58,6 +58,7 @@ from studio.train.process import warm_up
 from studio.ui import dialogs
 from studio.ui.training.controller import TrainingController
 from studio.ui.training.compare import RunComparison
+from studio.ui.training.ensemble_runs import EnsembleFromRuns, ensemble_source
 from studio.ui.training.dashboard import Dashboard, run_colour
 from studio.ui.training.runs import RunRecord, RunsTable, record_of, run_stem, runs_root, saved_runs
 from studio.ui.training.samples import SamplesGrid
@@ -198,6 +199,8 @@ class TrainingDock(QDockWidget):
         self.compare = RunComparison(self.runs_table, lambda: self.records, run_colour)  # two runs picked in Runs
         self.tabs.addTab(self.compare, "Compare")
         self.compare.compared.connect(self._show_comparison)
+        self.ensembles = EnsembleFromRuns(  # the Runs table's menu: runs picked there become an ensemble project
+            self.runs_table, lambda: self.records, lambda: self.path.parent if self.path is not None else None, self)
         for view in (self.confusion, self.class_table, self.samples, self.compare, self.test_view):  # shown when their data arrives
             self.tabs.setTabVisible(self.tabs.indexOf(view), False)
         self.task_views = TaskViews(self.tabs, before=self.confusion)
@@ -271,6 +274,7 @@ class TrainingDock(QDockWidget):
         self._update_buttons()
         if opened:
             self._show_saved_runs()
+            self._offer_ensemble()
 
     def _show_saved_runs(self) -> None:
         """List the project's runs found on disk; offer the newest finished one's weights."""
@@ -283,6 +287,15 @@ class TrainingDock(QDockWidget):
                              f"(the Runs tab lists them)")
         if last is not None:
             self.run_ended.emit(last)
+
+    def _offer_ensemble(self) -> None:
+        """An ensemble made from runs (`ensemble_runs`): the Test tab evaluates it beside its members."""
+        found = ensemble_source(self.project, self.path)
+        if found is not None:
+            weights, members = found
+            self.test_view.set_source(self.project, weights, self.path.parent, members)
+            self.tabs.setTabVisible(self.tabs.indexOf(self.test_view), True)
+            self.tabs.setCurrentWidget(self.test_view)
 
     @Slot(object)
     def _open_trial(self, folder) -> None:
