@@ -16,7 +16,9 @@ better than the half-width student on digits (0.964 against 0.953 at 8
 epochs; at 40 epochs the student matched it, 0.980 against 0.978), and a
 student cannot learn from a teacher what the teacher does not know better
 than the labels. The ensemble is the stronger teacher (Hinton et al. 2015
-distil an ensemble).
+distil an ensemble). The default temperature, 2, was the best of T = 2, 4, 8
+and alpha = 0.5, 0.9 on the validation split (mean over 5 seeds); at T = 4
+the student matched the labels-only one there, at T = 8 it fell behind.
 """
 
 from __future__ import annotations

@@ -60,8 +60,9 @@ sets its real target to 1 - label_smoothing (one-sided, below 0.5).
 
 Keys of the ``distillation`` recipe (`studio.train.distil`): teacher (a
 project file), teacher_network ("": its first network), teacher_weights
-("": the teacher's own init_weights), distill_temperature (4.0, T) and
-distill_alpha (0.5, the weight of the softened teacher's term).
+("": the teacher's own init_weights), distill_temperature (2.0, T: the best
+of 2, 4 and 8 on the validation split in bench/combine.py) and distill_alpha
+(0.5, the weight of the softened teacher's term).
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ class TrainConfig:
     teacher: str = ""
     teacher_network: str = ""
     teacher_weights: str = ""
-    distill_temperature: float = 4.0
+    distill_temperature: float = 2.0
     distill_alpha: float = 0.5
 
     @classmethod
