@@ -87,3 +87,4 @@ def test_reopening_an_ensemble_offers_it_again_and_one_without_its_runs_evaluate
     (records[1].out_dir / "project.json").unlink()
     weights, members = ensemble_source(io.load(path), path)
     assert weights == path.with_suffix(".pt") and members == []
+
