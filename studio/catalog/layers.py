@@ -317,6 +317,9 @@ SPECS: tuple[LayerSpec, ...] = (
               "in log space, for ensembles).",
               (P("dim", "int", 1, "dimension"), P("keepdim", "bool", False, "keep it with size 1")),
               function=torch.logsumexp, call_kwargs=lambda p: {"dim": p["dim"], "keepdim": p["keepdim"]}),
+    LayerSpec("Vote", "Merge", "A majority vote of stacked log-probabilities (batch, members, classes): the log "
+              "of each class's share of the votes, ties to the higher mean probability (for ensembles).",
+              (), module=sm.Vote, rank=3),
     # --- Embedding -------------------------------------------------------
     LayerSpec("Embedding", "Embedding", "Looks up a learned vector for each integer id.",
               (P("num_embeddings", "int", 1000, "vocabulary size", min=1, max=10_000_000),

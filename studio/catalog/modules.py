@@ -239,6 +239,21 @@ class ResizeTo(nn.Module):
         return nn.functional.interpolate(x, size=like.shape[2:], mode=self.mode, align_corners=self.align_corners)
 
 
+class Vote(nn.Module):
+    """A majority vote of stacked log-probabilities (batch, members, classes), as log vote shares.
+
+    Each class gets the share of members whose top class it is; a tie goes to
+    the class with the higher mean probability, which adds less than one vote:
+    ``log((votes + mean / 2) / (members + 1/2))``, whose softmax is the share
+    (`studio.train.eval_metrics.combine` with ``method="vote"`` computes the same).
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        top = torch.zeros_like(x).scatter_(-1, x.argmax(-1, keepdim=True), 1.0)
+        shares = top.sum(1) + 0.5 * x.exp().mean(1)
+        return (shares / (x.shape[1] + 0.5)).log()
+
+
 class ScalarOp(nn.Module):
     """Combines the input with a constant: x + c, x - c, c - x, x * c, x / c or x ** c (`op`: add ... pow)."""
 

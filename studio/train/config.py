@@ -17,7 +17,9 @@ Keys (default):
     early_stop_patience (0 = off), early_stop_mode ("auto"), seed (0),
     device ("auto"), mixed_precision ("auto"), channels_last ("auto"),
     compile ("off"; "default", "reduce-overhead" or "max-autotune" train through
-    torch.compile, see `studio.train.compiling`),
+    torch.compile, see `studio.train.compiling`), qat ("off"; "int8" trains
+    with torchao's fake-quantized Linear layers and saves final_int8.pt, see
+    `studio.train.qat`),
     num_workers (0), keep_checkpoints (2: the newest epoch checkpoints kept,
     besides the best epoch's, best.pt and final.pt; 0 keeps all),
     sample_predictions (8), histogram_every (100 steps between per-layer
@@ -58,8 +60,9 @@ sets its real target to 1 - label_smoothing (one-sided, below 0.5).
 
 Keys of the ``distillation`` recipe (`studio.train.distil`): teacher (a
 project file), teacher_network ("": its first network), teacher_weights
-("": the teacher's own init_weights), distill_temperature (4.0, T) and
-distill_alpha (0.5, the weight of the softened teacher's term).
+("": the teacher's own init_weights), distill_temperature (2.0, T: the best
+of 2, 4 and 8 on the validation split in bench/combine.py) and distill_alpha
+(0.5, the weight of the softened teacher's term).
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from studio.errors import TrainingError
+from studio.train.qat import SCHEMES as QAT_SCHEMES
 from studio.train.recipes import RECIPES
 
 LOSS_NAMES = ("auto", "cross_entropy", "bce", "bce_logits", "mse", "l1", "kl_div", "nll")
@@ -117,6 +121,7 @@ class TrainConfig:
     mixed_precision: bool | str = "auto"
     channels_last: bool | str = "auto"
     compile: str = "off"
+    qat: str = "off"
     num_workers: int = 0
     keep_checkpoints: int = 2
     sample_predictions: int = 8
@@ -156,7 +161,7 @@ class TrainConfig:
     teacher: str = ""
     teacher_network: str = ""
     teacher_weights: str = ""
-    distill_temperature: float = 4.0
+    distill_temperature: float = 2.0
     distill_alpha: float = 0.5
 
     @classmethod
@@ -340,6 +345,7 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "mixed_precision": _flag_or_auto,
     "channels_last": _flag_or_auto,
     "compile": _choice(*COMPILE_MODES),
+    "qat": _choice(*QAT_SCHEMES),
     "num_workers": _number(integer=True),
     "keep_checkpoints": _number(integer=True),
     "sample_predictions": _number(integer=True, high=64),

@@ -39,6 +39,13 @@ def load_teacher(path: str, network: str = "", weights: str = "") -> nn.Module:
     Raises:
         TrainingError: the file, network or weights cannot be used (the message names the setting).
     """
+    # Building the teacher draws random initial weights: from a forked generator, so the student's
+    # dropout and augmentation draw what a run on the labels alone with the same seed draws.
+    with torch.random.fork_rng(devices=[]):
+        return _teacher(path, network, weights)
+
+
+def _teacher(path: str, network: str, weights: str) -> nn.Module:
     from studio.compile import compile_network
     from studio.compile.weights import apply_initial_weights, apply_weights, load_weights
     from studio.graph import io

@@ -12,9 +12,11 @@ mean probability exactly). For regression the members' values are averaged
 its Block node's name; `save_ensemble` writes the project file and the
 weights beside it, ready for ``studio export FILE --weights W.pt``.
 
-Members must share the input shape and the output size. Majority voting is
-an evaluation option (`studio.train.eval_metrics.combine`), not a graph: an
-exported ensemble averages.
+Members must share the input shape and the output size. A classifiers'
+ensemble can vote instead (``method="vote"``, ``studio evaluate --vote
+--save-ensemble``): the stacked log-probabilities go through a Vote node,
+whose output is the log of each class's share of the votes, ties to the
+higher mean probability, as `studio.train.eval_metrics.combine` votes.
 """
 
 from __future__ import annotations
@@ -36,19 +38,26 @@ from studio.train.evaluate import Member
 from studio.train.project_run import PROJECT_KEYS, classes_output, training_copy
 
 
-def build_ensemble(members: list[Member], name: str = "ensemble") -> tuple[Project, dict[str, torch.Tensor]]:
+def build_ensemble(members: list[Member], name: str = "ensemble",
+                   method: str = "mean") -> tuple[Project, dict[str, torch.Tensor]]:
     """The ensemble project of `members` and its weights (see the module docstring).
 
+    Args:
+        method: "mean" (of the probabilities, or of the values) or "vote" (classifiers only).
+
     Raises:
-        StudioError: fewer than two members, members that do not fit together, or bad weights.
+        StudioError: fewer than two members, members that do not fit together, a vote of
+            regressions, or bad weights.
     """
     if len(members) < 2:
         raise StudioError("an ensemble needs at least two members (give --weights twice or more)")
     copies = [training_copy(m.project, m.project.training or {}) for m in members]
-    project = _empty_like(members[0].project, name)
+    project = _empty_like(members[0].project, name, method)
     net = project.add_network("main")
     shape, in_name = _input_of(copies[0].network())
     classes = _classes(copies[0])
+    if method == "vote" and classes is None:
+        raise StudioError("a vote needs classifiers; average the members of a regression instead (drop --vote)")
     image = net.add_node(catalog.INPUT, in_name, {"shape": list(shape)}, (0.0, 0.0))
     heads = []
     for i, copy in enumerate(copies):
@@ -57,7 +66,7 @@ def build_ensemble(members: list[Member], name: str = "ensemble") -> tuple[Proje
             raise StudioError(f"member {i + 1} ({members[i].weights}) takes inputs of shape {own}, the first "
                               f"{shape}; an ensemble's members share one Input")
         heads.append(_add_member(project, net, copy, i, image, classes))
-    _add_mean(net, heads, classes)
+    _add_mean(net, heads, classes, method)
     return project, _weights(project, members, copies)
 
 
@@ -73,12 +82,13 @@ def save_ensemble(project: Project, weights: dict[str, torch.Tensor], path: str 
     return weights_path
 
 
-def _empty_like(source: Project, name: str) -> Project:
+def _empty_like(source: Project, name: str, method: str) -> Project:
     """A new project with the source's data and training settings (not those that describe its network)."""
     project = Project(name)
     project.data = dict(source.data)
     project.training = {k: v for k, v in (source.training or {}).items() if k not in PROJECT_KEYS}
-    project.metadata = {"title": name, "description": "An ensemble: the mean of its members' probabilities."}
+    what = "a majority vote of its members" if method == "vote" else "the mean of its members' probabilities"
+    project.metadata = {"title": name, "description": f"An ensemble: {what}."}
     return project
 
 
@@ -126,8 +136,8 @@ def _copy_block(project: Project, name: str, source: Network, params: dict) -> s
     return name
 
 
-def _add_mean(net: Network, heads: list[str], classes: int | None) -> None:
-    """Stack the members' heads and average them: in log space for probabilities, plainly for values."""
+def _add_mean(net: Network, heads: list[str], classes: int | None, method: str = "mean") -> None:
+    """Stack the members' heads and average them (in log space for probabilities, plainly for values) or vote."""
     n = len(heads)
     stack = net.add_node("Stack", "members", {"inputs": n, "dim": 1}, (820.0, 0.0))
     for i, head in enumerate(heads):
@@ -136,6 +146,11 @@ def _add_mean(net: Network, heads: list[str], classes: int | None) -> None:
         mean = net.add_node("Mean", "mean", {"dim": 1}, (1080.0, 0.0))
         net.connect(stack, "out", mean, "in")
         net.connect(mean, "out", net.add_node(catalog.OUTPUT, "prediction", {}, (1340.0, 0.0)), "in")
+        return
+    if method == "vote":
+        vote = net.add_node("Vote", "vote", {}, (1080.0, 0.0))
+        net.connect(stack, "out", vote, "in")
+        net.connect(vote, "out", net.add_node(catalog.OUTPUT, "log_shares", {"classes": classes}, (1340.0, 0.0)), "in")
         return
     total = net.add_node("LogSumExp", "log_sum", {"dim": 1}, (1080.0, 0.0))
     mean = net.add_node("ScalarOp", "log_mean", {"op": "add", "value": -math.log(n)}, (1340.0, 0.0))

@@ -5,7 +5,8 @@
     --data SRC            data source (sets data.source)
     --split test|val      the split to evaluate (default: test when the data has one)
     --vote                an ensemble votes instead of averaging probabilities
-    --save-ensemble OUT   also write the ensemble as a project (OUT.json) with its weights (OUT.pt)
+    --save-ensemble OUT   also write the ensemble as a project (OUT.json) with its weights (OUT.pt);
+                          with --vote, a graph that votes
     --json                print every figure as JSON: accuracy, macro_f1, roc_auc, per_class,
                           confusion_matrix, curves; with several members also members and ensemble
 """
@@ -48,7 +49,7 @@ def run_evaluate(args: argparse.Namespace, load: Callable[[str], Project], path:
     if args.save_ensemble:
         from studio.train.ensemble import build_ensemble, save_ensemble
 
-        project, weights = build_ensemble(members, Path(args.save_ensemble).stem)
+        project, weights = build_ensemble(members, Path(args.save_ensemble).stem, "vote" if args.vote else "mean")
         weights_path = save_ensemble(project, weights, args.save_ensemble)
         print(f"wrote {args.save_ensemble} and {weights_path} "
               f"(studio export {args.save_ensemble} --weights {weights_path} ...)", file=sys.stderr)

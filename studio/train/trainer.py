@@ -29,7 +29,7 @@ from torch import nn
 from studio.train import checkpoint as ckpt
 from studio.train import devices
 from studio.train import distributed as ddp
-from studio.train import run_checkpoint
+from studio.train import qat, run_checkpoint
 from studio.train.compiling import compile_for_training
 from studio.train.config import TrainConfig
 from studio.train.events import (
@@ -201,6 +201,7 @@ class Trainer:
         seed_everything(c.seed + self.dist.rank)
         mixed_precision = devices.use_mixed_precision(device, c.mixed_precision)
         channels_last = devices.use_channels_last(device, c.channels_last, getattr(self.data, "input_shape", None))
+        qat.prepare(self.models, c.qat)  # before DDP and torch.compile wrap the modules
         train_models = compile_for_training(place_models(self.models, device, channels_last, self.dist),
                                             c.compile, lambda text: self._emit(RunWarning(text)))
         loaders = make_loaders(self.recipe, self.data, c, self.dist, device)
@@ -366,6 +367,8 @@ class Trainer:
         self._saved(self._files.wait())
         self._files.sync_pending()
         final = self._files.save_final(run_checkpoint.weights(self.models)) if self._files.writes else None
+        if final is not None and self.config.qat != "off":
+            qat.save_converted(self.models, self._files.out_dir)
         test = None
         test_data = getattr(self.data, "test", None)
         if reason != "stopped" and self.dist.is_main and test_data is not None and len(test_data):

@@ -106,6 +106,7 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
         self.training_dock.run_ended.connect(self._run_ended)
         self.training_dock.running_changed.connect(self._training_running)
         self.training_dock.gradients_flagged.connect(self._gradients_flagged)
+        self.training_dock.ensembles.built.connect(self.open_ensemble)
         self.problems_dock.raise_()
         self.resizeDocks([self.palette_dock, self.inspector_dock], [220, 290], Qt.Orientation.Horizontal)
         dock_sizes.follow(self, [self.problems_dock, self.summary_dock, self.training_dock])
@@ -145,6 +146,11 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
         from studio.ui.compress_dialog import open_compress_dialog
 
         return open_compress_dialog(self)
+
+    @Slot(object)
+    def open_ensemble(self, path: Path) -> None:
+        """Opens an ensemble just made from runs in the Runs tab (`studio.ui.training.ensemble_runs`)."""
+        self.open_path(path)
 
     # --- project lifecycle ------------------------------------------------------------
     @property

@@ -30,7 +30,7 @@ SAMPLES = {
     "AdditiveAttention": [(5, 12), (7, 16)],
     "PositionalEncoding": [(5, 16)], "Unflatten": [(784,)], "Reshape": [(4, 6)], "Permute": [(4, 6)],
     "Transpose": [(4, 6)], "Squeeze": [(4, 1)], "Chunk": [(4, 6)], "Split": [(2, 6)], "Slice": [(5, 6)],
-    "Select": [(5, 6)], "Mean": [(5, 6)], "LogSumExp": [(5, 6)], "Softmax": [(5, 6)], "LogSoftmax": [(5, 6)],
+    "Select": [(5, 6)], "Mean": [(5, 6)], "LogSumExp": [(5, 6)], "Vote": [(3, 6)], "Softmax": [(5, 6)], "LogSoftmax": [(5, 6)],
     "PadTo": [(3, 4, 5), (2, 6, 6)], "ResizeTo": [(3, 4, 4), (2, 8, 6)], "ClassToken": [(5, 16)],
     "Pad": [(3, 4, 4)],
 }

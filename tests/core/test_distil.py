@@ -82,6 +82,15 @@ def test_a_teacher_without_weights_or_of_the_wrong_shape_is_refused(teacher, tmp
     assert not load_teacher(str(path), weights=weights).training
 
 
+def test_loading_the_teacher_leaves_the_random_stream_as_a_run_on_labels_alone_has_it(teacher):
+    path, weights = teacher  # so dropout and augmentation draw alike in the paired runs of bench/combine.py
+    torch.manual_seed(3)
+    expected = torch.rand(4)
+    torch.manual_seed(3)
+    load_teacher(str(path), weights=weights)
+    assert torch.equal(torch.rand(4), expected)
+
+
 def test_cli_train_with_a_teacher_writes_the_students_run(teacher, tmp_path):
     path, weights = teacher
     student = tmp_path / "student.json"

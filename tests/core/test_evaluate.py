@@ -144,6 +144,34 @@ def test_the_ensemble_project_evaluates_as_the_ensemble_and_exports(runs, tmp_pa
     assert probs.sum(1).tolist() == pytest.approx([1, 1, 1], abs=1e-5)
 
 
+def test_the_vote_node_votes_as_evaluate_does_ties_included():
+    from studio.catalog.modules import Vote
+
+    a = np.array([[0.9, 0.1], [0.6, 0.4], [0.2, 0.8]])
+    b = np.array([[0.4, 0.6], [0.1, 0.9], [0.3, 0.7]])
+    stacked = torch.log(torch.tensor(np.stack([a, b], axis=1)))  # (batch, members, classes)
+    shares = Vote()(stacked).exp()
+    assert shares.numpy() == pytest.approx(combine([a, b], "classification", "vote"))
+
+
+def test_a_voting_ensemble_project_evaluates_as_the_vote_and_exports(runs, tmp_path):
+    project, _, weights, _ = runs
+    members = [Member(project, w) for w in weights]
+    ensemble, state = build_ensemble(members, "voters", method="vote")
+    assert "Vote" in [n.type for n in ensemble.network().iter_nodes()]
+    weights_path = save_ensemble(ensemble, state, tmp_path / "voters.json")
+    alone = evaluate([Member(io.load(tmp_path / "voters.json"), weights_path)])
+    voted = evaluate(members, method="vote")
+    assert alone["accuracy"] == pytest.approx(voted["accuracy"])
+    assert alone["roc_auc"] == pytest.approx(voted["roc_auc"])
+    for fmt, suffix in (("torchscript", ".ts"), ("onnx", ".onnx")):
+        assert export(io.load(tmp_path / "voters.json"), fmt, tmp_path / f"voters{suffix}",
+                      weights=weights_path).max_abs_diff < 1e-4
+    regression = mlp(source="diabetes", classes=None)
+    with pytest.raises(StudioError, match="a vote needs classifiers"):
+        build_ensemble([Member(regression, "a.pt"), Member(regression, "b.pt")], method="vote")
+
+
 def test_members_that_do_not_fit_together_are_refused(runs, tmp_path):
     project, _, weights, _ = runs
     with pytest.raises(StudioError, match="at least two members"):
@@ -190,6 +218,11 @@ def test_cli_evaluate_json_with_an_ensemble_and_the_saved_ensemble_exports(runs,
     assert out.returncode == 0, out.stderr
     out = studio("evaluate", str(tmp_path / "ens.json"), "--weights", str(tmp_path / "ens.pt"), "--json")
     assert json.loads(out.stdout)["accuracy"] == pytest.approx(data["accuracy"])
+    out = studio("evaluate", str(folder / "mlp.json"), "--weights", weights[0], "--weights", weights[1],
+                 "--vote", "--json", "--save-ensemble", str(tmp_path / "vote.json"))
+    voted = json.loads(out.stdout)
+    out = studio("evaluate", str(tmp_path / "vote.json"), "--weights", str(tmp_path / "vote.pt"), "--json")
+    assert json.loads(out.stdout)["roc_auc"] == pytest.approx(voted["roc_auc"])  # the saved graph votes
 
 
 @pytest.mark.parametrize("extra, message", [

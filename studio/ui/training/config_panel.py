@@ -265,6 +265,10 @@ class ConfigPanel(QScrollArea):
         form.addRow("Histograms every", self.histogram_every)
         form.addRow("TensorBoard", self.tensorboard)
         form.addRow("Compile", self.compile)
+        self.qat = self._combo("training", "qat", [("off", "off"), ("int8 (Linear layers, torchao)", "int8")])
+        self.qat.setToolTip("Quantization-aware training: Linear layers train through int8 fake quantization "
+                            "(torchao); the run also saves final_int8.pt")
+        form.addRow("Quantization-aware", self.qat)
         return box
 
     def _distillation_group(self) -> QGroupBox:

@@ -40,6 +40,7 @@ from studio.ui import dialogs
 from studio.ui.training.config_panel import ConfigPanel
 from studio.ui.training.controller import TrainingController
 from studio.ui.training.dashboard import Dashboard
+from studio.ui.training.ensemble_runs import EnsembleFromRuns, ensemble_source
 from studio.ui.training.message_line import MessageLine
 from studio.ui.training.result_tabs import ResultTabs
 from studio.ui.training.run_header import RunHeader
@@ -95,6 +96,9 @@ class TrainingDock(QDockWidget):
         self._flagged: dict = {}
         self.tabs.confusion.cell_clicked.connect(self._explain_cell)
         self.tabs.sweep_view.open_run.connect(self._open_trial)
+        self.ensembles = EnsembleFromRuns(  # the Runs table's menu: runs picked there become an ensemble project
+            self.tabs.runs_table, lambda: self.records, lambda: self.path.parent if self.path is not None else None,
+            self)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         for i, (widget, stretch) in enumerate(((self.panel, 0), (self.dashboard, 3), (self.tabs, 2))):
             self.splitter.addWidget(widget)
@@ -163,6 +167,7 @@ class TrainingDock(QDockWidget):
         self._update_buttons()
         if opened:
             self._show_saved_runs()
+            self._offer_ensemble()
 
     def _show_saved_runs(self) -> None:
         """List the project's runs found on disk; offer the newest finished one's weights."""
@@ -175,6 +180,14 @@ class TrainingDock(QDockWidget):
                              f"(the Runs tab lists them)")
         if last is not None:
             self.run_ended.emit(last)
+
+    def _offer_ensemble(self) -> None:
+        """An ensemble made from runs (`ensemble_runs`): the Test tab evaluates it beside its members."""
+        found = ensemble_source(self.project, self.path)
+        if found is not None:
+            weights, members = found
+            self.tabs.test_view.set_source(self.project, weights, self.path.parent, members)
+            self.tabs.bring_up(self.tabs.test_view)
 
     @Slot(object)
     def _open_trial(self, folder) -> None:

@@ -39,10 +39,16 @@ COLUMNS = ("Class", "Precision", "Recall", "F1", "Support", "AUC")
 _IDLE = "Train a network (or open a project with a finished run), then press Evaluate."
 
 
-def _evaluate(project, weights: Path, root: Path | None, progress) -> dict[str, Any]:
-    """The job: the figures of `weights` (runs in the worker thread, on a copy of the project)."""
+def _evaluate(project, weights: Path, root: Path | None, members: list[Member], progress) -> dict[str, Any]:
+    """The job: the figures of `weights` (runs in the worker thread, on a copy of the project).
+
+    An ensemble's `members` are evaluated too, and their headline figures go under "members".
+    """
     progress("evaluating", 0.0)
-    return evaluate([Member(project, weights, root)])
+    result = evaluate([Member(project, weights, root)])
+    if len(members) > 1:
+        result["members"] = evaluate(members)["members"]
+    return result
 
 
 KINDS = {"ROC curves": ("roc", "fpr", "tpr", "false positive rate", "true positive rate"),
@@ -104,6 +110,7 @@ class EvaluateView(QWidget):
         self.project = None
         self.weights: Path | None = None
         self.root: Path | None = None
+        self.members: list[Member] = []
         self.result: dict[str, Any] | None = None
         self.job: BackgroundJob | None = None
         layout = QVBoxLayout(self)
@@ -135,9 +142,13 @@ class EvaluateView(QWidget):
         """Whether figures are being computed."""
         return self.job is not None and self.job.running
 
-    def set_source(self, project, weights: str | Path | None, root: Path | None) -> None:
-        """The weights the Evaluate button evaluates (None: nothing to evaluate); clears old figures."""
-        self.project, self.root = project, root
+    def set_source(self, project, weights: str | Path | None, root: Path | None,
+                   members: list[Member] | None = None) -> None:
+        """The weights the Evaluate button evaluates (None: nothing to evaluate); clears old figures.
+
+        `members`: an ensemble's members, evaluated beside it (`studio.ui.training.ensemble_runs`).
+        """
+        self.project, self.root, self.members = project, root, list(members or [])
         self.weights = Path(weights) if weights else None
         self.result = None
         self.table.setRowCount(0)
@@ -150,7 +161,8 @@ class EvaluateView(QWidget):
         if self.project is None or self.weights is None or self.busy:
             return False
         copy = io.from_dict(io.to_dict(self.project), "the project")  # the worker never shares the document
-        self.job = BackgroundJob(partial(_evaluate, copy, self.weights, self.root), self)
+        members = [Member(io.from_dict(io.to_dict(m.project), "a member"), m.weights, m.root) for m in self.members]
+        self.job = BackgroundJob(partial(_evaluate, copy, self.weights, self.root, members), self)
         self.job.thread.finished.connect(self._job_ended)  # queued: after the job has marked itself ended
         self.job.start()
         self._update()
@@ -207,7 +219,7 @@ def headline_text(result: dict[str, Any], source: str) -> str:
     if _per_class(result):
         auc = result.get("roc_auc")
         figures = f"<b>Accuracy {result['accuracy']:.4f}</b> · macro F1 {result['macro_f1']:.4f}"
-        return figures + (f" · AUC {auc:.4f}" if auc is not None else "") + f"<br>{where}"
+        return figures + (f" · AUC {auc:.4f}" if auc is not None else "") + f"<br>{where}" + _members(result)
     figures = " · ".join(f"{k.upper() if k != 'r2' else 'R²'} {v:.4g}" for k, v in result.items()
                          if isinstance(v, float))
     return f"<b>{figures}</b><br>{where}"
@@ -230,6 +242,13 @@ class FiguresTable(ClassTable):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignVCenter
                                       | (Qt.AlignmentFlag.AlignLeft if col == 0 else Qt.AlignmentFlag.AlignRight))
                 self.setItem(row, col, item)
+
+
+def _members(result: dict[str, Any]) -> str:
+    """An ensemble's members' accuracies, one line (empty for a single network)."""
+    members = result.get("members") or []
+    return ("<br>Members: " + " · ".join(f"{Path(m['weights']).parent.name} {m['accuracy']:.4f}" for m in members)
+            if members and all("accuracy" in m for m in members) else "")
 
 
 def _swatch(colour: QColor) -> QIcon:

@@ -1,0 +1,107 @@
+"""An ensemble of runs picked in the Runs tab, made into a project of its own.
+
+Select two or more finished runs in the Runs tab (Ctrl-click), right-click,
+"Make an Ensemble of the Selected Runs…": each run's own project copy and
+``final.pt`` become a member (`studio.train.ensemble.build_ensemble`, as
+``studio evaluate --save-ensemble`` does), the ensemble is written where the
+user says (its weights beside it) and `EnsembleFromRuns.built` asks the window
+to open it. The ensemble project remembers its weights and its members in
+``metadata["ensemble"]`` (`ensemble_source` reads them back), so the dock's
+Test tab evaluates the ensemble beside its members whenever it is opened.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtGui import QAction
+
+from studio.errors import StudioError
+from studio.train.evaluate import Member
+from studio.train.run_copy import load_run_project
+from studio.ui import dialogs
+from studio.ui.training.runs import RunRecord, RunsTable
+
+
+class EnsembleFromRuns(QObject):
+    """The Runs table's "Make an Ensemble…" action (see the module docstring).
+
+    Signals:
+        built(Path): the ensemble project file just written.
+    """
+
+    built = Signal(object)
+
+    def __init__(self, table: RunsTable, records: Callable[[], list[RunRecord]],
+                 root: Callable[[], Path | None], parent: QObject | None = None):
+        super().__init__(parent)
+        self.table, self.records, self.root = table, records, root
+        self.action = QAction("Make an Ensemble of the Selected Runs…", table)
+        self.action.setToolTip("Average the probabilities of two or more finished runs, as a new project")
+        self.action.triggered.connect(self.make)
+        table.addAction(self.action)
+        table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        table.itemSelectionChanged.connect(self._update)
+        self._update()
+
+    def selected(self) -> list[RunRecord]:
+        """The selected runs that left final weights, in table order."""
+        records = self.records()
+        rows = sorted({index.row() for index in self.table.selectedIndexes()})
+        return [records[r] for r in rows if r < len(records) and (records[r].out_dir / "final.pt").is_file()]
+
+    @Slot()
+    def _update(self) -> None:
+        self.action.setEnabled(len(self.selected()) >= 2)
+
+    @Slot()
+    def make(self) -> Path | None:
+        """Asks where to write the ensemble of the selected runs, writes it and sends `built`; its path."""
+        runs = self.selected()
+        if len(runs) < 2:
+            return None
+        name = "ensemble-" + "-".join(str(r.number) for r in runs)
+        path = dialogs.ask_save_path(self.table.window(), str(runs[0].out_dir.parent / f"{name}.json"))
+        if path is None:
+            return None
+        try:
+            write_ensemble(runs, Path(path), self.root())
+        except StudioError as exc:
+            dialogs.show_error(self.table.window(), "Cannot make the ensemble", str(exc))
+            return None
+        self.built.emit(Path(path))
+        return Path(path)
+
+
+def write_ensemble(runs: list[RunRecord], path: Path, root: Path | None) -> Path:
+    """The ensemble of `runs` (their project copies and final.pt) written to `path`, weights beside it.
+
+    Raises:
+        StudioError: a run without its project copy, or runs that do not fit together.
+    """
+    from studio.train.ensemble import build_ensemble, save_ensemble
+
+    members = [Member(load_run_project(r.out_dir), r.out_dir / "final.pt", root) for r in runs]
+    project, weights = build_ensemble(members, path.stem)
+    project.metadata["ensemble"] = {
+        "weights": path.with_suffix(".pt").name,
+        "members": [{"run": str(r.out_dir), "label": r.label, "root": str(root) if root else None} for r in runs]}
+    return save_ensemble(project, weights, path)
+
+
+def ensemble_source(project: Any, path: Path | None) -> tuple[Path, list[Member]] | None:
+    """An ensemble project's weights and members (from ``metadata["ensemble"]``); None for other projects.
+
+    The members are [] when a member's run was moved or deleted: the ensemble then evaluates alone.
+    """
+    found = (getattr(project, "metadata", None) or {}).get("ensemble")
+    if path is None or not isinstance(found, dict) or not isinstance(found.get("weights"), str):
+        return None
+    try:
+        members = [Member(load_run_project(m["run"]), Path(m["run"]) / "final.pt",
+                          Path(m["root"]) if m.get("root") else None) for m in found.get("members", [])]
+    except (StudioError, KeyError, TypeError):
+        members = []
+    return Path(path).parent / found["weights"], members
