@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pyqtgraph as pg
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QWheelEvent
+from PySide6.QtGui import QColor, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from studio.train import BatchEnded, EpochEnded
@@ -145,3 +146,21 @@ def test_the_plots_take_turns_to_draw_new_points(qtbot):
     drawn = count()
     assert sum(drawn.values()) == 1, drawn  # one plot's repaint at a time
     qtbot.waitUntil(lambda: count() == {"train_loss": 1, "lr": 1, "speed": 1}, timeout=2000)
+
+
+def test_the_legend_is_redrawn_in_the_new_themes_text_colour(qtbot):
+    from studio.ui import theme
+
+    app = QApplication.instance()
+    theme.apply(app, "light")
+    try:
+        board = _shown_board(qtbot)
+        board.add_epoch(1, EpochEnded(epoch=1, metrics={"train_loss": 1.0, "val_loss": 1.2}))
+        board.flush()
+        theme.apply(app, "dark")
+        qtbot.waitUntil(lambda: board.palette().color(board.palette().ColorRole.Text).lightness() > 128)
+        qtbot.wait(50)
+        colours = [re.search(r"color:(#[0-9a-fA-F]{6})", label.item.toHtml()) for _, label in board.legend.items]
+        assert colours and all(c and QColor(c.group(1)).lightness() > 128 for c in colours), colours
+    finally:
+        theme.apply(app, "light")

@@ -291,6 +291,8 @@ class Dashboard(QWidget):
             axis_label = plot.getAxis("bottom").label
             axis_label.setDefaultTextColor(sub)
         self.legend.setLabelTextColor(text)
+        for _, label in self.legend.items:  # pyqtgraph 0.14 stores the colour but draws the old one until set again
+            label.setText(label.text)
         fill = QColor(base)
         fill.setAlphaF(0.8)
         self.legend.setBrush(pg.mkBrush(fill))
