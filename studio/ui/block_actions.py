@@ -1,7 +1,6 @@
 """The main window's block actions: find a node, expand a block in place or collapse it back, ungroup, flat view.
 
-`BlockActionsMixin` (mixed into `MainWindow`) makes the actions and their
-slots; the edits themselves are the editor's (`Editor.expand_block`,
+`BlockCommands` (`MainWindow.blocks`) holds the actions' slots; the edits themselves are the editor's (`Editor.expand_block`,
 `collapse_block_back`, `ungroup_block`), so each is one undo step.
 
     Find Layer…                 Ctrl+F        popup over the canvas; Enter opens the blocks on the way
@@ -13,7 +12,7 @@ slots; the edits themselves are the editor's (`Editor.expand_block`,
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, Slot
+from PySide6.QtCore import QObject, QPoint, Slot
 
 from studio.catalog import BLOCK_TYPE
 from studio.errors import StudioError
@@ -21,83 +20,86 @@ from studio.ui.finder import NodeFinder
 from studio.ui.flat_view import FlatView
 
 
-class BlockActionsMixin:
-    """Needs `editor`, `view`, `commands`, `status` and the `act_` actions of `window_actions` from the window."""
+class BlockCommands(QObject):
+    """The block commands of `window` (its `editor`, `view`, `commands`, `status` and `act_` actions)."""
 
-    finder: NodeFinder | None = None
-    flat_view: FlatView | None = None
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.finder: NodeFinder | None = None
+        self.flat_view: FlatView | None = None
 
-    def block_menu_actions(self, node_id: str) -> list:
+    def menu_actions(self, node_id: str) -> list:
         """The block actions that apply to the node `node_id` of the canvas's context menu."""
-        node = self.editor.network.nodes.get(node_id)
+        node = self.window.editor.network.nodes.get(node_id)
         actions = []
         if node is not None and node.type == BLOCK_TYPE:
-            self.act_expand.setText("E&xpand Block in Place")
-            actions += [self.act_expand, self.act_ungroup]
-        if self.editor.group_of(node_id) is not None:
-            actions.append(self.act_collapse_back)
+            self.window.act_expand.setText("E&xpand Block in Place")
+            actions += [self.window.act_expand, self.window.act_ungroup]
+        if self.window.editor.group_of(node_id) is not None:
+            actions.append(self.window.act_collapse_back)
         return actions
 
     def _block_node(self) -> str | None:
         """The selected Block node, or the selected layer of an expanded block."""
-        ids = self.commands.selected()
+        ids = self.window.commands.selected()
         if len(ids) == 1:
             return ids[0]
-        inside = [i for i in ids if self.editor.group_of(i) is not None]
+        inside = [i for i in ids if self.window.editor.group_of(i) is not None]
         return inside[0] if inside else None
 
     @Slot()
     def toggle_expanded(self) -> None:
         """Expands the selected Block node in place, or collapses the expanded block of the selection back."""
-        nid = self._block_node() if self.editor else None
+        nid = self._block_node() if self.window.editor else None
         if nid is None:
-            self.status("select a block (or a layer of an expanded block) first")
-        elif self.editor.network.nodes[nid].type == BLOCK_TYPE:
-            self.editor.expand_block(nid)
+            self.window.status("select a block (or a layer of an expanded block) first")
+        elif self.window.editor.network.nodes[nid].type == BLOCK_TYPE:
+            self.window.editor.expand_block(nid)
         else:
-            self.editor.collapse_block_back(nid)
+            self.window.editor.collapse_block_back(nid)
 
     @Slot()
     def collapse_back_selected(self) -> None:
         """Puts back the expanded block that the selection belongs to."""
-        nid = self._block_node() if self.editor else None
+        nid = self._block_node() if self.window.editor else None
         if nid is not None:
-            self.editor.collapse_block_back(nid)
+            self.window.editor.collapse_block_back(nid)
 
     @Slot()
     def ungroup_selected(self) -> None:
         """Replaces the selected Block node by its layers (undoable)."""
-        nid = self._block_node() if self.editor else None
-        if nid is None or self.editor.network.nodes[nid].type != BLOCK_TYPE:
-            self.status("select a block to ungroup first")
+        nid = self._block_node() if self.window.editor else None
+        if nid is None or self.window.editor.network.nodes[nid].type != BLOCK_TYPE:
+            self.window.status("select a block to ungroup first")
             return
-        self.editor.ungroup_block(nid)
+        self.window.editor.ungroup_block(nid)
 
     @Slot()
     def open_finder(self) -> None:
         """Opens the find popup at the top of the canvas."""
-        if self.view is None:
+        if self.window.view is None:
             return
-        self.finder = NodeFinder(self.editor.project, self)
+        self.finder = NodeFinder(self.window.editor.project, self.window)
         self.finder.chosen.connect(self._found)
-        vp = self.view.viewport()
+        vp = self.window.view.viewport()
         self.finder.popup(vp.mapToGlobal(QPoint(max(0, (vp.width() - self.finder.width()) // 2), 8)))
 
     def _found(self, found) -> None:
-        if self.editor is None:
+        if self.window.editor is None:
             return
-        self.editor.show_levels(found.levels)
-        self.commands.focus_node(found.node_id)
-        self.view.setFocus()
+        self.window.editor.show_levels(found.levels)
+        self.window.commands.focus_node(found.node_id)
+        self.window.view.setFocus()
 
     @Slot()
     def open_flat_view(self) -> None:
         """Opens a read-only window with the top network's every block opened."""
-        if self.editor is None:
+        if self.window.editor is None:
             return
         try:
-            self.flat_view = FlatView(self.editor.project, self.editor.levels[0][1], self)
+            self.flat_view = FlatView(self.window.editor.project, self.window.editor.levels[0][1], self.window)
         except StudioError as e:
-            self.status(f"flat view: {e}")
+            self.window.status(f"flat view: {e}")
             return
         self.flat_view.show()

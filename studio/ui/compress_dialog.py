@@ -214,7 +214,7 @@ def open_compress_dialog(window) -> CompressDialog | None:
 
     path = window.path
     folder = path.absolute().parent if path else Path.home()
-    dlg = CompressDialog(window.editor.project, folder, window.weights_choices(),
+    dlg = CompressDialog(window.editor.project, folder, window.files.weights_choices(),
                          lambda p: window.open_path(p), preset=bool(path and is_preset(path)), parent=window)
     dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dlg.open()

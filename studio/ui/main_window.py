@@ -4,7 +4,8 @@ It shows at most one open project (`editor`, an `Editor`); its file, unsaved
 state, saving, autosave and recovery belong to `document` (`ui/document.py`),
 the canvas commands to `commands` (`ui/canvas_commands.py`), the actions and
 menus are tables (`ui/window_actions.py`). Export, import, weights and
-freezing come from `ModelFilesMixin`, block commands from `BlockActionsMixin`.
+freezing belong to `files` (`ui/model_files.py`), block commands to `blocks`
+(`ui/block_actions.py`).
 Undo and Redo follow the open project's stack through one `QUndoGroup`, so
 closing a project never leaves them on a deleted stack; closing hands the
 training dock None (nothing to train, nothing stale on show).
@@ -22,12 +23,12 @@ from studio.graph import Project
 from studio.presets import presets_dir
 from studio.ui import code_trust, dialogs, dock_sizes, freeze, theme
 from studio.ui.canvas_commands import CanvasCommands
-from studio.ui.block_actions import BlockActionsMixin
+from studio.ui.block_actions import BlockCommands
 from studio.ui.breadcrumb import Breadcrumb
 from studio.ui.document import Document
 from studio.ui.editor import Editor
 from studio.ui.inspector import Inspector
-from studio.ui.model_files import ModelFilesMixin
+from studio.ui.model_files import ModelFiles
 from studio.ui.palette import Palette
 from studio.ui.problems import ProblemsList
 from studio.ui.start_page import StartPage, add_recent, settings
@@ -40,7 +41,7 @@ from studio.ui.view import EditorView
 from studio.ui.window_actions import MENUS, add_menu, make_actions, make_theme_actions, make_undo_actions
 
 
-class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
+class MainWindow(QMainWindow):
     """The app's window (see the module docstring)."""
 
     def __init__(self):
@@ -48,13 +49,15 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
         self.editor: Editor | None = None
         self.view: EditorView | None = None
         self.inspector: Inspector | None = None
-        self.document = Document(self, self.place_weights, self._training_allows_close)
+        self.frozen: set[str] = set()  # ids of the frozen nodes on show
+        self.files = ModelFiles(self)
+        self.blocks = BlockCommands(self)
+        self.document = Document(self, self.files.place_weights, self._training_allows_close)
         self.document.changed.connect(self._update_title)
         self.document.saved.connect(self._saved)
         self.document.message.connect(self.status)
         self.autosave = self.document.autosave
         self.commands = CanvasCommands(self)
-        self._init_model_files()
         self.resize(1360, 860)
         self.stack = QStackedWidget()
         self.setCentralWidget(self.stack)
@@ -165,7 +168,7 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
         self.view = EditorView(self.editor)
         self.view.quick_add_requested.connect(self.commands.quick_add_at)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.view.customContextMenuRequested.connect(self._canvas_menu)
+        self.view.customContextMenuRequested.connect(self.files.show_node_menu)
         self._area_layout.addWidget(self.view, 1)
         if self.inspector is None:
             self.inspector = Inspector(self.editor)
@@ -195,7 +198,7 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
 
     def _drop_project(self) -> None:
         """Lets go of the open project's editor and view (deleted later, once Qt is done with them)."""
-        self.last_run_weights = self.memory_weights = None
+        self.files.forget()
         self.frozen = set()
         if self.editor is None:
             return
@@ -278,7 +281,7 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
     @Slot(object, object)
     def _saved(self, path: Path, weights: Path | None) -> None:
         if weights is not None:
-            self.memory_weights = None
+            self.files.memory_weights = None
             self.status(f"saved the imported weights to {weights}")
         self.training_dock.set_project(self.editor.project, path, self.editor)  # runs go beside the file
         self.start_page.refresh_recent()
@@ -302,7 +305,7 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
         if not self.maybe_keep_work():
             event.ignore()
             return
-        self.wait_for_jobs()
+        self.files.wait_for_jobs()
         self.document.stop()
         event.accept()
 
@@ -378,7 +381,7 @@ class MainWindow(BlockActionsMixin, ModelFilesMixin, QMainWindow):
         """A finished run's weights become the export dialog's "last run" choice."""
         weights = getattr(event, "final_weights", None)
         if isinstance(event, RunFinished) and weights:
-            self.set_last_run_weights(Path(weights))
+            self.files.set_last_run_weights(Path(weights))
 
     @Slot(bool)
     def _training_running(self, running: bool) -> None:

@@ -1,8 +1,8 @@
-"""The main window's export, import, weights and freezing commands (a mixin of `MainWindow`).
+"""The main window's export, import, weights and freezing commands (`MainWindow.files`).
 
 Kept apart from `main_window` so that module stays about the window itself.
-`MainWindow` provides `editor`, `view`, `path`, `act_freeze`, `act_rename`,
-... and `status`; this mixin adds:
+`ModelFiles` works on the window's `editor`, `view`, `path`, `frozen` (the
+frozen nodes on show) and `act_` actions, and reports through its `status`:
 
 - Freeze / Unfreeze (`toggle_frozen`, the canvas's `node_menu`);
 - Export… (`open_export_dialog`, `weights_choices`, `set_last_run_weights`
@@ -10,7 +10,7 @@ Kept apart from `main_window` so that module stays about the window itself.
 - Import PyTorch module… (`open_import_dialog`, `open_imported`): the result
   opens as a new unsaved project; its weights stay in `memory_weights` until
   the first save writes them beside the project file (`place_weights`,
-  called by `MainWindow._save_to`) and names them in
+  called by the window's `Document` before it saves) and names them in
   ``training["init_weights"]``;
 - Load weights… (`load_weights_dialog`, `load_weights_from`): shows the
   report and, if accepted, sets ``training["init_weights"]`` (undoable).
@@ -21,7 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from PySide6.QtCore import QPoint, Qt, Slot
+from PySide6.QtCore import QObject, QPoint, Qt, Slot
 from PySide6.QtWidgets import QMenu
 
 from studio.compile import compile_network
@@ -35,68 +35,74 @@ from studio.ui.import_dialog import ImportDialog
 from studio.ui.weights import WeightsReportDialog, resolve_init, stored_path, weights_file_for
 
 
-class ModelFilesMixin:
-    """Export, import, weights and freezing for `MainWindow` (see the module docstring)."""
+class ModelFiles(QObject):
+    """Export, import, weights and freezing for `window` (see the module docstring)."""
 
-    def _init_model_files(self) -> None:
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
         self.last_run_weights: Path | None = None   # set by the training dock after a run
         self.memory_weights: dict | None = None     # an imported module's weights, until saved
         self.export_dialog: ExportDialog | None = None
         self.import_dialog: ImportDialog | None = None
         self.weights_dialog: WeightsReportDialog | None = None
         self._weights_path: Path | None = None
-        self.frozen: set[str] = set()               # ids of the frozen nodes on show
+
+    def forget(self) -> None:
+        """The project closed: its run's and its import's weights are no longer on offer."""
+        self.last_run_weights = self.memory_weights = None
 
     def wait_for_jobs(self) -> None:
         """Blocks until a running export, import, preview, profile or lr finder has ended (none stops half-way)."""
         for dlg in (self.export_dialog, self.import_dialog):
             if dlg is not None:
                 dlg.wait()
-        if self.inspector is not None:
-            self.inspector.wait_for_jobs()
-        self.summary.profile.wait()
-        self.training_dock.panel.wait_for_jobs()
+        if self.window.inspector is not None:
+            self.window.inspector.wait_for_jobs()
+        self.window.summary.profile.wait()
+        self.window.training_dock.panel.wait_for_jobs()
 
     # --- freezing ----------------------------------------------------------------------------------
     @Slot()
     def toggle_frozen(self) -> None:
         """Freezes the selected nodes, or unfreezes them when all are frozen (undoable)."""
-        if self.editor:
-            self.status(freeze.toggle(self.editor, self.commands.selected()))
+        if self.window.editor:
+            self.window.status(freeze.toggle(self.window.editor, self.window.commands.selected()))
 
     def node_menu(self, pos: QPoint) -> QMenu | None:
         """The context menu for the node at viewport position `pos` (selecting it), or None off nodes."""
-        if self.view is None:
+        if self.window.view is None:
             return None
-        nid = self.editor.scene.node_at(self.view.mapToScene(pos))
+        nid = self.window.editor.scene.node_at(self.window.view.mapToScene(pos))
         if nid is None:
             return None
-        if nid not in self.commands.selected():
-            self.editor.scene.select_nodes([nid])
-        ids = self.commands.selected()
-        all_frozen = all(i in self.frozen for i in ids)
-        menu = QMenu(self)
-        what = self.editor.network.nodes[nid].name if len(ids) == 1 else f"{len(ids)} Nodes"
-        self.act_freeze.setText(f"{'Unfreeze' if all_frozen else 'Freeze'} {what}")
-        menu.addAction(self.act_freeze)
+        if nid not in self.window.commands.selected():
+            self.window.editor.scene.select_nodes([nid])
+        ids = self.window.commands.selected()
+        all_frozen = all(i in self.window.frozen for i in ids)
+        menu = QMenu(self.window)
+        what = self.window.editor.network.nodes[nid].name if len(ids) == 1 else f"{len(ids)} Nodes"
+        self.window.act_freeze.setText(f"{'Unfreeze' if all_frozen else 'Freeze'} {what}")
+        menu.addAction(self.window.act_freeze)
         menu.addSeparator()
-        for a in (self.act_rename, self.act_duplicate, self.act_delete, None, self.act_collapse,
-                  *self.block_menu_actions(nid)):
+        for a in (self.window.act_rename, self.window.act_duplicate, self.window.act_delete, None, self.window.act_collapse,
+                  *self.window.blocks.menu_actions(nid)):
             menu.addSeparator() if a is None else menu.addAction(a)
         menu.aboutToHide.connect(self._menu_hidden)
         return menu
 
     @Slot(QPoint)
-    def _canvas_menu(self, pos: QPoint) -> None:
+    def show_node_menu(self, pos: QPoint) -> None:
+        """Pops up `node_menu` at viewport position `pos` (the canvas's context-menu request)."""
         menu = self.node_menu(pos)
         if menu is not None:
             menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            menu.popup(self.view.viewport().mapToGlobal(pos))
+            menu.popup(self.window.view.viewport().mapToGlobal(pos))
 
     @Slot()
     def _menu_hidden(self) -> None:
-        self.act_freeze.setText("&Freeze / Unfreeze")
-        self.act_expand.setText("E&xpand / Collapse Block")
+        self.window.act_freeze.setText("&Freeze / Unfreeze")
+        self.window.act_expand.setText("E&xpand / Collapse Block")
 
     # --- weights, export, import ---------------------------------------------------------------------
     def set_last_run_weights(self, path: Path | None) -> None:
@@ -106,7 +112,7 @@ class ModelFilesMixin:
     def weights_choices(self) -> list[WeightsChoice]:
         """The weights an export can use, for the open project."""
         choices = [WeightsChoice(FRESH, "Fresh (untrained) weights")]
-        init = resolve_init(self.editor.project, self.path)
+        init = resolve_init(self.window.editor.project, self.window.path)
         if init is not None:
             choices.append(WeightsChoice(PROJECT, f"The project's weights ({init.name})", init))
         elif self.memory_weights is not None:
@@ -118,15 +124,15 @@ class ModelFilesMixin:
         return choices
 
     def _folder(self) -> Path:
-        return self.path.absolute().parent if self.path else Path.home()
+        return self.window.path.absolute().parent if self.window.path else Path.home()
 
     @Slot()
     def open_export_dialog(self) -> ExportDialog | None:
         """Opens the export dialog for the open project."""
-        if self.editor is None:
+        if self.window.editor is None:
             return None
-        dlg = ExportDialog(self.editor.project, self._folder(), self.weights_choices(), self)
-        net = self.editor.levels[0][1]
+        dlg = ExportDialog(self.window.editor.project, self._folder(), self.weights_choices(), self.window)
+        net = self.window.editor.levels[0][1]
         dlg.network.setCurrentText(net)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dlg.finished.connect(self._export_closed)
@@ -144,7 +150,7 @@ class ModelFilesMixin:
         if self.import_dialog is not None:
             self.import_dialog.raise_()
             return self.import_dialog
-        dlg = ImportDialog(self.open_imported, self)
+        dlg = ImportDialog(self.open_imported, self.window)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dlg.finished.connect(self._import_closed)
         self.import_dialog = dlg
@@ -157,32 +163,32 @@ class ModelFilesMixin:
 
     def open_imported(self, result) -> bool:
         """Opens an `ImportResult` as a new unsaved project holding its weights; False if the user kept the old one."""
-        if not self.maybe_keep_work():
+        if not self.window.maybe_keep_work():
             return False
         code_trust.remember_imported(result.project)
-        self.set_project(result.project, None, dirty=True)
+        self.window.set_project(result.project, None, dirty=True)
         self.memory_weights = result.state_dict
-        self.status(f"imported {result.project.name}: max difference {result.max_abs_diff:.2g}")
+        self.window.status(f"imported {result.project.name}: max difference {result.max_abs_diff:.2g}")
         return True
 
     @Slot()
     def load_weights_dialog(self) -> None:
         """Asks for a weights file and shows how it fits the network."""
-        if self.editor is None:
+        if self.window.editor is None:
             return
-        path = dialogs.ask_weights_path(self, str(self._folder()))
+        path = dialogs.ask_weights_path(self.window, str(self._folder()))
         if path is not None:
             self.load_weights_from(path)
 
     def load_weights_from(self, path: Path) -> WeightsReportDialog | None:
         """Matches `path` against the network on show and opens the report; None when unreadable."""
-        net = self.editor.levels[0][1]
+        net = self.window.editor.levels[0][1]
         try:
-            report = load_weights(self.editor.project, path, net)
+            report = load_weights(self.window.editor.project, path, net)
         except StudioError as e:
-            dialogs.show_error(self, "Cannot load weights", str(e))
+            dialogs.show_error(self.window, "Cannot load weights", str(e))
             return None
-        dlg = WeightsReportDialog(report, net, self, expected=self._expected_shapes(net))
+        dlg = WeightsReportDialog(report, net, self.window, expected=self._expected_shapes(net))
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dlg.accepted.connect(self._use_loaded_weights)
         dlg.finished.connect(self._weights_closed)
@@ -193,7 +199,7 @@ class ModelFilesMixin:
     def _expected_shapes(self, network: str) -> dict:
         try:
             with torch.device("meta"):
-                state = compile_network(self.editor.project, network).state_dict()
+                state = compile_network(self.window.editor.project, network).state_dict()
             return {k: tuple(v.shape) for k, v in state.items()}
         except Exception:  # only used to show shapes; load_weights already said the network compiles
             return {}
@@ -201,10 +207,10 @@ class ModelFilesMixin:
     @Slot()
     def _use_loaded_weights(self) -> None:
         path = self._weights_path
-        if self.editor is None or path is None:
+        if self.window.editor is None or path is None:
             return
-        if self.editor.set_setting("training", INIT_KEY, stored_path(path, self.path)):
-            self.status(f"the project starts from {path.name} (training, export)")
+        if self.window.editor.set_setting("training", INIT_KEY, stored_path(path, self.window.path)):
+            self.window.status(f"the project starts from {path.name} (training, export)")
 
     @Slot()
     def _weights_closed(self) -> None:
@@ -216,15 +222,15 @@ class ModelFilesMixin:
         Returns the weights file written, if any. These are not undoable edits: they only make the
         saved file name the same weights as before.
         """
-        project = self.editor.project
+        project = self.window.editor.project
         value = project.training.get(INIT_KEY)
         if self.memory_weights is not None and not value:
             target = weights_file_for(path)
             save_weights(self.memory_weights, target)
             project.set_setting("training", INIT_KEY, target.name)
             return target
-        if value and self.path is not None and not Path(value).is_absolute() \
-                and Path(path).absolute().parent != self.path.absolute().parent:
+        if value and self.window.path is not None and not Path(value).is_absolute() \
+                and Path(path).absolute().parent != self.window.path.absolute().parent:
             # a relative path would point elsewhere from the new folder
-            project.set_setting("training", INIT_KEY, stored_path(resolve_init(project, self.path), path))
+            project.set_setting("training", INIT_KEY, stored_path(resolve_init(project, self.window.path), path))
         return None

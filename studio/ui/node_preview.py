@@ -11,7 +11,7 @@ colour, then its red, green and blue channels, its normalisation undone),
 the attention weights of an attention layer (one image
 per head) and the most likely tokens or classes of logits.
 
-The weights are those of the window's last finished run (`last_run_weights`)
+The weights are those of the window's last finished run (`files.last_run_weights`)
 when it has one, else the project's own initial weights or fresh ones; the
 data is resolved against the project file's folder. Both are read from the
 window the section lives in, so the inspector needs no extra wiring.
@@ -213,7 +213,7 @@ class NodePreviewSection(QWidget):
         """The project file's folder and the last run's weights, from the window (None when it has none)."""
         window = self.window()
         path = getattr(getattr(window, "document", None), "path", None)
-        weights = getattr(window, "last_run_weights", None)
+        weights = getattr(getattr(window, "files", None), "last_run_weights", None)
         if weights is not None and not Path(weights).is_file():
             weights = None
         return (Path(path).parent if path else None), weights

@@ -40,7 +40,7 @@ def test_expand_a_block_in_place_then_collapse_it_back_with_the_keys(resnet):
     for name, wanted in (("add", ["Collapse Back into &Block"]),
                          ("conv1", ["E&xpand Block in Place", "&Ungroup Block", "Collapse Back into &Block"])):
         item = ed.scene.nodes[net.by_name(name).id]
-        menu = resnet.node_menu(resnet.view.mapFromScene(item.mapToScene(item.card().center())))
+        menu = resnet.files.node_menu(resnet.view.mapFromScene(item.mapToScene(item.card().center())))
         assert [a.text() for a in menu.actions()][-len(wanted):] == wanted
         menu.deleteLater()
     _select(resnet, "add")
@@ -68,7 +68,7 @@ def test_a_block_expanded_in_place_is_still_expanded_when_the_project_reopens(re
     assert layer1 not in net.nodes and len(ed.scene.frames) == 1 and "layer1" in ed.scene.frames[0].childItems()[0].text()
     assert ed.collapse_block_back(net.by_name("add").id) == layer1  # and it collapses back after the reopening
     assert net.nodes[layer1].type == BLOCK_TYPE and not ed.scene.frames
-    assert ed.undo_stack.count() == 1 and resnet.undo_action.text() == "Undo collapse block layer1 back"
+    assert ed.undo_stack.count() == 1 and resnet.act_undo.text() == "Undo collapse block layer1 back"
     ed.project.check()
 
 
@@ -89,7 +89,7 @@ def test_ungroup_a_block_then_undo(resnet):
 def test_flat_view_shows_every_layer_read_only(resnet):
     before = len(resnet.editor.network.nodes)
     resnet.act_flat.trigger()
-    flat = resnet.flat_view
+    flat = resnet.blocks.flat_view
     try:
         assert flat.isVisible() and len(flat.scene.nodes) == 71
         assert not any(flat.network.nodes[i].type == BLOCK_TYPE for i in flat.scene.nodes)
@@ -103,7 +103,7 @@ def test_find_a_layer_inside_a_block_and_jump_to_it(resnet, qtbot):
     ed = resnet.editor
     resnet.view.setFocus()
     QTest.keyClick(resnet.view, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
-    finder = resnet.finder
+    finder = resnet.blocks.finder
     assert finder.isVisible()
     qtbot.keyClicks(finder.edit, "downsample")
     texts = [finder.list.item(i).text() for i in range(finder.list.count())]

@@ -44,7 +44,7 @@ def test_dragging_a_free_layer_onto_a_wire_splices_it_in_one_undo_step(lenet):
     assert scene._drop_mark is None
     assert old not in net.edges
     assert _wire(lenet, "conv1", name) and _wire(lenet, name, "relu1")
-    assert stack.count() == depth + 1 and lenet.undo_action.text() == f"Undo insert {name} on conv1 → relu1"
+    assert stack.count() == depth + 1 and lenet.act_undo.text() == f"Undo insert {name} on conv1 → relu1"
     net.check()
     stack.undo()
     assert old in net.edges and not net.incoming(nid) and not net.outgoing(nid)
@@ -59,12 +59,12 @@ def test_a_wired_layer_only_moves_unless_shift_detaches_it_first(lenet):
     old = _wire(lenet, "conv1", "relu1")
     wires = set(net.edges)
     _drag_card(lenet, relu3, _over_wire(lenet, old))
-    assert set(net.edges) == wires and lenet.undo_action.text() == "Undo move relu3"
+    assert set(net.edges) == wires and lenet.act_undo.text() == "Undo move relu3"
     old = _wire(lenet, "relu1", "pool1")
     _drag_card(lenet, relu3, _over_wire(lenet, old), Qt.KeyboardModifier.ShiftModifier)
     assert _wire(lenet, "relu1", "relu3") and _wire(lenet, "relu3", "pool1")
     assert _wire(lenet, "fc1", "fc2")  # the chain relu3 left is joined again
     net.check()
-    assert lenet.undo_action.text() == "Undo insert relu3 on relu1 → pool1"
+    assert lenet.act_undo.text() == "Undo insert relu3 on relu1 → pool1"
     editor.undo_stack.undo()
     assert set(net.edges) == wires

@@ -40,9 +40,9 @@ def test_runs_picked_in_the_runs_tab_make_an_ensemble_that_opens_and_evaluates_b
     assert window.open_path(two_runs)
     dock = window.training_dock
     dock.raise_()  # the user brings the Training dock forward (it shares its place with the Summary)
-    dock.tabs.setCurrentWidget(dock.runs_table)
-    qtbot.waitUntil(lambda: dock.runs_table.height() > 50)
-    table, action = dock.runs_table, dock.ensembles.action
+    dock.tabs.setCurrentWidget(dock.tabs.runs_table)
+    qtbot.waitUntil(lambda: dock.tabs.runs_table.height() > 50)
+    table, action = dock.tabs.runs_table, dock.ensembles.action
     assert table.rowCount() == 2 and action in table.actions()
     _pick(qtbot, table, [0])
     assert not action.isEnabled()  # one run is no ensemble
@@ -57,7 +57,7 @@ def test_runs_picked_in_the_runs_tab_make_an_ensemble_that_opens_and_evaluates_b
     assert window.path == target and (two_runs.parent / "both.pt").is_file()
     ensemble = window.editor.project
     assert [n.type for n in ensemble.network().iter_nodes()].count("Block") == 2
-    view = dock.test_view
+    view = dock.tabs.test_view
     qtbot.waitUntil(lambda: view.evaluate_button.height() > 0)
     assert dock.tabs.currentWidget() is view and view.weights == two_runs.parent / "both.pt"
     with qtbot.waitSignal(view.evaluated, timeout=LONG) as blocker:
@@ -82,7 +82,7 @@ def test_reopening_an_ensemble_offers_it_again_and_one_without_its_runs_evaluate
     path = two_runs.parent / "pair.json"
     write_ensemble(records, path, two_runs.parent)
     assert window.open_path(path)
-    view = window.training_dock.test_view
+    view = window.training_dock.tabs.test_view
     assert view.weights == path.with_suffix(".pt") and len(view.members) == 2
     (records[1].out_dir / "project.json").unlink()
     weights, members = ensemble_source(io.load(path), path)

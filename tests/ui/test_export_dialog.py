@@ -33,14 +33,14 @@ def run_export(qtbot, dlg, fmt: str, target: Path):
 
 def close(qtbot, window, dlg) -> None:
     qtbot.mouseClick(dlg.close_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.export_dialog is None)
+    qtbot.waitUntil(lambda: window.files.export_dialog is None)
 
 
 def test_export_torchscript_and_state_dict(lenet, tmp_path, qtbot):
     before = project_io.to_dict(lenet.editor.project)
     assert lenet.act_export.shortcut().toString() == "Ctrl+E"
     lenet.act_export.trigger()
-    dlg = lenet.export_dialog
+    dlg = lenet.files.export_dialog
     assert dlg is not None and dlg.isVisible()
     assert not dlg.network.isVisible()  # one network: no choice to make
     assert dlg.weights_kinds() == [FRESH, FILE]
@@ -85,7 +85,7 @@ def _unwritable_folder(tmp_path: Path) -> Path:
 def test_export_to_unwritable_folder_shows_error_and_leaves_nothing(lenet, tmp_path, qtbot):
     folder = _unwritable_folder(tmp_path)
     before = set(os.listdir(folder))
-    dlg = lenet.open_export_dialog()
+    dlg = lenet.files.open_export_dialog()
     try:
         run_export(qtbot, dlg, "torchscript", folder / "lenet_export_test.pt")
     finally:
@@ -138,7 +138,7 @@ def test_freeze_by_shortcut_draws_frozen_counts_and_undoes(lenet, qtbot):
 
     # the context menu offers the opposite for the node under the cursor (and selects it)
     pos = lenet.view.mapFromScene(ed.scene.nodes["fc1"].sceneBoundingRect().center())
-    menu = lenet.node_menu(pos)
+    menu = lenet.files.node_menu(pos)
     try:
         assert ed.scene.selected_node_ids() == ["fc1"]
         assert "Freeze fc1" in [a.text() for a in menu.actions()]
@@ -153,10 +153,10 @@ def test_freeze_by_shortcut_draws_frozen_counts_and_undoes(lenet, qtbot):
     assert isinstance(popup, QMenu) and "Freeze relu1" in [a.text() for a in popup.actions()]
     popup.close()
     ed.scene.select_nodes(["fc1"])
-    lenet.toggle_frozen()
+    lenet.files.toggle_frozen()
     assert frozen_names(ed.project) == ["conv1", "fc1"]
     ed.scene.select_nodes(["conv1", "fc1"])
-    lenet.toggle_frozen()  # all selected frozen: unfreezes them
+    lenet.files.toggle_frozen()  # all selected frozen: unfreezes them
     assert not frozen_names(ed.project) and not item.frozen
 
 
@@ -167,7 +167,7 @@ def test_load_weights_report_sets_init_weights_and_export_uses_them(lenet, tmp_p
     torch.save(state, good)
     monkeypatch.setattr(dialogs, "ask_weights_path", lambda *a: good)
     lenet.act_load_weights.trigger()
-    dlg = lenet.weights_dialog
+    dlg = lenet.files.weights_dialog
     assert dlg is not None and dlg.isVisible()
     assert f"All {len(state)} tensors" in dlg.headline.text()
     assert dlg.counts.text().startswith(f"{len(state)} matched · 0 missing · 0 unexpected · 0 of the wrong shape")
@@ -180,7 +180,7 @@ def test_load_weights_report_sets_init_weights_and_export_uses_them(lenet, tmp_p
     lenet.editor.undo_stack.redo()
 
     # the export dialog now offers the project's weights first, and they are the ones exported
-    export = lenet.open_export_dialog()
+    export = lenet.files.open_export_dialog()
     assert export.weights_kinds()[:2] == [FRESH, PROJECT] and export.weights.currentIndex() == 1
     run_export(qtbot, export, "state_dict", tmp_path / "out.pt")
     assert export.error is None and "untrained" not in export.outcome.text()
@@ -194,7 +194,7 @@ def test_load_weights_report_sets_init_weights_and_export_uses_them(lenet, tmp_p
     bad["extra.bias"] = torch.zeros(2)
     del bad["fc2.bias"]
     torch.save(bad, tmp_path / "bad.pt")
-    dlg = lenet.load_weights_from(tmp_path / "bad.pt")
+    dlg = lenet.files.load_weights_from(tmp_path / "bad.pt")
     assert dlg.state_of("fc1.weight") == "wrong shape" and dlg.state_of("extra.bias") == "unexpected"
     assert dlg.state_of("fc2.bias") == "missing"
     row = next(r for r in range(dlg.table.rowCount()) if dlg.table.item(r, 0).text() == "fc1.weight")
@@ -208,8 +208,8 @@ def test_last_run_weights_are_offered(lenet, tmp_path, qtbot):
     run = tmp_path / "run1" / "final.pt"
     run.parent.mkdir()
     torch.save(compile_network(lenet.editor.project).state_dict(), run)
-    lenet.set_last_run_weights(run)
-    dlg = lenet.open_export_dialog()
+    lenet.files.set_last_run_weights(run)
+    dlg = lenet.files.open_export_dialog()
     assert dlg.weights_kinds() == [FRESH, LAST_RUN, FILE]
     assert dlg.weights.currentText() == "Weights of the last run (run1/final.pt)"
     close(qtbot, lenet, dlg)
@@ -241,7 +241,7 @@ def test_import_module_from_file_opens_new_project(window, tmp_path, qtbot, monk
     source = tmp_path / "small.py"
     source.write_text(SMALL, encoding="utf-8")
     window.act_import.trigger()
-    dlg = window.import_dialog
+    dlg = window.files.import_dialog
     assert dlg is not None and dlg.isVisible()
 
     # a refusal names the operation and opens nothing
@@ -278,10 +278,10 @@ def test_import_module_from_file_opens_new_project(window, tmp_path, qtbot, monk
     assert sorted(n.type for n in net.nodes.values()) == ["Conv2d", "Flatten", "Input", "Linear", "Output", "ReLU"]
     assert window.is_dirty() and window.path is None
     assert "max difference" in dlg.outcome.text() and "6 nodes" in dlg.outcome.text()
-    assert window.memory_weights is not None
-    assert window.weights_choices()[1].kind == PROJECT
+    assert window.files.memory_weights is not None
+    assert window.files.weights_choices()[1].kind == PROJECT
     qtbot.mouseClick(dlg.close_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.import_dialog is None)
+    qtbot.waitUntil(lambda: window.files.import_dialog is None)
 
     # saving writes the weights beside the project and names them in init_weights
     target = tmp_path / "saved" / "small.json"
@@ -289,7 +289,7 @@ def test_import_module_from_file_opens_new_project(window, tmp_path, qtbot, monk
     monkeypatch.setattr(dialogs, "ask_save_path", lambda *a: target)
     assert window.save()
     assert window.editor.project.training["init_weights"] == "small.pt"
-    assert (target.parent / "small.pt").is_file() and window.memory_weights is None
+    assert (target.parent / "small.pt").is_file() and window.files.memory_weights is None
     from studio.export import load_weights
 
     loaded = project_io.load(target)
@@ -310,10 +310,10 @@ def test_several_networks_freeze_one_and_choose_what_to_export(window, qtbot):
         net.connect(fc, "out", y, "in")
     window.set_project(project, None)
     window.editor.scene.select_nodes([n.id for n in window.editor.network.nodes.values() if n.name == "fc"])
-    window.toggle_frozen()
+    window.files.toggle_frozen()
     assert frozen_names(project) == ["gen/fc"]  # not the discriminator's fc
     assert "0 trainable" in window.memory.text()
-    dlg = window.open_export_dialog()
+    dlg = window.files.open_export_dialog()
     assert dlg.network.isVisible() and [dlg.network.itemText(i) for i in range(2)] == ["gen", "disc"]
     assert dlg.path.text().endswith("pair_gen.pt")
     dlg.network.setCurrentIndex(1)

@@ -42,25 +42,25 @@ def test_reopening_a_project_lists_its_runs_and_offers_the_last_weights(window, 
     run = tmp_path / "runs" / "xor-1"
     assert dock.records[0].out_dir == run and dock.records[0].status == "completed"
     assert (run / "test.json").is_file() and "test.json" in dock.summary.text()
-    assert window.last_run_weights == run / "final.pt"
+    assert window.files.last_run_weights == run / "final.pt"
     dock.tabs.setCurrentWidget(dock.tabs.runs_table)
     assert table(dock)[0][1] == "completed" and table(dock)[0][4].endswith("acc")
 
     assert window.open_path(presets_dir() / "lenet5.json")  # another project: none of these runs
-    assert dock.tabs.runs_table.rowCount() == 0 and window.last_run_weights is None
+    assert dock.tabs.runs_table.rowCount() == 0 and window.files.last_run_weights is None
     assert window.open_path(path)
     rows = table(dock)
     assert len(rows) == 1
     label, status, epochs, best, test, folder = rows[0]
     assert (label, status, epochs, folder) == ("run 1", "completed", "1", str(run))
     assert best.endswith("acc") and test.endswith("acc")
-    assert window.last_run_weights == run / "final.pt"
+    assert window.files.last_run_weights == run / "final.pt"
     assert "1 earlier run(s)" in dock.summary.text()
     # The next run follows on, in the same folder.
     qtbot.mouseClick(dock.header.train_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dock.running, timeout=LONG)
     assert [r.out_dir.name for r in dock.records] == ["xor-1", "xor-2"]
-    assert window.last_run_weights == tmp_path / "runs" / "xor-2" / "final.pt"
+    assert window.files.last_run_weights == tmp_path / "runs" / "xor-2" / "final.pt"
 
 
 def test_an_unsaved_projects_runs_go_to_one_per_user_folder(monkeypatch, qapp):
