@@ -43,19 +43,13 @@ def insert_on_wire(network: Network, edge: Edge, type_name: str, params: dict | 
     """
     if edge not in network.edges:
         raise GraphError(f"network '{network.name}' has no such wire: {edge}")
-    a, b = network.node(edge.src).pos, network.node(edge.dst).pos
-    axis = 0 if abs(b[0] - a[0]) >= abs(b[1] - a[1]) else 1
-    _make_room(network, edge, axis)
-    pos = list(a)
-    pos[axis] += STEP[axis]
-    pos[1 - axis] = (a[1 - axis] + b[1 - axis]) / 2
-    nid = network.add_node(type_name, name, params, tuple(pos))
+    nid = network.add_node(type_name, name, params)
     splice(network, edge, nid)
     return nid
 
 
 def splice(network: Network, edge: Edge, node_id: str) -> None:
-    """Puts node `node_id` (one without wires on the ports it uses) on the wire `edge`.
+    """Puts node `node_id` (one without wires on the ports it uses) on the wire `edge`, between its ends.
 
     Raises:
         GraphError: no such wire, the node is one of its ends, it has no input or output, or it would make a cycle.
@@ -66,6 +60,7 @@ def splice(network: Network, edge: Edge, node_id: str) -> None:
     if node_id in (edge.src, edge.dst):
         raise GraphError(f"'{node.name}' is an end of that wire already")
     in_port, out_port = splice_ports(network, node)
+    _place_between(network, edge, node_id)
     network.disconnect(edge)
     network.connect(edge.src, edge.src_port, node_id, in_port)
     network.connect(node_id, out_port, edge.dst, edge.dst_port)
@@ -86,6 +81,17 @@ def detach(network: Network, node_id: str) -> None:
             bridge = Edge(src.src, src.src_port, e.dst, e.dst_port)
             if network.why_not_connect(bridge) is None:
                 network.connect(bridge.src, bridge.src_port, bridge.dst, bridge.dst_port)
+
+
+def _place_between(network: Network, edge: Edge, node_id: str) -> None:
+    """Moves node `node_id` one step after the wire's source, pushing what follows on when it does not fit."""
+    a, b = network.node(edge.src).pos, network.node(edge.dst).pos
+    axis = 0 if abs(b[0] - a[0]) >= abs(b[1] - a[1]) else 1
+    _make_room(network, edge, axis)
+    pos = list(a)
+    pos[axis] += STEP[axis]
+    pos[1 - axis] = (a[1 - axis] + b[1 - axis]) / 2
+    network.move(node_id, tuple(pos))
 
 
 def _make_room(network: Network, edge: Edge, axis: int) -> None:

@@ -47,6 +47,18 @@ def test_splice_makes_room_along_the_flow_and_picks_the_required_input():
     assert set(net.incoming(attn)) == {"query"}
 
 
+def test_a_node_spliced_from_elsewhere_lands_between_the_ends_and_overlaps_nothing():
+    project = lenet()
+    net = project.network()
+    pool1, conv2 = net.by_name("pool1"), net.by_name("conv2")
+    far = net.add_node("LeakyReLU", "leaky", {}, (900.0, 900.0))
+    splice(net, _edge(net, "pool1", "conv2"), far)
+    at = net.node(far).pos
+    axis = 0 if abs(conv2.pos[0] - pool1.pos[0]) >= abs(conv2.pos[1] - pool1.pos[1]) else 1
+    assert pool1.pos[axis] < at[axis] < net.node(conv2.id).pos[axis]
+    assert net.node(conv2.id).pos[axis] - at[axis] >= (132 if axis == 0 else 60)  # conv2 was pushed on
+
+
 def test_input_and_output_nodes_cannot_go_on_a_wire():
     project = lenet()
     net = project.network()
