@@ -5,7 +5,8 @@ Confusion, Per class, Samples, Runs, Layers (per-layer histograms), Explain
 (a confusion cell's samples), Sweep, Test (the finished run's test split)
 and Compare (two runs picked in Runs). A tab hides until its data arrives;
 the first figures of a task are brought to the front rather than the runs
-list. Epochs of a small network can end several times a second, so only the
+list. Which metric opens which tab is the metric registry's to say
+(`studio.train.metric_registry`, ``shown``). Epochs of a small network can end several times a second, so only the
 visible tab is drawn, at most twice a second; the others catch up when shown.
 """
 
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import QTabWidget
 
 from studio.train import EpochEnded
 from studio.train.events import LayersMeasured
+from studio.train.metric_registry import METRICS
 from studio.ui.training.compare import RunComparison
 from studio.ui.training.confusion import ClassTable, ConfusionView
 from studio.ui.training.dashboard import run_colour
@@ -49,6 +51,8 @@ class ResultTabs(QTabWidget):
             self.addTab(view, title)
             self.setTabVisible(self.indexOf(view), view in (self.runs_table, self.sweep_view))
         self.compare.compared.connect(lambda: self.bring_up(self.compare))
+        # the metric registry's places (`Metric.shown`) whose tabs are these; the rest are task views
+        self._places = {"classes": (self.confusion, self.class_table), "samples": (self.samples,)}
         self.task_views = TaskViews(self, before=self.confusion)
         self._latest: EpochEnded | None = None
         self._stale: set[str] = set()
@@ -86,11 +90,12 @@ class ResultTabs(QTabWidget):
         m = e.metrics
         runs_shown = self.currentWidget() is self.runs_table
         appeared = [self.indexOf(self.task_views.view(t)) for t in self.task_views.add_epoch(number, e.epoch, m)]
-        for view, present in ((self.confusion, "val_confusion" in m), (self.class_table, "val_confusion" in m),
-                              (self.samples, bool(m.get("samples")))):
-            if present and not self.isTabVisible(self.indexOf(view)):
-                self.reveal(view)
-                appeared.append(self.indexOf(view))
+        places = {METRICS[k].shown for k, v in m.items() if k in METRICS and _present(v)}
+        for place, views in self._places.items():
+            for view in views if place in places else ():
+                if not self.isTabVisible(self.indexOf(view)):
+                    self.reveal(view)
+                    appeared.append(self.indexOf(view))
         if appeared and runs_shown:  # the first figures of a task: show them rather than the runs list
             other_view = self.task_views.view(OTHER)
             other = self.indexOf(other_view) if other_view is not None else -1
@@ -160,3 +165,8 @@ class ResultTabs(QTabWidget):
             self.samples.show_samples(m["samples"], e.epoch)
         self._stale.discard({self.confusion: "confusion", self.class_table: "classes",
                              self.samples: "samples", self.runs_table: "runs"}.get(current))
+
+
+def _present(value) -> bool:
+    """Whether an epoch's metric holds something to show (an empty list of samples does not)."""
+    return value is not None and not (isinstance(value, (list, tuple, dict)) and not value)
