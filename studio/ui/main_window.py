@@ -50,6 +50,7 @@ class MainWindow(QMainWindow):
         self.view: EditorView | None = None
         self.inspector: Inspector | None = None
         self.frozen: set[str] = set()  # ids of the frozen nodes on show
+        self._flagged: dict = {}  # network -> {node id: "vanishing" | "exploding"}, from the training dock
         self.files = ModelFiles(self)
         self.blocks = BlockCommands(self)
         self.document = Document(self, self.files.place_weights, self._training_allows_close)
@@ -355,7 +356,7 @@ class MainWindow(QMainWindow):
             dock_sizes.fit_bottom(self)
         project = ed.project
         self.frozen = freeze.frozen_ids(project, ed.network)
-        flagged = getattr(self, "_flagged", {}).get(ed.network.name, {})
+        flagged = self._flagged.get(ed.network.name, {})
         for nid, item in ed.scene.nodes.items():
             item.set_frozen(nid in self.frozen)
             item.set_gradient(flagged.get(nid, "ok"))
