@@ -51,10 +51,11 @@ def test_runs_picked_in_the_runs_tab_make_an_ensemble_that_opens_and_evaluates_b
     target = two_runs.parent / "both.json"
     suggested = []
     monkeypatch.setattr(dialogs, "ask_save_path", lambda parent, name: suggested.append(name) or target)
-    action.trigger()
+    action.trigger()  # the ensemble is written in a worker thread, then opens
 
     assert suggested == [str(two_runs.parent / "runs" / "ensemble-1-2.json")]
-    assert window.path == target and (two_runs.parent / "both.pt").is_file()
+    qtbot.waitUntil(lambda: window.path == target, timeout=LONG)
+    assert (two_runs.parent / "both.pt").is_file()
     ensemble = window.editor.project
     assert [n.type for n in ensemble.network().iter_nodes()].count("Block") == 2
     view = dock.tabs.test_view

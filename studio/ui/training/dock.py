@@ -299,6 +299,7 @@ class TrainingDock(QDockWidget):
     def shutdown(self) -> None:
         """Stop any run without asking and wait for it to end (killing it if it does not answer)."""
         self.tabs.sweep_view.shutdown()  # a sweep resumes from its folder later
+        self.ensembles.wait()  # an ensemble being written in its worker thread
         self.panel.wait_for_jobs()  # the augmentation preview and the lr finder run in threads of their own
         self.tabs.test_view.wait()
         self.tabs.explain_view.wait()  # a load or an explanation in its worker thread

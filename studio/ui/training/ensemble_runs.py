@@ -4,8 +4,8 @@ Select two or more finished runs in the Runs tab (Ctrl-click), right-click,
 "Make an Ensemble of the Selected Runs…": each run's own project copy and
 ``final.pt`` become a member (`studio.train.ensemble.build_ensemble`, as
 ``studio evaluate --save-ensemble`` does), the ensemble is written where the
-user says (its weights beside it) and `EnsembleFromRuns.built` asks the window
-to open it. The ensemble project remembers its weights and its members in
+user says (its weights beside it, in a worker thread) and
+`EnsembleFromRuns.built` asks the window to open it. The ensemble project remembers its weights and its members in
 ``metadata["ensemble"]`` (`ensemble_source` reads them back), so the dock's
 Test tab evaluates the ensemble beside its members whenever it is opened.
 """
@@ -22,6 +22,7 @@ from studio.errors import StudioError
 from studio.train.evaluate import Member
 from studio.train.run_copy import load_run_project
 from studio.ui import dialogs
+from studio.ui.background import BackgroundJob
 from studio.ui.training.runs import RunRecord, RunsTable
 
 
@@ -44,6 +45,7 @@ class EnsembleFromRuns(QObject):
         table.addAction(self.action)
         table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         table.itemSelectionChanged.connect(self._update)
+        self.job: BackgroundJob | None = None
         self._update()
 
     def selected(self) -> list[RunRecord]:
@@ -54,29 +56,52 @@ class EnsembleFromRuns(QObject):
 
     @Slot()
     def _update(self) -> None:
-        self.action.setEnabled(len(self.selected()) >= 2)
+        self.action.setEnabled(len(self.selected()) >= 2 and not self.busy)
 
     @Slot()
-    def make(self) -> Path | None:
-        """Asks where to write the ensemble of the selected runs, writes it and sends `built`; its path."""
+    def make(self) -> None:
+        """Asks where to write the ensemble of the selected runs, then writes it in a worker thread;
+        `built` follows when it is written (a message box when it cannot be)."""
         runs = self.selected()
-        if len(runs) < 2:
-            return None
+        if len(runs) < 2 or self.busy:
+            return
         name = "ensemble-" + "-".join(str(r.number) for r in runs)
         path = dialogs.ask_save_path(self.table.window(), str(runs[0].out_dir.parent / f"{name}.json"))
         if path is None:
-            return None
-        try:
-            write_ensemble(runs, Path(path), self.root())
-        except StudioError as exc:
-            dialogs.show_error(self.table.window(), "Cannot make the ensemble", str(exc))
-            return None
-        self.built.emit(Path(path))
-        return Path(path)
+            return
+        root = self.root()
+        self.action.setEnabled(False)
+        # loading every member's weights and writing the ensemble's takes seconds for big networks
+        self.job = BackgroundJob(lambda progress: write_ensemble(runs, Path(path), root), self)
+        self.job.start()
+
+    @property
+    def busy(self) -> bool:
+        """Whether an ensemble is being written."""
+        return self.job is not None and self.job.running
+
+    def wait(self) -> None:
+        """Blocks until an ensemble being written is on disk (closing waits for it)."""
+        if self.job is not None:
+            self.job.wait()
+
+    @Slot(str, float)
+    def job_progress(self, step: str, fraction: float) -> None:
+        pass
+
+    @Slot(object)
+    def job_done(self, path: Path) -> None:
+        self._update()
+        self.built.emit(path)
+
+    @Slot(str)
+    def job_failed(self, message: str) -> None:
+        self._update()
+        dialogs.show_error(self.table.window(), "Cannot make the ensemble", message)
 
 
 def write_ensemble(runs: list[RunRecord], path: Path, root: Path | None) -> Path:
-    """The ensemble of `runs` (their project copies and final.pt) written to `path`, weights beside it.
+    """The ensemble of `runs` (their project copies and final.pt) written to `path` (returned), weights beside it.
 
     Raises:
         StudioError: a run without its project copy, or runs that do not fit together.
@@ -88,7 +113,8 @@ def write_ensemble(runs: list[RunRecord], path: Path, root: Path | None) -> Path
     project.metadata["ensemble"] = {
         "weights": path.with_suffix(".pt").name,
         "members": [{"run": str(r.out_dir), "label": r.label, "root": str(root) if root else None} for r in runs]}
-    return save_ensemble(project, weights, path)
+    save_ensemble(project, weights, path)
+    return path
 
 
 def ensemble_source(project: Any, path: Path | None) -> tuple[Path, list[Member]] | None:
