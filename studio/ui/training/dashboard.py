@@ -28,6 +28,7 @@ from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 from studio.train import BatchEnded, EpochEnded
 from studio.ui.training.axes import SteadyAxes, bounds
+from studio.ui.training.plot_look import colour_legend, colour_plot
 
 # Readable on light and dark backgrounds; a run takes the next one.
 RUN_COLOURS = ("#2f7df6", "#f08c00", "#1e9e5a", "#d6336c", "#8b5cf6", "#0ea5e9", "#a16207", "#64748b")
@@ -283,20 +284,8 @@ class Dashboard(QWidget):
         sub.setAlphaF(0.75)
         self.view.setBackground(base)
         for plot in (self.loss_plot, self.metric_plot, self.lr_plot, self.speed_plot):
-            for name in ("left", "bottom"):
-                axis = plot.getAxis(name)
-                axis.setPen(pg.mkPen(sub))
-                axis.setTextPen(pg.mkPen(sub))
-            self._title(plot, plot.titleLabel.text)
-            axis_label = plot.getAxis("bottom").label
-            axis_label.setDefaultTextColor(sub)
-        self.legend.setLabelTextColor(text)
-        for _, label in self.legend.items:  # pyqtgraph 0.14 stores the colour but draws the old one until set again
-            label.setText(label.text)
-        fill = QColor(base)
-        fill.setAlphaF(0.8)
-        self.legend.setBrush(pg.mkBrush(fill))
-        self.legend.setPen(pg.mkPen(QColor(text.red(), text.green(), text.blue(), 60)))
+            colour_plot(plot, text, sub)
+        colour_legend(self.legend, base, text)
 
     def _title(self, plot: pg.PlotItem, title: str) -> None:
         """Set ``plot``'s title, in the palette's text colour."""

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from studio.train.events import LayersMeasured
 from studio.train.layer_stats import BINS, EXPLODING, VANISHING
+from studio.ui.training.plot_look import colour_plot, legend_text
 
 KINDS = (("weights", "Weights"), ("grads", "Gradients"), ("activations", "Outputs"))
 _FLOOR = 1e-12  # a zero norm drawn on the log axis
@@ -158,11 +159,8 @@ class LayerStatsView(QWidget):
         sub.setAlphaF(0.75)
         self.view.setBackground(base)
         for plot in (self.norm_plot, *self.hist_plots.values()):
-            for name in ("left", "bottom"):
-                plot.getAxis(name).setPen(pg.mkPen(sub))
-                plot.getAxis(name).setTextPen(pg.mkPen(sub))
-            plot.setTitle(plot.titleLabel.text, size="9pt", color=text.name())
-        self.legend.setLabelTextColor(text)
+            colour_plot(plot, text, sub)
+        legend_text(self.legend, text)
         self.legend.setBrush(pg.mkBrush(QColor(base.red(), base.green(), base.blue(), 200)))
         self.total_curve.setPen(pg.mkPen(text, width=1.6))
         self.layer_curve.setPen(pg.mkPen(high, width=1.6))

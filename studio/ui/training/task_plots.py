@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from studio.ui.training.axes import SteadyAxes, bounds
 from studio.ui.training.dashboard import run_colour
+from studio.ui.training.plot_look import colour_legend, colour_plot
 
 STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine)
 MAX_TOKENS_LABELLED = 40  # past this many tokens an axis shows numbers, not words
@@ -110,18 +111,9 @@ class _PlotsWidget(QWidget):
         base, text, sub = self.colours()
         self.view.setBackground(base)
         for plot in self.plots:
-            for name in ("left", "bottom"):
-                axis = plot.getAxis(name)
-                axis.setPen(pg.mkPen(sub))
-                axis.setTextPen(pg.mkPen(sub))
-                axis.label.setDefaultTextColor(sub)
-            plot.titleLabel.setText(plot.titleLabel.text, color=text.name(), size="9pt")
+            colour_plot(plot, text, sub)
             if plot.legend is not None:
-                plot.legend.setLabelTextColor(text)
-                fill = QColor(base)
-                fill.setAlphaF(0.8)
-                plot.legend.setBrush(pg.mkBrush(fill))
-                plot.legend.setPen(pg.mkPen(QColor(text.red(), text.green(), text.blue(), 60)))
+                colour_legend(plot.legend, base, text)
 
     def add(self, run: int, epoch: int, metrics: dict[str, Any]) -> None:
         raise NotImplementedError
