@@ -40,8 +40,9 @@ from studio.train.metrics import denormalised, is_image_shape
 
 METHODS = ("gradcam", "saliency", "integrated_gradients")
 IG_STEPS = 32
-# The heat colour map: dark blue (nothing) through cyan, yellow, to red (most), as positions 0..1.
-COLOURS = np.array([(0.0, 0.0, 0.35), (0.0, 0.55, 1.0), (0.2, 0.95, 0.6), (1.0, 0.9, 0.0), (0.9, 0.1, 0.0)])
+# The heat colour map, "hot": dark red (little) through red and orange to yellow (most), as positions 0..1.
+# No blue or green in it: a blue or green image (sky, grass) must not hide it; see `overlay`.
+COLOURS = np.array([(0.45, 0.0, 0.0), (0.9, 0.1, 0.0), (1.0, 0.55, 0.0), (1.0, 0.95, 0.2)])
 
 
 class ExplainError(StudioError):
@@ -95,7 +96,9 @@ def base_colours(image: np.ndarray) -> np.ndarray:
 
 def overlay(image: np.ndarray, heat: np.ndarray, side: int = 256) -> Image.Image:
     """``image`` (C×H×W in [0, 1]; in colour when RGB) with ``heat`` (H×W in [0, 1]) coloured over it, about ``side`` pixels."""
-    alpha = 0.25 + 0.6 * heat[..., None]  # where the network looked shows most, the image stays readable
+    # Transparent where the network did not look: the image shows as it is there (a tinted
+    # background hid blue images), and the heat's own colours mark where it looked.
+    alpha = 0.85 * heat[..., None]
     rgb = (1 - alpha) * base_colours(image) + alpha * colour(heat)
     picture = Image.fromarray((np.clip(rgb, 0.0, 1.0) * 255 + 0.5).astype(np.uint8), "RGB")
     scale = max(1, round(side / max(heat.shape)))
