@@ -146,6 +146,12 @@ class Project:
         """The ports of a Block node: those of its definition."""
         return self.block(node.params.get("block", "")).ports()
 
+    def any_network(self, name: str) -> Network:
+        """The top-level network called `name`, else the network of the block definition called `name`."""
+        if name in self.networks or name not in self.blocks:
+            return self.network(name)
+        return self.blocks[name].network
+
     def all_networks(self) -> list[Network]:
         """Top-level networks, then block networks."""
         return list(self.networks.values()) + [b.network for b in self.blocks.values()]
@@ -201,7 +207,7 @@ class Project:
         """Marks a setting or a layer parameter as searched over `spec` (see `studio.graph.search`); None unmarks it."""
         target = checked_target(target)
         if target[0] == "node":
-            self.network(target[1]).node(target[2])
+            self.any_network(target[1]).node(target[2])
         spec = None if spec is None else checked_range(spec)
         old = self._search.get(target)
         if old == spec:
@@ -214,8 +220,10 @@ class Project:
 
     def search_marks(self) -> dict[tuple, dict]:
         """Target -> range of every search mark whose layer still exists, in the order they were made."""
-        return {t: dict(s) for t, s in self._search.items()
-                if t[0] == "setting" or (t[1] in self.networks and t[2] in self.networks[t[1]].nodes)}
+        return {t: dict(s) for t, s in self._search.items() if t[0] == "setting" or self._has_node(t[1], t[2])}
+
+    def _has_node(self, network: str, node_id: str) -> bool:
+        return (network in self.networks or network in self.blocks) and node_id in self.any_network(network).nodes
 
     def check(self) -> None:
         """Asserts the invariants of every network."""

@@ -4,10 +4,13 @@ A mark pairs a *target* with a *range*. In memory a target is a tuple, and a
 node is named by its id so renaming a layer keeps its mark:
 
     ("setting", "training" | "data", key)        a training or data setting
-    ("node", network, node_id, param)            a layer parameter, or a Block node's argument
+    ("node", network, node_id, param)            a layer parameter, or a Block node's argument;
+                                                 ``network`` may name a block definition: a layer
+                                                 inside the block, in every place the block is used
 
 In a file, on the command line and in a sweep's tables a target is a text:
-``training.lr``, ``data.val_split``, ``main/fc1.out_features`` (network/node.param).
+``training.lr``, ``data.val_split``, ``main/fc1.out_features`` (network/node.param;
+``Bottleneck/conv1.out_channels`` for a layer in block ``Bottleneck``).
 
 A range is a JSON object, one of:
 
@@ -82,7 +85,7 @@ def target_text(project, target: tuple) -> str:
     if target[0] == "setting":
         return f"{target[1]}.{target[2]}"
     _, network, node_id, param = target
-    return f"{network}/{project.network(network).node(node_id).name}.{param}"
+    return f"{network}/{project.any_network(network).node(node_id).name}.{param}"
 
 
 def is_target_text(text) -> bool:
@@ -99,12 +102,12 @@ def target_from_text(project, text: str) -> tuple:
     if not found:
         raise GraphError(f"{text!r:.60} names nothing to search: write training.KEY, data.KEY or network/layer.param")
     network, name, param = found.groups()
-    if network not in project.networks:
-        raise GraphError(f"search mark '{text}': the project has no network '{network}'")
+    if network not in project.networks and network not in project.blocks:
+        raise GraphError(f"search mark '{text}': the project has no network or block '{network}'")
     try:
-        node = project.networks[network].by_name(name)
+        node = project.any_network(network).by_name(name)
     except GraphError:
-        raise GraphError(f"search mark '{text}': network '{network}' has no layer '{name}'") from None
+        raise GraphError(f"search mark '{text}': '{network}' has no layer '{name}'") from None
     return ("node", network, node.id, param)
 
 
@@ -113,7 +116,7 @@ def current_value(project, target: tuple):
     if target[0] == "setting":
         return getattr(project, target[1]).get(target[2])
     _, network, node_id, param = target
-    return project.network(network).node(node_id).params.get(param)
+    return project.any_network(network).node(node_id).params.get(param)
 
 
 def apply_value(project, target: tuple, value) -> None:
@@ -122,7 +125,7 @@ def apply_value(project, target: tuple, value) -> None:
         project.set_setting(target[1], target[2], value)
     else:
         _, network, node_id, param = target
-        project.network(network).set_params(node_id, {param: value})
+        project.any_network(network).set_params(node_id, {param: value})
 
 
 def describe(spec: dict) -> str:

@@ -8,8 +8,9 @@ focus or Enter is pressed). A Block node shows its block's arguments (which
 may be `$expressions` inside another block) and its repeat count, and a button
 to open it. Below the parameters: the output shapes, parameter count and
 FLOPs (and "frozen" for a frozen layer, see `studio.ui.freeze`). Beside each
-settable parameter of a top-level network, a ⚲ button marks it as searched by
-a sweep (`studio.ui.search_marks`). After every
+settable parameter, a ⚲ button marks it as searched by a sweep
+(`studio.ui.search_marks`; inside a block, the block's layer, unless a block
+argument sets it). After every
 change the shown values are refreshed from the model with the widgets'
 signals blocked, so undo updates the inspector and nothing echoes back.
 """
@@ -21,7 +22,7 @@ from PySide6.QtWidgets import (QFormLayout, QLabel, QLineEdit, QPushButton, QScr
                                QWidget)
 
 from studio import catalog
-from studio.catalog import BLOCK_TYPE, Param
+from studio.catalog import BLOCK_TYPE, Param, is_expression
 from studio.graph import format_shape
 from studio.graph.summary import si
 from studio.ui import freeze, search_marks
@@ -106,9 +107,9 @@ class Inspector(QScrollArea):
             for p in spec.params:
                 ed = editor_for(p, allow_expr=in_block, value=node.params.get(p.name))
                 self._hook(ed, p.name)
-                form.addRow(p.name, self._searchable(ed, p, in_block or p.inferred))
+                form.addRow(p.name, self._searchable(ed, p, p.inferred or is_expression(node.params.get(p.name))))
         else:
-            self._block_rows(node, form, in_block)
+            self._block_rows(node, form)
         outer.addLayout(form)
         self.problem = QLabel()
         self.problem.setWordWrap(True)
@@ -125,7 +126,7 @@ class Inspector(QScrollArea):
         self._swap(body)
         self.refresh()
 
-    def _block_rows(self, node, form: QFormLayout, in_block: bool) -> None:
+    def _block_rows(self, node, form: QFormLayout) -> None:
         block = self.editor.project.blocks.get(node.params.get("block"))
         self.repeat = QSpinBox()
         self.repeat.setRange(1, 1000)
@@ -137,7 +138,7 @@ class Inspector(QScrollArea):
                 "float" if isinstance(default, float) else "bool" if isinstance(default, bool) else "str"
             ed = TextEditor(Param(key, kind, default, f"block argument (default {default})"), allow_expr=True)
             self._hook(ed, key)
-            form.addRow(key, self._searchable(ed, ed.param, in_block))
+            form.addRow(key, self._searchable(ed, ed.param, is_expression(node.params.get(key))))
         if block is not None:
             button = QPushButton(f"Open block '{block.name}'")
             button.clicked.connect(lambda: self.editor.open_block(self.node_id))
@@ -151,13 +152,17 @@ class Inspector(QScrollArea):
                 child.editingFinished.connect(self._new_session)
 
     def _searchable(self, ed: ParamEditor, param: Param, fixed: bool) -> QWidget:
-        """The editor with a ⚲ button beside it (none inside a block or for an inferred parameter)."""
+        """The editor with a ⚲ button beside it (none for an inferred parameter or a block's `$argument`).
+
+        Inside a block the mark is on the block's layer, so a sweep changes it in every use of the block;
+        a parameter set from the block's arguments is searched by marking the argument on the Block node.
+        """
         if fixed:
             return ed
-        node_id, key = self.node_id, param.name
-        target = ("node", self.editor.network.name, node_id, key)
+        node_id, key, network = self.node_id, param.name, self.editor.network
+        target = ("node", network.name, node_id, key)
         start = lambda: search_marks.suggestion(  # noqa: E731
-            self.editor.network.nodes[node_id].params.get(key, param.default), param.choices, param.min)
+            network.nodes[node_id].params.get(key, param.default), param.choices, param.min)
         button = search_marks.SearchButton(self.editor, target, key, start)
         self.search_buttons.append(button)
         return search_marks.with_button(ed, button)
@@ -255,3 +260,4 @@ class Inspector(QScrollArea):
             lines.append("<i>frozen: training leaves these weights alone</i>")
         lines.append(f"FLOPs per sample: {si(res.flops)}")
         self.results.setText("<br>".join(lines))
+

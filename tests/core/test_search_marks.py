@@ -94,3 +94,24 @@ def test_a_block_argument_is_marked_on_its_block_node_and_set_in_a_trial():
     trial = trial_project(again, {"main/stage.width": 16})
     assert trial.network().node(stage).params["width"] == 16
     assert project.network().node(stage).params["width"] == 8  # the project itself is left as it was
+
+
+def test_a_layer_inside_a_block_is_marked_by_block_name_and_changes_every_use_in_a_trial():
+    from studio.compile import compile_network
+
+    project = residual_block_project(repeat=2)
+    conv1 = project.block("basic").network.by_name("conv1").id
+    project.set_search(("node", "basic", conv1, "bias"), {"kind": "choice", "choices": [True, False]})
+    data = io.to_dict(project)
+    assert data["search"] == {"basic/conv1.bias": {"kind": "choice", "choices": [True, False]}}
+    again = io.from_dict(data)
+    assert list(again.search_marks()) == [("node", "basic", conv1, "bias")]
+
+    def count(p):
+        return sum(t.numel() for t in compile_network(p).parameters())
+
+    without = trial_project(again, {"basic/conv1.bias": False})
+    assert count(again) - count(without) == 2 * 8  # conv1's 8 biases, in both repeats of the block
+    assert again.block("basic").network.node(conv1).params.get("bias", True) is True  # the project is left alone
+    again.block("basic").network.remove_node(conv1)
+    assert again.search_marks() == {}  # the mark goes with its layer

@@ -55,6 +55,36 @@ def test_marking_a_layer_parameter_in_the_inspector_is_an_undoable_edit(lenet, q
     qtbot.waitUntil(lambda: not button.isChecked())
 
 
+def test_a_layer_inside_a_block_is_marked_from_the_opened_block(window, qtbot, tmp_path):
+    from PySide6.QtWidgets import QPushButton
+
+    from tests.core.helpers import residual_block_project
+
+    io.save(residual_block_project(), tmp_path / "res.json")
+    assert window.open_path(tmp_path / "res.json")
+    window.editor.scene.select_nodes([window.editor.network.by_name("stage").id])
+    opener = next(b for b in window.inspector.findChildren(QPushButton) if b.text() == "Open block 'basic'")
+    qtbot.mouseClick(opener, Qt.MouseButton.LeftButton)
+    assert window.editor.network.name == "basic"
+    conv1 = window.editor.network.by_name("conv1").id
+    window.editor.scene.select_nodes([conv1])
+    offered = {b.target[3]: b for b in window.inspector.findChildren(SearchButton)}
+    assert "out_channels" not in offered  # set from the block's argument ($width): marked on the Block node
+    button = offered["bias"]
+
+    def fill(dialog):
+        assert dialog.kind.currentData() == "choice"  # a true/false parameter starts as a choice
+        dialog.choices.setText("true, false")
+
+    _answer_dialog(qtbot, fill)
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    marks = window.editor.project.search_marks()
+    assert marks == {("node", "basic", conv1, "bias"): {"kind": "choice", "choices": [True, False]}}
+    assert button.isChecked()
+    window.editor.undo_stack.undo()
+    assert window.editor.project.search_marks() == {}
+
+
 def test_the_range_dialog_refuses_a_bad_range_in_words(qtbot):
     dialog = RangeDialog("lr", {"kind": "log", "low": 1e-4, "high": 0.1}, marked=False)
     qtbot.addWidget(dialog)
