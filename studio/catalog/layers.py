@@ -17,6 +17,7 @@ from torch import nn
 
 from studio.catalog import modules as sm
 from studio.catalog import opaque
+from studio.catalog.rbm import RBM
 from studio.catalog.sequence_layers import ATTENTION, EMBEDDING, RECURRENT
 from studio.catalog.spatial_layers import CONVOLUTION, POOLING, RESAMPLING
 from studio.catalog.spec import LayerSpec, Param
@@ -200,7 +201,7 @@ SPECS: tuple[LayerSpec, ...] = (
               (inferred("visible", last_dim, "visible units: size of the last input dimension"),
                P("hidden", "int", 64, "hidden units", min=1, max=1_000_000),
                P("k", "int", 1, "Gibbs steps of contrastive divergence (CD-k)", min=1, max=1000)),
-              module=sm.RBM),
+              module=RBM),
     # --- Resampling and padding -----------------------------------------
     *RESAMPLING,
     # --- The user's own code (docs/architecture.md, "Code a project runs") ----

@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from studio.catalog.modules import RBM
+from studio.catalog.rbm import RBM
 from studio.compile import compile_network
 from studio.data import load_data
 from studio.graph import Analyzer, io
