@@ -13,7 +13,8 @@ torch.fx's code for the network with fx's leftovers removed (``x = None``,
 ``dim = 1`` spacing, ``input_1 = input`` aliases).
 
 `used_helpers` gives the source of the studio modules a file uses (and the
-functions they call), nothing more, from the files of `catalog.own_modules.FILES`; `imports` the import lines the text needs.
+functions they call), nothing more, from the files `catalog.own_modules`
+lists; `imports` the import lines the text needs.
 """
 
 from __future__ import annotations
