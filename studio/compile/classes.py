@@ -13,7 +13,8 @@ torch.fx's code for the network with fx's leftovers removed (``x = None``,
 ``dim = 1`` spacing, ``input_1 = input`` aliases).
 
 `used_helpers` gives the source of the studio modules a file uses (and the
-functions they call), nothing more; `imports` the import lines the text needs.
+functions they call), nothing more, from the files `catalog.own_modules`
+lists; `imports` the import lines the text needs.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import torch
 
 from studio import catalog
 from studio.catalog import BLOCK_TYPE
-from studio.catalog import modules as custom
+from studio.catalog import own_modules
 from studio.compile.fx import attribute_names, build_module, class_name_for
 from studio.compile.opaque_source import constructor_arguments, imported
 from studio.graph.analysis import Report
@@ -146,7 +147,7 @@ class ClassWriter:
         if catalog.get(node.type).runs_code:
             return self._user_class(res.resolved["target"]), constructor_arguments(res.resolved["args"])
         cls, kwargs = catalog.get(node.type).constructor(res.resolved)
-        if cls.__module__ == custom.__name__:
+        if own_modules.CLASSES.get(cls.__name__) is cls:
             self.helpers.add(cls.__name__)
             return cls.__name__, dict(kwargs)
         return f"nn.{cls.__name__}", dict(kwargs)
@@ -209,7 +210,7 @@ def tidy_forward(code: str) -> str:
 
 def _target(cls: str):
     """The class an expression such as ``nn.Conv2d`` or ``Reshape`` names (None for a generated one)."""
-    return getattr(torch.nn, cls[3:], None) if cls.startswith("nn.") else getattr(custom, cls, None)
+    return getattr(torch.nn, cls[3:], None) if cls.startswith("nn.") else own_modules.CLASSES.get(cls)
 
 
 def _signature_defaults(cls: str) -> dict:
@@ -279,9 +280,9 @@ _AVOID = set(keyword.kwlist) | set(keyword.softkwlist) | set(dir(builtins)) | {"
 
 def used_helpers(names: set[str]) -> str:
     """The source of the studio modules named, and of the module-level functions they call, in file order."""
-    text = inspect.getsource(custom)
-    tree = ast.parse(text)
-    defs = {n.name: n for n in tree.body if isinstance(n, (ast.ClassDef, ast.FunctionDef))}
+    texts = [inspect.getsource(f) for f in own_modules.FILES]
+    trees = [ast.parse(text) for text in texts]
+    defs = {n.name: n for tree in trees for n in tree.body if isinstance(n, (ast.ClassDef, ast.FunctionDef))}
     wanted, stack = set(), list(names)
     while stack:
         name = stack.pop()
@@ -289,9 +290,12 @@ def used_helpers(names: set[str]) -> str:
             continue
         wanted.add(name)
         stack += [n.id for n in ast.walk(defs[name]) if isinstance(n, ast.Name)]
-    lines = text.splitlines()
-    return "\n\n\n".join("\n".join(lines[d.lineno - 1 - len(d.decorator_list):d.end_lineno])
-                         for d in tree.body if isinstance(d, (ast.ClassDef, ast.FunctionDef)) and d.name in wanted)
+    copied = []
+    for text, tree in zip(texts, trees):
+        lines = text.splitlines()
+        copied += ["\n".join(lines[d.lineno - 1 - len(d.decorator_list):d.end_lineno])
+                   for d in tree.body if isinstance(d, (ast.ClassDef, ast.FunctionDef)) and d.name in wanted]
+    return "\n\n\n".join(copied)
 
 
 def imports(text: str) -> str:

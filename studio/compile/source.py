@@ -13,7 +13,7 @@ from __future__ import annotations
 import builtins
 import keyword
 
-from studio.catalog import modules as custom
+from studio.catalog import own_modules
 from studio.compile.classes import ClassWriter, imports, used_helpers
 from studio.compile.fx import class_name_for, compile_network
 from studio.compile.opaque_source import header
@@ -59,7 +59,7 @@ def top_class_names(project: Project) -> dict[str, str]:
 # Names generated source must not rebind: keywords, builtins, its imports and the copied module classes.
 _RESERVED = (set(keyword.kwlist) | set(keyword.softkwlist) | set(dir(builtins))
              | {"math", "operator", "Dict", "List", "Optional", "Tuple", "torch", "nn"}
-             | {name for name, value in vars(custom).items() if isinstance(value, type)})
+             | set(own_modules.CLASSES))
 
 
 def _unique(base: str, taken: set[str]) -> str:

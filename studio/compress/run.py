@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from studio.compress.measure import Figures
-from studio.compress.subject import load_subject
+from studio.compress.subject import Subject, load_subject
 from studio.errors import StudioError
 from studio.graph import Project
 
@@ -92,23 +92,28 @@ def compress(project: Project, weights, method: str, out: str | Path, amount: fl
     check_settings(method, out, amount, structured, finetune_epochs, mode)
     subject = load_subject(project, weights, root, preset)
     subject.repeats = repeats
-    summary = {}
-    if method == "quantize":
-        from studio.compress.quantize import quantize
-
-        before, after, notes = quantize(subject, out, mode, progress)
-        files = [out]
-    elif structured:
-        from studio.compress.channels import structured_prune
-
-        before, after, notes, files, summary = structured_prune(subject, amount, finetune_epochs, out, progress)
-    else:
-        from studio.compress.prune import unstructured
-
-        before, after, notes = unstructured(subject, amount, finetune_epochs, out, progress)
-        files = [out]
+    before, after, notes, files, summary = _run_method(subject, method, out, amount, structured, finetune_epochs,
+                                                       mode, progress)
     if method == "prune" and not finetune_epochs:
         notes.append("not fine-tuned: --finetune-epochs N trains the pruned network back with the project's settings")
     if progress:
         progress("done", 1.0)
     return CompressResult(before, after, files, subject.notes + notes, summary)
+
+
+def _run_method(subject: Subject, method: str, out: Path, amount: float, structured: bool, finetune_epochs: int,
+                mode: str, progress) -> tuple[Figures, Figures, list[str], list[Path], dict]:
+    """Runs the one method the settings name; (before, after, notes, files, summary)."""
+    if method == "quantize":
+        from studio.compress.quantize import quantize
+
+        before, after, notes = quantize(subject, out, mode, progress)
+        return before, after, notes, [out], {}
+    if structured:
+        from studio.compress.channels import structured_prune
+
+        return structured_prune(subject, amount, finetune_epochs, out, progress)
+    from studio.compress.prune import unstructured
+
+    before, after, notes = unstructured(subject, amount, finetune_epochs, out, progress)
+    return before, after, notes, [out], {}

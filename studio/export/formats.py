@@ -71,17 +71,22 @@ def export(project: Project, format: str, path: str | Path, weights: str | Path 
         model, notes = prepared_model(project, net.name, weights, analyzer)
         axes = dims.plan(project, net.name)
         job = Job(project, net.name, model, dims.samples(project, net.name, axes), target, staging, notes, axes)
-        report(f"writing {FORMATS[format].description.split(':')[0]}", 0.2)
-        files, runner = FORMATS[format].write(job)
-        report("verifying", 0.7)
-        job.samples = dims.samples(project, net.name, job.axes)  # the format may have fixed some
-        if format in TRACED:
-            job.notes += dims.notes(job.axes)
-        diff = verify(job, runner)
+        files, diff = _write_and_verify(job, format, report)
         report("saving", 0.95)
         final = commit(files, target.parent)
     report("done", 1.0)
     return ExportResult(final[0], format, final, diff, job.notes, dims.dynamic_names(job.axes))
+
+
+def _write_and_verify(job: Job, format: str, report: Progress) -> tuple[list[Path], float]:
+    """Writes `job` in `format` into its staging folder and checks the reloaded file; (files, difference)."""
+    report(f"writing {FORMATS[format].description.split(':')[0]}", 0.2)
+    files, runner = FORMATS[format].write(job)
+    report("verifying", 0.7)
+    job.samples = dims.samples(job.project, job.network, job.axes)  # the format may have fixed some
+    if format in TRACED:
+        job.notes += dims.notes(job.axes)
+    return files, verify(job, runner)
 
 
 def _check_room(report: Report, format: str, target: Path) -> None:

@@ -26,7 +26,7 @@ from torch import nn
 
 from studio import catalog
 from studio.catalog import check_value
-from studio.catalog import modules as custom
+from studio.catalog import own_modules
 
 
 class Unsupported(Exception):
@@ -281,8 +281,7 @@ def _custom_params(m: nn.Module) -> tuple[str, dict]:
     raise Unsupported(f"studio module {name}")
 
 
-_CUSTOM = {name for name, obj in vars(custom).items()
-           if inspect.isclass(obj) and issubclass(obj, nn.Module) and obj.__module__ == custom.__name__}
+_CUSTOM = own_modules.CLASSES
 
 
 def is_studio_module(m: nn.Module) -> bool:
@@ -291,7 +290,7 @@ def is_studio_module(m: nn.Module) -> bool:
     name = cls.__name__
     if name not in _CUSTOM:
         return False
-    ours = getattr(custom, name)
+    ours = _CUSTOM[name]
     if cls is ours:
         return True
     for attr in ("__init__", "forward"):

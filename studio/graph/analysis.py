@@ -1,11 +1,12 @@
 """Validation and shape inference: every node's output shapes, parameters, FLOPs and problems.
 
-Each node is built on the ``meta`` device and called on meta tensors, so the
-shapes are torch's own, never formulas of ours; FLOPs come from the formulas
-of `torch.utils.flop_counter` (see `flops`). A failure is caught per node and
-becomes a `Problem` that names the network, the node, the port and the
-shapes; nodes below a failed node are marked "blocked" and add no problems of
-their own.
+`Analyzer` walks a network in topological order; each layer is run on the
+``meta`` device by `layer_run.run_layer` (shapes are torch's own, FLOPs come
+from the formulas of `torch.utils.flop_counter`, see `flops`), and a block
+instance by walking its network again. What it finds goes into the `report`
+types. A failure is caught per node and becomes a `Problem` that names the
+network, the node, the port and the shapes; nodes below a failed node are
+marked "blocked" and add no problems of their own.
 
 A layer whose output goes nowhere is a warning (`Report.warnings`), not
 an error: the network still compiles. `Analyzer.analyse` can also walk a
@@ -22,7 +23,6 @@ Shapes in reports leave out the batch dimension.
 from __future__ import annotations
 
 import json
-import math
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -35,103 +35,12 @@ from studio.errors import StudioError
 from studio.graph import lazy_dynamo
 from studio.graph.expressions import ExpressionError, evaluate
 from studio.graph.flops import FlopCount
+from studio.graph.layer_run import BATCH, DTYPES, Computed, error, ok, run_layer
 from studio.graph.network import Network, Node, check_block_params
 from studio.graph.project import Project
+from studio.graph.report import NodeResult, Problem, Report, format_shape, unused_nodes
 
-BATCH = 2  # two samples, so batch norm in training mode accepts the input
-# Values one sample of any tensor may hold: past 2**31 torch needs 64-bit indexing, and no run would fit anyway.
-MAX_SAMPLE_VALUES = 2 ** 31
-# Meta runs a recurrent layer one step at a time (~2 ms a step): longer sequences are run at 2 and 3 steps and extended.
-LONG_SEQUENCE = 8
-DTYPES = {"float": torch.float32, "long": torch.long}
-
-
-@dataclass
-class Problem:
-    """One mistake: where it is and what is wrong.
-
-    `severity` is "error" (the network cannot compile or a run would fail) or
-    "warning" (it runs, but not as meant); a warning's line says so.
-    """
-
-    network: str
-    node_id: str | None
-    node: str | None
-    message: str
-    port: str | None = None
-    severity: str = "error"
-
-    def __str__(self) -> str:
-        text = f"warning: {self.message}" if self.severity == "warning" else self.message
-        return f"{self.network}/{self.node}: {text}" if self.node else f"{self.network}: {text}"
-
-
-@dataclass
-class NodeResult:
-    """What analysis found for one node.
-
-    Attributes:
-        status: "ok", "error" or "blocked" (an input comes from a failed node).
-        outputs: output port -> shape without the batch dimension.
-        dtypes: output port -> "float" or "long".
-        resolved: every constructor parameter, defaults and inferred ones included.
-        inferred: the parameters the input shape decided.
-        params, trainable: parameter counts; flops: per sample of the batch.
-        inner: for a block, one report per repetition.
-    """
-
-    status: str = "ok"
-    outputs: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    dtypes: dict[str, str] = field(default_factory=dict)
-    resolved: dict = field(default_factory=dict)
-    inferred: dict = field(default_factory=dict)
-    params: int = 0
-    trainable: int = 0
-    flops: int = 0
-    message: str | None = None
-    port: str | None = None
-    inner: list["Report"] = field(default_factory=list)
-
-
-@dataclass
-class Report:
-    """The analysis of one network: a result per node id, the problems (errors) and warnings.
-
-    `computed` counts the nodes walked anew (after an edit: what is downstream of it).
-    """
-
-    network: str
-    nodes: dict[str, NodeResult]
-    problems: list[Problem]
-    computed: int = 0
-    warnings: list[Problem] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """True when there is no error (warnings do not count)."""
-        return not self.problems
-
-    @property
-    def total_params(self) -> int:
-        """Parameters of every node."""
-        return sum(r.params for r in self.nodes.values())
-
-    @property
-    def trainable_params(self) -> int:
-        """Parameters that training updates."""
-        return sum(r.trainable for r in self.nodes.values())
-
-    @property
-    def flops(self) -> int:
-        """FLOPs of one forward pass of one sample."""
-        return sum(r.flops for r in self.nodes.values())
-
-
-@dataclass
-class _Computed:
-    values: list[torch.Tensor] | None
-    result: NodeResult
-    label: str = ""
+__all__ = ["Analyzer", "NodeResult", "Problem", "Report", "format_shape", "network_scope", "unused_nodes"]
 
 
 @dataclass
@@ -176,7 +85,7 @@ class Analyzer:
 
     def __init__(self, project: Project, cache_size: int = 20000):
         self.project = project
-        self._cache: OrderedDict[Any, _Computed] = OrderedDict()
+        self._cache: OrderedDict[Any, Computed] = OrderedDict()
         self._cache_size = cache_size
         self._trackers: dict[str, _Tracker] = {}
         self._last: dict[str, _Walk] = {}
@@ -286,7 +195,7 @@ class Analyzer:
                 finally:
                     self._inside.pop()
             else:
-                hit = self._layer(node, params, inputs, outs, label)
+                hit = run_layer(node, params, inputs, outs, label, self._counter)
             hit.label = label
             self._remember(key, hit)
         else:
@@ -306,91 +215,14 @@ class Analyzer:
                 params[k] = check_value(spec.param(k), _evaluated(v, scope))
         return params
 
-    # --- one layer -----------------------------------------------------------
-    def _layer(self, node: Node, params: dict, inputs: list[torch.Tensor], outs, label: str) -> _Computed:
-        spec = catalog.get(node.type)
-        if node.role == "input":
-            shape, dtype = tuple(params["shape"]), params["dtype"]
-            if not inputs and math.prod(shape) > MAX_SAMPLE_VALUES:
-                return _error(None, _too_big(label, "holds", shape))
-            value = inputs[0] if inputs else torch.empty((BATCH, *shape), dtype=DTYPES[dtype], device="meta")
-            return _ok([value], ["out"], params, {}, 0, 0, 0)
-        if node.role == "output":
-            problem = _check_classes(params["classes"], inputs[0], label)
-            return _error(None, problem) if problem else _ok(inputs, ["out"], params, {}, 0, 0, 0)
-        problem = _check_inputs(spec, inputs, label)
-        if problem:
-            return _error(*problem)
-        shapes = [tuple(t.shape) for t in inputs]
-        try:
-            inferred = {p.name: p.infer(shapes) for p in spec.params if p.inferred}
-        except IndexError:
-            return _error(None, f"{label} cannot infer its sizes from an input of shape {_shapes(inputs)}")
-        resolved = {**params, **inferred}
-        long = spec.category == "Recurrent" and inputs[0].dim() > 1 and inputs[0].shape[1] > LONG_SEQUENCE
-        try:
-            result = (self._run_long if long else self._run)(spec, resolved, inputs, label)
-        except _LayerFailed as e:
-            return _error(None, str(e))
-        values, n_params, trainable, flops = result
-        big = next((v for v in values if math.prod(v.shape[1:]) > MAX_SAMPLE_VALUES), None)
-        if big is not None:
-            return _error(None, _too_big(label, "gives", tuple(big.shape[1:])))
-        if len(values) != len(outs):
-            return _error(None, f"{label} gives {len(values)} outputs, but has {len(outs)} ports "
-                                f"(input {_shapes(inputs)}); check its sizes")
-        return _ok(values, outs, resolved, inferred, n_params, trainable, flops)
-
-    def _run(self, spec, resolved: dict, inputs: list[torch.Tensor], label: str):
-        """Builds the layer on meta and calls it; (outputs, params, trainable, flops)."""
-        before = self._counter.total
-        try:
-            if spec.is_function:
-                args = [inputs] if spec.list_input else inputs
-                out = spec.function(*args, **spec.kwargs_for_call(resolved))
-                n_params = trainable = 0
-            elif spec.runs_code:
-                out, n_params, trainable = _run_code(spec, resolved, inputs)
-            else:
-                with torch.device("meta"):
-                    module = spec.make_module(resolved)
-                if any(t.dtype == torch.long for t in inputs) and spec.dtype != "long" and any(True for _ in module.parameters()):
-                    raise _LayerFailed(f"{label} needs float values, got integer ids (add an Embedding before it)")
-                n_params = sum(p.numel() for p in module.parameters())
-                trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
-                out = module(*inputs)
-        except _LayerFailed:
-            raise
-        except Exception as e:  # torch's own message says what is wrong; add where and which shapes
-            if spec.category == "Merge" and len(inputs) > 1:
-                got = " and ".join(f"{_shape(t)} on '{p}'" for p, t in zip(spec.input_ports(resolved), inputs))
-                raise _LayerFailed(f"{label} cannot combine its inputs: got {got}") from None
-            raise _LayerFailed(f"{label}: {_torch_message(e)} (input {_shapes(inputs)})") from None
-        values = list(out) if isinstance(out, (tuple, list)) else [out]
-        flops = (self._counter.total - before) // BATCH
-        return values, n_params, trainable, flops
-
-    def _run_long(self, spec, resolved: dict, inputs: list[torch.Tensor], label: str):
-        """`_run` for a recurrent layer over a long sequence, from runs over 2 and 3 steps.
-
-        Its output sizes and FLOPs grow linearly with the number of steps, so two
-        short runs give them exactly (10**6 steps took minutes and a gigabyte).
-        """
-        x, steps = inputs[0], inputs[0].shape[1]
-        (short, n_params, trainable, f2), (longer, _, _, f3) = (
-            self._run(spec, resolved, [x.new_empty((x.shape[0], k, *x.shape[2:]))], label) for k in (2, 3))
-        values = [torch.empty([a + (b - a) * (steps - 2) for a, b in zip(s.shape, t.shape)], dtype=s.dtype,
-                              device="meta") for s, t in zip(short, longer)]
-        return values, n_params, trainable, f2 + (f3 - f2) * (steps - 2)
-
     # --- one block instance --------------------------------------------------
-    def _block(self, node: Node, params: dict, inputs: list[torch.Tensor], label: str) -> _Computed:
+    def _block(self, node: Node, params: dict, inputs: list[torch.Tensor], label: str) -> Computed:
         block = self.project.block(params["block"])
         repeat = params.get("repeat", 1)
         ins, outs = block.ports()
         if repeat > 1 and (len(ins) != 1 or len(outs) != 1):
-            return _error(None, f"{label}: repeat needs a block with one input and one output "
-                                f"('{block.name}' has {len(ins)} and {len(outs)})")
+            return error(None, f"{label}: repeat needs a block with one input and one output "
+                               f"('{block.name}' has {len(ins)} and {len(outs)})")
         scope = {**block.params, **{k: v for k, v in params.items() if k not in ("block", "repeat")}}
         reports, values = [], inputs
         for i in range(repeat):
@@ -401,39 +233,22 @@ class Analyzer:
             if report.problems:
                 p = report.problems[0]
                 step = f" (repetition {i + 1})" if repeat > 1 else ""
-                failed = _error(p.port, f"{label}{step}, inside block '{block.name}': {p.message}")
+                failed = error(p.port, f"{label}{step}, inside block '{block.name}': {p.message}")
                 failed.result.inner = reports  # so the editor can show which inner node failed
                 return failed
             missing = [o for o in outs if o not in produced]
             if missing:
-                return _error(None, f"{label}: block '{block.name}' output '{missing[0]}' gets no value")
+                return error(None, f"{label}: block '{block.name}' output '{missing[0]}' gets no value")
             values = [produced[o] for o in outs]
-        result = _ok(values, outs, params, {}, sum(r.total_params for r in reports),
-                     sum(r.trainable_params for r in reports), sum(r.flops for r in reports))
+        result = ok(values, outs, params, {}, sum(r.total_params for r in reports),
+                    sum(r.trainable_params for r in reports), sum(r.flops for r in reports))
         result.result.inner = reports
         return result
 
-    def _remember(self, key, computed: _Computed) -> None:
+    def _remember(self, key, computed: Computed) -> None:
         self._cache[key] = computed
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
-
-
-class _LayerFailed(Exception):
-    pass
-
-
-def _run_code(spec, resolved: dict, inputs: list[torch.Tensor]):
-    """The user's own module (a "Module" node), built on the CPU and run on zeros: its code may
-    look at values, which meta tensors do not have (and callers may have made meta the default device).
-    (meta outputs, params, trainable)"""
-    with torch.device("cpu"), torch.no_grad():
-        module = spec.make_module(resolved)
-        out = module(*(torch.zeros(t.shape, dtype=t.dtype) for t in inputs))
-    outs = list(out) if isinstance(out, (tuple, list)) else [out]
-    n_params = sum(p.numel() for p in module.parameters())
-    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
-    return [torch.empty(o.shape, dtype=o.dtype, device="meta") for o in outs], n_params, trainable
 
 
 def network_scope(net: Network) -> dict:
@@ -444,27 +259,6 @@ def network_scope(net: Network) -> dict:
     return {}
 
 
-def unused_nodes(net: Network, where: str) -> list[Problem]:
-    """A warning for each layer whose output goes nowhere (Output nodes aside).
-
-    A network with an unconnected input, or without an Output, already has
-    an error that says what to wire; the loose ends are not reported again.
-    """
-    nodes = list(net.iter_nodes())
-    if all(n.role != "output" for n in nodes) or any(_input_missing(net, n) for n in nodes):
-        return []
-    return [Problem(where, n.id, n.name, f"{n.type} '{n.name}' is unused: its output goes nowhere; "
-                    f"connect it to the layers after it, or delete it", severity="warning")
-            for n in nodes if n.role != "output" and not net.outgoing(n.id)]
-
-
-def _input_missing(net: Network, node: Node) -> bool:
-    """True when an input port that must be wired is not."""
-    optional = () if node.type == BLOCK_TYPE else catalog.get(node.type).optional
-    incoming = net.incoming(node.id)
-    return any(p not in incoming and p not in optional for p in net.ports(node)[0])
-
-
 def _feed(net: Network, shape: tuple[int, ...]) -> dict[str, torch.Tensor]:
     """The meta value of `net`'s one Input at `shape`, by the Input's name."""
     inputs = net.inputs()
@@ -472,62 +266,6 @@ def _feed(net: Network, shape: tuple[int, ...]) -> dict[str, torch.Tensor]:
         raise ValueError(f"network '{net.name}' has {len(inputs)} Input nodes; a training size needs exactly one")
     dtype = DTYPES[inputs[0].params.get("dtype", "float")]
     return {inputs[0].name: torch.empty((BATCH, *shape), dtype=dtype, device="meta")}
-
-
-def _check_classes(classes: int | None, value: torch.Tensor, label: str) -> str | None:
-    """A message when an Output set to `classes` gets a tensor with no dimension of that size.
-
-    Classes are dimension 1 (N, C, ...) as cross-entropy reads them, or the last
-    one for token models (N, T, C).
-    """
-    if classes is None or value.dim() < 2 or classes in (value.shape[1], value.shape[-1]):
-        return None
-    return (f"{label} is set to {classes} classes but gets {_shape(value)} values per sample; "
-            f"give the last layer $classes outputs (out_features: $classes)")
-
-
-def _check_inputs(spec, inputs: list[torch.Tensor], label: str):
-    """(port, message) when an input has the wrong rank or dtype for the spec."""
-    ports = spec.input_ports(spec.defaults())
-    for port, t in zip(ports, inputs):
-        if spec.rank is not None:
-            ranks = spec.rank if isinstance(spec.rank, tuple) else (spec.rank,)
-            if t.dim() not in ranks:
-                want = " or ".join(f"{r - 1}-D" for r in ranks)
-                return port, (f"{label} expects a {want} input per sample, got {_shape(t)} "
-                              f"({t.dim() - 1}-D) on port '{port}'")
-        if spec.dtype == "long" and t.dtype != torch.long:
-            return port, f"{label} needs integer ids (an Input with dtype long), got float values on port '{port}'"
-    return None
-
-
-def _ok(values, outs, resolved, inferred, n_params, trainable, flops) -> _Computed:
-    return _Computed(values, NodeResult(
-        outputs={p: tuple(v.shape[1:]) for p, v in zip(outs, values)},
-        dtypes={p: "long" if v.dtype == torch.long else "float" for p, v in zip(outs, values)},
-        resolved=resolved, inferred=inferred, params=n_params, trainable=trainable, flops=flops))
-
-
-def _error(port, message) -> _Computed:
-    return _Computed(None, NodeResult(status="error", message=message, port=port))
-
-
-def _too_big(label: str, verb: str, shape: tuple[int, ...]) -> str:
-    return (f"{label} {verb} {math.prod(shape):,} values per sample ({format_shape(shape)}); at most "
-            f"{MAX_SAMPLE_VALUES:,} fit in one tensor: make it smaller")
-
-
-def _shape(t: torch.Tensor) -> str:
-    return "×".join(str(s) for s in t.shape[1:]) or "scalar"
-
-
-def _shapes(inputs: list[torch.Tensor]) -> str:
-    return ", ".join(_shape(t) for t in inputs)
-
-
-def _torch_message(e: Exception) -> str:
-    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    return text.rstrip(".")
 
 
 def _evaluated(value, scope: dict):
@@ -540,7 +278,3 @@ def _evaluated(value, scope: dict):
 def _freeze(params: dict) -> str:
     return json.dumps(params, sort_keys=True, default=str)
 
-
-def format_shape(shape: tuple[int, ...]) -> str:
-    """A shape as people write it: 6×28×28 (no batch)."""
-    return "×".join(str(s) for s in shape) or "scalar"

@@ -8,58 +8,27 @@ an event callback is refused (GraphError), so listeners always see a
 consistent state.
 
 Node ids are strings that never change; names are unique within a network
-and are what users and generated code see.
+and are what users and generated code see. The questions asked of a network
+(ports, sources, order, reachability, the invariants) are its base class's,
+`studio.graph.topology.Topology`; what a name or a parameter may be is
+`studio.graph.node_params`.
 """
 
 from __future__ import annotations
 
 import copy
-import heapq
-import math
 import re
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterator
 
 from psygnal import Signal
 
-from studio import catalog
-from studio.catalog import BLOCK_TYPE, check_value, is_expression
 from studio.errors import GraphError
+from studio.graph.node_params import check_block_params, check_name, checked_params, is_plain_value, keeps_none
+from studio.graph.topology import Edge, Node, PortResolver, Topology, edge_key
 
-if TYPE_CHECKING:
-    import networkx as nx
-
-
-@dataclass
-class Node:
-    """One layer (or block instance) on the canvas. `params` holds only what the user set."""
-
-    id: str
-    type: str
-    name: str
-    params: dict = field(default_factory=dict)
-    pos: tuple[float, float] = (0.0, 0.0)
-
-    @property
-    def role(self) -> str:
-        """"input" or "output" for a network's ends, else "layer" (see `LayerSpec.role`)."""
-        return catalog.role(self.type)
+__all__ = ["Edge", "Network", "Node", "check_block_params", "check_name", "is_plain_value"]
 
 
-@dataclass(frozen=True)
-class Edge:
-    """A wire from an output port to an input port."""
-
-    src: str
-    src_port: str
-    dst: str
-    dst_port: str
-
-
-PortResolver = Callable[[Node], tuple[tuple[str, ...], tuple[str, ...]]]
-
-
-class Network:
+class Network(Topology):
     """A graph of layers.
 
     Events (psygnal signals, sent after the change):
@@ -81,125 +50,10 @@ class Network:
     node_moved = Signal(str, tuple, tuple)
 
     def __init__(self, name: str = "main", block_ports: PortResolver | None = None):
-        self.name = name
-        self.nodes: dict[str, Node] = {}
-        self.edges: set[Edge] = set()
-        self._in: dict[str, dict[str, Edge]] = {}   # node id -> input port -> edge
-        self._out: dict[str, set[Edge]] = {}        # node id -> edges leaving it
-        self._names: dict[str, str] = {}            # node name -> node id
+        super().__init__(name, block_ports)
         self._lowest_free: dict[str, int] = {}      # unique_name's prefix -> no lower number is free
-        self.revision = 0
-        self.structure_revision = 0  # changes only when nodes or edges come or go
         self._next_id = 1
         self._emitting = False
-        self._block_ports = block_ports
-        self._order_cache: tuple[int, list[str]] | None = None
-
-    # --- queries ---------------------------------------------------------
-    def node(self, node_id: str) -> Node:
-        """The node with this id; GraphError if there is none."""
-        try:
-            return self.nodes[node_id]
-        except KeyError:
-            raise GraphError(f"network '{self.name}' has no node with id '{node_id}'") from None
-
-    def by_name(self, name: str) -> Node:
-        """The node called `name`; GraphError if there is none."""
-        if name in self._names:
-            return self.nodes[self._names[name]]
-        raise GraphError(f"network '{self.name}' has no node named '{name}'")
-
-    def ports(self, node: Node) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """(input ports, output ports) of a node."""
-        if node.type == BLOCK_TYPE:
-            if self._block_ports is None:
-                raise GraphError(f"'{node.name}' is a block, but network '{self.name}' belongs to no project")
-            return self._block_ports(node)
-        spec = catalog.get(node.type)
-        params = spec.with_defaults(node.params)
-        return spec.input_ports(params), spec.output_ports(params)
-
-    def incoming(self, node_id: str) -> dict[str, Edge]:
-        """The edges into a node, keyed by input port."""
-        return dict(self._in.get(node_id, {}))
-
-    def input_sources(self, node: Node) -> dict[str, tuple[str, int] | None]:
-        """Each input port of `node` -> (source node id, index of the source's output port).
-
-        An unconnected optional port takes the source of the port its spec
-        names as fallback (attention's ``key`` is its ``query``); a port with
-        no source at all maps to None. Shape analysis and compiling both read
-        a node's inputs through this, so they cannot disagree.
-        """
-        ins = self.ports(node)[0]
-        incoming = self.incoming(node.id)
-        found: dict[str, tuple[str, int] | None] = {}
-        for port in ins:
-            edge = incoming.get(port)
-            found[port] = None if edge is None else (edge.src, self.ports(self.node(edge.src))[1].index(edge.src_port))
-        spec = None if node.type == BLOCK_TYPE else catalog.get(node.type)
-        for port in ins:
-            fallback = spec.fallback.get(port) if spec and port in spec.optional else None
-            if found[port] is None and fallback is not None:
-                found[port] = found.get(fallback)
-        return found
-
-    def outgoing(self, node_id: str) -> list[Edge]:
-        """The edges out of a node."""
-        return sorted(self._out.get(node_id, ()), key=_edge_key)
-
-    def reaches(self, start: str, goal: str) -> bool:
-        """True when a path of edges leads from `start` to `goal` (or they are the same node)."""
-        stack, seen = [start], {start}
-        while stack:
-            nid = stack.pop()
-            if nid == goal:
-                return True
-            for e in self._out.get(nid, ()):
-                if e.dst not in seen:
-                    seen.add(e.dst)
-                    stack.append(e.dst)
-        return False
-
-    def digraph(self) -> nx.MultiDiGraph:
-        """The network as a networkx graph (node ids; edges keyed by ports)."""
-        import networkx as nx  # here, not at the top: importing it costs the `studio` command ~0.2 s
-
-        g = nx.MultiDiGraph()
-        g.add_nodes_from(self.nodes)
-        g.add_edges_from((e.src, e.dst, (e.src_port, e.dst_port)) for e in self.edges)
-        return g
-
-    def topological_order(self) -> list[str]:
-        """Node ids, every node after its inputs; stable for equal graphs. Cached per structure."""
-        if self._order_cache and self._order_cache[0] == self.structure_revision:
-            return self._order_cache[1]
-        # Kahn's algorithm, taking ready nodes in insertion order so equal graphs give equal orders.
-        rank = {nid: i for i, nid in enumerate(self.nodes)}
-        waiting = {nid: len(self._in.get(nid, {})) for nid in self.nodes}
-        ready = [rank[nid] for nid, n in waiting.items() if n == 0]
-        heapq.heapify(ready)
-        ids = list(self.nodes)
-        order = []
-        while ready:
-            nid = ids[heapq.heappop(ready)]
-            order.append(nid)
-            for e in self._out.get(nid, ()):
-                waiting[e.dst] -= 1
-                if waiting[e.dst] == 0:
-                    heapq.heappush(ready, rank[e.dst])
-        self._order_cache = (self.structure_revision, order)
-        return order
-
-    def downstream(self, node_ids) -> set[str]:
-        """The given nodes and everything that depends on them."""
-        stack, seen = list(node_ids), set(node_ids)
-        while stack:
-            for e in self._out.get(stack.pop(), ()):
-                if e.dst not in seen:
-                    seen.add(e.dst)
-                    stack.append(e.dst)
-        return seen
 
     def unique_name(self, base: str) -> str:
         """`base` made a legal, unused name: conv, conv2, conv3 (the lowest free number)..."""
@@ -233,7 +87,7 @@ class Network:
             check_name(name)
             if name in self._names:
                 raise GraphError(f"network '{self.name}' already has a node named '{name}'")
-        params = self._checked_params(type, dict(params or {}), name or type)
+        params = checked_params(type, dict(params or {}), name or type)
         node_id = id or self._new_id()
         node = Node(node_id, type, name or self.unique_name(type.lower()), params, _pos(pos))
         self.ports(node)  # a block that does not exist fails here, before anything changes
@@ -253,7 +107,7 @@ class Network:
         self._guard()
         node = self.node(node_id)
         attached = set(self._in.get(node_id, {}).values()) | self._out.get(node_id, set())
-        for edge in sorted(attached, key=_edge_key):
+        for edge in sorted(attached, key=edge_key):
             self.disconnect(edge)
         index = list(self.nodes).index(node_id)
         del self.nodes[node_id]
@@ -309,14 +163,14 @@ class Network:
         node = self.node(node_id)
         old = dict(node.params)
         new = {**old, **changes}
-        new = {k: v for k, v in new.items() if v is not None or self._keeps_none(node, k)}
-        new = self._checked_params(node.type, new, node.name)
+        new = {k: v for k, v in new.items() if v is not None or keeps_none(node, k)}
+        new = checked_params(node.type, new, node.name)
         if new == old:
             return
         trial = Node(node.id, node.type, node.name, new, node.pos)
         ins, outs = self.ports(trial)
         attached = set(self._in.get(node_id, {}).values()) | self._out.get(node_id, set())
-        for edge in sorted(attached, key=_edge_key):
+        for edge in sorted(attached, key=edge_key):
             if (edge.dst == node_id and edge.dst_port not in ins) or (edge.src == node_id and edge.src_port not in outs):
                 self.disconnect(edge)
         node.params = new
@@ -349,62 +203,8 @@ class Network:
         self.revision += 1  # positions do not affect analysis, but saved files differ
         self._emit(self.node_moved, node_id, old, new)
 
-    # --- invariants -----------------------------------------------------
-    def check(self) -> None:
-        """Asserts the invariants: ids match, names unique, edges on real ports, one edge per input, acyclic."""
-        names = [n.name for n in self.nodes.values()]
-        assert len(names) == len(set(names)), f"duplicate names in {self.name}"
-        assert self._names == {n.name: n.id for n in self.nodes.values()}, "name index out of date"
-        for nid, n in self.nodes.items():
-            assert n.id == nid, f"node id mismatch {nid}"
-        seen_inputs = set()
-        for e in self.edges:
-            assert e.src in self.nodes and e.dst in self.nodes, f"dangling edge {e}"
-            assert e.src_port in self.ports(self.nodes[e.src])[1], f"bad output port {e}"
-            assert e.dst_port in self.ports(self.nodes[e.dst])[0], f"bad input port {e}"
-            assert (e.dst, e.dst_port) not in seen_inputs, f"two edges into {e.dst}.{e.dst_port}"
-            seen_inputs.add((e.dst, e.dst_port))
-        import networkx as nx
-
-        assert nx.is_directed_acyclic_graph(self.digraph()), f"cycle in {self.name}"
-        assert sum(len(v) for v in self._in.values()) == len(self.edges), "input index out of date"
-        assert sum(len(v) for v in self._out.values()) == len(self.edges), "output index out of date"
-
-    def inputs(self) -> list[Node]:
-        """The Input nodes, in the order they were added (a block's port order)."""
-        return [n for n in self.nodes.values() if n.role == "input"]
-
-    def outputs(self) -> list[Node]:
-        """The Output nodes, in the order they were added (a block's port order)."""
-        return [n for n in self.nodes.values() if n.role == "output"]
-
-    def iter_nodes(self) -> Iterator[Node]:
-        """Nodes in topological order."""
-        return (self.nodes[i] for i in self.topological_order())
 
     # --- internals ------------------------------------------------------
-    def _checked_params(self, type_name: str, params: dict, where: str) -> dict:
-        if type_name == BLOCK_TYPE:
-            return check_block_params(params, where)
-        spec = catalog.get(type_name)
-        out = {}
-        for key, value in params.items():
-            p = _settable(spec, key, where)
-            if is_expression(value):
-                out[key] = value
-                continue
-            try:
-                out[key] = check_value(p, value)
-            except ValueError as e:
-                raise GraphError(f"{type_name} '{where}': {e}") from None
-        return out
-
-    def _keeps_none(self, node: Node, key: str) -> bool:
-        if node.type == BLOCK_TYPE:
-            return False
-        p = catalog.get(node.type).param(key)
-        return p.kind.startswith("optional_") and p.default is not None
-
     def _freed(self, name: str) -> None:
         """A name became free: unique_name may hand out its number again."""
         m = re.fullmatch(r"(.*?)(\d+)", name)  # a prefix never ends in a digit
@@ -433,49 +233,7 @@ class Network:
             self._emitting = False
 
 
-def _settable(spec, key: str, where: str):
-    try:
-        p = spec.param(key)
-    except Exception:
-        raise GraphError(f"{spec.type} '{where}' has no parameter '{key}'") from None
-    if p.inferred:
-        raise GraphError(f"{spec.type} '{where}': '{key}' follows from the input shape and cannot be set")
-    return p
-
-
-def check_name(name) -> None:
-    """GraphError unless `name` is a legal node name: letters, digits and _, starting with a letter or _."""
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_]\w*", name):
-        raise GraphError(f"{name!r:.60} is not a valid name: use letters, digits and _, starting with a letter")
-
-
-def check_block_params(params: dict, where: str) -> dict:
-    """The parameters of a Block node, checked (`repeat` a whole number from 1 to 1000); GraphError if not.
-
-    Analysis calls it again with every ``$expression`` evaluated, so a computed
-    `repeat` meets the same limits as a typed one.
-    """
-    if not isinstance(params.get("block"), str):
-        raise GraphError(f"block '{where}' needs a 'block' parameter naming its definition")
-    repeat = params.get("repeat", 1)
-    ok = is_expression(repeat) or (isinstance(repeat, int) and not isinstance(repeat, bool) and 1 <= repeat <= 1000)
-    if not ok:
-        raise GraphError(f"block '{where}': 'repeat' must be a whole number from 1 to 1000, got {repeat!r:.40}")
-    for key, value in params.items():
-        if key != "block" and not (is_plain_value(value) or value is None):
-            raise GraphError(f"block '{where}': parameter '{key}' must be a number, a text or an expression")
-    return params
-
-
-def is_plain_value(value) -> bool:
-    """True for what a block parameter may hold: a whole number, a finite float, true/false or a text."""
-    return isinstance(value, (int, str)) or (isinstance(value, float) and math.isfinite(value))
-
 
 def _pos(pos) -> tuple[float, float]:
     x, y = pos
     return (float(x), float(y))
-
-
-def _edge_key(e: Edge):
-    return (e.src, e.src_port, e.dst, e.dst_port)

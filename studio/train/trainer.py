@@ -11,8 +11,9 @@ The parts, one job each: `trainer_state` (what is kept per run and per
 epoch, and the clock that leaves pauses out), `run_setup` (checks, seeding,
 models and loaders), `loss_readback` (losses read back only when an event is
 due, and the NaN guard), `run_files` (metrics, checkpoints written in the
-background, the final files) and `run_checkpoint` (what a checkpoint holds,
-and resuming from one).
+background, the final files), `run_checkpoint` (what a checkpoint holds,
+and resuming from one) and `run_end` (the final weights, the test split, the
+last event).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from torch import nn
 from studio.train import checkpoint as ckpt
 from studio.train import devices
 from studio.train import distributed as ddp
-from studio.train import qat, run_checkpoint
+from studio.train import qat, run_checkpoint, run_end
 from studio.train.compiling import compile_for_training
 from studio.train.config import TrainConfig
 from studio.train.events import (
@@ -37,7 +38,6 @@ from studio.train.events import (
 )
 from studio.train.failures import Where, explain
 from studio.train.layer_stats import LayerProbe
-from studio.train.loaders import eval_loader
 from studio.train.loss_readback import read_back
 from studio.train.metric_registry import without_pictures
 from studio.train.recipes import RecipeContext, make_recipe
@@ -300,18 +300,13 @@ class Trainer:
             self._saved(self._files.poll())
         return stop
 
-    def _samples_per_s(self, seconds: float) -> float:
-        """The epoch's samples, in every process, per second of ``seconds``."""
-        return self._tally.samples * self.dist.world_size / max(seconds, 1e-9)
-
     def _batch_event(self, epoch: int, i: int, loss: float, now: float) -> BatchEnded:
-        steps, progress = self._run.steps, self._progress
+        steps, clock = self._run.steps, self._clock
         left = (self.config.epochs - epoch) * steps + (steps - i - 1)
-        per_batch = self._clock.since(progress.started, now) / max(progress.batches_done, 1)
         return BatchEnded(
             epoch=epoch, batch=i + 1, batches=steps, loss=loss,
-            samples_per_s=self._samples_per_s(self._clock.since(self._tally.started, now)),
-            lr=self.recipe.lr, eta_s=per_batch * left)
+            samples_per_s=self._tally.samples_per_s(clock.since(self._tally.started, now), self.dist.world_size),
+            lr=self.recipe.lr, eta_s=self._progress.eta_s(clock, now, left))
 
     def _end_epoch(self, epoch: int) -> bool:
         """Evaluate, record, checkpoint; True when early stopping ends the run."""
@@ -339,7 +334,7 @@ class Trainer:
         for name, value in zip(self.recipe.loss_names, means.tolist()):
             metrics[f"train_{name}"] = value
         metrics.update(lr=self.recipe.lr, time_s=round(train_time, 4),
-                       samples_per_s=self._samples_per_s(train_time))
+                       samples_per_s=self._tally.samples_per_s(train_time, self.dist.world_size))
         if self._run.val_loader is not None and self.dist.is_main:
             metrics.update(self.recipe.evaluate(self._run.val_loader, "val_", with_samples=True))
         return metrics
@@ -366,22 +361,10 @@ class Trainer:
     def _finish(self, reason: str) -> RunFinished:
         self._saved(self._files.wait())
         self._files.sync_pending()
-        final = self._files.save_final(run_checkpoint.weights(self.models)) if self._files.writes else None
-        if final is not None and self.config.qat != "off":
-            qat.save_converted(self.models, self._files.out_dir)
-        test = None
-        test_data = getattr(self.data, "test", None)
-        if reason != "stopped" and self.dist.is_main and test_data is not None and len(test_data):
-            loader = eval_loader(test_data, self.config.batch_size,
-                                 num_workers=self.config.num_workers,
-                                 pin_memory=self.device.type == "cuda")
-            test = {k: v for k, v in self.recipe.evaluate(loader, "test_").items()
-                    if isinstance(v, (int, float))}
-        tracker = self._run.tracker
-        return RunFinished(reason=reason, best=dict(tracker.best_metrics),
-                           best_epoch=tracker.best_epoch,
-                           epochs_run=self.history[-1]["epoch"] if self.history else 0,
-                           final_weights=final, test=test)
+        final = run_end.save_final(self._files, self.models, self.config.qat)
+        tested = reason != "stopped" and self.dist.is_main
+        test = run_end.evaluate_test_split(self.recipe, self.data, self.config, self.device) if tested else None
+        return run_end.finished(reason, self._run.tracker, self.history, final, test)
 
     def _failure(self, exc: Exception) -> RunFailed:
         return explain(exc, Where(

@@ -96,6 +96,10 @@ class RunProgress:
     started: Mark
     batches_done: int = 0
 
+    def eta_s(self, clock: PauseClock, now: float, batches_left: int) -> float:
+        """Seconds the run has left at its pace so far (pauses left out)."""
+        return clock.since(self.started, now) / max(self.batches_done, 1) * batches_left
+
 
 @dataclass
 class EpochTally:
@@ -111,6 +115,10 @@ class EpochTally:
         """A fresh tally, started now, for ``losses`` losses per step."""
         started = clock.mark()
         return cls(started, started.at, torch.zeros(losses, dtype=torch.float64))
+
+    def samples_per_s(self, seconds: float, world_size: int) -> float:
+        """The epoch's samples, in every one of ``world_size`` processes, per second of ``seconds``."""
+        return self.samples * world_size / max(seconds, 1e-9)
 
 
 _END = object()  # the end of an epoch's batches

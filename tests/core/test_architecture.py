@@ -1,11 +1,40 @@
-"""The import contracts of pyproject.toml: the core never imports Qt, and layers import downward."""
+"""The import contracts of pyproject.toml: the core never imports Qt, and layers import downward.
 
+Also the size rule of issue 23: no module under studio/ over 400 lines, no function over 40.
+"""
+
+import ast
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 40
+# Files still over the size limits while other branches split them (the window under studio/ui, the
+# importer's studio/export/import_*.py). The lead clears this set when those branches land; the size
+# test fails on a file listed here that fits, so the set cannot go stale.
+NOT_YET_SPLIT = {
+    "studio/export/import_blocks.py",
+    "studio/export/import_build.py",
+    "studio/export/import_rules.py",
+    "studio/ui/compress_dialog.py",
+    "studio/ui/editor.py",
+    "studio/ui/export_dialog.py",
+    "studio/ui/import_dialog.py",
+    "studio/ui/inspector.py",
+    "studio/ui/main_window.py",
+    "studio/ui/node_item.py",
+    "studio/ui/scene.py",
+    "studio/ui/start_page.py",
+    "studio/ui/training/config_panel.py",
+    "studio/ui/training/dock.py",
+    "studio/ui/training/explain_view.py",
+    "studio/ui/training/samples.py",
+    "studio/ui/training/task_plots.py",
+    "studio/ui/weights.py",
+}
 
 
 def test_import_contracts_hold():
@@ -33,3 +62,41 @@ def test_code_finds_a_networks_ends_by_role_not_by_type_name():
              for number, line in enumerate(path.read_text().splitlines(), 1)
              if re.search(r"[\"'](Input|Output)[\"']", line)]
     assert not named, named
+
+
+def oversized(text: str) -> list[str]:
+    """What in one module's source breaks the size rule: its length, and each function too long.
+
+    A function's length runs from its ``def`` line to its last line (decorators
+    aside; a nested function counts in its own right and in its parent's).
+    """
+    found = []
+    lines = len(text.splitlines())
+    if lines > MAX_MODULE_LINES:
+        found.append(f"{lines} lines")
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            length = node.end_lineno - node.lineno + 1
+            if length > MAX_FUNCTION_LINES:
+                found.append(f"{node.name}() {length} lines")
+    return found
+
+
+def test_no_module_over_400_lines_and_no_function_over_40():
+    offenders = {}
+    for path in sorted((ROOT / "studio").rglob("*.py")):
+        found = oversized(path.read_text(encoding="utf-8"))
+        if found:
+            offenders[path.relative_to(ROOT).as_posix()] = found
+    new = {path: found for path, found in offenders.items() if path not in NOT_YET_SPLIT}
+    assert not new, f"split these along their responsibilities: {new}"
+    fits = sorted(NOT_YET_SPLIT - offenders.keys())
+    assert not fits, f"these now fit the size rule: remove them from NOT_YET_SPLIT: {fits}"
+
+
+def test_the_size_rule_sees_a_long_module_and_a_long_function():
+    long_function = "def f():\n" + "    x = 1\n" * 40
+    assert oversized(long_function) == ["f() 41 lines"]
+    assert oversized("def f():\n" + "    x = 1\n" * 39) == []
+    assert oversized("x = 1\n" * 401) == ["401 lines"]
+    assert oversized("x = 1\n" * 400) == []

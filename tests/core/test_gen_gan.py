@@ -21,13 +21,9 @@ from studio.train.project_run import (
     optimiser_settings,
     training_copy,
 )
-from studio.train.recipes.gan import (
-    GanRecipe,
-    WeightAverage,
-    check_settings,
-    mode_quality,
-    noise_shape,
-)
+from studio.train.recipes.gan import GanRecipe, check_settings, noise_shape
+from studio.train.recipes.gan_samples import mode_quality
+from studio.train.recipes.weight_average import WeightAverage
 from tests.core.test_train_support import one_thread  # noqa: F401  (autouse fixture)
 
 

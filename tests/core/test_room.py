@@ -8,7 +8,7 @@ import pytest
 
 from studio import cli
 from studio.graph import Project
-from studio.graph import analysis
+from studio.graph import layer_run
 from studio.graph.analysis import Analyzer
 from studio.graph.footprint import activation_values, training_bytes, weight_bytes
 from studio.presets import resolve
@@ -90,5 +90,5 @@ def test_long_sequences_give_the_shapes_and_flops_of_a_step_by_step_run(cell, ou
         return result.outputs, result.flops, result.params
 
     extended = analysed()
-    monkeypatch.setattr(analysis, "LONG_SEQUENCE", math.inf)  # every one of the 37 steps on meta
+    monkeypatch.setattr(layer_run, "LONG_SEQUENCE", math.inf)  # every one of the 37 steps on meta
     assert extended == analysed()

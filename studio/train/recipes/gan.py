@@ -46,19 +46,12 @@ Vectors (points) are used as the data gives them.
 
 Evaluation (``prefix`` "val_" or "test_") reports ``<prefix>d_loss`` and
 ``<prefix>g_loss`` on the split; on the validation split also ``d_loss`` and
-``g_loss`` (the means over the epoch's training steps) and samples made from a
-fixed noise batch: ``samples_xy`` (a list of [x, y] points) for 2-D data,
-``samples_images`` (a list of C×H×W nested lists in 0..1) for images. For
-2-D data with class labels whose classes are modes (the ``ring`` source),
-``mode_share`` (share of samples within 3σ of a mode's centre) and
-``modes_covered`` (modes that received at least a fifth of their fair share of
-such samples); centres and σ are measured on the split itself.
+``g_loss`` (the means over the epoch's training steps) and the generator's
+samples and mode figures (`gan_samples`).
 """
 
 from __future__ import annotations
 
-import copy
-import math
 from typing import Any
 
 import torch
@@ -69,15 +62,11 @@ from torch.utils.data import DataLoader
 from studio.errors import TrainingError
 from studio.train import devices
 from studio.train import distributed as ddp
-from studio.train.metrics import is_image_shape, thumbnails
+from studio.train.metrics import is_image_shape
 from studio.train.optim import Schedule, build_optimizer
 from studio.train.recipes.base import RecipeContext
-
-# Samples made from the fixed noise at each evaluation: points, images.
-POINT_SAMPLES = 512
-IMAGE_SAMPLES = 16
-# Seed of the fixed noise, so the samples of successive epochs are comparable.
-FIXED_NOISE_SEED = 1234
+from studio.train.recipes.gan_samples import fixed_noise, is_points, pictures
+from studio.train.recipes.weight_average import WeightAverage
 
 
 class GanRecipe:
@@ -91,7 +80,7 @@ class GanRecipe:
     def metric_names(self, data: Any) -> list[str]:
         names = ["train_d_loss", "train_g_loss", "val_d_loss", "val_g_loss", "d_loss", "g_loss",
                  "lr", "samples_per_s"]
-        if _is_points(data):
+        if is_points(data):
             names += ["mode_share", "modes_covered"]
         return names
 
@@ -118,9 +107,7 @@ class GanRecipe:
         self.d_steps, self.penalty = c.d_steps, c.gradient_penalty
         self.real_target = 1.0 - c.label_smoothing
         self._targets: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
-        count = POINT_SAMPLES if not self.images else IMAGE_SAMPLES
-        rng = torch.Generator().manual_seed(FIXED_NOISE_SEED)
-        self.fixed_noise = torch.randn(count, *self.noise_shape, generator=rng).to(self.device)
+        self.fixed_noise = fixed_noise(self.noise_shape, self.images, self.device)
         self.scale = _image_scale(ctx.data) if self.images else None
         if self.scale is not None:
             self.scale = tuple(t.to(self.device) for t in self.scale)
@@ -278,7 +265,7 @@ class GanRecipe:
                 d_loss = self.loss_fn(d_real, ones) + self.loss_fn(d_fake, zeros)
                 sums += torch.stack([d_loss, self.loss_fn(d_fake, ones)]) * n
                 count += n
-                if with_samples and _is_points(self.ctx.data):
+                if with_samples and is_points(self.ctx.data):
                     reals.append(real.cpu())
                     labels.append(batch[1].reshape(-1).cpu())
             metrics: dict[str, Any] = {}
@@ -297,18 +284,11 @@ class GanRecipe:
         if self._steps:
             d_mean, g_mean = (self._sums / self._steps).tolist()
             out.update(d_loss=d_mean, g_loss=g_mean)
-        fake = self.raw_G(self.fixed_noise).float().cpu()
-        if self.images:
-            out["samples_images"] = thumbnails(((fake + 1) / 2).clamp(0, 1), None, None)
-        elif fake.dim() == 2 and fake.shape[1] == 2:
-            out["samples_xy"] = torch.round(fake * 1e4).div(1e4).tolist()
-            if reals:
-                centres, sigma = mode_geometry(torch.cat(reals), torch.cat(labels))
-                out.update(mode_quality(fake, centres, sigma))
+        out.update(pictures(self.raw_G, self.fixed_noise, self.images, reals, labels))
         return out
 
 
-# --- settings and the weight average --------------------------------------------------
+# --- settings and the pieces the bench and the tests use too ----------------------------
 
 def check_settings(config: Any) -> None:
     """Refuse gan settings that cannot train, naming the key and what to use instead.
@@ -321,42 +301,6 @@ def check_settings(config: Any) -> None:
                             f"1 - label_smoothing, so {config.label_smoothing} would score real samples "
                             f"as fake; use a value below 0.5 (0.1 is usual) or 0 for none")
 
-
-class WeightAverage:
-    """An exponential moving average of a network's weights, kept in the network itself.
-
-    ``model`` (the network the project and the trainer know) holds the average;
-    ``trained`` is a private copy that the optimizer updates. `update` moves
-    the average's parameters towards the copy's and copies its buffers.
-    """
-
-    def __init__(self, model: nn.Module, decay: float):
-        self.model, self.decay, self.updates = model, decay, 0
-        self.trained = copy.deepcopy(model)
-        self._average = [p.data for p in model.parameters()]
-        self._source = [p.data for p in self.trained.parameters()]
-        # Buffers (batch-norm statistics and counts) follow the trained copy as they are.
-        self._average_buffers = list(model.buffers())
-        self._source_buffers = list(self.trained.buffers())
-
-    @torch.no_grad()
-    def update(self) -> None:
-        """One step of the average after an optimizer step of ``trained``."""
-        self.updates += 1
-        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
-        torch._foreach_lerp_(self._average, self._source, 1.0 - decay)
-        if self._average_buffers:
-            torch._foreach_copy_(self._average_buffers, self._source_buffers)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"trained": self.trained.state_dict(), "updates": self.updates}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.trained.load_state_dict(state["trained"])
-        self.updates = int(state["updates"])
-
-
-# --- pieces the bench and the tests use too ------------------------------------------
 
 def noise_shape(generator: nn.Module) -> tuple[int, ...]:
     """The generator's input sample shape: its placeholder's ``meta["sample_shape"]``, or the
@@ -383,29 +327,6 @@ def dcgan_init(model: nn.Module) -> None:
         elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)) and module.affine:
             nn.init.normal_(module.weight, 1.0, 0.02)
             nn.init.zeros_(module.bias)
-
-
-def mode_geometry(points: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-class centres ``(K, 2)`` and the pooled per-coordinate standard deviation."""
-    present, index = labels.unique(return_inverse=True)
-    centres = torch.stack([points[labels == k].mean(0) for k in present.tolist()])
-    spread = (points - centres[index]).pow(2).mean().sqrt()
-    return centres, spread
-
-
-def mode_quality(samples: torch.Tensor, centres: torch.Tensor, sigma: float | torch.Tensor) -> dict[str, float]:
-    """``mode_share``: share of samples within 3σ of their nearest centre; ``modes_covered``:
-    centres that got at least a fifth of their fair share (len / K) of those samples."""
-    dist = torch.cdist(samples.float(), centres.float())
-    nearest, which = dist.min(1)
-    good = nearest <= 3 * float(sigma)
-    counts = torch.bincount(which[good], minlength=len(centres))
-    needed = max(1, math.ceil(len(samples) / len(centres) / 5))
-    return {"mode_share": float(good.float().mean()), "modes_covered": int((counts >= needed).sum())}
-
-
-def _is_points(data: Any) -> bool:
-    return tuple(data.input_shape) == (2,) and data.task == "classification"
 
 
 def _scores(out: torch.Tensor) -> torch.Tensor:

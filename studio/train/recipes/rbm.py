@@ -27,7 +27,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from studio.catalog.modules import RBM
+from studio.catalog.rbm import RBM
 from studio.errors import TrainingError
 from studio.train.metrics import is_image_shape
 from studio.train.recipes.base import RecipeContext
