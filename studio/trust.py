@@ -5,7 +5,9 @@ An opaque "Module" node names a class (``path/file.py:Class`` or
 and runs that code. Opening a project must never do that silently, so the
 code of such a node is identified by a key: a hash of the target, its
 arguments and, for a file, the file's absolute path and contents (an edited
-file needs trust again). A key is trusted when:
+file needs trust again). torch's own layers (``torch.nn:PixelUnshuffle``, kept
+by import where the catalog has no form for them) are not the user's code:
+they are trusted without asking. Otherwise a key is trusted when:
 
 * it is in this user's trust list (``<app data>/NetworkStudio/trusted_code.json``,
   or the file ``STUDIO_TRUST_FILE`` names): `studio import` records the code it
@@ -65,10 +67,24 @@ def _file_of(where: str) -> Path | None:
 
 def is_trusted(code: Code) -> bool:
     """True when this process may run `code` (allowed here, or in the user's trust list)."""
-    if os.environ.get(ENV_ALL) == "1":
+    if os.environ.get(ENV_ALL) == "1" or is_torch_layer(code[0]):
         return True
     key = code_key(*code)
     return key in _allowed() or key in _stored()
+
+
+def is_torch_layer(target: str) -> bool:
+    """True for ``torch.nn:Class`` naming one of torch's layer classes: building it runs only torch's code.
+
+    Nothing else under torch is trusted this way (``torch.hub:load`` would fetch and run code).
+    """
+    where, _, name = target.rpartition(":")
+    if where != "torch.nn" or not name.isidentifier():
+        return False
+    from torch import nn  # here: most projects name no such code, and the CLI starts without torch
+
+    cls = getattr(nn, name, None)
+    return isinstance(cls, type) and issubclass(cls, nn.Module) and cls.__module__.startswith("torch.nn.modules.")
 
 
 def untrusted(codes: Iterable[Code]) -> list[Code]:
@@ -103,7 +119,7 @@ def allow_all() -> None:
 def remember(codes: Iterable[Code]) -> None:
     """Adds `codes` to this user's trust list, so later runs on this machine need no question."""
     stored = _stored()
-    for target, args in codes:
+    for target, args in ((t, a) for t, a in codes if not is_torch_layer(t)):  # trusted anyway
         stored[code_key(target, args)] = {"target": target, "args": args}
     path = store_path()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,12 +6,17 @@ importer keeps that submodule whole: the smallest one of the user's own
 classes around the failure (`smallest_part`) becomes a leaf of the trace and
 one "Module" node (`studio.catalog.opaque`) that builds the same class with
 the same constructor arguments; its weights keep their state_dict keys. A
+torch.nn layer the catalog has no form for (``nn.PixelUnshuffle``,
+``nn.RMSNorm``, a LayerNorm over two dimensions), wherever it is called, is
+kept the same way on its own (target ``torch.nn:PixelUnshuffle``). Any other
 failure in the root module's own forward is still refused
 (docs/architecture.md, "Code a project runs").
 
 The constructor arguments are those the class was called with, recorded
 while `studio import` builds the module (`recording_arguments`); for a module
-built elsewhere, the attributes named like its constructor's parameters.
+built elsewhere, the attributes named like its constructor's parameters. A
+torch layer's are read from its attributes (defaults left out) and checked by
+building it again: same ``repr`` and state_dict shapes.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+import torch
 from torch import fx, nn
 
 from studio.errors import StudioError
@@ -82,10 +88,14 @@ def _plain(value: Any) -> bool:
 # --- which part, and how it is rebuilt ---------------------------------------------
 
 def smallest_part(scope: tuple[Call, ...], kept: dict) -> Call | None:
-    """The innermost call of the user's own module class in `scope` not kept already; None at the top level."""
+    """The part to keep whole for a failure in `scope`: the failing torch layer itself when it can be built
+    again, else the innermost call of the user's own module class not kept already; None at the top level."""
     for call in reversed(scope):
-        module_name = type(call.module).__module__
-        if call.path and call.path not in kept and not module_name.startswith(("torch.", "studio.")):
+        if not call.path or call.path in kept:
+            continue
+        if call is scope[-1] and torch_code(call.module) is not None:
+            return call
+        if not type(call.module).__module__.startswith(("torch.", "studio.")):
             return call
     return None
 
@@ -94,6 +104,9 @@ def code_of(call: Call, reason: str) -> tuple[str, str]:
     """(target, constructor arguments as JSON) that build `call`'s module again; StudioError if they are unknown."""
     cls = type(call.module)
     where = f"'self.{call.path}' ({cls.__name__})"
+    torch_layer = torch_code(call.module)
+    if torch_layer is not None:
+        return torch_layer
     if "<locals>" in cls.__qualname__:
         raise StudioError(f"{reason}; {where} cannot be kept as it is: its class is defined inside a function")
     args = _made.get(call.module) or _from_attributes(call.module)
@@ -125,6 +138,60 @@ def _from_attributes(module: nn.Module) -> str | None:
         elif p.default is inspect.Parameter.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             return None
     return json.dumps(found)
+
+
+# --- torch's own layers ------------------------------------------------------------------
+
+def torch_code(module: nn.Module) -> tuple[str, str] | None:
+    """(``torch.nn:Class``, its arguments) for a torch.nn layer that builds again the same; None otherwise."""
+    cls = type(module)
+    if getattr(nn, cls.__name__, None) is not cls or not cls.__module__.startswith("torch.nn.modules."):
+        return None
+    if isinstance(module, (nn.Sequential, nn.ModuleList, nn.ModuleDict)):
+        return None
+    for args in (_torch_arguments(module), _made.get(module)):
+        if args is not None and _rebuilds(module, args):
+            return f"torch.nn:{cls.__name__}", args
+    return None
+
+
+def _torch_arguments(module: nn.Module) -> str | None:
+    """A torch layer's constructor arguments from its attributes, the defaults left out; None when one is
+    missing or not a plain value (an activation function other than the default, say).
+
+    ``bias`` (a tensor or None where the constructor takes a flag) is read as
+    whether there is one; ``device`` and ``dtype`` are left to the weights.
+    """
+    try:
+        params = list(inspect.signature(type(module).__init__).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return None
+    found = {}
+    for p in params:
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.name in ("device", "dtype"):
+            continue
+        value = getattr(module, p.name, p.default)
+        if isinstance(p.default, bool) and (value is None or isinstance(value, torch.Tensor)):
+            value = value is not None
+        value = list(value) if isinstance(value, tuple) else value
+        if value is inspect.Parameter.empty or value is not p.default and not _plain(value):
+            return None
+        if value is p.default or value == p.default:
+            continue
+        found[p.name] = value
+    return json.dumps(found)
+
+
+def _rebuilds(module: nn.Module, args: str) -> bool:
+    """True when the class built with `args` (on the meta device) prints as the layer does and has its weight shapes."""
+    value = json.loads(args)
+    try:
+        with torch.device("meta"):
+            again = type(module)(*value) if isinstance(value, list) else type(module)(**value)
+    except Exception:
+        return False
+    shapes = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+    return repr(again) == repr(module) and shapes == {k: tuple(v.shape) for k, v in again.state_dict().items()}
 
 
 def opaque_mapped(n: fx.Node, code: tuple[str, str], seen: Any) -> Mapped:
