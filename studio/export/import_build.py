@@ -78,10 +78,19 @@ class Several:
 
 @dataclass(frozen=True)
 class Results:
-    """What a kept module ("Module" node) returning `count` tensors gave: its items are its ports."""
+    """What a kept module ("Module" node) returning `count` tensors gave: its items are its ports, and
+    so are its `fields` (a Hugging Face model's ``.last_hidden_state``)."""
 
     node: str
     count: int
+    fields: tuple[str, ...] = ()
+
+    def port(self, item: int | str) -> str | None:
+        """The port of item `item` (a position or a field name), None when there is no such item."""
+        index = self.fields.index(item) if item in self.fields else item if isinstance(item, int) else None
+        if index is None or not -self.count <= index < self.count:
+            return None
+        return "out" if self.count == 1 else f"out{index % self.count}"
 
 
 @dataclass(frozen=True)
@@ -169,10 +178,10 @@ class Builder:
 
     def _kept(self, n: fx.Node, sub: nn.Module) -> None:
         """A module kept as it is: one "Module" node running its code (import_opaque)."""
-        mapped = opaque_mapped(n, self.opaque[n.target], self.sizes.seen.get(n))
+        mapped, fields = opaque_mapped(n, self.opaque[n.target], self.sizes.seen.get(n))
         nid = self._place(n, mapped)
         count = mapped.params.get("outputs", 1)
-        self.values[n] = Results(nid, count) if count > 1 else (nid, "out")
+        self.values[n] = Results(nid, count, fields) if count > 1 or fields else (nid, "out")
         self._owns(nid, n.target, sub)
 
     def _owns(self, nid: str, target: str, module: nn.Module) -> None:
@@ -252,8 +261,8 @@ class Builder:
         """Calls on recurrent results, tuples and time-major tensors; True when handled."""
         args = n.args
         first = self.values.get(args[0]) if args and isinstance(args[0], fx.Node) else None
-        if n.target is operator.getitem and isinstance(first, Results) and isinstance(args[1], int):
-            self.values[n] = (first.node, f"out{args[1] % first.count}")
+        if n.target in (operator.getitem, getattr) and isinstance(first, Results) and first.port(args[1]):
+            self.values[n] = (first.node, first.port(args[1]))
             return True
         if n.target is operator.getitem and isinstance(first, Several):
             if args[1] != 0:

@@ -34,7 +34,7 @@ from torch import fx, nn
 
 from studio.errors import StudioError
 from studio.export.import_rules import Mapped, Unsupported
-from studio.export.import_trace import Call, TensorInfo
+from studio.export.import_trace import Call, TensorInfo, summary
 
 _made: "weakref.WeakKeyDictionary[nn.Module, str]" = weakref.WeakKeyDictionary()  # module -> its arguments' JSON
 
@@ -68,10 +68,18 @@ def _arguments(frame) -> str | None:
         star, index = tuple(values[code.co_varnames[index]]), index + 1
     more = dict(values[code.co_varnames[index]]) if code.co_flags & inspect.CO_VARKEYWORDS else {}
     if star:
-        value = None if kwonly or more else [values[n] for n in names] + list(star)
+        value = None if kwonly or more else [config_json(values[n]) for n in names] + list(star)
     else:
-        value = {**{n: values[n] for n in names}, **kwonly, **more}
+        value = {k: config_json(v) for k, v in {**{n: values[n] for n in names}, **kwonly, **more}.items()}
     return json.dumps(value) if value is not None and _plain(value) else None
+
+
+def config_json(value: Any) -> Any:
+    """A Hugging Face configuration as the plain object of its settings that differ from the defaults
+    (with ``model_type``, which `studio.catalog.opaque` builds it again from); any other value as it is."""
+    if type(value).__module__.startswith("transformers.") and hasattr(value, "to_diff_dict"):
+        return {k: v for k, v in value.to_diff_dict().items() if k != "transformers_version"}
+    return value
 
 
 def _plain(value: Any) -> bool:
@@ -133,6 +141,7 @@ def _from_attributes(module: nn.Module) -> str | None:
     found = {}
     for p in params:
         value = getattr(module, p.name, None) if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) else None
+        value = config_json(value)
         if _plain(value) and value is not None:
             found[p.name] = value
         elif p.default is inspect.Parameter.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
@@ -194,14 +203,19 @@ def _rebuilds(module: nn.Module, args: str) -> bool:
     return repr(again) == repr(module) and shapes == {k: tuple(v.shape) for k, v in again.state_dict().items()}
 
 
-def opaque_mapped(n: fx.Node, code: tuple[str, str], seen: Any) -> Mapped:
-    """The "Module" node for the call `n` of a kept module: its tensor arguments in, its tensors out."""
+def opaque_mapped(n: fx.Node, code: tuple[str, str], seen: Any) -> tuple[Mapped, tuple[str, ...]]:
+    """The "Module" node for the call `n` of a kept module (its tensor arguments in, its tensors out), and
+    the names of its outputs when it returns a Hugging Face ``ModelOutput`` (empty otherwise)."""
     inputs = [*n.args, *n.kwargs.values()]
     if not inputs or not all(isinstance(v, fx.Node) for v in inputs):
         raise Unsupported("a call that passes values other than tensors to the module")
+    fields: tuple[str, ...] = ()
+    if hasattr(seen, "to_tuple"):  # the catalog's build gives the node these outputs (studio.catalog.opaque)
+        fields = tuple(k for k, v in seen.items() if isinstance(v, torch.Tensor))
+        seen = tuple(summary(seen[k]) for k in fields)
     results = seen if isinstance(seen, (tuple, list)) else (seen,)
     if not results or not all(isinstance(r, TensorInfo) for r in results):
         raise Unsupported("a module that returns something other than a tensor or a tuple of tensors")
     params = {"target": code[0], "args": code[1]}
     params.update({k: v for k, v in (("inputs", len(inputs)), ("outputs", len(results))) if v != 1})
-    return Mapped("Module", params, inputs)
+    return Mapped("Module", params, inputs), fields

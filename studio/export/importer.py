@@ -147,7 +147,7 @@ def _built(module: nn.Module, inputs: tuple, project_name: str, network: str) ->
         project = Project(project_name)
         project.metadata = {"title": project_name, "imported_from": qualname(type(module))}
         try:
-            gm = trace(module, len(inputs), frozenset(kept))
+            gm = trace(module, inputs, frozenset(kept))
             builder = Builder(gm, project.add_network(network), record(gm, inputs))
             builder.opaque = kept
             builder.build()
