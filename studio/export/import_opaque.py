@@ -35,6 +35,7 @@ from torch import fx, nn
 from studio.errors import StudioError
 from studio.export.import_rules import Mapped, Unsupported
 from studio.export.import_trace import Call, TensorInfo, summary
+from studio.user_code import from_script_folder
 
 _made: "weakref.WeakKeyDictionary[nn.Module, str]" = weakref.WeakKeyDictionary()  # module -> its arguments' JSON
 
@@ -127,7 +128,8 @@ def code_of(call: Call, reason: str) -> tuple[str, str]:
 def target_of(cls: type) -> str:
     """``package.module:Class`` for a class of an importable module, ``/abs/path/file.py:Class`` otherwise."""
     module = sys.modules.get(cls.__module__)
-    if cls.__module__.startswith("_studio_import_") or cls.__module__ == "__main__" or module is None:
+    if cls.__module__.startswith("_studio_import_") or cls.__module__ == "__main__" or module is None or \
+            from_script_folder(inspect.getfile(cls)):  # a sibling of the imported file: found by its path
         return f"{Path(inspect.getfile(cls)).resolve()}:{cls.__qualname__}"
     return f"{cls.__module__}:{cls.__qualname__}"
 
