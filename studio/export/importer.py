@@ -35,7 +35,8 @@ from studio.compile import compile_network
 from studio.compile.weights import ORIGINAL_KEY
 from studio.errors import StudioError
 from studio.export.base import RTOL, flat_outputs
-from studio.export.import_blocks import Hierarchy, renamed_blocks
+from studio.export.import_block_names import renamed_blocks
+from studio.export.import_blocks import Hierarchy
 from studio.export.import_build import Builder
 from studio.export.import_inputs import run_checked
 from studio.export.import_opaque import code_of, recording_arguments, smallest_part
