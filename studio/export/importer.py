@@ -10,8 +10,11 @@ catalog node per traced call (`import_build`, with the rules of
 become blocks, shared between equal instances, named after their classes and
 attributes. A submodule of the user's own code that cannot be traced, or
 holds a call the catalog cannot express, is kept whole as one opaque "Module"
-node running its code (`import_opaque`); such a failure in the root's own
-forward is refused with a StudioError that names the call and its line.
+node running its code (`import_opaque`), and so is a torch.nn layer the
+catalog has no form for, wherever it is called; any other failure in the
+root's own forward is refused with a StudioError that names the call and its
+line. A module holding a Hugging Face model is traced with transformers' own
+tracer where it has one (`import_hf`).
 
 The module's weights are matched to the compiled network's state_dict keys,
 loaded into it, and the outputs of both are compared on the example inputs;
