@@ -136,9 +136,8 @@ def target_of(cls: type) -> str:
 
 def _from_attributes(module: nn.Module) -> str | None:
     """The constructor's parameters read back from attributes of the same name (defaults may be left out)."""
-    try:
-        params = list(inspect.signature(type(module).__init__).parameters.values())[1:]
-    except (TypeError, ValueError):
+    params = _init_parameters(module)
+    if params is None:
         return None
     found = {}
     for p in params:
@@ -173,9 +172,8 @@ def _torch_arguments(module: nn.Module) -> str | None:
     ``bias`` (a tensor or None where the constructor takes a flag) is read as
     whether there is one; ``device`` and ``dtype`` are left to the weights.
     """
-    try:
-        params = list(inspect.signature(type(module).__init__).parameters.values())[1:]
-    except (TypeError, ValueError):
+    params = _init_parameters(module)
+    if params is None:
         return None
     found = {}
     for p in params:
@@ -203,6 +201,14 @@ def _rebuilds(module: nn.Module, args: str) -> bool:
         return False
     shapes = {k: tuple(v.shape) for k, v in module.state_dict().items()}
     return repr(again) == repr(module) and shapes == {k: tuple(v.shape) for k, v in again.state_dict().items()}
+
+
+def _init_parameters(module: nn.Module) -> list[inspect.Parameter] | None:
+    """The parameters of the module's constructor after ``self``; None when it has no readable signature."""
+    try:
+        return list(inspect.signature(type(module).__init__).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return None
 
 
 def opaque_mapped(n: fx.Node, code: tuple[str, str], seen: Any) -> tuple[Mapped, tuple[str, ...]]:

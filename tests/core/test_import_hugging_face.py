@@ -9,11 +9,10 @@ import pytest
 import torch
 
 from studio.cli import main
-from studio.compile import compile_network
-from studio.compile.weights import apply_weights, load_weights
 from studio.export import import_from_path
 from studio.export.import_trace import trace
 from studio.user_code import load_class
+from tests.core.kept_code import assert_checkpoint_loads, own_trust_list  # noqa: F401 (autouse)
 
 transformers = pytest.importorskip("transformers")
 
@@ -47,13 +46,6 @@ MODELS = textwrap.dedent('''
         def forward(self, input_ids):
             return self.score(self.gpt(input_ids).last_hidden_state[:, -1])
 ''')
-
-
-@pytest.fixture(autouse=True)
-def own_trust_list(tmp_path, monkeypatch):
-    monkeypatch.setenv("STUDIO_TRUST_FILE", str(tmp_path / "trusted.json"))
-    monkeypatch.delenv("STUDIO_TRUSTED_CODE", raising=False)
-    monkeypatch.delenv("STUDIO_TRUST_ALL_CODE", raising=False)
 
 
 @pytest.fixture
@@ -91,13 +83,7 @@ def test_the_transformers_model_is_kept_whole_with_equal_outputs_and_keys(models
     assert config["hidden_size" if name == "TextClassifier" else "n_embd"] == 32 and "model_type" in config
     torch.manual_seed(2)
     module = load_class(f"{models}:{name}")().eval()
-    assert set(result.original_keys.values()) == set(module.state_dict())
-    model = compile_network(result.project)
-    apply_weights(model, load_weights(result.project, module.state_dict()))  # the module's own checkpoint
-    model.eval()
-    ids = torch.randint(0, 100, (3, 12))  # another batch and length than the import's
-    with torch.no_grad():
-        torch.testing.assert_close(model(ids), module(ids), rtol=0, atol=1e-5)
+    assert_checkpoint_loads(result, module, torch.randint(0, 100, (3, 12)), atol=1e-5)  # another length
 
 
 def test_transformers_tracer_traces_what_plain_fx_cannot(models, monkeypatch):

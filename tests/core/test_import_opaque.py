@@ -14,6 +14,7 @@ from studio.errors import StudioError
 from studio.export import import_from_path
 from studio.graph import Analyzer, io
 from studio.graph.code_nodes import project_code
+from tests.core.kept_code import own_trust_list  # noqa: F401 (autouse)
 
 # Written as people write them: a filter in the frequency domain, a clamp that looks at the values,
 # a custom autograd Function, each inside a submodule of an ordinary network.
@@ -96,14 +97,6 @@ MODELS = textwrap.dedent('''
         def forward(self, x):
             return self.fc(torch.fft.rfft(x, dim=-1).abs())
 ''')
-
-
-@pytest.fixture(autouse=True)
-def own_trust_list(tmp_path, monkeypatch):
-    """A trust list of this test's own; nothing trusted for the process beyond what the test allows."""
-    monkeypatch.setenv("STUDIO_TRUST_FILE", str(tmp_path / "trusted.json"))
-    monkeypatch.delenv("STUDIO_TRUSTED_CODE", raising=False)
-    monkeypatch.delenv("STUDIO_TRUST_ALL_CODE", raising=False)
 
 
 @pytest.fixture

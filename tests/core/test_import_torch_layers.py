@@ -8,12 +8,11 @@ import torch
 from torch import nn
 
 from studio.cli import main
-from studio.compile import compile_network
-from studio.compile.weights import apply_weights, load_weights
 from studio.errors import StudioError
 from studio.export import export, import_from_path, import_module
 from studio.graph import io
 from studio.user_code import load_class
+from tests.core.kept_code import assert_checkpoint_loads, own_trust_list  # noqa: F401 (autouse)
 
 # Written as people write them: a ShuffleNet-style unit, space-to-depth at the stem, RMSNorm and a
 # LayerNorm over a whole feature map (ConvNeXt/ViT papers' code), torch layers used in the root's forward.
@@ -65,14 +64,6 @@ SHUFFLE = textwrap.dedent('''
 ''')
 
 
-@pytest.fixture(autouse=True)
-def own_trust_list(tmp_path, monkeypatch):
-    """An empty trust list of this test's own, and nothing allowed for the process."""
-    monkeypatch.setenv("STUDIO_TRUST_FILE", str(tmp_path / "trusted.json"))
-    monkeypatch.delenv("STUDIO_TRUSTED_CODE", raising=False)
-    monkeypatch.delenv("STUDIO_TRUST_ALL_CODE", raising=False)
-
-
 @pytest.fixture
 def shuffle(tmp_path):
     path = tmp_path / "shufflenet.py"
@@ -96,13 +87,7 @@ def test_torch_layers_without_catalog_form_come_in_as_torch_modules_with_equal_o
     assert "ShuffleUnit" in result.project.blocks
     torch.manual_seed(1)
     module = load_class(f"{shuffle}:TinyShuffleNet")().eval()
-    assert set(result.original_keys.values()) == set(module.state_dict())
-    model = compile_network(result.project)
-    apply_weights(model, load_weights(result.project, module.state_dict()))  # the module's own checkpoint
-    model.eval()
-    x = torch.randn(3, 3, 8, 8)
-    with torch.no_grad():
-        torch.testing.assert_close(model(x), module(x), rtol=0, atol=1e-6)
+    assert_checkpoint_loads(result, module, torch.randn(3, 3, 8, 8))
 
 
 def test_a_project_with_only_torch_layers_kept_needs_no_trust_and_exports(shuffle, tmp_path, capsys):
