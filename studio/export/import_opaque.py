@@ -78,8 +78,9 @@ def _arguments(frame) -> str | None:
 def config_json(value: Any) -> Any:
     """A Hugging Face configuration as the plain object of its settings that differ from the defaults
     (with ``model_type``, which `studio.catalog.opaque` builds it again from); any other value as it is."""
-    if type(value).__module__.startswith("transformers.") and hasattr(value, "to_diff_dict"):
-        return {k: v for k, v in value.to_diff_dict().items() if k != "transformers_version"}
+    if type(value).__module__.startswith("transformers.") and hasattr(value, "to_json_string"):
+        settings = json.loads(value.to_json_string(use_diff=True))  # JSON's own form: id2label keys as strings
+        return {k: v for k, v in settings.items() if k != "transformers_version"}
     return value
 
 

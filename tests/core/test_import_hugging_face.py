@@ -20,7 +20,7 @@ transformers = pytest.importorskip("transformers")
 # through a head; and a GPT-2 read at its last token.
 MODELS = textwrap.dedent('''
     from torch import nn
-    from transformers import BertConfig, BertModel, GPT2Config, GPT2Model
+    from transformers import BertConfig, BertForSequenceClassification, BertModel, GPT2Config, GPT2Model
 
 
     class TextClassifier(nn.Module):
@@ -35,6 +35,19 @@ MODELS = textwrap.dedent('''
         def forward(self, input_ids):
             hidden = self.bert(input_ids=input_ids).last_hidden_state
             return self.classifier(self.dropout(hidden[:, 0]))
+
+
+    class FineTuned(nn.Module):
+        """A classification model of the library, its labels named in the config (id2label: integer keys)."""
+
+        def __init__(self):
+            super().__init__()
+            config = BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
+                                vocab_size=100, id2label={0: "negative", 1: "positive"})
+            self.model = BertForSequenceClassification(config)
+
+        def forward(self, input_ids):
+            return self.model(input_ids=input_ids).logits
 
 
     class NextTokenScore(nn.Module):
@@ -74,13 +87,14 @@ def _has_hf_tracer() -> bool:
 
 
 @pytest.mark.parametrize("name,model_class", [("TextClassifier", "modeling_bert:BertModel"),
+                                              ("FineTuned", "modeling_bert:BertForSequenceClassification"),
                                               ("NextTokenScore", "modeling_gpt2:GPT2Model")])
 def test_the_transformers_model_is_kept_whole_with_equal_outputs_and_keys(models, tracer, name, model_class):
     result = import_from_path(f"{models}:{name}", input_shape=(10,), dtype="long")
     (kept,) = [n for n in result.project.network().nodes.values() if n.type == "Module"]
     assert kept.params["target"].endswith(model_class) and kept.params["target"].startswith("transformers.models.")
     config = json.loads(kept.params["args"])["config"]
-    assert config["hidden_size" if name == "TextClassifier" else "n_embd"] == 32 and "model_type" in config
+    assert config["n_embd" if name == "NextTokenScore" else "hidden_size"] == 32 and "model_type" in config
     torch.manual_seed(2)
     module = load_class(f"{models}:{name}")().eval()
     assert_checkpoint_loads(result, module, torch.randint(0, 100, (3, 12)), atol=1e-5)  # another length
