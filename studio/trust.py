@@ -4,8 +4,11 @@ An opaque "Module" node names a class (``path/file.py:Class`` or
 ``package.module:Class``) and its constructor arguments; building it imports
 and runs that code. Opening a project must never do that silently, so the
 code of such a node is identified by a key: a hash of the target, its
-arguments and, for a file, the file's absolute path and contents (an edited
-file needs trust again). A key is trusted when:
+arguments and, for a file, the file's absolute path and contents and those of
+the modules of its folder it imports (an edited file, or an edited sibling it
+imports, needs trust again). torch's own layers (``torch.nn:PixelUnshuffle``, kept
+by import where the catalog has no form for them) are not the user's code:
+they are trusted without asking. Otherwise a key is trusted when:
 
 * it is in this user's trust list (``<app data>/NetworkStudio/trusted_code.json``,
   or the file ``STUDIO_TRUST_FILE`` names): `studio import` records the code it
@@ -19,6 +22,7 @@ Qt-free; the catalog's build of a "Module" node asks `require` first.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -44,17 +48,68 @@ class UntrustedCode(StudioError):
 
 
 def code_key(target: str, args: str) -> str:
-    """The key of one piece of code: target, arguments and, for a file, its absolute path and contents."""
+    """The key of one piece of code: target, arguments and, for a file, its absolute path and contents, and
+    the contents of the modules of its folder it imports (`own_modules`)."""
     where = target.rpartition(":")[0]
     digest = hashlib.sha256(json.dumps([target, args]).encode())
     file = _file_of(where)
     if file is not None:
         digest.update(str(file).encode())
-        try:
-            digest.update(file.read_bytes())
-        except OSError:
-            digest.update(b"\0missing")
+        for path in own_modules(file):
+            if path != file:
+                digest.update(f"\0{path.relative_to(file.parent)}\0".encode())
+            try:
+                digest.update(path.read_bytes())
+            except OSError:
+                digest.update(b"\0missing")
     return digest.hexdigest()
+
+
+def own_modules(file: Path) -> list[Path]:
+    """`file` and the modules of its folder it imports, theirs too (read, never run), the file first.
+
+    A file runs with its folder first on ``sys.path`` (`studio.user_code`), so
+    ``import blocks`` or ``from layers.attention import X`` there loads the
+    user's own ``blocks.py`` or ``layers/attention.py``: code this key covers.
+    """
+    found, todo = [file], [file]
+    while todo:
+        current = todo.pop()
+        try:
+            tree = ast.parse(current.read_bytes())
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for base, name in _imports(tree, current, file.parent):
+            for path in _module_files(base, name):
+                if path not in found and file.parent in path.parents:
+                    found.append(path)
+                    todo.append(path)
+    return found
+
+
+def _imports(tree: ast.AST, current: Path, folder: Path) -> Iterable[tuple[Path, str]]:
+    """(folder it is found from, dotted name) of each module an import statement may load."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from ((folder, a.name) for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level > len(current.parents):
+                continue
+            base = folder if not node.level else current.parents[node.level - 1]
+            module = node.module or ""
+            yield base, module
+            yield from ((base, f"{module}.{a.name}".strip(".")) for a in node.names)
+
+
+def _module_files(base: Path, name: str) -> list[Path]:
+    """The files under `base` that importing `name` runs: each package's ``__init__.py``, then the module."""
+    files, path = [], base
+    for part in [p for p in name.split(".") if p]:
+        path = path / part
+        for candidate in (path / "__init__.py", path.with_suffix(".py")):
+            if candidate.is_file():
+                files.append(candidate.resolve())
+    return files
 
 
 def _file_of(where: str) -> Path | None:
@@ -65,10 +120,24 @@ def _file_of(where: str) -> Path | None:
 
 def is_trusted(code: Code) -> bool:
     """True when this process may run `code` (allowed here, or in the user's trust list)."""
-    if os.environ.get(ENV_ALL) == "1":
+    if os.environ.get(ENV_ALL) == "1" or is_torch_layer(code[0]):
         return True
     key = code_key(*code)
     return key in _allowed() or key in _stored()
+
+
+def is_torch_layer(target: str) -> bool:
+    """True for ``torch.nn:Class`` naming one of torch's layer classes: building it runs only torch's code.
+
+    Nothing else under torch is trusted this way (``torch.hub:load`` would fetch and run code).
+    """
+    where, _, name = target.rpartition(":")
+    if where != "torch.nn" or not name.isidentifier():
+        return False
+    from torch import nn  # here: most projects name no such code, and the CLI starts without torch
+
+    cls = getattr(nn, name, None)
+    return isinstance(cls, type) and issubclass(cls, nn.Module) and cls.__module__.startswith("torch.nn.modules.")
 
 
 def untrusted(codes: Iterable[Code]) -> list[Code]:
@@ -103,7 +172,7 @@ def allow_all() -> None:
 def remember(codes: Iterable[Code]) -> None:
     """Adds `codes` to this user's trust list, so later runs on this machine need no question."""
     stored = _stored()
-    for target, args in codes:
+    for target, args in ((t, a) for t, a in codes if not is_torch_layer(t)):  # trusted anyway
         stored[code_key(target, args)] = {"target": target, "args": args}
     path = store_path()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,17 @@ from typing import Any, Callable, Iterator
 from studio.errors import StudioError
 
 _files = itertools.count()
+_script_folders: set[Path] = set()  # every folder a file was imported from in this process
+
+
+def from_script_folder(file: str | Path) -> bool:
+    """True for a file inside a folder some user file was imported from (its siblings: not importable by
+    module name once that import is over)."""
+    try:
+        path = Path(file).resolve()
+    except OSError:
+        return False
+    return any(folder == path.parent or folder in path.parents for folder in _script_folders)
 
 
 def load_class(spec: str) -> Callable[..., Any]:
@@ -73,6 +84,7 @@ def script_folder(folder: Path) -> Iterator[None]:
         file = getattr(mod, "__file__", None)
         if file and not name.startswith("_studio_import_") and _inside(Path(file), folder):
             del sys.modules[name]
+    _script_folders.add(folder)
     entry = str(folder)
     sys.path.insert(0, entry)
     try:

@@ -4,7 +4,9 @@
 (docs/architecture.md, "Code a project runs"). Its parameters name the class
 (``target``: ``path/file.py:Class`` or ``package.module:Class``, as
 `studio.user_code.load_class` reads it) and its constructor arguments as JSON
-(``args``: a list of positional ones or an object of keywords). Building it
+(``args``: a list of positional ones or an object of keywords; a Hugging
+Face module's ``config`` is the object of its settings with ``model_type``).
+Building it
 runs that code, so `build` asks `studio.trust` first: nothing is imported for
 a project this user has not trusted.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
+import torch
 from torch import nn
 
 from studio import trust
@@ -51,10 +54,31 @@ def build(params: dict) -> tuple[Callable[..., nn.Module], dict]:
     trust.require((target, text))
     positional, keywords = arguments(text)
     cls = load_class(target)
+    if isinstance(keywords.get("config"), dict) and "model_type" in keywords["config"]:
+        keywords = {**keywords, "config": hugging_face_config(keywords["config"])}
     return (lambda: _checked(cls(*positional, **keywords), target)), {}
+
+
+def hugging_face_config(settings: dict) -> Any:
+    """The Hugging Face configuration of ``model_type`` with these settings (the form import writes a
+    transformers module's ``config`` argument in)."""
+    from transformers import AutoConfig  # only projects that hold a transformers module get here
+
+    settings = dict(settings)
+    return AutoConfig.for_model(settings.pop("model_type"), **settings)
 
 
 def _checked(module: Any, target: str) -> nn.Module:
     if not isinstance(module, nn.Module):
         raise StudioError(f"{target} built a {type(module).__name__}, not a torch.nn.Module")
+    if type(module).__module__.startswith("transformers."):
+        module.register_forward_hook(model_output_items)
     return module
+
+
+def model_output_items(_module: nn.Module, _inputs: Any, output: Any) -> Any:
+    """A Hugging Face ``ModelOutput`` as the node's outputs: its tensors in order (a cache left out), one alone."""
+    if not hasattr(output, "to_tuple"):
+        return output
+    items = tuple(v for v in output.to_tuple() if isinstance(v, torch.Tensor))
+    return items[0] if len(items) == 1 else items

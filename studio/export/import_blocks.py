@@ -14,7 +14,7 @@ calls from the deepest up and, for each call of a submodule:
   that only joins what comes in stays outside (DenseNet's dense layers then
   take one input each and share one definition).
 
-Definitions with the same nodes and wiring are merged into one; numbers that
+Definitions with the same nodes and wiring are merged into one (`import_merge`); numbers that
 differ between them (channels, strides) become the definition's ``$``
 parameters, set by each instance. A Sequential whose children are instances of
 one definition with the same arguments, each feeding the next, becomes one
@@ -28,21 +28,20 @@ in the compiled result, so the module's weights can be matched to it.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from torch import fx, nn
+from torch import fx
 
 from studio import catalog
 from studio.catalog import BLOCK_TYPE
-from studio.compile.fx import attribute_names, class_name_for
+from studio.compile.fx import attribute_names
+from studio.export.import_block_names import CONTAINERS, block_base, free_name, relative_name
+from studio.export.import_merge import merge_equal
 from studio.export.import_trace import Call
-from studio.graph import io
 from studio.graph.network import Network
 from studio.graph.project import Project
 
 ROOT = None  # the key of the top-level network in location chains
-_CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
 
 
 class Hierarchy:
@@ -87,7 +86,7 @@ class Hierarchy:
             level = [name for name in self.project.blocks if self._height(name) == height]
             if not level:
                 break
-            self._merge(level)
+            merge_equal(self, level)
             self._repeats(height)
             height += 1
         self._name(self.net, "")
@@ -143,49 +142,25 @@ class Hierarchy:
         return not below & above
 
     # --- one block ----------------------------------------------------------------------
-    def _collapse(self, call: Call, members: list[str], depth: int) -> str:
-        net = self.net
-        ids = set(members)
-        order = {nid: i for i, nid in enumerate(net.topological_order())}
-        members = sorted(members, key=order.get)
-        entering = sorted((e for e in net.edges if e.dst in ids and e.src not in ids),
-                          key=lambda e: (order[e.dst], e.dst_port))
-        leaving = sorted((e for e in net.edges if e.src in ids and e.dst not in ids),
-                         key=lambda e: (order[e.src], e.src_port))
+    def _collapse(self, call: Call, members: list[str], depth: int) -> None:
+        """Moves `members` (the nodes of `call`) into a new definition, one Block node taking their place."""
+        members, entering, leaving = self._boundary(members)
         sources = list(dict.fromkeys((e.src, e.src_port) for e in entering))
         exits = list(dict.fromkeys((e.src, e.src_port) for e in leaving))
+        ins = dict(zip(sources, self._input_names(call, sources)))
+        outs = dict(zip(exits, ["out"] if len(exits) == 1 else [f"out{i + 1}" for i in range(len(exits))]))
         block = self.project.add_block(self._block_name(call))
         self.made[block.name] = call
-        inner = block.network
+        self._fill(block.network, call, members, entering, ins, outs)
         for nid in members:
-            node = net.node(nid)
-            rel = self.path[nid][len(call.path) + 1:] if self.path[nid].startswith(call.path + ".") else ""
-            self.index[nid] = rel
-            inner.add_node(node.type, _free_name(inner, _relative(self.path[nid], call.path, self._kind(node))),
-                           node.params, id=nid)
-        for e in net.edges:
-            if e.src in ids and e.dst in ids:
-                inner.connect(e.src, e.src_port, e.dst, e.dst_port)
-        in_names = self._input_names(call, sources)
-        for (src, port), name in zip(sources, in_names):
-            shape, dtype = self.shapes[(src, port)]
-            nid = inner.add_node(catalog.INPUT, name, {"shape": list(shape), "dtype": dtype})
-            for e in entering:
-                if (e.src, e.src_port) == (src, port):
-                    inner.connect(nid, "out", e.dst, e.dst_port)
-        out_names = ["out"] if len(exits) == 1 else [f"out{i + 1}" for i in range(len(exits))]
-        for (src, port), name in zip(exits, out_names):
-            inner.connect(src, port, inner.add_node(catalog.OUTPUT, name), "in")
-        for nid in members:
-            net.remove_node(nid)
-        instance = net.add_node(BLOCK_TYPE, net.unique_name(f"block_{block.name}"), {"block": block.name})
+            self.net.remove_node(nid)
+        instance = self.net.add_node(BLOCK_TYPE, self.net.unique_name(f"block_{block.name}"), {"block": block.name})
         self.made_instance[block.name] = instance
-        for (src, port), name in zip(sources, in_names):
-            net.connect(src, port, instance, name)
+        for (src, port), name in ins.items():
+            self.net.connect(src, port, instance, name)
         for e in leaving:
-            name = out_names[exits.index((e.src, e.src_port))]
-            net.connect(instance, name, e.dst, e.dst_port)
-        for (src, port), name in zip(exits, out_names):
+            self.net.connect(instance, outs[(e.src, e.src_port)], e.dst, e.dst_port)
+        for (src, port), name in outs.items():
             self.shapes[(instance, name)] = self.shapes[(src, port)]
             self.redirect[(src, port)] = (instance, name)
         self._moved(members, instance, block.name)
@@ -193,6 +168,38 @@ class Hierarchy:
         self.path[instance] = call.path
         for nid in members:
             del self.chain[nid]
+
+    def _boundary(self, members: list[str]) -> tuple[list[str], list, list]:
+        """`members` in the order data flows, and the edges entering and leaving them, in that order too."""
+        ids = set(members)
+        order = {nid: i for i, nid in enumerate(self.net.topological_order())}
+        entering = sorted((e for e in self.net.edges if e.dst in ids and e.src not in ids),
+                          key=lambda e: (order[e.dst], e.dst_port))
+        leaving = sorted((e for e in self.net.edges if e.src in ids and e.dst not in ids),
+                         key=lambda e: (order[e.src], e.src_port))
+        return sorted(members, key=order.get), entering, leaving
+
+    def _fill(self, inner: Network, call: Call, members: list[str], entering: list,
+              ins: dict[tuple[str, str], str], outs: dict[tuple[str, str], str]) -> None:
+        """Copies `members` and their wires into the definition's network, with an Input per value coming in
+        (`ins`: named after the forward's parameters) and an Output per value going out (`outs`)."""
+        ids = set(members)
+        for nid in members:
+            node, path = self.net.node(nid), self.path[nid]
+            self.index[nid] = path[len(call.path) + 1:] if path.startswith(call.path + ".") else ""
+            inner.add_node(node.type, free_name(inner, relative_name(path, call.path, self._kind(node))),
+                           node.params, id=nid)
+        for e in self.net.edges:
+            if e.src in ids and e.dst in ids:
+                inner.connect(e.src, e.src_port, e.dst, e.dst_port)
+        for (src, port), name in ins.items():
+            shape, dtype = self.shapes[(src, port)]
+            nid = inner.add_node(catalog.INPUT, name, {"shape": list(shape), "dtype": dtype})
+            for e in entering:
+                if (e.src, e.src_port) == (src, port):
+                    inner.connect(nid, "out", e.dst, e.dst_port)
+        for (src, port), name in outs.items():
+            inner.connect(src, port, inner.add_node(catalog.OUTPUT, name), "in")
 
     def _kind(self, node) -> str:
         """What a node is, for a name: its type, or for a Block node the class of the module it stands for."""
@@ -245,7 +252,7 @@ class Hierarchy:
         return value
 
     def _block_name(self, call: Call) -> str:
-        base = _block_base(call)
+        base = block_base(call)
         name, i = base, 2
         while name in self.project.blocks:
             name, i = f"{base}{i}", i + 1
@@ -256,7 +263,7 @@ class Hierarchy:
         """Containers whose children are one definition chained (0, 1, ...) become that definition repeated."""
         for name in [b for b in self.project.blocks if self._height(b) == height + 1]:
             call = self.made.get(name)
-            if call is None or not isinstance(call.module, _CONTAINERS):
+            if call is None or not isinstance(call.module, CONTAINERS):
                 continue
             chain = self._chained(self.project.block(name).network)
             if chain:
@@ -310,71 +317,22 @@ class Hierarchy:
                     return net, n.id
         raise KeyError(block)
 
-    # --- merging definitions ------------------------------------------------------------
-    def _merge(self, names: list[str]) -> None:
-        groups: dict[Any, list[str]] = {}
-        for name in names:
-            groups.setdefault(_structure(self.project.block(name).network), []).append(name)
-        for names in groups.values():
-            if len(names) > 1:
-                self._merge_group(names)
-
-    def _merge_group(self, names: list[str]) -> None:
-        """One definition for several of equal structure; numbers that differ become its $ parameters.
-
-        The one kept, whose values become the defaults, is the one first in the module (by path), so that the
-        same model written another way (the generated code) gives the same definition.
-        """
-        names = sorted(names, key=lambda n: _natural(self.made[n].path))
-        keep = self.project.block(names[0])
-        nets = [self.project.block(n).network for n in names]
-        varying = _varying(nets)
-        keys: dict[tuple[str, str], str] = {}
-        by_values: dict[tuple, str] = {}  # values that always go together share one parameter
-        defaults: dict[str, Any] = {}
-        for (node_name, param), values in varying.items():
-            key = by_values.get(tuple(values))
-            if key is None:
-                key = by_values[tuple(values)] = _parameter_name(node_name, param, defaults)
-                defaults[key] = values[0]
-            keys[(node_name, param)] = key
-            keep.network.set_params(keep.network.by_name(node_name).id, {param: f"${key}"})
-        self.project.set_block_params(keep.name, defaults)
-        for i, name in enumerate(names):
-            args = {key: varying[where][i] for where, key in keys.items()}
-            for net, nid in self._instances(name):
-                net.set_params(nid, {"block": keep.name, **args})
-            if i:
-                self._rehome(name, keep.name, nets[i], keep.network)
-                self.project.remove_block(name)
-
-    def _instances(self, block: str) -> list[tuple[Network, str]]:
-        return [(net, n.id) for net in self.project.all_networks() for n in net.nodes.values()
-                if n.type == BLOCK_TYPE and n.params.get("block") == block]
-
-    def _rehome(self, old: str, new: str, old_net: Network, new_net: Network) -> None:
-        ids = {n.id: new_net.by_name(n.name).id for n in old_net.nodes.values()}
-        for chain in self.where.values():
-            for step in chain:
-                if step[0] == old:
-                    step[0], step[1] = new, ids[step[1]]
-
     # --- names and paths ----------------------------------------------------------------
     def _name(self, net: Network, scope: str) -> None:
         """Names the top network's nodes after their path (the blocks' were named when made)."""
-        wanted = {nid: _relative(self.path.get(nid, net.node(nid).name), scope, self._kind(net.node(nid)))
+        wanted = {nid: relative_name(self.path.get(nid, net.node(nid).name), scope, self._kind(net.node(nid)))
                   for nid in net.nodes if net.node(nid).role == "layer"}
         for nid in wanted:
             net.rename(nid, f"tmp_{nid}")
         for nid, name in wanted.items():
-            net.rename(nid, _free_name(net, name))
+            net.rename(nid, free_name(net, name))
 
     def block_names(self) -> dict[str, str]:
         """Block name -> a better one, for the blocks whose name a merge or an outer module changed."""
         taken: set[str] = set()
         out = {}
         for name in self.project.blocks:
-            base = _block_base(self.made[name])
+            base = block_base(self.made[name])
             new, i = base, 2
             while new in taken:
                 new, i = f"{base}{i}", i + 1
@@ -396,91 +354,3 @@ class Hierarchy:
                 parts.append(names[key][nid] + (f".{index}" if index is not None else ""))
             out[flat] = ".".join(parts)
         return out
-
-
-def _natural(path: str) -> list:
-    """A sort key that puts layer2 before layer10."""
-    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", path) if p]
-
-
-def _block_base(call: Call) -> str:
-    """A block's name: its module's class (DenseLayer), or for a Sequential, its attribute (Features)."""
-    cls = type(call.module)
-    return class_name_for(call.path.rsplit(".", 1)[-1] if cls in _CONTAINERS else cls.__name__.lstrip("_"))
-
-
-def renamed_blocks(project: Project, names: dict[str, str]) -> Project:
-    """The project with its blocks renamed (old -> new), instances following (a freshly built project only)."""
-    if not names:
-        return project
-    data = io.to_dict(project)
-    data["blocks"] = {names.get(k, k): v for k, v in data["blocks"].items()}
-    for net in [*data["networks"].values(), *(b["network"] for b in data["blocks"].values())]:
-        for node in net["nodes"]:
-            if node["type"] == BLOCK_TYPE:
-                node["params"]["block"] = names.get(node["params"]["block"], node["params"]["block"])
-    return io.from_dict(data)
-
-
-def _free_name(net: Network, name: str) -> str:
-    """`name` when it is a valid node name not in use in `net` (``_conv_stem`` keeps its underscore), else a
-    unique one made from it."""
-    try:
-        net.by_name(name)
-    except Exception:
-        if re.fullmatch(r"[A-Za-z_]\w*", name):
-            return name
-    return net.unique_name(name)
-
-
-def _relative(path: str, scope: str, kind: str) -> str:
-    """A node's name inside the scope at `scope`: its path past the scope, dots as underscores
-    (``0`` in a Sequential: ``conv2d_0``, `kind` first)."""
-    rel = path[len(scope) + 1:] if scope and path.startswith(scope + ".") else path
-    name = re.sub(r"\W", "_", rel)
-    return f"{kind}_{name}" if name[:1].isdigit() else name
-
-
-def _structure(net: Network) -> Any:
-    """What two definitions must share to merge: node names, types and non-numeric settings, and wiring."""
-    nodes = []
-    for node in sorted(net.nodes.values(), key=lambda n: n.name):
-        params = _resolved(node)
-        fixed = tuple(sorted((k, repr(v)) for k, v in params.items() if not _numeric(v)))
-        numeric = tuple(sorted(k for k, v in params.items() if _numeric(v)))
-        nodes.append((node.name, node.type, fixed, numeric))
-    name = {n.id: n.name for n in net.nodes.values()}
-    edges = tuple(sorted((name[e.src], e.src_port, name[e.dst], e.dst_port) for e in net.edges))
-    return tuple(nodes), edges
-
-
-def _resolved(node) -> dict:
-    """A node's settings with the defaults filled in (an Input's shape left out: it only describes)."""
-    if node.role == "input":
-        return {}
-    if node.type == BLOCK_TYPE:
-        return dict(node.params)
-    return catalog.get(node.type).with_defaults(node.params)
-
-
-def _numeric(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _varying(nets: list[Network]) -> dict[tuple[str, str], list]:
-    """(node name, parameter) -> its values in each definition, for the numbers that differ."""
-    out = {}
-    for node in nets[0].nodes.values():
-        for param, value in _resolved(node).items():
-            values = [_resolved(net.by_name(node.name))[param] for net in nets]
-            if _numeric(value) and any(v != value for v in values):
-                out[(node.name, param)] = values
-    return out
-
-
-def _parameter_name(node: str, param: str, taken: dict) -> str:
-    name = param if param not in taken and param not in ("block", "repeat") else f"{node}_{param}"
-    base, i = name, 2
-    while name in taken:
-        name, i = f"{base}{i}", i + 1
-    return name

@@ -1,20 +1,8 @@
 """Building a network from a traced module: one catalog node per call, wired as the data flows.
 
-`Builder` walks the traced graph once. A traced value is, for the walk, one of:
-
-* ``(node id, port)``: a tensor a node outputs;
-* `TimeMajor`: such a tensor with its batch and time dimensions swapped, as
-  ``x.permute(1, 0, 2)`` leaves it for a ``batch_first=False`` layer; the
-  catalog's layers are batch first, so the swap and the swap back vanish and
-  the layer takes the tensor as it was;
-* `Recurrent`: a part of what a raw ``nn.LSTM``/``GRU``/``RNN`` returned; what
-  the code takes from it (the sequence, ``h_n[-1]``, ``torch.cat([h_n[-2],
-  h_n[-1]], 1)``) sets the catalog layer's ``output``;
-* `Param`: a parameter of the module used in forward, which functional
-  calls (``F.conv2d(x, self.weight, ...)``, ``x * self.gamma``) turn into the
-  layer that owns it;
-* `Mask`: an attention mask; a causal one sets the layer's ``causal``;
-* None: a size or another plain value (the rules read them through `Sizes`).
+`Builder` walks the traced graph once, giving each fx node a value
+(`import_values`: a node's output, a time-major tensor, part of a recurrent
+layer's result, a parameter, a mask, or a plain value).
 
 Each node added is named after the fx node (``layer1.0.conv1`` ->
 ``layer1_0_conv1``) and `sources` records which of the module's state_dict
@@ -27,8 +15,6 @@ from __future__ import annotations
 import inspect
 import operator
 import re
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -41,62 +27,15 @@ from studio.export.import_opaque import opaque_mapped
 from studio.export.import_rules import (BATCH_FIRST, PASS, RAW_RNN, Mapped, Unsupported, batch_first, clean_params,
                                         map_module)
 from studio.export.import_params import PARAMETER_METHODS, PARAMETER_RULES
-from studio.export.import_sequences import (is_causal, is_swap, mask_only, plain_index, sequence_arguments,
-                                           squeezes_first)
+from studio.export.import_describe import describe
+from studio.export.import_sequences import (is_causal, is_swap, joined_directions, mask_only, recurrent_use,
+                                           sequence_arguments)
 from studio.export.import_sizes import Sizes
 from studio.export.import_trace import RefusedPart
+from studio.export.import_values import Mask, Out, Param, Recurrent, Results, Several, TimeMajor
 from studio.graph.network import Network
 
 SPACING = 200.0
-
-Out = tuple[str, str]
-
-
-@dataclass(frozen=True)
-class TimeMajor:
-    """The tensor `value` seen with its batch and time dimensions swapped (batch second)."""
-
-    value: Out
-
-
-@dataclass(frozen=True)
-class Recurrent:
-    """Part of a raw recurrent layer's result: "result", "state" ((h, c)), "h" (h_n), "h_fwd" or "h_bwd"."""
-
-    node: str
-    part: str
-    time_major: bool
-
-
-@dataclass(frozen=True)
-class Several:
-    """What a layer returning a tuple gave; `refused` says why its other items cannot be used."""
-
-    first: Any
-    refused: str
-
-
-@dataclass(frozen=True)
-class Results:
-    """What a kept module ("Module" node) returning `count` tensors gave: its items are its ports."""
-
-    node: str
-    count: int
-
-
-@dataclass(frozen=True)
-class Param:
-    """A parameter or buffer of the module (``get_attr``), possibly expanded over the batch."""
-
-    target: str
-    expanded: bool = False
-
-
-@dataclass(frozen=True)
-class Mask:
-    """An attention mask; only causal ones have a catalog form."""
-
-    causal: bool
 
 
 class Builder:
@@ -169,10 +108,10 @@ class Builder:
 
     def _kept(self, n: fx.Node, sub: nn.Module) -> None:
         """A module kept as it is: one "Module" node running its code (import_opaque)."""
-        mapped = opaque_mapped(n, self.opaque[n.target], self.sizes.seen.get(n))
+        mapped, fields = opaque_mapped(n, self.opaque[n.target], self.sizes.seen.get(n))
         nid = self._place(n, mapped)
         count = mapped.params.get("outputs", 1)
-        self.values[n] = Results(nid, count) if count > 1 else (nid, "out")
+        self.values[n] = Results(nid, count, fields) if count > 1 or fields else (nid, "out")
         self._owns(nid, n.target, sub)
 
     def _owns(self, nid: str, target: str, module: nn.Module) -> None:
@@ -252,8 +191,8 @@ class Builder:
         """Calls on recurrent results, tuples and time-major tensors; True when handled."""
         args = n.args
         first = self.values.get(args[0]) if args and isinstance(args[0], fx.Node) else None
-        if n.target is operator.getitem and isinstance(first, Results) and isinstance(args[1], int):
-            self.values[n] = (first.node, f"out{args[1] % first.count}")
+        if n.target in (operator.getitem, getattr) and isinstance(first, Results) and first.port(args[1]):
+            self.values[n] = (first.node, first.port(args[1]))
             return True
         if n.target is operator.getitem and isinstance(first, Several):
             if args[1] != 0:
@@ -261,7 +200,7 @@ class Builder:
             self.values[n] = first.first
             return True
         if isinstance(first, Recurrent):
-            self.values[n] = self._recurrent_use(n, first)
+            self.values[n] = recurrent_use(self, n, first)
             return True
         if is_swap(n, self.sizes):
             if isinstance(first, TimeMajor):
@@ -274,57 +213,9 @@ class Builder:
             self.net.connect(*first.value, nid, "in")
             self.values[n] = (nid, "out")  # out[-1] of a time-major sequence: its last step, batch first
             return True
-        if n.target in (torch.cat, torch.concat) and self._joined_directions(n):
+        if n.target in (torch.cat, torch.concat) and joined_directions(self, n):
             return True
         return False
-
-    # --- recurrent layers -------------------------------------------------------------------
-    def _recurrent_use(self, n: fx.Node, r: Recurrent) -> Any:
-        layer = self.recurrent[r.node]
-        index = plain_index(n.args[1]) if n.target is operator.getitem and len(n.args) > 1 else None
-        if r.part == "result" and index == 0:
-            self._choose(r.node, "sequence")
-            return TimeMajor((r.node, "out")) if r.time_major else (r.node, "out")
-        if r.part == "result" and index == 1:
-            return Recurrent(r.node, "state" if isinstance(layer, nn.LSTM) else "h", r.time_major)
-        if r.part == "state" and index == 0:
-            return Recurrent(r.node, "h", r.time_major)
-        if r.part == "state" and index == 1:
-            raise Unsupported("the cell state of an LSTM (the catalog's LSTM gives its hidden state)")
-        count = layer.num_layers * (2 if layer.bidirectional else 1)
-        if r.part == "h" and squeezes_first(n) and count == 1:
-            index = 0
-        if r.part == "h" and isinstance(index, int) and -count <= index < count:
-            top = index % count
-            if top == count - 1 and not layer.bidirectional:
-                self._choose(r.node, "hidden")
-                return (r.node, "out")
-            if layer.bidirectional and top >= count - 2:
-                return Recurrent(r.node, "h_fwd" if top == count - 2 else "h_bwd", r.time_major)
-        raise Unsupported("a use of a recurrent layer's state other than h_n[-1] (or torch.cat([h_n[-2], "
-                          "h_n[-1]], 1) when bidirectional), its output sequence, or out[:, -1]")
-
-    def _joined_directions(self, n: fx.Node) -> bool:
-        """torch.cat([h_n[-2], h_n[-1]], 1): a bidirectional layer's hidden output."""
-        tensors = n.args[0] if n.args else n.kwargs.get("tensors")
-        parts = [self.values.get(t) if isinstance(t, fx.Node) else None for t in tensors]
-        if not parts or not all(isinstance(p, Recurrent) for p in parts):
-            return False
-        dim = n.args[1] if len(n.args) > 1 else n.kwargs.get("dim", 0)
-        if [p.part for p in parts] != ["h_fwd", "h_bwd"] or parts[0].node != parts[1].node or dim not in (1, -1):
-            raise Unsupported("the two directions of a recurrent layer joined other than torch.cat([h_n[-2], "
-                              "h_n[-1]], 1)")
-        self._choose(parts[0].node, "hidden")
-        self.values[n] = (parts[0].node, "out")
-        return True
-
-    def _choose(self, nid: str, output: str) -> None:
-        chosen = self.outputs.setdefault(nid, output)
-        if chosen != output:
-            raise Unsupported(f"both the {chosen} and the {output} of one recurrent layer (the catalog's layer "
-                              f"gives one of them)")
-        node = self.net.node(nid)
-        self.net.set_params(nid, clean_params(node.type, {**node.params, "output": output}))
 
     # --- parameters used in forward ------------------------------------------------------
     def _parameter_call(self, n: fx.Node) -> None:
@@ -461,41 +352,3 @@ def _node_args(n: fx.Node) -> list[fx.Node]:
         elif isinstance(a, fx.Node):
             found.append(a)
     return found
-
-
-# --- messages ---------------------------------------------------------------------------------
-
-def describe(gm: fx.GraphModule, n: fx.Node) -> str:
-    """A traced call as the user wrote it, with its file and line."""
-    if n.op == "call_module":
-        return f"'self.{n.target}' ({type(gm.get_submodule(n.target)).__name__})"
-    if n.op == "call_method":
-        what = f"'.{n.target}()' (a tensor method)"
-    elif n.op == "call_function":
-        what = f"'{_function_name(n.target)}'"
-    elif n.op == "get_attr":
-        what = f"'self.{n.target}'"
-    else:
-        what = f"'{n.name}'"
-    line = source_line(n)
-    return f"{what}{' at ' + line if line else ''}"
-
-
-def _function_name(fn) -> str:
-    module = getattr(fn, "__module__", None) or ""
-    name = getattr(fn, "__name__", repr(fn))
-    if module in ("_operator", "operator"):
-        return f"operator.{name}"
-    if module.startswith("torch.nn.functional") or name in dir(nn.functional) and module != "torch":
-        return f"torch.nn.functional.{name}"
-    return f"torch.{name}" if not module or module.startswith("torch") else f"{module}.{name}"
-
-
-def source_line(n: fx.Node) -> str:
-    """``file:line`` of the user's code that made the call (torch's own frames skipped)."""
-    ours = (str(Path(torch.__file__).parent), str(Path(__file__).parents[1]))
-    for line in reversed((n.stack_trace or "").strip().splitlines()):
-        line = line.strip()
-        if line.startswith('File "') and not line[6:].startswith(ours):
-            return line[6:].replace('", line ', ":").split(",")[0]
-    return ""

@@ -239,46 +239,49 @@ def batch_first(m: nn.Module) -> bool:
 def _custom_params(m: nn.Module) -> tuple[str, dict]:
     """Catalog type and parameters of one of studio's own modules (as copied into generated source)."""
     name = type(m).__name__
-    if name == "Reshape":
-        return "Reshape", clean_params("Reshape", {"shape": m.shape})
-    if name == "Permute":
-        return "Permute", clean_params("Permute", {"dims": m.dims})
-    if name == "Slice":
-        return "Slice", clean_params("Slice", {"dim": m.dim, "start": m.start, "end": m.end})
-    if name == "GlobalAvgPool":
-        return "GlobalAvgPool", {}
-    if name in ("Recurrent", "LSTMLayer"):
-        kind = "LSTM" if name == "LSTMLayer" else type(m.rnn).__name__
-        return kind, clean_params(kind, {**_rnn_values(m.rnn), "output": m.output})
-    if name == "Attention":
-        return "MultiheadAttention", clean_params("MultiheadAttention", {
-            "num_heads": m.mha.num_heads, "dropout": m.mha.dropout, "bias": m.mha.in_proj_bias is not None,
-            "causal": m.causal})
-    if name == "DecoderLayer":
-        layer = m.layer
-        act = _activation(layer) or "relu"
-        return "TransformerDecoderLayer", clean_params("TransformerDecoderLayer", {
-            "nhead": layer.self_attn.num_heads, "dim_feedforward": layer.linear1.out_features,
-            "dropout": layer.dropout.p, "activation": act, "norm_first": layer.norm_first, "causal": m.causal})
-    if name in ("SinusoidalPositionalEncoding", "LearnedPositionalEncoding"):
-        kind = "sinusoidal" if name.startswith("Sinusoidal") else "learned"
-        return "PositionalEncoding", clean_params("PositionalEncoding", {
-            "kind": kind, "max_len": m.pe.shape[0], "dropout": m.dropout.p})
-    if name == "EncoderLayer":
-        return "TransformerEncoderLayer", {**_transformer("TransformerEncoderLayer", m.layer),
-                                           **clean_params("TransformerEncoderLayer", {"causal": m.causal})}
-    if name == "ScalarOp":
-        return name, clean_params(name, {"op": m.op, "value": float(m.value)})
-    if name in ("PadTo", "ClassToken"):
-        return name, {}
-    if name == "ResizeTo":
-        return name, clean_params(name, {"mode": m.mode, "align_corners": bool(m.align_corners)})
-    if name in ("Scale", "Bias"):
-        return name, clean_params(name, {"shape": list(m.weight.shape)})
-    if name == "ScaledDotProductAttention":
-        return "ScaledDotProductAttention", clean_params("ScaledDotProductAttention",
-                                                         {"causal": m.causal, "dropout": m.dropout})
-    raise Unsupported(f"studio module {name}")
+    if name in ("Recurrent", "LSTMLayer"):  # the catalog type depends on the wrapped layer
+        return _own_recurrent(m)
+    if name not in _STUDIO_MODULES:
+        raise Unsupported(f"studio module {name}")
+    type_name, read = _STUDIO_MODULES[name]
+    return type_name, clean_params(type_name, read(m))
+
+
+def _own_recurrent(m: nn.Module) -> tuple[str, dict]:
+    kind = "LSTM" if type(m).__name__ == "LSTMLayer" else type(m.rnn).__name__
+    return kind, clean_params(kind, {**_rnn_values(m.rnn), "output": m.output})
+
+
+def _own_decoder(m: nn.Module) -> dict:
+    layer = m.layer
+    return {"nhead": layer.self_attn.num_heads, "dim_feedforward": layer.linear1.out_features,
+            "dropout": layer.dropout.p, "activation": _activation(layer) or "relu", "norm_first": layer.norm_first,
+            "causal": m.causal}
+
+
+# studio module class -> (catalog type, its parameters read from the module)
+_STUDIO_MODULES: dict[str, tuple[str, Callable[[nn.Module], dict]]] = {
+    "Reshape": ("Reshape", lambda m: {"shape": m.shape}),
+    "Permute": ("Permute", lambda m: {"dims": m.dims}),
+    "Slice": ("Slice", lambda m: {"dim": m.dim, "start": m.start, "end": m.end}),
+    "GlobalAvgPool": ("GlobalAvgPool", lambda m: {}),
+    "Attention": ("MultiheadAttention", lambda m: {"num_heads": m.mha.num_heads, "dropout": m.mha.dropout,
+                                                    "bias": m.mha.in_proj_bias is not None, "causal": m.causal}),
+    "DecoderLayer": ("TransformerDecoderLayer", _own_decoder),
+    "SinusoidalPositionalEncoding": ("PositionalEncoding", lambda m: {"kind": "sinusoidal", "max_len": m.pe.shape[0],
+                                                                      "dropout": m.dropout.p}),
+    "LearnedPositionalEncoding": ("PositionalEncoding", lambda m: {"kind": "learned", "max_len": m.pe.shape[0],
+                                                                   "dropout": m.dropout.p}),
+    "EncoderLayer": ("TransformerEncoderLayer", lambda m: {**_transformer("TransformerEncoderLayer", m.layer),
+                                                           "causal": m.causal}),
+    "ScalarOp": ("ScalarOp", lambda m: {"op": m.op, "value": float(m.value)}),
+    "PadTo": ("PadTo", lambda m: {}),
+    "ClassToken": ("ClassToken", lambda m: {}),
+    "ResizeTo": ("ResizeTo", lambda m: {"mode": m.mode, "align_corners": bool(m.align_corners)}),
+    "Scale": ("Scale", lambda m: {"shape": list(m.weight.shape)}),
+    "Bias": ("Bias", lambda m: {"shape": list(m.weight.shape)}),
+    "ScaledDotProductAttention": ("ScaledDotProductAttention", lambda m: {"causal": m.causal, "dropout": m.dropout}),
+}
 
 
 _CUSTOM = own_modules.CLASSES

@@ -4,9 +4,9 @@
 layers and studio's own layer modules stay whole (one ``call_module`` each,
 also a user's subclass of a torch.nn layer that keeps its forward), every other
 module is traced through, and each node keeps the path of the modules it was
-called in (``node.meta["nn_module_stack"]``). A module of Hugging Face
-``transformers`` is traced with that library's own tracer, which knows its
-models, when the library is installed.
+called in (``node.meta["nn_module_stack"]``). A module holding a Hugging Face
+``transformers`` model is traced with a tracer made of that library's own
+where the installed transformers has one (`import_hf`).
 
 Stacks of catalog layers are then opened up: a call of ``nn.TransformerEncoder``,
 ``nn.TransformerDecoder`` or ``nn.Transformer`` becomes the calls of its layers
@@ -27,6 +27,7 @@ import torch
 from torch import fx, nn
 
 from studio.errors import StudioError
+from studio.export.import_hf import is_hugging_face, tracer_class
 from studio.export.import_rules import is_leaf_layer, qualname
 
 SMALL = 65_536  # tensors up to this many elements are kept whole (attention masks)
@@ -117,15 +118,15 @@ def _arguments(m: nn.Module, args, kwargs) -> tuple[tuple[str, tuple[fx.Node, ..
     return tuple(out)
 
 
-def trace(module: nn.Module, inputs: int, leaves: frozenset[str] = frozenset()) -> fx.GraphModule:
-    """The module's forward as a GraphModule (dead code removed, stacks opened up), the submodules at the
-    paths in `leaves` kept whole; RefusedPart (naming where it failed) if it cannot be traced."""
+def trace(module: nn.Module, inputs: tuple, leaves: frozenset[str] = frozenset()) -> fx.GraphModule:
+    """The module's forward on example `inputs` as a GraphModule (dead code removed, stacks opened up), the
+    submodules at the paths in `leaves` kept whole; RefusedPart (naming where it failed) if it cannot be traced."""
     if is_leaf_layer(module) or _Tracer().is_leaf_module(module, ""):
-        gm = _single_layer(module, inputs)
+        gm = _single_layer(module, len(inputs))
     else:
-        tracer = _Tracer(leaves)
+        tracer = _tracer(module, leaves)
         try:
-            gm = _hugging_face(module, inputs) if _is_hugging_face(module) else _fx(tracer, module)
+            gm = _fx(tracer, module, inputs)
         except StudioError:
             raise
         except Exception as e:
@@ -138,26 +139,17 @@ def trace(module: nn.Module, inputs: int, leaves: frozenset[str] = frozenset()) 
     return gm
 
 
-def _fx(tracer: _Tracer, module: nn.Module) -> fx.GraphModule:
+def _fx(tracer: _Tracer, module: nn.Module, inputs: tuple) -> fx.GraphModule:
     tracer.record_stack_traces = True
-    graph = tracer.trace(module)
+    graph = tracer.trace_with(module, inputs) if hasattr(tracer, "trace_with") else tracer.trace(module)
     return fx.GraphModule(tracer.root, graph)
 
 
-def _is_hugging_face(module: nn.Module) -> bool:
-    """A transformers model, or a user's subclass of one (the usual way to fix a config in code)."""
-    return any(c.__module__.split(".")[0] == "transformers" for c in type(module).__mro__)
-
-
-def _hugging_face(module: nn.Module, inputs: int) -> fx.GraphModule:
-    """transformers' own tracer (it knows the models' dynamic parts), fed the forward's first argument names."""
-    try:
-        from transformers.utils import fx as hf_fx
-    except ImportError:
-        raise StudioError(f"{qualname(type(module))} is a Hugging Face model: tracing it needs the transformers "
-                          f"package's tracer (pip install transformers)") from None
-    names = [p for p in inspect.signature(module.forward).parameters if p not in ("self", "args", "kwargs")]
-    return hf_fx.symbolic_trace(module, input_names=names[:inputs])
+def _tracer(module: nn.Module, leaves: frozenset[str]) -> _Tracer:
+    """Our tracer, made of Hugging Face's where the module holds a transformers model and the installed
+    transformers has one (`import_hf`)."""
+    cls = tracer_class(_Tracer) if any(is_hugging_face(m) for m in module.modules()) else None
+    return (cls or _Tracer)(leaves)
 
 
 def _single_layer(module: nn.Module, inputs: int) -> fx.GraphModule:

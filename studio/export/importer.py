@@ -10,8 +10,11 @@ catalog node per traced call (`import_build`, with the rules of
 become blocks, shared between equal instances, named after their classes and
 attributes. A submodule of the user's own code that cannot be traced, or
 holds a call the catalog cannot express, is kept whole as one opaque "Module"
-node running its code (`import_opaque`); such a failure in the root's own
-forward is refused with a StudioError that names the call and its line.
+node running its code (`import_opaque`), and so is a torch.nn layer the
+catalog has no form for, wherever it is called; any other failure in the
+root's own forward is refused with a StudioError that names the call and its
+line. A module holding a Hugging Face model is traced with transformers' own
+tracer where it has one (`import_hf`).
 
 The module's weights are matched to the compiled network's state_dict keys,
 loaded into it, and the outputs of both are compared on the example inputs;
@@ -35,7 +38,8 @@ from studio.compile import compile_network
 from studio.compile.weights import ORIGINAL_KEY
 from studio.errors import StudioError
 from studio.export.base import RTOL, flat_outputs
-from studio.export.import_blocks import Hierarchy, renamed_blocks
+from studio.export.import_block_names import renamed_blocks
+from studio.export.import_blocks import Hierarchy
 from studio.export.import_build import Builder
 from studio.export.import_inputs import run_checked
 from studio.export.import_opaque import code_of, recording_arguments, smallest_part
@@ -147,7 +151,7 @@ def _built(module: nn.Module, inputs: tuple, project_name: str, network: str) ->
         project = Project(project_name)
         project.metadata = {"title": project_name, "imported_from": qualname(type(module))}
         try:
-            gm = trace(module, len(inputs), frozenset(kept))
+            gm = trace(module, inputs, frozenset(kept))
             builder = Builder(gm, project.add_network(network), record(gm, inputs))
             builder.opaque = kept
             builder.build()

@@ -1,6 +1,7 @@
 """Import keeps a submodule it cannot express as one opaque "Module" node; a project naming code runs it only once trusted."""
 
 import json
+import os
 import textwrap
 
 import pytest
@@ -13,6 +14,7 @@ from studio.errors import StudioError
 from studio.export import import_from_path
 from studio.graph import Analyzer, io
 from studio.graph.code_nodes import project_code
+from tests.core.kept_code import own_trust_list  # noqa: F401 (autouse)
 
 # Written as people write them: a filter in the frequency domain, a clamp that looks at the values,
 # a custom autograd Function, each inside a submodule of an ordinary network.
@@ -95,14 +97,6 @@ MODELS = textwrap.dedent('''
         def forward(self, x):
             return self.fc(torch.fft.rfft(x, dim=-1).abs())
 ''')
-
-
-@pytest.fixture(autouse=True)
-def own_trust_list(tmp_path, monkeypatch):
-    """A trust list of this test's own; nothing trusted for the process beyond what the test allows."""
-    monkeypatch.setenv("STUDIO_TRUST_FILE", str(tmp_path / "trusted.json"))
-    monkeypatch.delenv("STUDIO_TRUSTED_CODE", raising=False)
-    monkeypatch.delenv("STUDIO_TRUST_ALL_CODE", raising=False)
 
 
 @pytest.fixture
@@ -271,3 +265,52 @@ def test_a_module_node_dropped_from_the_palette_asks_for_its_class_first():
     net.connect(mine, "out", net.add_node("Output", "y"), "in")
     (problem,) = Analyzer(project).analyse().problems
     assert "name the class it runs in 'target'" in problem.message
+
+
+def test_editing_a_sibling_module_the_kept_code_imports_needs_trust_again(tmp_path, capsys):
+    folder = tmp_path / "proj"
+    (folder / "layers").mkdir(parents=True)
+    (folder / "filters.py").write_text(textwrap.dedent('''
+        import torch
+        from torch import nn
+
+        import windows
+        from layers.norm import SCALE
+
+        class LowPass(nn.Module):
+            def forward(self, x):
+                spec = torch.fft.rfft(x * windows.hann(x.shape[-1]), dim=-1)
+                return torch.fft.irfft(spec[..., :4], n=x.shape[-1], dim=-1) * SCALE
+    '''))
+    (folder / "windows.py").write_text("import torch\n\ndef hann(n):\n    return torch.hann_window(n)\n")
+    (folder / "layers" / "__init__.py").write_text("")
+    (folder / "layers" / "norm.py").write_text("SCALE = 2.0\n")
+    (folder / "notes.py").write_text("# not imported by the model\n")
+    (folder / "net.py").write_text(textwrap.dedent('''
+        from torch import nn
+        from filters import LowPass
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(16, 16)
+                self.low = LowPass()
+
+            def forward(self, x):
+                return self.low(self.fc(x))
+    '''))
+    project = tmp_path / "net.json"
+    assert cli("import", f"{folder / 'net.py'}:Net", "-o", project, "--input-shape", "16") == 0
+    assert io.load(project).network().by_name("low").params["target"] == f"{folder / 'filters.py'}:LowPass"
+    os.environ.pop("STUDIO_TRUSTED_CODE")  # as in a later session: only the trust list counts
+    assert cli("check", project) == 0
+    (folder / "notes.py").write_text("# edited, but the kept code does not import it\n")
+    assert cli("check", project) == 0
+    for sibling in (folder / "windows.py", folder / "layers" / "norm.py", folder / "layers" / "__init__.py"):
+        before = sibling.read_text()
+        sibling.write_text(before + "\nimport os  # changed after it was trusted\n")
+        capsys.readouterr()
+        assert cli("check", project) == 2, sibling
+        assert "filters.py:LowPass" in capsys.readouterr().err
+        sibling.write_text(before)
+        assert cli("check", project) == 0
