@@ -32,7 +32,7 @@ from studio import catalog
 from studio.catalog import BLOCK_TYPE
 from studio.catalog import own_modules
 from studio.compile.fx import attribute_names, build_module, class_name_for
-from studio.compile.opaque_source import constructor_arguments, imported
+from studio.compile.opaque_source import Code, constructor_arguments, imported, is_transformers
 from studio.graph.analysis import Report
 from studio.graph.project import Project
 
@@ -56,6 +56,7 @@ class ClassWriter:
         self.defaults: dict[str, dict] = {}  # class -> its parameters' defaults
         self.imports: list[str] = []  # import lines of the user's own classes ("Module" nodes)
         self.imported: dict[str, str] = {}  # their targets -> the names the file gives them
+        self.hooks_model_outputs = False  # a transformers module's outputs need MODEL_OUTPUT_ITEMS
 
     def network(self, name: str, report: Report, class_name: str) -> None:
         """Writes the classes of one top-level network (its blocks' first) under `class_name`."""
@@ -115,6 +116,9 @@ class ClassWriter:
             cls, kwargs = built[0][k]
             args = {key: _Ref(slots[(k, key)]) if (k, key) in slots else value for key, value in kwargs.items()}
             lines.append(f"        self.{names[node.id]} = {_construct(cls, self._changed(cls, args))}")
+            if node.type != BLOCK_TYPE and catalog.get(node.type).runs_code and is_transformers(node.params["target"]):
+                self.hooks_model_outputs = True
+                lines.append(f"        self.{names[node.id]}.register_forward_hook(model_output_items)")
         lines += ["", *("    " + line if line else "" for line in _forward(self.project, net, reps[0]).splitlines())]
         self.classes.append("\n".join(lines) + "\n")
         self.defaults[name] = _defaults(slots, built)
@@ -145,7 +149,9 @@ class ClassWriter:
                 return made[0]
             return "nn.Sequential", {"*": ", ".join(f"{c}({_arguments(self._changed(c, a))})" for c, a in made)}
         if catalog.get(node.type).runs_code:
-            return self._user_class(res.resolved["target"]), constructor_arguments(res.resolved["args"])
+            args, lines = constructor_arguments(res.resolved["args"])
+            self.imports += lines
+            return self._user_class(res.resolved["target"]), args
         cls, kwargs = catalog.get(node.type).constructor(res.resolved)
         if own_modules.CLASSES.get(cls.__name__) is cls:
             self.helpers.add(cls.__name__)
@@ -222,7 +228,7 @@ def _signature_defaults(cls: str) -> dict:
     return {k: p.default for k, p in params.items() if p.default is not inspect.Parameter.empty}
 
 
-class _Ref(str):
+class _Ref(Code):
     """A constructor parameter's name, written as a name, not as a string."""
 
 
@@ -248,7 +254,7 @@ def _construct(cls: str, kwargs: dict) -> str:
 
 
 def _literal(value) -> str:
-    return str(value) if isinstance(value, _Ref) else repr(value)
+    return str(value) if isinstance(value, Code) else repr(value)
 
 
 def _arguments(args: dict) -> str:

@@ -3,7 +3,10 @@
 A "Module" node runs code of the user's (docs/architecture.md, "Code a project
 runs"), so the generated file cannot stand alone: it imports that class
 (``from spectral import SpectralGate``, the folder of a file target on
-``sys.path`` being the reader's job) under a comment that says so.
+``sys.path`` being the reader's job) under a comment that says so. A
+transformers module is built from ``AutoConfig.for_model(...)`` with the
+settings import saved, and hands on the tensors of its ``ModelOutput`` as the
+node's outputs (`MODEL_OUTPUT_ITEMS`, the same as `studio.catalog.opaque` does).
 """
 
 from __future__ import annotations
@@ -29,13 +32,37 @@ def imported(target: str, taken: set[str]) -> tuple[str, str]:
     return alias + qualname[len(top):], line
 
 
-def constructor_arguments(args: str) -> dict:
-    """The ``args`` JSON as the keywords `studio.compile.classes` writes (positional ones as ``"*"``)."""
+class Code(str):
+    """Python source written into the file as it is (a name, an expression), not as a string."""
+
+
+# A transformers module returns a ModelOutput; the graph's wires carry its tensors.
+MODEL_OUTPUT_ITEMS = '''def model_output_items(module, inputs, output):
+    """A transformers ModelOutput as the tensors it holds, in order (one alone): what the next layers take."""
+    items = tuple(v for v in output.to_tuple() if isinstance(v, torch.Tensor))
+    return items[0] if len(items) == 1 else items'''
+
+
+def is_transformers(target: str) -> bool:
+    """True when `target` is a class of the transformers package."""
+    return target.startswith("transformers.")
+
+
+def constructor_arguments(args: str) -> tuple[dict, list[str]]:
+    """(the ``args`` JSON as the keywords `studio.compile.classes` writes, positional ones as ``"*"``; the
+    import lines they need)."""
     positional, keywords = arguments(args)
-    return {"*": ", ".join(repr(a) for a in positional)} if positional else dict(keywords)
+    if positional:
+        return {"*": ", ".join(repr(a) for a in positional)}, []
+    config = keywords.get("config")
+    if isinstance(config, dict) and "model_type" in config:
+        settings = {k: v for k, v in config.items() if k != "model_type"}
+        made = Code(f"AutoConfig.for_model({config['model_type']!r}, **{settings!r})")
+        return {**keywords, "config": made}, ["from transformers import AutoConfig"]
+    return dict(keywords), []
 
 
 def header(lines: list[str]) -> str:
     """The import block of the user's classes, with the comment that the file needs them."""
-    return "\n".join(["# Not generated: these classes are your own code, which this file imports and runs;",
+    return "\n".join(["# Not generated: this file imports and runs these classes (your own code, or a package's);",
                       "# it runs only where that code can be imported.", *dict.fromkeys(lines)])

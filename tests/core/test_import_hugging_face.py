@@ -127,3 +127,14 @@ def test_a_transformers_model_is_package_code_trusted_once_imported(models, tmp_
     capsys.readouterr()
     assert main(["check", str(project)]) == 2
     assert "transformers.models.bert.modeling_bert:BertModel" in capsys.readouterr().err
+
+
+def test_python_export_builds_the_transformers_model_from_its_config(models, tmp_path, capsys):
+    project = tmp_path / "text.json"
+    assert main(["import", f"{models}:TextClassifier", "-o", str(project), "--input-shape", "10",
+                 "--dtype", "long"]) == 0
+    out = tmp_path / "text_model.py"
+    assert main(["export", str(project), "--format", "python", "-o", str(out)]) == 0  # it runs the file to check it
+    source = out.read_text()
+    assert "BertModel(config=AutoConfig.for_model('bert', **{" in source
+    assert "self.bert.register_forward_hook(model_output_items)" in source

@@ -213,7 +213,7 @@ def test_python_export_imports_the_original_class_and_says_it_is_needed(models):
     source = project_source(result.project)
     assert "from spectral import SpectralGate, " not in source
     assert "from spectral import SpectralGate  # " in source and "from spectral import Quantise" in source
-    assert "# Not generated: these classes are your own code" in source
+    assert "# Not generated: this file imports and runs these classes (your own code" in source
     assert "self.quant = Quantise(levels=8)" in source
     assert sorted(c[0].rsplit(":", 1)[1] for c in project_code(result.project)) == ["Normalise", "Quantise",
                                                                                    "SpectralGate"]
