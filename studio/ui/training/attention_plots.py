@@ -32,6 +32,23 @@ def _ticks(tokens: list[str] | None, n: int) -> list[list[tuple[float, str]]] | 
     return None
 
 
+def _head_maps(data: Any) -> np.ndarray | None:
+    """``attention_maps`` as heads × T × S (one map: 1 × T × S); None when it holds no maps."""
+    if isinstance(data, dict):  # {"heads": [...], "tokens": [...], "layer": name} or {"weights": ...}
+        data = next((data[k] for k in ("heads", "weights", "maps") if k in data), [])
+    try:
+        maps = np.asarray(data, dtype=float)
+    except ValueError:  # heads of different sizes
+        return None
+    if maps.ndim == 2:
+        maps = maps[None]
+    while maps.ndim > 3:
+        maps = maps[0]
+    if maps.ndim != 3 or maps.size == 0:
+        return None
+    return maps
+
+
 class HeatMapView(PlotsWidget):
     """Attention weights (rows: target tokens, columns: source tokens) with the tokens on the axes."""
 
@@ -107,35 +124,13 @@ class HeadMapsView(PlotsWidget):
             return
         self.dirty = False
         _, _, data = self._latest
-        tokens = None
-        if isinstance(data, dict):  # {"heads": [...], "tokens": [...], "layer": name} or {"weights": ...}
-            tokens = data.get("tokens")
-            data = next((data[k] for k in ("heads", "weights", "maps") if k in data), [])
-        try:
-            maps = np.asarray(data, dtype=float)
-        except ValueError:  # heads of different sizes
-            return
-        if maps.ndim == 2:
-            maps = maps[None]
-        while maps.ndim > 3:
-            maps = maps[0]
-        if maps.ndim != 3 or maps.size == 0:
+        tokens = data.get("tokens") if isinstance(data, dict) else None
+        maps = _head_maps(data)
+        if maps is None:
             return
         self.maps = maps
         if len(self.images) != len(maps):
-            self.view.clear()
-            self.plots, self.images = [], []
-            cols = math.ceil(math.sqrt(len(maps)))
-            for h in range(len(maps)):
-                plot = self._plot(f"head {h + 1}", row=h // cols, col=h % cols, xlabel=None)
-                plot.invertY(True)
-                plot.setMouseEnabled(x=False, y=False)
-                plot.showGrid(x=False, y=False)
-                plot.getAxis("left").setWidth(24)
-                image = pg.ImageItem(axisOrder="row-major")
-                plot.addItem(image)
-                self.images.append(image)
-            self.apply_palette()
+            self._make_plots(len(maps))
         for plot, image, m in zip(self.plots, self.images, maps):
             image.setImage(np.nan_to_num(m), levels=(0.0, max(float(np.nanmax(m)), 1e-9)))
             image.setRect(0, 0, m.shape[1], m.shape[0])
@@ -143,6 +138,22 @@ class HeadMapsView(PlotsWidget):
             fits = tokens if tokens and len(tokens) <= 16 else None
             plot.getAxis("bottom").setTicks(_ticks(fits, m.shape[1]))
             plot.getAxis("left").setTicks(_ticks(fits, m.shape[0]))
+
+    def _make_plots(self, heads: int) -> None:
+        """One plot and image per head, in a square-ish grid."""
+        self.view.clear()
+        self.plots, self.images = [], []
+        cols = math.ceil(math.sqrt(heads))
+        for h in range(heads):
+            plot = self._plot(f"head {h + 1}", row=h // cols, col=h % cols, xlabel=None)
+            plot.invertY(True)
+            plot.setMouseEnabled(x=False, y=False)
+            plot.showGrid(x=False, y=False)
+            plot.getAxis("left").setWidth(24)
+            image = pg.ImageItem(axisOrder="row-major")
+            plot.addItem(image)
+            self.images.append(image)
+        self.apply_palette()
 
     def apply_palette(self) -> None:
         super().apply_palette()

@@ -39,6 +39,7 @@ class RunEvents(QObject):
 
     @Slot(object)
     def run_started(self, e: RunStarted) -> None:
+        """The run trains: its device, epochs and class names; the header shows its progress from now on."""
         d, r = self.dock, self.dock.current
         if r is None:
             return
@@ -54,6 +55,7 @@ class RunEvents(QObject):
 
     @Slot(object)
     def batch_ended(self, e: BatchEnded) -> None:
+        """A batch's loss onto the curves; its progress is drawn at most 5 times a second."""
         d, r = self.dock, self.dock.current
         if r is None:
             return
@@ -91,6 +93,7 @@ class RunEvents(QObject):
 
     @Slot(object)
     def epoch_ended(self, e: EpochEnded) -> None:
+        """An epoch's figures: into the run's record, the curves, the tabs and the summary line."""
         d, r = self.dock, self.dock.current
         if r is None:
             return
@@ -107,12 +110,14 @@ class RunEvents(QObject):
 
     @Slot(object)
     def checkpoint_saved(self, e: CheckpointSaved) -> None:
+        """A checkpoint is complete on disk: the run's newest, sent on as the dock's `checkpoint_saved`."""
         if self.dock.current is not None:
             self.dock.current.last_checkpoint = e.path
         self.dock.checkpoint_saved.emit(e.path)
 
     @Slot(object)
     def run_finished(self, e: RunFinished) -> None:
+        """The run ended (its epochs done, stopped early or by the user): its last figures and files."""
         d, r = self.dock, self.dock.current
         if r is not None:
             r.status, r.test = e.reason, e.test
@@ -130,6 +135,7 @@ class RunEvents(QObject):
 
     @Slot(object)
     def run_failed(self, e: RunFailed) -> None:
+        """The run failed: why, on the message line and in the status bar."""
         d, r = self.dock, self.dock.current
         if r is not None:
             r.status, r.message = "failed", e.message

@@ -187,25 +187,22 @@ class CurvesView(_EpochPlots):
             return
         self.dirty = False
         for run, series in self.data.items():
-            for p, spec in enumerate(self.specs):
+            for p, (plot, spec) in enumerate(zip(self.plots, self.specs)):
                 for style, curve in zip(STYLES * 4, spec.curves):
-                    if (p, curve.label) in series:
-                        xs, ys = series[(p, curve.label)]
-                        self._item(run, p, curve, style).setData(np.asarray(xs), np.asarray(ys))
+                    if (p, curve.label) not in series:
+                        continue
+                    item = self.items.get((run, p, curve.label))
+                    if item is None:
+                        colour = run_colour(run)
+                        name = f"run {run} {curve.label}" if len(spec.curves) > 1 else None
+                        item = plot.plot([], [], pen=pg.mkPen(colour, width=1.7, style=style), name=name,
+                                         symbol="o", symbolSize=5, symbolBrush=colour, symbolPen=colour)
+                        self.items[(run, p, curve.label)] = item
+                    xs, ys = series[(p, curve.label)]
+                    item.setData(np.asarray(xs), np.asarray(ys))
         for p, spec in enumerate(self.specs):
             self._fit(p, (s[(p, c.label)][1] for s in self.data.values() for c in spec.curves
                           if (p, c.label) in s))
-
-    def _item(self, run: int, p: int, curve: Curve, style: Qt.PenStyle) -> pg.PlotDataItem:
-        """The line of ``curve`` in plot ``p`` for run ``run``, made the first time it is drawn."""
-        item = self.items.get((run, p, curve.label))
-        if item is None:
-            colour = run_colour(run)
-            name = f"run {run} {curve.label}" if len(self.specs[p].curves) > 1 else None
-            item = self.plots[p].plot([], [], pen=pg.mkPen(colour, width=1.7, style=style), name=name,
-                                      symbol="o", symbolSize=5, symbolBrush=colour, symbolPen=colour)
-            self.items[(run, p, curve.label)] = item
-        return item
 
     def points(self, run: int, label: str, plot: int = 0) -> tuple[list[float], list[float]]:
         """The points drawn now for figure ``label`` of plot ``plot`` (0: the first) of run ``run``."""
