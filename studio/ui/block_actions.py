@@ -1,7 +1,7 @@
 """The main window's block actions: find a node, expand a block in place or collapse it back, ungroup, flat view.
 
-`BlockCommands` (`MainWindow.blocks`) holds the actions' slots; the edits themselves are the editor's (`Editor.expand_block`,
-`collapse_block_back`, `ungroup_block`), so each is one undo step.
+`BlockCommands` (`MainWindow.blocks`) holds the actions' slots; the edits themselves are `ui/block_edits.py`'s
+(`expand_block`, `collapse_block_back`, `ungroup_block`, each one undo step through the editor).
 
     Find Layer…                 Ctrl+F        popup over the canvas; Enter opens the blocks on the way
     Expand / Collapse Block     Ctrl+Shift+E  a Block node's layers in its place, or the block back
@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QPoint, Slot
 
 from studio.catalog import BLOCK_TYPE
 from studio.errors import StudioError
+from studio.ui import block_edits
 from studio.ui.finder import NodeFinder
 from studio.ui.flat_view import FlatView
 
@@ -36,7 +37,7 @@ class BlockCommands(QObject):
         if node is not None and node.type == BLOCK_TYPE:
             self.window.act_expand.setText("E&xpand Block in Place")
             actions += [self.window.act_expand, self.window.act_ungroup]
-        if self.window.editor.group_of(node_id) is not None:
+        if block_edits.group_of(self.window.editor, node_id) is not None:
             actions.append(self.window.act_collapse_back)
         return actions
 
@@ -45,7 +46,7 @@ class BlockCommands(QObject):
         ids = self.window.commands.selected()
         if len(ids) == 1:
             return ids[0]
-        inside = [i for i in ids if self.window.editor.group_of(i) is not None]
+        inside = [i for i in ids if block_edits.group_of(self.window.editor, i) is not None]
         return inside[0] if inside else None
 
     @Slot()
@@ -55,16 +56,16 @@ class BlockCommands(QObject):
         if nid is None:
             self.window.status("select a block (or a layer of an expanded block) first")
         elif self.window.editor.network.nodes[nid].type == BLOCK_TYPE:
-            self.window.editor.expand_block(nid)
+            block_edits.expand_block(self.window.editor, nid)
         else:
-            self.window.editor.collapse_block_back(nid)
+            block_edits.collapse_block_back(self.window.editor, nid)
 
     @Slot()
     def collapse_back_selected(self) -> None:
         """Puts back the expanded block that the selection belongs to."""
         nid = self._block_node() if self.window.editor else None
         if nid is not None:
-            self.window.editor.collapse_block_back(nid)
+            block_edits.collapse_block_back(self.window.editor, nid)
 
     @Slot()
     def ungroup_selected(self) -> None:
@@ -73,7 +74,7 @@ class BlockCommands(QObject):
         if nid is None or self.window.editor.network.nodes[nid].type != BLOCK_TYPE:
             self.window.status("select a block to ungroup first")
             return
-        self.window.editor.ungroup_block(nid)
+        block_edits.ungroup_block(self.window.editor, nid)
 
     @Slot()
     def open_finder(self) -> None:

@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit,
-                               QProgressBar, QPushButton, QSpinBox, QVBoxLayout)
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLineEdit, QPushButton, QSpinBox
 
 from studio.compress import compress
 from studio.compress.cli import ROWS
@@ -27,7 +26,7 @@ from studio.graph import io as project_io
 from studio.ui import dialogs, theme
 from studio.ui.background import BackgroundJob
 from studio.ui.export_dialog import FILE, FRESH, WeightsChoice
-from studio.ui.job_dialog import JobDialog, html
+from studio.ui.job_dialog import JobDialog, form_layout, html
 
 # (label, method, structured, suffix of the file written)
 METHODS = (("Quantize to int8 (ONNX)", "quantize", False, ".onnx"),
@@ -56,12 +55,22 @@ class CompressDialog(JobDialog):
         self._method_changed()
 
     def _build(self) -> None:
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(18, 16, 18, 14)
-        outer.setSpacing(12)
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        outer = self._outer_layout()
+        outer.addLayout(self._form())
+        self._make_progress()
+        for w in (self.progress, self.step, self._make_outcome(margins=None)):
+            outer.addWidget(w)
+        outer.addStretch(1)
+        buttons, self.run_button = self._job_buttons("Compress")
+        self.open_button = QPushButton("Open Pruned Project")
+        self.open_button.clicked.connect(self.open_pruned)
+        self.open_button.hide()
+        buttons.insertWidget(0, self.open_button)  # left, across the row from Compress and Close
+        outer.addLayout(buttons)
+
+    def _form(self) -> QFormLayout:
+        """The method, the share to remove, the fine-tuning epochs, the trained weights and the file."""
+        form = form_layout(spacing=None)
         self.method = QComboBox()
         self.method.addItems([m[0] for m in METHODS])
         self.method.currentIndexChanged.connect(self._method_changed)
@@ -78,32 +87,7 @@ class CompressDialog(JobDialog):
         form.addRow("Trained weights", self.weights)
         self.path = QLineEdit()
         form.addRow("Write to", self.path)
-        outer.addLayout(form)
-        self.progress = QProgressBar(maximum=100, textVisible=False)
-        self.progress.setFixedHeight(8)
-        self.step = QLabel()
-        self.step.setStyleSheet(f"color: {theme.current().subtext.name()};")
-        self.outcome = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText)
-        self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.outcome_box = QFrame(frameShape=QFrame.Shape.StyledPanel)
-        QVBoxLayout(self.outcome_box).addWidget(self.outcome)
-        for w in (self.progress, self.step, self.outcome_box):
-            outer.addWidget(w)
-            w.hide()
-        outer.addStretch(1)
-        buttons = QHBoxLayout()
-        self.open_button = QPushButton("Open Pruned Project")
-        self.open_button.clicked.connect(self.open_pruned)
-        self.open_button.hide()
-        self.run_button = QPushButton("Compress", default=True)
-        self.run_button.clicked.connect(self.start)
-        self.close_button = QPushButton("Close")
-        self.close_button.clicked.connect(self.reject)
-        buttons.addWidget(self.open_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.run_button)
-        buttons.addWidget(self.close_button)
-        outer.addLayout(buttons)
+        return form
 
     @property
     def chosen(self) -> tuple[str, str, bool, str]:

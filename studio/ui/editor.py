@@ -34,10 +34,8 @@ from studio.errors import StudioError
 from studio.export.symbolic import length_symbols
 from studio.graph import Analyzer, Edge, Network, Problem, Project, Report
 from studio.graph.blocks import collapse
-from studio.graph.expanded_state import forget, level_key, remember, remembered
 from studio.graph.fixes import Fix, fixes_for
-from studio.graph.inline import Expanded, collapse_back, expand, ungroup
-from studio.ui import clipboard, flow
+from studio.ui import block_edits, clipboard, flow
 from studio.graph.layout import FLOW_KEY, flow_of, layered
 from studio.graph.wiring import detach, insert_on_wire, splice, wire
 from studio.train.preflight import training_problems
@@ -165,7 +163,7 @@ class Editor(QObject):
         self.report = self._level_report()
         self.scene.apply_report(self.report)
         self.scene.show_groups([(f"block {g.node.params['block']} '{g.node.name}', expanded", g.node_ids)
-                                for g in self.expanded_groups()])
+                                for g in block_edits.expanded_groups(self)])
         self.analysed.emit(self.report)
         self._symbols_timer.start()
 
@@ -364,62 +362,6 @@ class Editor(QObject):
         if nid:
             self.scene.select_nodes([nid])
         return nid
-
-    # --- blocks in place -----------------------------------------------------------
-    def _level_key(self) -> str:
-        kind, name, _ = self.levels[-1]
-        return level_key(kind, name)
-
-    def expanded_groups(self) -> list[Expanded]:
-        """The blocks of the network on show that are expanded in place now (kept in the project's metadata,
-        `studio.graph.expanded_state`; undo or later edits may have taken some back)."""
-        net = self.network
-        return [g for g in remembered(self.project, self._level_key()) if g.node.id not in net.nodes
-                and all(i in net.nodes for i in g.node_ids)]
-
-    def group_of(self, node_id: str) -> Expanded | None:
-        """The expanded block that layer `node_id` belongs to, or None."""
-        return next((g for g in self.expanded_groups() if node_id in g.node_ids), None)
-
-    def expand_block(self, node_id: str) -> list[str]:
-        """Shows a Block node's layers in its place, wired to its neighbours (one undo step); selects them."""
-        net, key = self.network, self._level_key()
-        name = net.nodes[node_id].name if node_id in net.nodes else node_id
-
-        def action():
-            group = expand(self.project, net, node_id)
-            remember(self.project, key, net, group)  # in the same step: undo forgets it too
-            return group
-        group = self.edit(f"expand block {name}", action).result
-        if group is None:
-            return []
-        self.scene.select_nodes(group.node_ids)
-        return list(group.node_ids)
-
-    def collapse_block_back(self, node_id: str) -> str | None:
-        """Puts back the Block node whose expanded layers include `node_id` (one undo step)."""
-        group = self.group_of(node_id)
-        if group is None:
-            self.message.emit("that layer is not part of an expanded block")
-            return None
-        net, key = self.network, self._level_key()
-
-        def action():
-            block_id = collapse_back(net, group)
-            forget(self.project, key, group)
-            return block_id
-        nid = self.edit(f"collapse block {group.node.name} back", action).result
-        if nid:
-            self.scene.select_nodes([nid])
-        return nid
-
-    def ungroup_block(self, node_id: str) -> list[str]:
-        """Replaces a Block node by its layers for good (one undo step); selects them."""
-        net = self.network
-        name = net.nodes[node_id].name if node_id in net.nodes else node_id
-        ids = self.edit(f"ungroup block {name}", lambda: ungroup(self.project, net, node_id)).result or []
-        self.scene.select_nodes(ids)
-        return ids
 
     def auto_layout(self, direction: str | None = None) -> None:
         """Lays the network out in layers (one undo step); `direction` ("down", "right") also sets the project's."""

@@ -23,15 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit,
-                               QProgressBar, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from studio.export import FORMATS, export
 from studio.graph import Project
 from studio.graph import io as project_io
 from studio.ui import dialogs, theme
 from studio.ui.background import BackgroundJob
-from studio.ui.job_dialog import JobDialog, fit_height, html
+from studio.ui.job_dialog import JobDialog, fit_height, form_layout, html
 
 FRESH, PROJECT, LAST_RUN, FILE = "fresh", "project", "last_run", "file"
 
@@ -79,19 +78,24 @@ class ExportDialog(JobDialog):
 
     # --- building ---------------------------------------------------------------------
     def _build(self, choices: list[WeightsChoice]) -> None:
-        t = theme.current()
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(18, 16, 18, 14)
-        outer.setSpacing(12)
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        form.setVerticalSpacing(8)
+        outer = self._outer_layout()
+        form = form_layout()
         self.network = QComboBox()
         self.network.addItems(list(self.project.networks))
         self.network.currentIndexChanged.connect(self._network_changed)
         if len(self.project.networks) > 1:
             form.addRow("Network", self.network)
+        form.addRow("Format", self._format_field())
+        form.addRow("File", self._file_field())
+        form.addRow("Weights", self._weights_field(choices))
+        outer.addLayout(form)
+        outer.addWidget(self._status())
+        outer.addStretch(1)
+        buttons, self.export_button = self._job_buttons("Export")
+        outer.addLayout(buttons)
+
+    def _format_field(self) -> QVBoxLayout:
+        """The format combo (each format's description as its tooltip) above the chosen one's description."""
         self.format = QComboBox()
         for name in FORMATS:
             head, desc = format_label(name)
@@ -100,12 +104,14 @@ class ExportDialog(JobDialog):
         self.format.currentIndexChanged.connect(self._format_changed)
         self.description = QLabel()
         self.description.setWordWrap(True)
-        self.description.setStyleSheet(f"color: {t.subtext.name()};")
+        self.description.setStyleSheet(f"color: {theme.current().subtext.name()};")
         fmt_box = QVBoxLayout()
         fmt_box.setSpacing(3)
         fmt_box.addWidget(self.format)
         fmt_box.addWidget(self.description)
-        form.addRow("Format", fmt_box)
+        return fmt_box
+
+    def _file_field(self) -> QHBoxLayout:
         self.path = QLineEdit()
         self.path.textEdited.connect(self._path_typed)
         self.browse = QPushButton("Browse…")
@@ -114,7 +120,10 @@ class ExportDialog(JobDialog):
         row.setSpacing(6)
         row.addWidget(self.path, 1)
         row.addWidget(self.browse)
-        form.addRow("File", row)
+        return row
+
+    def _weights_field(self, choices: list[WeightsChoice]) -> QComboBox:
+        """The weights combo: ``choices``, then "A weights file…"; chosen: the last run's, else the project's."""
         self.weights = QComboBox()
         self._choices: list[WeightsChoice] = []
         for c in choices:
@@ -125,25 +134,13 @@ class ExportDialog(JobDialog):
         self.weights.setCurrentIndex(default)
         self._weights_index = default
         self.weights.activated.connect(self._weights_chosen)
-        form.addRow("Weights", self.weights)
-        outer.addLayout(form)
+        return self.weights
 
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 100)
-        self.progress.setTextVisible(False)
-        self.progress.setFixedHeight(8)
-        self.step = QLabel("")
-        self.step.setStyleSheet(f"color: {t.subtext.name()};")
-        self.outcome = QLabel()
-        self.outcome.setWordWrap(True)
-        self.outcome.setTextFormat(Qt.TextFormat.RichText)
-        self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    def _status(self) -> QWidget:
+        """The export's progress, its step and the outcome box (hidden until an export starts)."""
+        self._make_progress()
+        self._make_outcome()
         self.outcome.setMinimumHeight(20)
-        self.outcome_box = QFrame()
-        self.outcome_box.setFrameShape(QFrame.Shape.StyledPanel)
-        box = QVBoxLayout(self.outcome_box)
-        box.setContentsMargins(10, 8, 10, 8)
-        box.addWidget(self.outcome)
         status = QWidget()
         status_layout = QVBoxLayout(status)
         status_layout.setContentsMargins(0, 0, 0, 0)
@@ -151,22 +148,7 @@ class ExportDialog(JobDialog):
         status_layout.addWidget(self.progress)
         status_layout.addWidget(self.step)
         status_layout.addWidget(self.outcome_box)
-        outer.addWidget(status)
-        self.progress.hide()
-        self.step.hide()
-        self.outcome_box.hide()
-        outer.addStretch(1)
-
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        self.export_button = QPushButton("Export")
-        self.export_button.setDefault(True)
-        self.export_button.clicked.connect(self.start)
-        self.close_button = QPushButton("Close")
-        self.close_button.clicked.connect(self.reject)
-        buttons.addWidget(self.export_button)
-        buttons.addWidget(self.close_button)
-        outer.addLayout(buttons)
+        return status
 
     def _add_choice(self, choice: WeightsChoice) -> None:
         self._choices.append(choice)

@@ -19,15 +19,14 @@ from __future__ import annotations
 import json
 from typing import Callable
 
-from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
-                               QPushButton, QVBoxLayout)
+from PySide6.QtCore import Slot
+from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton
 
 from studio.errors import StudioError
 from studio.export.cli import parse_shapes
 from studio.ui import dialogs, theme
 from studio.ui.background import BackgroundJob
-from studio.ui.job_dialog import JobDialog, fit_height, html
+from studio.ui.job_dialog import JobDialog, fit_height, form_layout, html
 
 
 def parse_args(text: str) -> list | dict:
@@ -69,18 +68,23 @@ class ImportDialog(JobDialog):
         self._build()
 
     def _build(self) -> None:
-        t = theme.current()
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(18, 16, 18, 14)
-        outer.setSpacing(12)
+        outer = self._outer_layout()
         intro = QLabel("Builds a project from an <code>nn.Module</code> by tracing it. Its file is imported, "
                        "so its code runs: import only code you trust.")
         intro.setWordWrap(True)
         outer.addWidget(intro)
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        form.setVerticalSpacing(8)
+        outer.addLayout(self._form())
+        self._make_progress(busy=True, steps=False)  # tracing reports no steps
+        outer.addWidget(self.progress)
+        outer.addWidget(self._make_outcome())
+        outer.addStretch(1)
+        buttons, self.import_button = self._job_buttons("Import")
+        outer.addLayout(buttons)
+        self._subtext = theme.current().subtext
+
+    def _form(self) -> QFormLayout:
+        """The module (a file or a dotted name) and its class, arguments, input shape and values, the name."""
+        form = form_layout()
         self.module = QLineEdit()
         self.module.setPlaceholderText("path/to/model.py  or  package.module")
         self.browse = QPushButton("Browse…")
@@ -106,36 +110,7 @@ class ImportDialog(JobDialog):
         self.name = QLineEdit()
         self.name.setPlaceholderText("the class name")
         form.addRow("Project name", self.name)
-        outer.addLayout(form)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 0)  # tracing reports no steps: a busy indicator
-        self.progress.setTextVisible(False)
-        self.progress.setFixedHeight(8)
-        self.progress.hide()
-        outer.addWidget(self.progress)
-        self.outcome = QLabel()
-        self.outcome.setWordWrap(True)
-        self.outcome.setTextFormat(Qt.TextFormat.RichText)
-        self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.outcome_box = QFrame()
-        self.outcome_box.setFrameShape(QFrame.Shape.StyledPanel)
-        box = QVBoxLayout(self.outcome_box)
-        box.setContentsMargins(10, 8, 10, 8)
-        box.addWidget(self.outcome)
-        self.outcome_box.hide()
-        outer.addWidget(self.outcome_box)
-        outer.addStretch(1)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        self.import_button = QPushButton("Import")
-        self.import_button.setDefault(True)
-        self.import_button.clicked.connect(self.start)
-        self.close_button = QPushButton("Close")
-        self.close_button.clicked.connect(self.reject)
-        buttons.addWidget(self.import_button)
-        buttons.addWidget(self.close_button)
-        outer.addLayout(buttons)
-        self._subtext = t.subtext
+        return form
 
     @Slot()
     def _browse(self) -> None:

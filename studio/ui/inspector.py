@@ -30,6 +30,15 @@ from studio.ui.node_preview import NodePreviewSection
 from studio.ui.param_editors import ParamEditor, TextEditor, editor_for
 
 
+def _head(node, spec) -> QLabel:
+    """The node's type (or block) in bold over its one-line description."""
+    head = QLabel(f"<b>{node.type if spec else 'Block ' + node.params.get('block', '')}</b><br>"
+                  f"<span>{spec.doc if spec else 'an instance of a block definition'}</span>")
+    head.setWordWrap(True)
+    head.setTextFormat(Qt.TextFormat.RichText)
+    return head
+
+
 class Inspector(QScrollArea):
     """Shows and edits the node selected on the editor's canvas."""
 
@@ -91,11 +100,15 @@ class Inspector(QScrollArea):
             self._swap(body)
             return
         spec = None if node.type == BLOCK_TYPE else catalog.get(node.type)
-        head = QLabel(f"<b>{node.type if spec else 'Block ' + node.params.get('block', '')}</b><br>"
-                      f"<span>{spec.doc if spec else 'an instance of a block definition'}</span>")
-        head.setWordWrap(True)
-        head.setTextFormat(Qt.TextFormat.RichText)
-        outer.addWidget(head)
+        outer.addWidget(_head(node, spec))
+        outer.addLayout(self._form(node, spec))
+        self._add_results(outer, node.id)
+        outer.addStretch(1)
+        self._swap(body)
+        self.refresh()
+
+    def _form(self, node, spec) -> QFormLayout:
+        """The node's name and parameters (a Block node's repeat count and arguments), each editable."""
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -110,7 +123,10 @@ class Inspector(QScrollArea):
                 form.addRow(p.name, self._searchable(ed, p, p.inferred or is_expression(node.params.get(p.name))))
         else:
             self._block_rows(node, form)
-        outer.addLayout(form)
+        return form
+
+    def _add_results(self, outer: QVBoxLayout, node_id: str) -> None:
+        """Below the form: the node's problem (hidden when none), its results and its preview."""
         self.problem = QLabel()
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet("color: #d93025;")
@@ -120,11 +136,8 @@ class Inspector(QScrollArea):
         self.results.setWordWrap(True)
         self.results.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         outer.addWidget(self.results)
-        self.preview.follow(self.editor, node.id)
+        self.preview.follow(self.editor, node_id)
         outer.addWidget(self.preview)
-        outer.addStretch(1)
-        self._swap(body)
-        self.refresh()
 
     def _block_rows(self, node, form: QFormLayout) -> None:
         block = self.editor.project.blocks.get(node.params.get("block"))

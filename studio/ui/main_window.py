@@ -5,7 +5,8 @@ state, saving, autosave and recovery belong to `document` (`ui/document.py`),
 the canvas commands to `commands` (`ui/canvas_commands.py`), the actions and
 menus are tables (`ui/window_actions.py`). Export, import, weights and
 freezing belong to `files` (`ui/model_files.py`), block commands to `blocks`
-(`ui/block_actions.py`).
+(`ui/block_actions.py`), what it shows of an analysis to `analysis_views`
+(`ui/analysis_views.py`).
 Undo and Redo follow the open project's stack through one `QUndoGroup`, so
 closing a project never leaves them on a deleted stack; closing hands the
 training dock None (nothing to train, nothing stale on show).
@@ -21,7 +22,8 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, Q
 
 from studio.graph import Project
 from studio.presets import presets_dir
-from studio.ui import code_trust, dialogs, dock_sizes, freeze, theme
+from studio.ui import code_trust, dialogs, dock_sizes, theme
+from studio.ui.analysis_views import AnalysisViews
 from studio.ui.canvas_commands import CanvasCommands
 from studio.ui.block_actions import BlockCommands
 from studio.ui.breadcrumb import Breadcrumb
@@ -33,9 +35,8 @@ from studio.ui.palette import Palette
 from studio.ui.problems import ProblemsList
 from studio.ui.start_page import StartPage, add_recent, settings
 from studio.train.events import RunFinished
-from studio.graph.summary import trainable_params
 from studio.graph.layout import flow_of
-from studio.ui.summary import SummaryTable, memory_text
+from studio.ui.summary import SummaryTable
 from studio.ui.training import TrainingDock
 from studio.ui.view import EditorView
 from studio.ui.window_actions import MENUS, add_menu, make_actions, make_theme_actions, make_undo_actions
@@ -49,8 +50,7 @@ class MainWindow(QMainWindow):
         self.editor: Editor | None = None
         self.view: EditorView | None = None
         self.inspector: Inspector | None = None
-        self.frozen: set[str] = set()  # ids of the frozen nodes on show
-        self._flagged: dict = {}  # network -> {node id: "vanishing" | "exploding"}, from the training dock
+        self.analysis_views = AnalysisViews(self)  # problems, summary, card marks, memory line
         self.files = ModelFiles(self)
         self.blocks = BlockCommands(self)
         self.document = Document(self, self.files.place_weights, self._training_allows_close)
@@ -109,7 +109,7 @@ class MainWindow(QMainWindow):
         self.training_dock.status_message.connect(self.status)
         self.training_dock.run_ended.connect(self._run_ended)
         self.training_dock.running_changed.connect(self._training_running)
-        self.training_dock.gradients_flagged.connect(self._gradients_flagged)
+        self.training_dock.gradients_flagged.connect(self.analysis_views.set_flagged)
         self.training_dock.ensembles.built.connect(self.open_ensemble)
         self.problems_dock.raise_()
         self.resizeDocks([self.palette_dock, self.inspector_dock], [220, 290], Qt.Orientation.Horizontal)
@@ -180,7 +180,7 @@ class MainWindow(QMainWindow):
         self.undo_group.setActiveStack(self.editor.undo_stack)
         self.document.attach(self.editor, path, dirty)
         self.training_dock.set_project(project, path, self.editor)
-        self.editor.analysed.connect(self._analysed)
+        self.editor.analysed.connect(self.analysis_views.show)
         self.editor.message.connect(self.status)
         self.editor.scene_changed.connect(self._scene_changed)
         self.editor.undo_stack.indexChanged.connect(self._blocks_changed)
@@ -191,7 +191,7 @@ class MainWindow(QMainWindow):
         for a in self._editing_actions:
             a.setEnabled(True)
         self._scene_changed()
-        self._analysed(self.editor.report)
+        self.analysis_views.show(self.editor.report)
         self._blocks_changed()
         self.view.setFocus()
         # fit again once the window has its final size, readable rather than all at once
@@ -200,7 +200,7 @@ class MainWindow(QMainWindow):
     def _drop_project(self) -> None:
         """Lets go of the open project's editor and view (deleted later, once Qt is done with them)."""
         self.files.forget()
-        self.frozen = set()
+        self.analysis_views.frozen = set()
         if self.editor is None:
             return
         self._area_layout.removeWidget(self.view)
@@ -342,36 +342,6 @@ class MainWindow(QMainWindow):
     def _blocks_changed(self, *_) -> None:
         if self.editor:
             self.palette.set_blocks(list(self.editor.project.blocks))
-
-    def _analysed(self, report) -> None:
-        ed = self.editor
-        root = ed.root_report
-        problems = [(0, p) for p in root.problems + root.warnings] if root else []
-        problems += [(0, p) for p in ed.run_problems if p.network == ed.levels[0][1]]
-        if ed.in_block() and report is not None:
-            problems += [(len(ed.levels) - 1, p) for p in report.problems + report.warnings]
-        self.problems.show_problems(problems, [ed.fixes(level, p) for level, p in problems])
-        self.problems_dock.setWindowTitle(f"Problems ({len(problems)})" if problems else "Problems")
-        if dock_sizes.on_top(self) is self.problems_dock:
-            dock_sizes.fit_bottom(self)
-        project = ed.project
-        self.frozen = freeze.frozen_ids(project, ed.network)
-        flagged = self._flagged.get(ed.network.name, {})
-        for nid, item in ed.scene.nodes.items():
-            item.set_frozen(nid in self.frozen)
-            item.set_gradient(flagged.get(nid, "ok"))
-        self.summary.show_report(ed.network, report, frozen=self.frozen)
-        top_frozen = freeze.frozen_ids(project, project.networks[ed.levels[0][1]])
-        total = ed.root_report.total_params if ed.root_report else 0
-        self.memory.setText(memory_text(total, trainable_params(ed.root_report, top_frozen) if top_frozen else None))
-
-    def _gradients_flagged(self, flagged: dict) -> None:
-        """Mark the shown network's nodes whose gradients vanish or explode (the training dock measures them)."""
-        self._flagged = flagged
-        if self.editor is not None:
-            states = flagged.get(self.editor.network.name, {})
-            for nid, item in self.editor.scene.nodes.items():
-                item.set_gradient(states.get(nid, "ok"))
 
     def status(self, text: str) -> None:
         """Shows `text` in the status bar for a few seconds."""

@@ -79,7 +79,7 @@ class ModelFiles(QObject):
         if nid not in self.window.commands.selected():
             self.window.editor.scene.select_nodes([nid])
         ids = self.window.commands.selected()
-        all_frozen = all(i in self.window.frozen for i in ids)
+        all_frozen = all(i in self.window.analysis_views.frozen for i in ids)
         menu = QMenu(self.window)
         what = self.window.editor.network.nodes[nid].name if len(ids) == 1 else f"{len(ids)} Nodes"
         self.window.act_freeze.setText(f"{'Unfreeze' if all_frozen else 'Freeze'} {what}")

@@ -210,12 +210,22 @@ class NodeItem(QGraphicsItem):
     # --- painting -----------------------------------------------------------
     def paint(self, painter: QPainter, option, widget=None) -> None:
         t = theme.current()
-        look = self.look
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         rect = self.card()
-        error = look.status == "error"
-        frozen = self.frozen
+        error = self.look.status == "error"
         ice = ice_colour(t)
+        path = self._paint_card(painter, t, rect, error, ice)
+        self._paint_stripe(painter, t, path, rect, ice)
+        if self.frozen:
+            draw_snowflake(painter, QPointF(self._width - 13, 16), 6.5, ice)
+        if self.gradient != "ok":
+            self._paint_gradient(painter, rect)
+        self._paint_text(painter, t, error, ice)
+        self._paint_ports(painter)
+
+    def _paint_card(self, painter: QPainter, t, rect: QRectF, error: bool, ice: QColor) -> QPainterPath:
+        """The rounded card: filled and bordered by its state (selected, error, frozen: dashed); its outline."""
+        frozen = self.frozen
         fill = t.error_fill if error else (_mix(t.node, t.canvas, 0.55) if frozen else t.node)
         border = t.selection if self.isSelected() else (t.error if error else (ice if frozen else t.node_border))
         path = QPainterPath()
@@ -226,23 +236,24 @@ class NodeItem(QGraphicsItem):
         painter.setPen(pen)
         painter.setBrush(QBrush(fill))
         painter.drawPath(path)
-        # Category stripe along the top (and the frozen hatching), clipped to the rounded card.
+        return path
+
+    def _paint_stripe(self, painter: QPainter, t, path: QPainterPath, rect: QRectF, ice: QColor) -> None:
+        """The category stripe along the top (and the frozen hatching), clipped to the rounded card."""
         painter.save()
         painter.setClipPath(path)
-        if frozen:
+        if self.frozen:
             hatch = QColor(ice)
             hatch.setAlphaF(0.16 if t.name == "light" else 0.22)
             painter.fillRect(rect, QBrush(hatch, Qt.BrushStyle.BDiagPattern))
-        stripe = theme.category_colour(look.category)
-        if frozen:
+        stripe = theme.category_colour(self.look.category)
+        if self.frozen:
             stripe = _mix(stripe, t.canvas, 0.5)
         painter.fillRect(QRectF(0, 0, self._width, 4), stripe)
         painter.restore()
-        if frozen:
-            draw_snowflake(painter, QPointF(self._width - 13, 16), 6.5, ice)
-        if self.gradient != "ok":
-            self._paint_gradient(painter, rect)
 
+    def _paint_text(self, painter: QPainter, t, error: bool, ice: QColor) -> None:
+        """The title (the node's name) over the type line."""
         title, small = _fonts()
         text_w, top = self._text_width(), self._top()
         painter.setFont(title)
@@ -250,10 +261,9 @@ class NodeItem(QGraphicsItem):
         painter.drawText(QRectF(10, top + 6, text_w, 20), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                          self.title_text())
         painter.setFont(small)
-        painter.setPen(ice if frozen else t.subtext)
+        painter.setPen(ice if self.frozen else t.subtext)
         painter.drawText(QRectF(10, top + 26, text_w, 18), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                          self.type_text())
-        self._paint_ports(painter)
 
     # --- the text as drawn (a name is elided only past the card's maximum width) ------------------
     def _text_width(self) -> float:

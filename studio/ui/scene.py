@@ -16,14 +16,15 @@ as Qt signals that the editor turns into undoable commands:
     quick_add_requested(QPointF)         double-click on empty canvas
     status_message(str)                  why a drop was refused
 
-The same scene, non-interactive, draws the start page's thumbnails.
+A wire drawn by mouse is a `WireDrag` (`ui/wire_drag.py`); the marks over
+the network (a drop target, frames around expanded blocks) are made by
+`ui/scene_marks.py`. The same scene, non-interactive, draws the start page's thumbnails.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPen
-from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem, QGraphicsScene, QGraphicsSimpleTextItem
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem, QGraphicsScene
 
 from studio import catalog
 from studio.catalog import BLOCK_TYPE
@@ -31,10 +32,12 @@ from studio.errors import GraphError
 from studio.export.symbolic import symbolic_shape
 from studio.graph import Edge, Network, Report
 from studio.graph.summary import type_label
-from studio.graph.wiring import splice_ports, why_not_wire
-from studio.ui import code_trust, flow, theme
-from studio.ui.edge_item import EdgeItem, PendingWire, detour
+from studio.graph.wiring import splice_ports
+from studio.ui import code_trust, flow
+from studio.ui.edge_item import EdgeItem, detour
 from studio.ui.node_item import NodeItem, NodeLook, tooltip
+from studio.ui.scene_marks import drop_mark, group_frame
+from studio.ui.wire_drag import WireDrag
 
 
 class NetworkScene(QGraphicsScene):
@@ -57,9 +60,7 @@ class NetworkScene(QGraphicsScene):
         self._by_node: dict[str, set[Edge]] = {}
         self._report: Report | None = None
         self.symbols: dict = {}  # (node id, port) -> {dim: "T"}: sizes an export leaves free (set_symbols)
-        self._pending: PendingWire | None = None
-        self._drag_from: tuple[str, str] | None = None   # (node id, output port)
-        self._picked: Edge | None = None                  # wire whose input end is being moved
+        self._wire: WireDrag | None = None                # a wire being drawn by mouse
         self._syncing = False
         self._drop_mark: QGraphicsPathItem | None = None  # the wire a dragged layer would be spliced into
         self.frames: list[QGraphicsRectItem] = []  # one around each block expanded in place
@@ -235,13 +236,7 @@ class NetworkScene(QGraphicsScene):
         item = self.edges.get(edge) if edge is not None else None
         if item is None:
             return
-        colour = QColor(theme.current().selection)
-        colour.setAlpha(110)
-        self._drop_mark = QGraphicsPathItem(item.shape())
-        self._drop_mark.setData(0, edge)
-        self._drop_mark.setPen(QPen(colour, 4))
-        self._drop_mark.setBrush(colour)
-        self._drop_mark.setZValue(2)
+        self._drop_mark = drop_mark(edge, item)
         self.addItem(self._drop_mark)
 
     def show_groups(self, groups) -> None:
@@ -249,7 +244,6 @@ class NetworkScene(QGraphicsScene):
         for frame in self.frames:
             self.removeItem(frame)
         self.frames = []
-        colour = QColor(theme.category_colour("Block"))
         for title, ids in groups:
             items = [self.nodes[i] for i in ids if i in self.nodes]
             if not items:
@@ -257,19 +251,7 @@ class NetworkScene(QGraphicsScene):
             rect = items[0].sceneBoundingRect()
             for item in items[1:]:
                 rect = rect.united(item.sceneBoundingRect())
-            frame = QGraphicsRectItem(rect.adjusted(-14, -30, 14, 14))
-            frame.setPen(QPen(colour, 1.5, Qt.PenStyle.DashLine))
-            fill = QColor(colour)
-            fill.setAlpha(22)
-            frame.setBrush(fill)
-            frame.setZValue(-1)
-            label = QGraphicsSimpleTextItem(title, frame)
-            font = label.font()
-            font.setBold(True)
-            label.setFont(font)
-            label.setBrush(theme.current().text)
-            label.setPos(frame.rect().topLeft() + QPointF(8, 6))
-            frame.setToolTip(f"{title}: Expand / Collapse Block (Ctrl+Shift+E) on a layer puts the block back")
+            frame = group_frame(title, rect)
             self.addItem(frame)
             self.frames.append(frame)
 
@@ -302,42 +284,21 @@ class NetworkScene(QGraphicsScene):
             if hit:
                 nid, side, port = hit
                 if side == "out":
-                    self._start_wire(nid, port, None)
+                    self._wire = WireDrag(self, nid, port, None)
                     event.accept()
                     return
                 edge = self.network.incoming(nid).get(port)
                 if edge is not None:  # pick the wire up by its input end
-                    self._start_wire(edge.src, edge.src_port, edge)
+                    self._wire = WireDrag(self, edge.src, edge.src_port, edge)
                     self.edges[edge].setVisible(False)
-                    self._pending.follow(event.scenePos())
+                    self._wire.follow(event.scenePos())
                     event.accept()
                     return
         super().mousePressEvent(event)
 
-    def _start_wire(self, node_id: str, port: str, picked: Edge | None) -> None:
-        self._drag_from, self._picked = (node_id, port), picked
-        self._pending = PendingWire(self.nodes[node_id].port_scene_pos("out", port))
-        self.addItem(self._pending)
-        # Mark every input that would accept this wire, so the user sees where it can go.
-        for nid, item in self.nodes.items():
-            marks = {}
-            for p in item.look.inputs:
-                edge = Edge(node_id, port, nid, p)
-                if edge == picked or self._reason(edge) is None:
-                    marks[p] = "valid"
-            item.set_marks(marks)
-
-    def _reason(self, edge: Edge) -> str | None:
-        if self._picked is not None and (edge.dst, edge.dst_port) == (self._picked.dst, self._picked.dst_port):
-            return None if edge.src != edge.dst else "a node cannot feed itself"
-        try:
-            return why_not_wire(self.network, edge)
-        except Exception as e:  # a vanished node: refuse quietly
-            return str(e)
-
     def mouseMoveEvent(self, event) -> None:
-        if self._pending is not None:
-            self._pending.follow(event.scenePos())
+        if self._wire is not None:
+            self._wire.follow(event.scenePos())
             event.accept()
             return
         super().mouseMoveEvent(event)
@@ -345,8 +306,9 @@ class NetworkScene(QGraphicsScene):
             self.mark_drop_wire(self._splice_target(event.scenePos(), event.modifiers()))
 
     def mouseReleaseEvent(self, event) -> None:
-        if self._pending is not None:
-            self._finish_wire(event.scenePos())
+        if self._wire is not None:
+            wire, self._wire = self._wire, None
+            wire.finish(event.scenePos())
             event.accept()
             return
         target = self._splice_target(event.scenePos(), event.modifiers())
@@ -383,32 +345,6 @@ class NetworkScene(QGraphicsScene):
             if isinstance(hit, EdgeItem) and hit.edge in self.edges and hit.edge not in own:
                 return hit.edge
         return None
-
-    def _finish_wire(self, pos: QPointF) -> None:
-        (src, port), picked = self._drag_from, self._picked
-        self.removeItem(self._pending)
-        self._pending = self._drag_from = self._picked = None
-        for item in self.nodes.values():
-            item.set_marks({})
-        if picked is not None and picked in self.edges:
-            self.edges[picked].setVisible(True)
-        hit = self.port_at(pos)
-        if hit is None or hit[1] != "in":
-            if picked is not None:
-                self.disconnect_requested.emit(picked)
-            elif hit is not None:
-                self.status_message.emit("drop the wire on an input port (the left side of a node)")
-            return
-        edge = Edge(src, port, hit[0], hit[2])
-        if edge == picked:
-            return
-        reason = self._reason(edge)
-        if reason:
-            self.status_message.emit(f"cannot connect: {reason}")
-        elif picked is not None:
-            self.reconnect_requested.emit(picked, edge)
-        else:
-            self.connect_requested.emit(edge)
 
     def _moves(self) -> dict:
         """{node id: (x, y)} of the cards the mouse moved away from their model position."""

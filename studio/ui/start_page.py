@@ -102,6 +102,16 @@ def preset_picture(path: Path, size: QSize, dpr: float) -> tuple[QPixmap, str]:
     return _THUMBNAILS[key]
 
 
+def _bold(text: str, scale: float) -> QLabel:
+    """A bold label ``scale`` times the size of the UI font (the page's title, its headings)."""
+    label = QLabel(text)
+    f = label.font()
+    f.setPointSizeF(f.pointSizeF() * scale)
+    f.setBold(True)
+    label.setFont(f)
+    return label
+
+
 class StartPage(QScrollArea):
     """The first page (see the module docstring)."""
 
@@ -117,35 +127,14 @@ class StartPage(QScrollArea):
         outer = QVBoxLayout(body)
         outer.setContentsMargins(36, 28, 36, 28)
         outer.setSpacing(14)
-        title = QLabel("Network Studio")
-        f = title.font()
-        f.setPointSizeF(f.pointSizeF() * 2)
-        f.setBold(True)
-        title.setFont(f)
-        outer.addWidget(title)
+        outer.addWidget(_bold("Network Studio", 2))
         sub = QLabel("Design a neural network by dragging layers onto a canvas; every shape and mistake shows as you edit.")
         sub.setWordWrap(True)
         outer.addWidget(sub)
-
-        row = QHBoxLayout()
-        self.new_button = QPushButton("New project")
-        self.open_button = QPushButton("Open…")
-        for b in (self.new_button, self.open_button):
-            b.setMinimumHeight(b.sizeHint().height() + 6)
-            row.addWidget(b)
-        row.addStretch(1)
-        outer.addLayout(row)
-        self.new_button.clicked.connect(self.new_requested)
-        self.open_button.clicked.connect(self.open_requested)
-
-        outer.addWidget(self._heading("Recent"))
-        self.recent = QListWidget()
-        self.recent.setMaximumHeight(130)
-        self.recent.itemActivated.connect(lambda item: self.path_chosen.emit(Path(item.data(Qt.ItemDataRole.UserRole))))
-        self.recent.itemClicked.connect(lambda item: self.path_chosen.emit(Path(item.data(Qt.ItemDataRole.UserRole))))
-        outer.addWidget(self.recent)
-
-        outer.addWidget(self._heading("Presets"))
+        outer.addLayout(self._buttons())
+        outer.addWidget(_bold("Recent", 1.25))
+        outer.addWidget(self._recent_list())
+        outer.addWidget(_bold("Presets", 1.25))
         self.gallery = Gallery()
         self.gallery.chosen.connect(self.path_chosen)
         self.cards = self.gallery.cards
@@ -154,13 +143,26 @@ class StartPage(QScrollArea):
         self.setWidget(body)
         self.refresh_recent()
 
-    def _heading(self, text: str) -> QLabel:
-        label = QLabel(text)
-        f = label.font()
-        f.setPointSizeF(f.pointSizeF() * 1.25)
-        f.setBold(True)
-        label.setFont(f)
-        return label
+    def _buttons(self) -> QHBoxLayout:
+        """New project and Open…, a little taller than plain buttons."""
+        row = QHBoxLayout()
+        self.new_button = QPushButton("New project")
+        self.open_button = QPushButton("Open…")
+        for b in (self.new_button, self.open_button):
+            b.setMinimumHeight(b.sizeHint().height() + 6)
+            row.addWidget(b)
+        row.addStretch(1)
+        self.new_button.clicked.connect(self.new_requested)
+        self.open_button.clicked.connect(self.open_requested)
+        return row
+
+    def _recent_list(self) -> QListWidget:
+        """The recent files (`refresh_recent` fills it); a click or Enter opens one."""
+        self.recent = QListWidget()
+        self.recent.setMaximumHeight(130)
+        self.recent.itemActivated.connect(lambda item: self.path_chosen.emit(Path(item.data(Qt.ItemDataRole.UserRole))))
+        self.recent.itemClicked.connect(lambda item: self.path_chosen.emit(Path(item.data(Qt.ItemDataRole.UserRole))))
+        return self.recent
 
     def refresh_recent(self) -> None:
         """Lists the recent files again."""

@@ -60,6 +60,28 @@ def weights_file_for(project_path: Path) -> Path:
     return out if out != path else path.with_name(path.stem + ".weights.pt")
 
 
+def _headline(report: LoadReport, network: str) -> tuple[str, QColor]:
+    """The dialog's first line, and its colour: do all, some or none of the tensors fit?"""
+    t = theme.current()
+    source = Path(report.source).name if report.source else "the weights"
+    n = len(report.matched)
+    if report.ok:
+        return f"All {n} tensors of “{source}” fit network “{network}”.", t.valid_target
+    if n == 0:
+        return f"Nothing in “{source}” fits network “{network}”.", t.error
+    return f"{n} tensors of “{source}” fit network “{network}”; some do not.", t.error
+
+
+def _hint(matched: int) -> QLabel:
+    """What using weights that do not all fit does (or, when none fits, to pick another file)."""
+    hint = QLabel("Using them anyway loads the tensors that match; the others keep their initial "
+                  "values (missing ones) or are ignored (unexpected and wrongly shaped ones)."
+                  if matched else "Pick another file: this one holds no weights for this network.")
+    hint.setWordWrap(True)
+    hint.setStyleSheet(f"color: {theme.current().subtext.name()};")
+    return hint
+
+
 class WeightsReportDialog(QDialog):
     """How a weights file fits the network; OK means "use them as the project's initial weights"."""
 
@@ -70,21 +92,11 @@ class WeightsReportDialog(QDialog):
         self.expected = expected or {}
         self.setWindowTitle("Load weights")
         self.resize(640, 460)
-        t = theme.current()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 14, 16, 12)
         layout.setSpacing(10)
-        source = Path(report.source).name if report.source else "the weights"
         n = len(report.matched)
-        if report.ok:
-            head = f"All {n} tensors of “{source}” fit network “{network}”."
-            colour = t.valid_target
-        elif n == 0:
-            head = f"Nothing in “{source}” fits network “{network}”."
-            colour = t.error
-        else:
-            head = f"{n} tensors of “{source}” fit network “{network}”; some do not."
-            colour = t.error
+        head, colour = _headline(report, network)
         self.headline = QLabel(head)
         self.headline.setWordWrap(True)
         self.headline.setStyleSheet(f"font-weight: bold; color: {colour.name()};")
@@ -94,22 +106,21 @@ class WeightsReportDialog(QDialog):
         self.counts = QLabel(counts)
         layout.addWidget(self.counts)
         if not report.ok:
-            hint = QLabel("Using them anyway loads the tensors that match; the others keep their initial "
-                          "values (missing ones) or are ignored (unexpected and wrongly shaped ones)."
-                          if n else "Pick another file: this one holds no weights for this network.")
-            hint.setWordWrap(True)
-            hint.setStyleSheet(f"color: {t.subtext.name()};")
-            layout.addWidget(hint)
+            layout.addWidget(_hint(n))
         self.table = self._table(report)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self._buttons(report.ok, n))
+
+    def _buttons(self, ok: bool, matched: int) -> QDialogButtonBox:
+        """Use (enabled when some tensors match) and Cancel."""
         self.buttons = QDialogButtonBox()
-        self.use_button = self.buttons.addButton("Use these weights" if report.ok else "Use the matching weights",
+        self.use_button = self.buttons.addButton("Use these weights" if ok else "Use the matching weights",
                                                  QDialogButtonBox.ButtonRole.AcceptRole)
-        self.use_button.setEnabled(n > 0)
+        self.use_button.setEnabled(matched > 0)
         self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
-        layout.addWidget(self.buttons)
+        return self.buttons
 
     def _table(self, report: LoadReport) -> QTableWidget:
         t = theme.current()

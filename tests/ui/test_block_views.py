@@ -6,6 +6,7 @@ from PySide6.QtTest import QTest
 
 from studio.catalog import BLOCK_TYPE
 from studio.presets import presets_dir
+from studio.ui import block_edits
 
 CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
 
@@ -57,7 +58,7 @@ def test_expand_a_block_in_place_then_collapse_it_back_with_the_keys(resnet):
 def test_a_block_expanded_in_place_is_still_expanded_when_the_project_reopens(resnet, tmp_path):
     ed = resnet.editor
     layer1 = _select(resnet, "layer1")
-    ed.expand_block(layer1)
+    block_edits.expand_block(ed, layer1)
     ed.undo_stack.undo()  # undo forgets the expansion along with it
     assert not ed.scene.frames and "expanded" not in ed.project.metadata
     ed.undo_stack.redo()
@@ -66,7 +67,7 @@ def test_a_block_expanded_in_place_is_still_expanded_when_the_project_reopens(re
     assert resnet.open_path(tmp_path / "expanded.json")
     ed, net = resnet.editor, resnet.editor.network
     assert layer1 not in net.nodes and len(ed.scene.frames) == 1 and "layer1" in ed.scene.frames[0].childItems()[0].text()
-    assert ed.collapse_block_back(net.by_name("add").id) == layer1  # and it collapses back after the reopening
+    assert block_edits.collapse_block_back(ed, net.by_name("add").id) == layer1  # and it collapses back after the reopening
     assert net.nodes[layer1].type == BLOCK_TYPE and not ed.scene.frames
     assert ed.undo_stack.count() == 1 and resnet.act_undo.text() == "Undo collapse block layer1 back"
     ed.project.check()

@@ -19,7 +19,8 @@ Modules, one job each:
 - `confusion`: the confusion matrix and the per-class precision/recall/F1 table.
 - `samples`: the grid of sample predictions.
 - `task_views`: the task tabs (metric key → view table: text samples, generated
-  images, GAN losses, word map, attention...); `task_plots` holds their plots.
+  images, GAN losses, word map, attention...); `task_plots`, `point_plots` and
+  `attention_plots` hold their plots.
 - `dock`: `TrainingDock`, all of it put together, with Train / Pause / Stop.
 """
 

@@ -1,15 +1,11 @@
 """`ConfigPanel`: a form over the project's "training" and "data" sections.
 
-Every control is bound to one key (`_Binding`): it shows the section's value,
-or the default when the key is absent, and a change writes just that key back
-through the `write` function it was given (the editor's undoable
-`Editor.set_setting`; `Project.set_setting` when there is none), so a
-settings edit marks the project unsaved, is autosaved and undoes with Ctrl+Z
-like any other, and keys the panel does not know (``input_shape``, a
-source's own options) are kept. When the project's settings change elsewhere
-(undo, another editor) the panel reloads with its signals blocked, so nothing
-echoes. Each setting's context menu can mark it as searched by a sweep;
-a searched setting's label starts with ⚲ (`studio.ui.search_marks`).
+Which settings the panel shows, in which groups (optimisation, schedule,
+regularisation, stopping and device, distillation, data), and which rows
+only matter for the current choice (momentum for SGD and RMSprop, a
+schedule's own figures, a source's files). Each control is bound to one
+settings key by `SettingsForm` (`settings_form.py`): a change is one
+undoable edit, and a change made elsewhere reloads the form.
 
 Signals:
     edited(str): a section ("training" or "data") was written by the panel.
@@ -17,27 +13,22 @@ Signals:
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QValidator
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
-    QHBoxLayout, QLineEdit, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget,
+    QCheckBox, QGridLayout, QGroupBox, QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget,
 )
 
 from studio.data import describe_sources
 from studio.data.settings import COMMON_DEFAULTS
-from studio.train.config import COMPILE_MODES, LOSS_NAMES, OPTIMIZER_NAMES, SCHEDULE_NAMES, TrainConfig
-from studio.ui import search_marks
+from studio.train.config import COMPILE_MODES, LOSS_NAMES, OPTIMIZER_NAMES, SCHEDULE_NAMES
 from studio.ui.training.augment_preview import AugmentPreview
+from studio.ui.training.settings_form import SettingsForm, form_group
 from studio.ui.training.teacher import TeacherChooser
 
-_DEFAULTS = TrainConfig().to_dict()
 _LOSS_LABELS = {"auto": "auto (from the task)", "cross_entropy": "cross entropy",
                 "bce": "binary cross entropy", "bce_logits": "BCE with logits", "mse": "mean squared error",
                 "l1": "mean absolute error (L1)", "kl_div": "KL divergence", "nll": "negative log likelihood"}
@@ -59,79 +50,12 @@ _SOURCE_PATHS = {
 }
 
 
-class LogSpinBox(QDoubleSpinBox):
-    """A spin box for values spanning decades (a learning rate): steps 1, 2, 5, 10, 20...; shows 3e-4."""
-
-    def __init__(self, low: float = 1e-7, high: float = 1e6, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setDecimals(12)
-        self.setRange(low, high)
-        self.setKeyboardTracking(False)
-
-    def textFromValue(self, value: float) -> str:
-        return f"{value:.4g}"
-
-    def valueFromText(self, text: str) -> float:
-        try:
-            return float(text)
-        except ValueError:
-            return self.value()
-
-    def validate(self, text: str, pos: int) -> object:
-        try:
-            value = float(text)
-        except ValueError:
-            ok = all(c in "0123456789.eE+-" for c in text)
-            return QValidator.State.Intermediate if ok else QValidator.State.Invalid
-        ok = self.minimum() <= value <= self.maximum()
-        return QValidator.State.Acceptable if ok else QValidator.State.Intermediate
-
-    def stepBy(self, steps: int) -> None:
-        value = self.value()
-        for _ in range(abs(steps)):
-            value = _next_125(value, up=steps > 0)
-        self.setValue(min(max(value, self.minimum()), self.maximum()))
-
-
-def _next_125(value: float, up: bool) -> float:
-    """The next value of the 1-2-5 series above (or below) ``value``."""
-    if value <= 0:
-        return 1e-7 if up else 0.0
-    exponent = math.floor(math.log10(value))
-    candidates = [m * 10.0 ** e for e in (exponent - 1, exponent, exponent + 1) for m in (1, 2, 5)]
-    if up:
-        return min(c for c in candidates if c > value * (1 + 1e-9))
-    below = [c for c in candidates if c < value * (1 - 1e-9)]
-    return max(below) if below else 0.0
-
-
-@dataclass
-class _Binding:
-    """One control bound to one key of a section (a dotted key reaches into a nested dict)."""
-
-    section: str
-    key: str
-    default: Any
-    read: Callable[[], Any]
-    show: Callable[[Any], None]
-    widget: QWidget
-
-
-class ConfigPanel(QScrollArea):
+class ConfigPanel(SettingsForm):
     """The training and data settings of one project, as a scrollable form."""
-
-    edited = Signal(str)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.project = None
-        self._bindings: list[_Binding] = []
-        self._writing = False
-        self._write_setting: Callable[..., Any] | None = None
         self.path = None  # the project's file (the dock sets it): a teacher network of this project is read there
-        self.setWidgetResizable(True)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setFrameShape(QScrollArea.Shape.NoFrame)
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 8, 4)
@@ -150,7 +74,7 @@ class ConfigPanel(QScrollArea):
 
     # --- the groups -------------------------------------------------------------------
     def _optimisation_group(self) -> QGroupBox:
-        box, form = _group("Optimisation")
+        box, form = form_group("Optimisation")
         self.loss = self._combo("training", "loss", [(_LOSS_LABELS[n], n) for n in LOSS_NAMES])
         self.optimizer = self._combo("training", "optimizer", [(_OPT_LABELS[n], n) for n in OPTIMIZER_NAMES])
         self.lr = self._log_spin("training", "lr")
@@ -198,7 +122,7 @@ class ConfigPanel(QScrollArea):
             finder.job.wait()
 
     def _schedule_group(self) -> QGroupBox:
-        box, form = _group("Learning-rate schedule")
+        box, form = form_group("Learning-rate schedule")
         self.schedule = self._combo("training", "schedule", [(_SCHEDULE_LABELS[n], n) for n in SCHEDULE_NAMES])
         self.warmup = self._int("training", "warmup_epochs", 0, 1000)
         self.step_size = self._int("training", "step_size", 1, 10_000, suffix=" epochs")
@@ -219,7 +143,7 @@ class ConfigPanel(QScrollArea):
         return box
 
     def _regularisation_group(self) -> QGroupBox:
-        box, form = _group("Regularisation")
+        box, form = form_group("Regularisation")
         self.weight_decay = self._log_spin("training", "weight_decay", low=0.0)
         self.l1 = self._log_spin("training", "l1", low=0.0)
         self.grad_clip = self._double("training", "grad_clip", 0.0, 1e6, 0.5, 3)
@@ -232,7 +156,7 @@ class ConfigPanel(QScrollArea):
         return box
 
     def _run_group(self) -> QGroupBox:
-        box, form = _group("Stopping and device")
+        box, form = form_group("Stopping and device")
         self.early_metric = self._combo("training", "early_stop_metric", [(m, m) for m in _METRICS])
         self.early_patience = self._int("training", "early_stop_patience", 0, 10_000, suffix=" epochs")
         self.early_patience.setSpecialValueText("off")
@@ -273,7 +197,7 @@ class ConfigPanel(QScrollArea):
 
     def _distillation_group(self) -> QGroupBox:
         """The teacher (none, another network of this file, a project file), its weights, T and alpha."""
-        box, form = _group("Distillation")
+        box, form = form_group("Distillation")
         self.teacher = TeacherChooser()
         self.teacher.chosen.connect(self._write_teacher)
         self.teacher_weights = QLineEdit()
@@ -299,7 +223,7 @@ class ConfigPanel(QScrollArea):
         self.reload()
 
     def _data_group(self) -> QGroupBox:
-        box, form = _group("Data")
+        box, form = form_group("Data")
         sources = describe_sources()
         self.source = self._combo("data", "source", [(f"{n}  ({k})", n) for n, k, _ in sources],
                                   default=COMMON_DEFAULTS["source"])
@@ -339,155 +263,15 @@ class ConfigPanel(QScrollArea):
         form.addRow("Max samples", self.max_samples)
         return box
 
-    # --- controls bound to keys -------------------------------------------------------
-    def _bind(self, section: str, key: str, widget: QWidget, read, show, default=None) -> None:
-        if default is None and section == "training":
-            default = _DEFAULTS[key]
-        self._bindings.append(_Binding(section, key, default, read, show, widget))
-        if "." not in key:  # a nested data key (augment.flip) is not a setting a sweep can set
-            search_marks.offer(widget, self, ("setting", section, key), key,
-                               lambda: _get(getattr(self.project, section) or {}, key) or read())
-
-    def _combo(self, section: str, key: str, items: list[tuple[str, Any]], default=None) -> QComboBox:
-        combo = QComboBox()
-        for label, value in items:
-            combo.addItem(label, value)
-
-        def show(value: Any) -> None:
-            index = next((i for i in range(combo.count()) if combo.itemData(i) == value
-                          and type(combo.itemData(i)) is type(value)), -1)
-            if index < 0:  # a value the list lacks (cuda:3 on this machine): show it as it is
-                combo.addItem(str(value), value)
-                index = combo.count() - 1
-            combo.setCurrentIndex(index)
-
-        self._bind(section, key, combo, combo.currentData, show, default)
-        combo.currentIndexChanged.connect(lambda *_: self._write(section, key, combo.currentData()))
-        return combo
-
-    def _int(self, section: str, key: str, low: int, high: int, suffix: str = "", default=None,
-             zero_is_none: bool = False) -> QSpinBox:
-        spin = QSpinBox()
-        spin.setRange(low, high)
-        spin.setSuffix(suffix)
-        spin.setKeyboardTracking(False)
-        spin.setAccelerated(True)
-        self._bind(section, key, spin, spin.value, lambda v: spin.setValue(int(v or 0)), default)
-        spin.valueChanged.connect(lambda v: self._write(section, key, None if zero_is_none and not v else v))
-        return spin
-
-    def _double(self, section: str, key: str, low: float, high: float, step: float, decimals: int,
-                default=None) -> QDoubleSpinBox:
-        spin = QDoubleSpinBox()
-        spin.setRange(low, high)
-        spin.setSingleStep(step)
-        spin.setDecimals(decimals)
-        spin.setKeyboardTracking(False)
-        self._bind(section, key, spin, spin.value, lambda v: spin.setValue(float(v or 0)), default)
-        spin.valueChanged.connect(lambda v: self._write(section, key, v))
-        return spin
-
-    def _log_spin(self, section: str, key: str, low: float = 1e-7) -> LogSpinBox:
-        spin = LogSpinBox(low=low)
-        if low == 0.0:
-            spin.setSpecialValueText("0")
-        self._bind(section, key, spin, spin.value, lambda v: spin.setValue(float(v)))
-        spin.valueChanged.connect(lambda v: self._write(section, key, v))
-        return spin
-
-    def _check(self, section: str, key: str, label: str, default=None) -> QCheckBox:
-        box = QCheckBox(label)
-        self._bind(section, key, box, box.isChecked, lambda v: box.setChecked(bool(v)), default)
-        box.toggled.connect(lambda v: self._write(section, key, v))
-        return box
-
-    def _augment_check(self, key: str, label: str, on_value: Any) -> QCheckBox:
-        box = QCheckBox(label)
-        self._bind("data", f"augment.{key}", box, box.isChecked, lambda v: box.setChecked(bool(v)), False)
-        box.toggled.connect(lambda v: self._write("data", f"augment.{key}", on_value if v else None))
-        return box
-
-    def _path_row(self, key: str, folder: bool | None) -> QWidget:
-        row = QWidget()
-        layout = QHBoxLayout(row)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(4)
-        edit = QLineEdit()
-        edit.setPlaceholderText("column name" if folder is None else "relative to the project file")
-        layout.addWidget(edit, 1)
-        if folder is not None:
-            browse = QPushButton("…")
-            browse.setFixedWidth(28)
-            browse.setToolTip("Choose a folder" if folder else "Choose a file")
-            browse.clicked.connect(lambda: self._browse(edit, folder))
-            layout.addWidget(browse)
-        row.edit = edit
-        self._bind("data", key, edit, edit.text, lambda v: edit.setText("" if v is None else str(v)), "")
-        edit.editingFinished.connect(lambda: self._write("data", key, edit.text().strip() or None))
-        return row
-
-    def _browse(self, edit: QLineEdit, folder: bool) -> None:
-        if folder:
-            chosen = QFileDialog.getExistingDirectory(self, "Choose the data folder", edit.text())
-        else:
-            chosen, _ = QFileDialog.getOpenFileName(self, "Choose the data file", edit.text())
-        if chosen:
-            edit.setText(chosen)
-            edit.editingFinished.emit()
-
     # --- project <-> controls ---------------------------------------------------------
-    def set_project(self, project: Any, write: Callable[..., Any] | None = None) -> None:
-        """Show (and from now on edit) ``project``'s settings; None empties and disables the form.
-
-        ``write(section, key, value, merge_key=...)`` makes each change (default: `Project.set_setting`).
-        """
-        if self.project is not None:
-            self.project.setting_changed.disconnect(self._settings_changed)
-            self.project.search_changed.disconnect(self._show_marks)
-        self.project = project
-        self._write_setting = write or _plain_write(project)
-        if project is not None:
-            project.setting_changed.connect(self._settings_changed)
-            project.search_changed.connect(self._show_marks)
-        self.setEnabled(project is not None)
-        self.reload()
-
-    def _settings_changed(self, section: str, *_: Any) -> None:
-        if section in ("training", "data") and not self._writing:
-            self.reload()
-
     def reload(self) -> None:
         """Show the project's current values, the defaults with none (signals blocked: nothing is written back)."""
-        for b in self._bindings:
-            section = (getattr(self.project, b.section) or {}) if self.project is not None else {}
-            value = _get(section, b.key)
-            b.widget.blockSignals(True)
-            try:
-                b.show(b.default if value is None else value)
-            finally:
-                b.widget.blockSignals(False)
+        self._show_values()
         self.teacher.show_project(self.project, self.path)
         self._update_rows()
         self._show_marks()
         self.augment_preview.request()
 
-    def _show_marks(self, *_: Any) -> None:
-        search_marks.show_marks({b.widget: ("setting", b.section, b.key) for b in self._bindings}, self.project)
-
-    def _write(self, section: str, key: str, value: Any) -> None:
-        if self.project is None:
-            return
-        current = dict(getattr(self.project, section) or {})
-        if _get(current, key) == value and (value is not None or not _has(current, key)):
-            return
-        _set(current, key, value)
-        top = key.split(".")[0]
-        self._writing = True
-        try:
-            self._write_setting(section, top, current.get(top), merge_key=("setting", section, key))
-        finally:
-            self._writing = False
-        self.edited.emit(section)
 
     def _update_rows(self, *_: Any) -> None:
         opt = self.optimizer.currentData()
@@ -517,44 +301,3 @@ def available_devices() -> list[str]:
         devices.append("mps")
     return devices
 
-
-def _plain_write(project: Any) -> Callable[..., Any] | None:
-    """Writes a setting straight into `project` (no undo): for a panel shown without an editor."""
-    if project is None:
-        return None
-    return lambda section, key, value, merge_key=None: project.set_setting(section, key, value)
-
-
-def _group(title: str) -> tuple[QGroupBox, QFormLayout]:
-    box = QGroupBox(title)
-    form = QFormLayout(box)
-    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-    form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    form.setContentsMargins(8, 6, 8, 8)
-    form.setVerticalSpacing(4)
-    return box, form
-
-
-def _get(section: dict, key: str) -> Any:
-    for part in key.split(".")[:-1]:
-        section = section.get(part) if isinstance(section.get(part), dict) else {}
-    return section.get(key.split(".")[-1])
-
-
-def _has(section: dict, key: str) -> bool:
-    for part in key.split(".")[:-1]:
-        section = section.get(part) if isinstance(section.get(part), dict) else {}
-    return key.split(".")[-1] in section
-
-
-def _set(section: dict, key: str, value: Any) -> None:
-    """Set (or, for None, remove) a dotted key, copying each nested dict on the way."""
-    parts = key.split(".")
-    for part in parts[:-1]:
-        inner = section.get(part)
-        section[part] = dict(inner) if isinstance(inner, dict) else {}
-        section = section[part]
-    if value is None:
-        section.pop(parts[-1], None)
-    else:
-        section[parts[-1]] = value

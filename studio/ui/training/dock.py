@@ -3,7 +3,8 @@
 Layout: the header (`RunHeader`: Train, Pause, Stop, the progress bar,
 Clear), the run's summary line and a message line for failures; below, the
 settings form (`ConfigPanel`), the curves (`Dashboard`) and the tabs of
-figures (`ResultTabs`). Before a run starts it is checked (`StartCheck`).
+figures (`ResultTabs`). Before a run starts it is checked (`StartCheck`);
+its events are drawn by `RunEvents` (`run_events.py`).
 The main window needs only::
 
     dock = TrainingDock(window)
@@ -25,17 +26,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, Signal, Slot
 from PySide6.QtWidgets import QDockWidget, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from studio.errors import StudioError
-from studio.train import BatchEnded, CheckpointSaved, EpochEnded, RunFailed, RunFinished, RunStarted
-from studio.train.checkpoint import files_summary
-from studio.train.events import LayersMeasured
-from studio.train.layer_stats import flagged_nodes
-from studio.train.metric_registry import summary_line
 from studio.train.run_folders import next_run_dir, read_run
-from studio.train.run_state import RunState, finished_line, started_line
+from studio.train.run_state import RunState
 from studio.ui import dialogs
 from studio.ui.training.config_panel import ConfigPanel
 from studio.ui.training.controller import TrainingController
@@ -43,6 +39,7 @@ from studio.ui.training.dashboard import Dashboard
 from studio.ui.training.ensemble_runs import EnsembleFromRuns, ensemble_source
 from studio.ui.training.message_line import MessageLine
 from studio.ui.training.result_tabs import ResultTabs
+from studio.ui.training.run_events import RunEvents
 from studio.ui.training.run_header import RunHeader
 from studio.ui.training.runs import RunRecord, record_of, run_stem, runs_root, saved_runs
 from studio.ui.training.start_check import StartCheck
@@ -72,6 +69,7 @@ class TrainingDock(QDockWidget):
         self.current: RunRecord | None = None
         self.controller = TrainingController(self)
         self._make_widgets()
+        self.events = RunEvents(self)  # the run's events, drawn
         self._connect()
         self._update_buttons()
         app = QCoreApplication.instance()
@@ -93,7 +91,6 @@ class TrainingDock(QDockWidget):
         self.panel = ConfigPanel()
         self.dashboard = Dashboard()
         self.tabs = ResultTabs(lambda: self.records)
-        self._flagged: dict = {}
         self.tabs.confusion.cell_clicked.connect(self._explain_cell)
         self.tabs.sweep_view.open_run.connect(self._open_trial)
         self.ensembles = EnsembleFromRuns(  # the Runs table's menu: runs picked there become an ensemble project
@@ -106,10 +103,6 @@ class TrainingDock(QDockWidget):
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setSizes([360, 620, 420])  # the tabs get room for a 10-class confusion matrix
         self.state = RunState()  # the run on show: phase and progress figures, drawn by the header
-        self._progress_timer = QTimer(self)
-        self._progress_timer.setSingleShot(True)
-        self._progress_timer.setInterval(200)
-        self._progress_timer.timeout.connect(self._show_progress)
         outer.addWidget(self.splitter, 1)
         self.setWidget(body)
 
@@ -121,14 +114,14 @@ class TrainingDock(QDockWidget):
         return label
 
     def _connect(self) -> None:
-        c = self.controller
-        c.run_started.connect(self._run_started)
-        c.batch_ended.connect(self._batch_ended)
-        c.epoch_ended.connect(self._epoch_ended)
-        c.layers_measured.connect(self._layers_measured)
-        c.checkpoint_saved.connect(self._checkpoint_saved)
-        c.run_finished.connect(self._run_finished)
-        c.run_failed.connect(self._run_failed)
+        c, events = self.controller, self.events
+        c.run_started.connect(events.run_started)
+        c.batch_ended.connect(events.batch_ended)
+        c.epoch_ended.connect(events.epoch_ended)
+        c.layers_measured.connect(events.layers_measured)
+        c.checkpoint_saved.connect(events.checkpoint_saved)
+        c.run_finished.connect(events.run_finished)
+        c.run_failed.connect(events.run_failed)
         c.run_warning.connect(self._show_message)
         c.not_started.connect(self._not_started)
         c.running_changed.connect(self._running_changed)
@@ -232,7 +225,7 @@ class TrainingDock(QDockWidget):
         if warnings:
             self._show_message("Training, but: " + " · ".join(str(w) for w in warnings))
         self.dashboard.begin_run(record.number)  # its events are handled after this returns
-        self._clear_flags()
+        self.events.clear_flags()
         self.tabs.layer_stats.clear()
         self.tabs.reveal(self.tabs.layer_stats, False)
         self.records.append(record)
@@ -280,7 +273,7 @@ class TrainingDock(QDockWidget):
         self.records = [keep] if keep else []
         if keep is None:
             self.current = None
-            self._clear_flags()
+            self.events.clear_flags()
         self.tabs.clear(keep.number if keep else None)
 
     def request_close(self) -> bool:
@@ -312,43 +305,7 @@ class TrainingDock(QDockWidget):
     def _next_number(self) -> int:
         return max((r.number for r in self.records), default=0) + 1
 
-    # --- events (GUI thread) ----------------------------------------------------------
-    @Slot(object)
-    def _run_started(self, e: RunStarted) -> None:
-        r = self.current
-        if r is None:
-            return
-        r.status = "running"
-        self.tabs.class_names = e.class_names
-        self.state.apply(e)
-        self._draw_progress()
-        self.dashboard.set_epochs(e.total_epochs)
-        self.tabs.task_views.set_epochs(self.dashboard.epochs)
-        self.summary.setText(started_line(e, r.label, r.out_dir))
-        self._say(f"Training {r.label} on {e.device}")
-        self._refresh_runs()
-
-    @Slot(object)
-    def _batch_ended(self, e: BatchEnded) -> None:
-        r = self.current
-        if r is None:
-            return
-        self.dashboard.add_batch(r.number, e)
-        self.state.apply(e)
-        if not self._progress_timer.isActive():
-            self._progress_timer.start()
-
-    @Slot(object)
-    def _layers_measured(self, e: LayersMeasured) -> None:
-        """Per-layer histograms: into the Layers tab; nodes whose gradients vanish or explode, to the canvas."""
-        if self.current is None:
-            return
-        self.tabs.add_layer_stats(e)
-        flagged = flagged_nodes(self.project, e) if self.project is not None else {}
-        if flagged != self._flagged:
-            self._flagged = flagged
-            self.gradients_flagged.emit(flagged)
-
+    # --- events (GUI thread; a run's progress and figures are drawn by `RunEvents`) ---------
     @Slot(int, int)
     def _explain_cell(self, true: int, pred: int) -> None:
         """A confusion cell was clicked: its samples, from the shown run's weights, in the Explain tab."""
@@ -362,64 +319,13 @@ class TrainingDock(QDockWidget):
             return
         self.tabs.explain(self.project, weights, self.path.parent if self.path is not None else None, true, pred)
 
-    def _clear_flags(self) -> None:
-        """No layer is flagged any more (a new run, or none on show)."""
-        if self._flagged:
-            self._flagged = {}
-            self.gradients_flagged.emit({})
-
-    @Slot()
-    def _show_progress(self) -> None:
-        """The progress bar and its text from the latest batch event (at most 5 times a second)."""
-        if self.state.phase in ("running", "paused"):
-            self._draw_progress()
-
     def _draw_progress(self) -> None:
         self.header.draw(self.state)
-
-    @Slot(object)
-    def _epoch_ended(self, e: EpochEnded) -> None:
-        r = self.current
-        if r is None:
-            return
-        m = e.metrics
-        r.epochs.append({k: v for k, v in m.items() if isinstance(v, (int, float, str))})
-        self.dashboard.add_epoch(r.number, e)
-        self.tabs.add_epoch(r.number, e)
-        self.summary.setText(f"{r.label}, epoch {e.epoch}: {summary_line(m)}")
-
-    def _refresh_shown(self) -> None:
-        """The end of a run: every point on the curves and the visible tab up to date (the rest when shown)."""
-        self.dashboard.flush()
-        self.tabs.refresh_views()
 
     def refresh_all(self) -> None:
         """Draw every view now (the end of a run, tests, screenshots)."""
         self.dashboard.flush()
         self.tabs.refresh_all()
-
-    @Slot(object)
-    def _checkpoint_saved(self, e: CheckpointSaved) -> None:
-        if self.current is not None:
-            self.current.last_checkpoint = e.path
-        self.checkpoint_saved.emit(e.path)
-
-    @Slot(object)
-    def _run_finished(self, e: RunFinished) -> None:
-        r = self.current
-        if r is not None:
-            r.status, r.test = e.reason, e.test
-        self._progress_timer.stop()  # a batch's progress text must not come after this
-        self.state.apply(e)
-        self._draw_progress()
-        text = finished_line(self.state.ended_as, e, r.out_dir if r is not None else None)
-        self.summary.setText(text)
-        self._say(text)
-        self.tabs.runs_changed()  # its status and test figures
-        self._refresh_shown()
-        self.run_ended.emit(e)
-        if e.final_weights and e.reason != "stopped":
-            self.tabs.test_view.evaluate()  # in a worker thread: the Test tab fills in when it is done
 
     @Slot(object)
     def _offer_test(self, e: Any) -> None:
@@ -428,22 +334,6 @@ class TrainingDock(QDockWidget):
 
     def _test_source(self, weights: str | Path | None) -> None:
         self.tabs.set_test_source(self.project, weights, self.path.parent if self.path is not None else None)
-
-    @Slot(object)
-    def _run_failed(self, e: RunFailed) -> None:
-        r = self.current
-        if r is not None:
-            r.status, r.message = "failed", e.message
-            self.summary.setText(f"{r.label}: failed after {len(r.epochs)} epoch(s). "
-                                 f"Files in {files_summary(r.out_dir)}")
-            self._refresh_runs()
-        self._progress_timer.stop()
-        self._show_message(f"Training failed: {e.message}")
-        self.state.apply(e)
-        self._draw_progress()
-        self._say(f"Training failed{self.state.ended_as}: {e.message}")
-        self._refresh_shown()
-        self.run_ended.emit(e)
 
     @Slot(str)
     def _not_started(self, message: str) -> None:

@@ -85,28 +85,8 @@ class ExplainView(QWidget):
         self.title = QLabel(_IDLE)
         self.title.setWordWrap(True)
         layout.addWidget(self.title)
-        self.samples = QListWidget()
-        self.samples.setViewMode(QListWidget.ViewMode.IconMode)
-        self.samples.setIconSize(QSize(THUMB, THUMB))
-        self.samples.setFlow(QListWidget.Flow.LeftToRight)
-        self.samples.setWrapping(False)
-        self.samples.setMovement(QListWidget.Movement.Static)
-        self.samples.setFixedHeight(THUMB + 2 * self.fontMetrics().height() + 16)
-        self.samples.currentRowChanged.connect(self._explain_current)
-        layout.addWidget(self.samples)
-        row = QHBoxLayout()
-        self.method = QComboBox()
-        for label, name in METHOD_LABELS:
-            self.method.addItem(label, name)
-        self.node = QComboBox()
-        self.node.setMinimumContentsLength(8)
-        row.addWidget(QLabel("Method"))
-        row.addWidget(self.method, 1)
-        row.addWidget(QLabel("at"))
-        row.addWidget(self.node, 1)
-        layout.addLayout(row)
-        self.method.currentIndexChanged.connect(self._explain_current)
-        self.node.currentIndexChanged.connect(self._explain_current)
+        layout.addWidget(self._sample_strip())
+        layout.addLayout(self._choices())
         self.busy = QProgressBar()  # moves while the worker thread loads or explains
         self.busy.setRange(0, 0)
         self.busy.setTextVisible(False)
@@ -122,6 +102,34 @@ class ExplainView(QWidget):
         self.caption.setWordWrap(True)
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(self.caption)
+
+    def _sample_strip(self) -> QListWidget:
+        """The cell's samples as one row of thumbnails; choosing one explains it."""
+        self.samples = QListWidget()
+        self.samples.setViewMode(QListWidget.ViewMode.IconMode)
+        self.samples.setIconSize(QSize(THUMB, THUMB))
+        self.samples.setFlow(QListWidget.Flow.LeftToRight)
+        self.samples.setWrapping(False)
+        self.samples.setMovement(QListWidget.Movement.Static)
+        self.samples.setFixedHeight(THUMB + 2 * self.fontMetrics().height() + 16)
+        self.samples.currentRowChanged.connect(self._explain_current)
+        return self.samples
+
+    def _choices(self) -> QHBoxLayout:
+        """The explanation method and the layer it looks at; a change explains the sample again."""
+        row = QHBoxLayout()
+        self.method = QComboBox()
+        for label, name in METHOD_LABELS:
+            self.method.addItem(label, name)
+        self.node = QComboBox()
+        self.node.setMinimumContentsLength(8)
+        row.addWidget(QLabel("Method"))
+        row.addWidget(self.method, 1)
+        row.addWidget(QLabel("at"))
+        row.addWidget(self.node, 1)
+        self.method.currentIndexChanged.connect(self._explain_current)
+        self.node.currentIndexChanged.connect(self._explain_current)
+        return row
 
     @property
     def working(self) -> bool:

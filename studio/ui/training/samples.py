@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtCore import QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -102,20 +102,28 @@ class SamplesGrid(QWidget):
         for i, (sample, pixmap) in enumerate(zip(self.samples, self.pixmaps)):
             x = PAD + (i % cols) * (tile.width() + PAD)
             y = top + (i // cols) * (tile.height() + PAD)
-            is_wrong = "pred" in sample and sample.get("pred") != sample.get("true")
-            image = QRect(x + (tile.width() - IMAGE) // 2, y, IMAGE, IMAGE)
-            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-            p.drawPixmap(image, pixmap)
-            p.setPen(QPen(red if is_wrong else sub, 3 if is_wrong else 1))
-            p.drawRect(image.adjusted(-1, -1, 0, 0))
-            if "pred" not in sample:
-                continue
-            pred = sample.get("pred_name", sample.get("pred"))
-            true = sample.get("true_name", sample.get("true"))
-            p.setPen(red if is_wrong else text)
-            p.drawText(QRect(x, y + IMAGE + 4, tile.width(), line), Qt.AlignmentFlag.AlignHCenter,
-                       f"pred {pred}")
-            p.setPen(red if is_wrong else sub)
-            p.drawText(QRect(x, y + IMAGE + 4 + line, tile.width(), line), Qt.AlignmentFlag.AlignHCenter,
-                       f"true {true}")
+            self._paint_sample(p, sample, pixmap, QRect(QPoint(x, y), tile), (text, sub, red))
         p.end()
+
+    def _paint_sample(self, p: QPainter, sample: dict, pixmap: QPixmap, cell: QRect,
+                      colours: tuple[QColor, QColor, QColor]) -> None:
+        """One sample in ``cell``: its image (framed red when predicted wrong) over its predicted and true class."""
+        text, sub, red = colours
+        line = self.fontMetrics().height()
+        x, y = cell.x(), cell.y()
+        is_wrong = "pred" in sample and sample.get("pred") != sample.get("true")
+        image = QRect(x + (cell.width() - IMAGE) // 2, y, IMAGE, IMAGE)
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        p.drawPixmap(image, pixmap)
+        p.setPen(QPen(red if is_wrong else sub, 3 if is_wrong else 1))
+        p.drawRect(image.adjusted(-1, -1, 0, 0))
+        if "pred" not in sample:
+            return
+        pred = sample.get("pred_name", sample.get("pred"))
+        true = sample.get("true_name", sample.get("true"))
+        p.setPen(red if is_wrong else text)
+        p.drawText(QRect(x, y + IMAGE + 4, cell.width(), line), Qt.AlignmentFlag.AlignHCenter,
+                   f"pred {pred}")
+        p.setPen(red if is_wrong else sub)
+        p.drawText(QRect(x, y + IMAGE + 4 + line, cell.width(), line), Qt.AlignmentFlag.AlignHCenter,
+                   f"true {true}")

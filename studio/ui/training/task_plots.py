@@ -1,4 +1,4 @@
-"""The pyqtgraph views of task-specific metrics (used by `task_views`).
+"""The task plots of per-epoch figures, and the base of every task plot (used by `task_views`).
 
 Every view has the same small interface: ``add(run, epoch, metrics)`` takes
 an epoch's metrics dict (cheap: it only keeps values), ``refresh()`` draws
@@ -10,10 +10,10 @@ most twice a second), ``remove_runs(keep)`` forgets the runs other than
   (runs overlay), a line style per figure (solid, dashed, dotted).
 - `OtherMetricsView`: the same for any numeric figure no other view shows,
   the figure chosen in a combo box.
-- `ScatterView`: generated 2-D points (``samples_xy``) of the latest epoch.
-- `WordMapView`: words at 2-D positions (``embedding_2d``).
-- `HeatMapView`: an attention matrix with its tokens on the axes.
-- `HeadMapsView`: one small heat map per attention head.
+
+`PlotsWidget` is the base of every plot view; the views of the latest
+epoch's 2-D points are in `point_plots`, those of attention weights in
+`attention_plots`.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ from studio.ui.training.dashboard import run_colour
 from studio.ui.training.plot_look import colour_legend, colour_plot
 
 STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine)
-MAX_TOKENS_LABELLED = 40  # past this many tokens an axis shows numbers, not words
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ def number(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-class _PlotsWidget(QWidget):
+class PlotsWidget(QWidget):
     """A `pg.GraphicsLayoutWidget` whose plots follow the palette."""
 
     def __init__(self, parent: QWidget | None = None):
@@ -128,7 +127,7 @@ class _PlotsWidget(QWidget):
         """The runs shown go up to epoch ``total`` (views with an epoch axis fix it to 0..total)."""
 
 
-class _EpochPlots(_PlotsWidget):
+class _EpochPlots(PlotsWidget):
     """A view whose plots have epochs on x: x spans the whole run, y keeps round ends."""
 
     def __init__(self, parent: QWidget | None = None):
@@ -302,222 +301,3 @@ class OtherMetricsView(_EpochPlots):
             if item is not None:
                 self.plot.removeItem(item)
         self._refit()
-
-
-class ScatterView(_PlotsWidget):
-    """The generated 2-D points (``samples_xy``) of the latest epoch, redrawn each epoch."""
-
-    def __init__(self, key: str = "samples_xy", parent: QWidget | None = None):
-        super().__init__(parent)
-        self.key = key
-        self.layout_.addWidget(self.view)
-        self.plot = self._plot("Generated points", xlabel=None)
-        self.plot.setAspectLocked(True)
-        self.scatter = pg.ScatterPlotItem(size=5, pen=None)
-        self.plot.addItem(self.scatter)
-        self.xy = np.zeros((0, 2))
-        self._latest: tuple[int, int, Any] | None = None
-        self.apply_palette()
-
-    def add(self, run: int, epoch: int, metrics: dict[str, Any]) -> None:
-        if self.key in metrics:
-            self._latest = (run, epoch, metrics[self.key])
-            self.dirty = True
-
-    def refresh(self) -> None:
-        if not self.dirty or self._latest is None:
-            return
-        self.dirty = False
-        run, epoch, points = self._latest
-        xy = np.asarray(points, dtype=float).reshape(-1, 2)
-        self.xy = xy[np.isfinite(xy).all(axis=1)]
-        colour = QColor(run_colour(run))
-        colour.setAlphaF(0.6)
-        self.scatter.setData(pos=self.xy, brush=pg.mkBrush(colour))
-        self.plot.setTitle(f"{len(self.xy)} points · run {run} · epoch {epoch}", size="9pt",
-                           color=self.colours()[1].name())
-
-
-class WordMapView(_PlotsWidget):
-    """Words placed at their 2-D positions (``embedding_2d``: ``{"words": [...], "xy": [...]}``)."""
-
-    def __init__(self, key: str = "embedding_2d", parent: QWidget | None = None):
-        super().__init__(parent)
-        self.key = key
-        self.layout_.addWidget(self.view)
-        self.plot = self._plot("Word vectors in 2-D", xlabel=None)
-        self.scatter = pg.ScatterPlotItem(size=6, pen=None)
-        self.plot.addItem(self.scatter)
-        self.labels: list[pg.TextItem] = []
-        self.words: list[str] = []
-        self.xy = np.zeros((0, 2))
-        self._latest: tuple[int, int, Any] | None = None
-        self.apply_palette()
-
-    def add(self, run: int, epoch: int, metrics: dict[str, Any]) -> None:
-        if isinstance(metrics.get(self.key), dict):
-            self._latest = (run, epoch, metrics[self.key])
-            self.dirty = True
-
-    def refresh(self) -> None:
-        if not self.dirty or self._latest is None:
-            return
-        self.dirty = False
-        run, epoch, data = self._latest
-        words = [str(w) for w in data.get("words", [])]
-        xy = np.asarray(data.get("xy", []), dtype=float).reshape(-1, 2)
-        n = min(len(words), len(xy))
-        self.words, self.xy = words[:n], xy[:n]
-        _, text, _ = self.colours()
-        colour = QColor(run_colour(run))
-        self.scatter.setData(pos=self.xy, brush=pg.mkBrush(colour))
-        while len(self.labels) < n:
-            label = pg.TextItem("", anchor=(0, 1), color=text)
-            self.plot.addItem(label)
-            self.labels.append(label)
-        while len(self.labels) > n:
-            self.plot.removeItem(self.labels.pop())
-        for label, word, (x, y) in zip(self.labels, self.words, self.xy):
-            label.setText(word)
-            label.setColor(text)
-            label.setPos(x, y)
-        if n:  # room for the words right of and above their points
-            (x0, y0), (x1, y1) = self.xy.min(axis=0), self.xy.max(axis=0)
-            self.plot.setRange(xRange=(x0, x1 + 0.25 * (x1 - x0 or 1)), yRange=(y0, y1 + 0.08 * (y1 - y0 or 1)))
-        self.plot.setTitle(f"Words in 2-D · run {run} · epoch {epoch}", size="9pt", color=text.name())
-
-    def apply_palette(self) -> None:
-        super().apply_palette()
-        for label in getattr(self, "labels", []):
-            label.setColor(self.colours()[1])
-
-
-def _mix(a: QColor, b: QColor, t: float) -> QColor:
-    return QColor.fromRgbF(*(a.getRgbF()[i] * (1 - t) + b.getRgbF()[i] * t for i in range(3)))
-
-
-def _ticks(tokens: list[str] | None, n: int) -> list[list[tuple[float, str]]] | None:
-    if tokens and len(tokens) == n and n <= MAX_TOKENS_LABELLED:
-        return [[(i + 0.5, str(t)) for i, t in enumerate(tokens)]]
-    return None
-
-
-class HeatMapView(_PlotsWidget):
-    """Attention weights (rows: target tokens, columns: source tokens) with the tokens on the axes."""
-
-    def __init__(self, key: str = "attention", parent: QWidget | None = None):
-        super().__init__(parent)
-        self.key = key
-        self.layout_.addWidget(self.view)
-        self.plot = self._plot("Attention", xlabel="source")
-        self.plot.setLabel("left", "target")
-        self.plot.setMouseEnabled(x=False, y=False)
-        self.plot.invertY(True)
-        self.plot.showGrid(x=False, y=False)
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.plot.addItem(self.image)
-        self.weights = np.zeros((0, 0))
-        self._latest: tuple[int, int, Any] | None = None
-        self.apply_palette()
-
-    def add(self, run: int, epoch: int, metrics: dict[str, Any]) -> None:
-        if self.key in metrics:
-            self._latest = (run, epoch, metrics[self.key])
-            self.dirty = True
-
-    def refresh(self) -> None:
-        if not self.dirty or self._latest is None:
-            return
-        self.dirty = False
-        run, epoch, data = self._latest
-        data = data if isinstance(data, dict) else {"weights": data}
-        w = np.asarray(data.get("weights", []), dtype=float)
-        while w.ndim > 2:  # a batch or heads: the first one
-            w = w[0]
-        if w.ndim != 2 or w.size == 0:
-            return
-        self.weights = w
-        rows, cols = w.shape
-        top = float(np.nanmax(w)) if np.isfinite(w).any() else 1.0
-        self.image.setImage(np.nan_to_num(w), levels=(0.0, max(top, 1e-9)))
-        self.image.setRect(0, 0, cols, rows)
-        bottom, left = self.plot.getAxis("bottom"), self.plot.getAxis("left")
-        bottom.setTicks(_ticks(data.get("source"), cols))
-        left.setTicks(_ticks(data.get("target"), rows))
-        self.plot.setRange(xRange=(0, cols), yRange=(0, rows), padding=0.01)
-        self.plot.setTitle(f"Attention · run {run} · epoch {epoch}", size="9pt", color=self.colours()[1].name())
-
-    def apply_palette(self) -> None:
-        super().apply_palette()
-        base = self.colours()[0]
-        high = self.palette().color(QPalette.ColorRole.Highlight)
-        self.image.setLookupTable(pg.ColorMap([0.0, 1.0], [_mix(base, high, 0.04), high]).getLookupTable(nPts=256))
-
-
-class HeadMapsView(_PlotsWidget):
-    """One small heat map per attention head (``attention_maps``: ``{"heads": heads × T × S, "tokens": [...]}``
-    or the bare heads × T × S list)."""
-
-    def __init__(self, key: str = "attention_maps", parent: QWidget | None = None):
-        super().__init__(parent)
-        self.key = key
-        self.layout_.addWidget(self.view)
-        self.images: list[pg.ImageItem] = []
-        self.maps = np.zeros((0, 0, 0))
-        self._latest: tuple[int, int, Any] | None = None
-        self.apply_palette()
-
-    def add(self, run: int, epoch: int, metrics: dict[str, Any]) -> None:
-        if self.key in metrics:
-            self._latest = (run, epoch, metrics[self.key])
-            self.dirty = True
-
-    def refresh(self) -> None:
-        if not self.dirty or self._latest is None:
-            return
-        self.dirty = False
-        _, _, data = self._latest
-        tokens = None
-        if isinstance(data, dict):  # {"heads": [...], "tokens": [...], "layer": name} or {"weights": ...}
-            tokens = data.get("tokens")
-            data = next((data[k] for k in ("heads", "weights", "maps") if k in data), [])
-        try:
-            maps = np.asarray(data, dtype=float)
-        except ValueError:  # heads of different sizes
-            return
-        if maps.ndim == 2:
-            maps = maps[None]
-        while maps.ndim > 3:
-            maps = maps[0]
-        if maps.ndim != 3 or maps.size == 0:
-            return
-        self.maps = maps
-        if len(self.images) != len(maps):
-            self.view.clear()
-            self.plots, self.images = [], []
-            cols = math.ceil(math.sqrt(len(maps)))
-            for h in range(len(maps)):
-                plot = self._plot(f"head {h + 1}", row=h // cols, col=h % cols, xlabel=None)
-                plot.invertY(True)
-                plot.setMouseEnabled(x=False, y=False)
-                plot.showGrid(x=False, y=False)
-                plot.getAxis("left").setWidth(24)
-                image = pg.ImageItem(axisOrder="row-major")
-                plot.addItem(image)
-                self.images.append(image)
-            self.apply_palette()
-        for plot, image, m in zip(self.plots, self.images, maps):
-            image.setImage(np.nan_to_num(m), levels=(0.0, max(float(np.nanmax(m)), 1e-9)))
-            image.setRect(0, 0, m.shape[1], m.shape[0])
-            plot.setRange(xRange=(0, m.shape[1]), yRange=(0, m.shape[0]), padding=0.01)
-            fits = tokens if tokens and len(tokens) <= 16 else None
-            plot.getAxis("bottom").setTicks(_ticks(fits, m.shape[1]))
-            plot.getAxis("left").setTicks(_ticks(fits, m.shape[0]))
-
-    def apply_palette(self) -> None:
-        super().apply_palette()
-        base = self.colours()[0]
-        high = self.palette().color(QPalette.ColorRole.Highlight)
-        table = pg.ColorMap([0.0, 1.0], [_mix(base, high, 0.04), high]).getLookupTable(nPts=256)
-        for image in getattr(self, "images", []):
-            image.setLookupTable(table)

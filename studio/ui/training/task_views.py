@@ -16,7 +16,7 @@ most twice a second), ``clear(keep)`` forgets runs.
 Views here (Qt widgets, no pyqtgraph): `TextSamplesView` (generated text,
 newest epoch first), `ImageGridView` (image grids in titled rows, such as
 originals above their reconstructions), `NeighboursTable`. The plots are in
-`task_plots`.
+`task_plots`, `point_plots` and `attention_plots`.
 """
 
 from __future__ import annotations
@@ -41,16 +41,9 @@ from PySide6.QtWidgets import (
 
 from studio.train.metric_registry import SHOWN_BY_DOCK
 from studio.ui.training.samples import to_pixmap
-from studio.ui.training.task_plots import (
-    Curve,
-    CurvesView,
-    HeadMapsView,
-    HeatMapView,
-    OtherMetricsView,
-    Plot,
-    ScatterView,
-    WordMapView,
-)
+from studio.ui.training.attention_plots import HeadMapsView, HeatMapView
+from studio.ui.training.point_plots import ScatterView, WordMapView
+from studio.ui.training.task_plots import Curve, CurvesView, OtherMetricsView, Plot
 
 MAX_TEXT_EPOCHS = 50  # text samples kept (newest first)
 

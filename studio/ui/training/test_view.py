@@ -33,7 +33,7 @@ from studio.train.evaluate import Member, evaluate
 from studio.ui.background import BackgroundJob
 from studio.ui.training.confusion import ClassTable
 from studio.ui.training.dashboard import run_colour
-from studio.ui.training.task_plots import _PlotsWidget
+from studio.ui.training.task_plots import PlotsWidget
 
 COLUMNS = ("Class", "Precision", "Recall", "F1", "Support", "AUC")
 _IDLE = "Train a network (or open a project with a finished run), then press Evaluate."
@@ -55,7 +55,7 @@ KINDS = {"ROC curves": ("roc", "fpr", "tpr", "false positive rate", "true positi
          "Precision-recall curves": ("pr", "recall", "precision", "recall", "precision")}
 
 
-class CurvePlots(_PlotsWidget):
+class CurvePlots(PlotsWidget):
     """The ROC or the precision-recall curves (a combo box picks), one colour per class as in the table."""
 
     def __init__(self, parent: QWidget | None = None):
