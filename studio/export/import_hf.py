@@ -10,6 +10,11 @@ code (docs/architecture.md, "Code a project runs"). transformers 5 has no
 tracer: `tracer_class` gives None and the plain fx tracer runs, which keeps a
 transformers model whole.
 
+A transformers model imported as the root itself (``BertForSequenceClassification``
+built from a config) passes ``None`` and flags to its own parts, which no node
+can; `WholeModel` wraps it so the importer keeps it whole, one "Module" node
+whose outputs are its ``ModelOutput``'s tensors, by name.
+
 HFTracer patches torch functions (``torch.ones``, ...) and transformers' cache
 classes while it traces and does not put them back when tracing fails; the
 tracer made here does, so a failed trace leaves torch as it was.
@@ -24,6 +29,8 @@ from typing import Iterator
 
 import torch
 from torch import nn
+
+from studio.errors import StudioError
 
 
 def is_hugging_face(module: nn.Module) -> bool:
@@ -69,3 +76,29 @@ def _restored(functions: list[str], classes: dict) -> Iterator[None]:
             setattr(torch, name, value)
         for mod, attr, value in bound:
             setattr(mod, attr, value)
+
+
+class WholeModel(nn.Module):
+    """A transformers model as one part (``model``), returning the tensors of its output by field name."""
+
+    def __init__(self, model: nn.Module, fields: tuple[str, ...]):
+        super().__init__()
+        self.model = model
+        self.fields = fields
+
+    def forward(self, input_ids):  # noqa: D102 (the wrapped model's, its ModelOutput's tensor fields)
+        out = self.model(input_ids)
+        values = tuple(getattr(out, name) for name in self.fields)
+        return values[0] if len(values) == 1 else values
+
+
+def whole_model(model: nn.Module, inputs: tuple) -> WholeModel:
+    """`model` wrapped to be imported as one part; its fields read from one run on `inputs`."""
+    if len(inputs) != 1:
+        raise StudioError(f"{type(model).__name__} is kept whole with one input, the token ids; got {len(inputs)}")
+    with torch.no_grad():
+        out = model(*inputs)
+    fields = tuple(k for k, v in out.items() if isinstance(v, torch.Tensor)) if hasattr(out, "items") else ()
+    if not fields:
+        raise StudioError(f"{type(model).__name__} returned {type(out).__name__}, not a transformers ModelOutput")
+    return WholeModel(model, fields)

@@ -14,7 +14,8 @@ node running its code (`import_opaque`), and so is a torch.nn layer the
 catalog has no form for, wherever it is called; any other failure in the
 root's own forward is refused with a StudioError that names the call and its
 line. A module holding a Hugging Face model is traced with transformers' own
-tracer where it has one (`import_hf`).
+tracer where it has one (`import_hf`); a transformers model that cannot be
+imported in parts is kept whole as one node.
 
 The module's weights are matched to the compiled network's state_dict keys,
 loaded into it, and the outputs of both are compared on the example inputs;
@@ -44,7 +45,8 @@ from studio.export.import_build import Builder
 from studio.export.import_inputs import run_checked
 from studio.export.import_opaque import code_of, recording_arguments, smallest_part
 from studio.export.import_rules import qualname
-from studio.export.import_trace import RefusedPart, record, trace
+from studio.export.import_hf import is_hugging_face, whole_model
+from studio.export.import_trace import Call, RefusedPart, record, trace
 from studio.export.module_loader import load_class
 from studio.graph.analysis import Analyzer
 from studio.graph.layout import lay_out_project
@@ -94,7 +96,12 @@ def import_module(module: nn.Module, example_inputs: Any, project_name: str = "i
     module.eval()
     try:
         expected = run_checked(module, inputs)
-        project, gm, builder = _built(module, inputs, project_name, network)
+        try:
+            project, gm, builder = _built(module, inputs, project_name, network)
+        except StudioError:
+            if not is_hugging_face(module):
+                raise
+            expected, (project, gm, builder) = _whole(module, inputs, project_name, network)
         hierarchy = Hierarchy(project, network, builder.origin, _shapes(project, network), builder.values)
         hierarchy.restructure()
         paths = hierarchy.paths()
@@ -143,10 +150,22 @@ def import_from_path(spec: str, args: dict | Sequence = (), input_shape: Sequenc
     return import_module(module, inputs, project_name or cls.__name__)
 
 
-def _built(module: nn.Module, inputs: tuple, project_name: str, network: str) -> tuple[Project, Any, Builder]:
+def _whole(model: nn.Module, inputs: tuple, project_name: str, network: str) -> tuple[Any, tuple]:
+    """(its outputs, `_built`'s three) for a transformers model kept whole as one node (`import_hf.WholeModel`)."""
+    wrapper = whole_model(model, inputs)
+    kept = {"model": code_of(Call(0, "model", model), f"{type(model).__name__} cannot be imported in parts")}
+    trust.allow(list(kept.values()))  # the user runs this code already: analysis may build it
+    built = _built(wrapper, inputs, project_name, network, kept)
+    built[0].metadata["imported_from"] = qualname(type(model))
+    built[1].meta["prefix"] = "model."  # the model's own state_dict keys lack it
+    return run_checked(wrapper, inputs), built
+
+
+def _built(module: nn.Module, inputs: tuple, project_name: str, network: str,
+           kept: dict[str, tuple[str, str]] | None = None) -> tuple[Project, Any, Builder]:
     """The traced module and the project built from it; each submodule of the user's own that fails is
     kept whole (import_opaque) and the whole tried again."""
-    kept: dict[str, tuple[str, str]] = {}
+    kept = dict(kept or {})
     while True:
         project = Project(project_name)
         project.metadata = {"title": project_name, "imported_from": qualname(type(module))}

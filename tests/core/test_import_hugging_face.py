@@ -138,3 +138,45 @@ def test_python_export_builds_the_transformers_model_from_its_config(models, tmp
     source = out.read_text()
     assert "BertModel(config=AutoConfig.for_model('bert', **{" in source
     assert "self.bert.register_forward_hook(model_output_items)" in source
+
+
+ROOTS = textwrap.dedent('''
+    from transformers import BertConfig, BertForSequenceClassification
+
+
+    def tiny_classifier():
+        return BertForSequenceClassification(BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                                        intermediate_size=64, vocab_size=100, num_labels=3))
+
+
+    class TinyBert(BertForSequenceClassification):
+        def __init__(self):
+            super().__init__(BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                        intermediate_size=64, vocab_size=100, num_labels=3))
+''')
+
+
+@pytest.mark.parametrize("name", ["tiny_classifier", "TinyBert"])
+def test_a_transformers_model_imported_itself_is_kept_whole(tmp_path, tracer, name):
+    path = tmp_path / "roots.py"
+    path.write_text(ROOTS)
+    result = import_from_path(f"{path}:{name}", input_shape=(10,), dtype="long")
+    net = result.project.network()
+    assert sorted(n.type for n in net.nodes.values()) == ["Input", "Module", "Output"]
+    torch.manual_seed(3)
+    module = load_class(f"{path}:{name}")().eval()
+    assert_checkpoint_loads(result, _Logits(module), torch.randint(0, 100, (2, 7)))  # another length
+
+
+class _Logits(torch.nn.Module):
+    """The model's logits under its own state_dict keys (what a user's checkpoint holds)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def state_dict(self, *args, **kwargs):
+        return self.model.state_dict(*args, **kwargs)
+
+    def forward(self, x):
+        return self.model(x).logits
