@@ -71,8 +71,7 @@ def hugging_face_config(settings: dict) -> Any:
 def _checked(module: Any, target: str) -> nn.Module:
     if not isinstance(module, nn.Module):
         raise StudioError(f"{target} built a {type(module).__name__}, not a torch.nn.Module")
-    if any(c.__module__.split(".")[0] == "transformers" for c in type(module).__mro__):  # a user's subclass too
-        module.register_forward_hook(model_output_items)
+    module.register_forward_hook(model_output_items)  # a transformers ModelOutput -> its tensors
     return module
 
 

@@ -32,7 +32,7 @@ from studio import catalog
 from studio.catalog import BLOCK_TYPE
 from studio.catalog import own_modules
 from studio.compile.fx import attribute_names, build_module, class_name_for
-from studio.compile.opaque_source import Code, constructor_arguments, imported, is_transformers
+from studio.compile.opaque_source import Code, constructor_arguments, imported
 from studio.graph.analysis import Report
 from studio.graph.project import Project
 
@@ -56,7 +56,7 @@ class ClassWriter:
         self.defaults: dict[str, dict] = {}  # class -> its parameters' defaults
         self.imports: list[str] = []  # import lines of the user's own classes ("Module" nodes)
         self.imported: dict[str, str] = {}  # their targets -> the names the file gives them
-        self.hooks_model_outputs = False  # a transformers module's outputs need MODEL_OUTPUT_ITEMS
+        self.hooks_model_outputs = False  # a module of code kept as it is: its outputs pass MODEL_OUTPUT_ITEMS
 
     def network(self, name: str, report: Report, class_name: str) -> None:
         """Writes the classes of one top-level network (its blocks' first) under `class_name`."""
@@ -116,7 +116,7 @@ class ClassWriter:
             cls, kwargs = built[0][k]
             args = {key: _Ref(slots[(k, key)]) if (k, key) in slots else value for key, value in kwargs.items()}
             lines.append(f"        self.{names[node.id]} = {_construct(cls, self._changed(cls, args))}")
-            if node.type != BLOCK_TYPE and catalog.get(node.type).runs_code and is_transformers(node.params["target"]):
+            if node.type != BLOCK_TYPE and catalog.get(node.type).runs_code:
                 self.hooks_model_outputs = True
                 lines.append(f"        self.{names[node.id]}.register_forward_hook(model_output_items)")
         lines += ["", *("    " + line if line else "" for line in _forward(self.project, net, reps[0]).splitlines())]

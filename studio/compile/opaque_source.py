@@ -5,8 +5,9 @@ runs"), so the generated file cannot stand alone: it imports that class
 (``from spectral import SpectralGate``, the folder of a file target on
 ``sys.path`` being the reader's job) under a comment that says so. A
 transformers module is built from ``AutoConfig.for_model(...)`` with the
-settings import saved, and hands on the tensors of its ``ModelOutput`` as the
-node's outputs (`MODEL_OUTPUT_ITEMS`, the same as `studio.catalog.opaque` does).
+settings import saved. Every such module hands on the tensors of a
+``ModelOutput`` it returns as the node's outputs (`MODEL_OUTPUT_ITEMS`, the same
+as `studio.catalog.opaque` does; anything else passes unchanged).
 """
 
 from __future__ import annotations
@@ -39,13 +40,10 @@ class Code(str):
 # A transformers module returns a ModelOutput; the graph's wires carry its tensors.
 MODEL_OUTPUT_ITEMS = '''def model_output_items(module, inputs, output):
     """A transformers ModelOutput as the tensors it holds, in order (one alone): what the next layers take."""
+    if not hasattr(output, "to_tuple"):
+        return output
     items = tuple(v for v in output.to_tuple() if isinstance(v, torch.Tensor))
     return items[0] if len(items) == 1 else items'''
-
-
-def is_transformers(target: str) -> bool:
-    """True when `target` is a class of the transformers package."""
-    return target.startswith("transformers.")
 
 
 def constructor_arguments(args: str) -> tuple[dict, list[str]]:

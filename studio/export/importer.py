@@ -95,13 +95,7 @@ def import_module(module: nn.Module, example_inputs: Any, project_name: str = "i
     was_training = module.training
     module.eval()
     try:
-        expected = run_checked(module, inputs)
-        try:
-            project, gm, builder = _built(module, inputs, project_name, network)
-        except StudioError:
-            if not is_hugging_face(module):
-                raise
-            expected, (project, gm, builder) = _whole(module, inputs, project_name, network)
+        expected, (project, gm, builder) = _traced(module, inputs, project_name, network)
         hierarchy = Hierarchy(project, network, builder.origin, _shapes(project, network), builder.values)
         hierarchy.restructure()
         paths = hierarchy.paths()
@@ -148,6 +142,17 @@ def import_from_path(spec: str, args: dict | Sequence = (), input_shape: Sequenc
         torch.manual_seed(0)
         inputs = tuple(torch.randint(0, 2, (2, *s)) if dtype == "long" else torch.randn(2, *s) for s in shapes)
     return import_module(module, inputs, project_name or cls.__name__)
+
+
+def _traced(module: nn.Module, inputs: tuple, project_name: str, network: str) -> tuple[Any, tuple]:
+    """(the module's outputs, `_built`'s three); a transformers model that cannot come in parts comes in whole."""
+    expected = run_checked(module, inputs)
+    try:
+        return expected, _built(module, inputs, project_name, network)
+    except StudioError:
+        if not is_hugging_face(module):
+            raise
+        return _whole(module, inputs, project_name, network)
 
 
 def _whole(model: nn.Module, inputs: tuple, project_name: str, network: str) -> tuple[Any, tuple]:
