@@ -3,7 +3,7 @@
 - `HeatMapView`: an attention matrix with its tokens on the axes.
 - `HeadMapsView`: one small heat map per attention head.
 
-Both have the interface of `task_plots.PlotsWidget`, draw the newest epoch's
+Both are `task_plots.LatestPlots`, draw the newest epoch's
 weights only, and colour them from the palette's base to its highlight.
 """
 
@@ -17,7 +17,7 @@ import pyqtgraph as pg
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QWidget
 
-from studio.ui.training.task_plots import PlotsWidget
+from studio.ui.training.task_plots import LatestPlots
 
 MAX_TOKENS_LABELLED = 40  # past this many tokens an axis shows numbers, not words
 
@@ -49,13 +49,11 @@ def _head_maps(data: Any) -> np.ndarray | None:
     return maps
 
 
-class HeatMapView(PlotsWidget):
+class HeatMapView(LatestPlots):
     """Attention weights (rows: target tokens, columns: source tokens) with the tokens on the axes."""
 
     def __init__(self, key: str = "attention", parent: QWidget | None = None):
-        super().__init__(parent)
-        self.key = key
-        self.layout_.addWidget(self.view)
+        super().__init__(key, parent)
         self.plot = self._plot("Attention", xlabel="source")
         self.plot.setLabel("left", "target")
         self.plot.setMouseEnabled(x=False, y=False)
@@ -64,19 +62,13 @@ class HeatMapView(PlotsWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
         self.weights = np.zeros((0, 0))
-        self._latest: tuple[int, int, Any] | None = None
         self.apply_palette()
 
-    def add(self, run: int, epoch: int, metrics: dict[str, Any]) -> None:
-        if self.key in metrics:
-            self._latest = (run, epoch, metrics[self.key])
-            self.dirty = True
-
     def refresh(self) -> None:
-        if not self.dirty or self._latest is None:
+        latest = self.latest()
+        if latest is None:
             return
-        self.dirty = False
-        run, epoch, data = self._latest
+        run, epoch, data = latest
         data = data if isinstance(data, dict) else {"weights": data}
         w = np.asarray(data.get("weights", []), dtype=float)
         while w.ndim > 2:  # a batch or heads: the first one
@@ -101,29 +93,21 @@ class HeatMapView(PlotsWidget):
         self.image.setLookupTable(pg.ColorMap([0.0, 1.0], [_mix(base, high, 0.04), high]).getLookupTable(nPts=256))
 
 
-class HeadMapsView(PlotsWidget):
+class HeadMapsView(LatestPlots):
     """One small heat map per attention head (``attention_maps``: ``{"heads": heads × T × S, "tokens": [...]}``
     or the bare heads × T × S list)."""
 
     def __init__(self, key: str = "attention_maps", parent: QWidget | None = None):
-        super().__init__(parent)
-        self.key = key
-        self.layout_.addWidget(self.view)
+        super().__init__(key, parent)
         self.images: list[pg.ImageItem] = []
         self.maps = np.zeros((0, 0, 0))
-        self._latest: tuple[int, int, Any] | None = None
         self.apply_palette()
 
-    def add(self, run: int, epoch: int, metrics: dict[str, Any]) -> None:
-        if self.key in metrics:
-            self._latest = (run, epoch, metrics[self.key])
-            self.dirty = True
-
     def refresh(self) -> None:
-        if not self.dirty or self._latest is None:
+        latest = self.latest()
+        if latest is None:
             return
-        self.dirty = False
-        _, _, data = self._latest
+        _, _, data = latest
         tokens = data.get("tokens") if isinstance(data, dict) else None
         maps = _head_maps(data)
         if maps is None:

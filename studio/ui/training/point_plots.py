@@ -3,7 +3,7 @@
 - `ScatterView`: generated 2-D points (``samples_xy``).
 - `WordMapView`: words at 2-D positions (``embedding_2d``).
 
-Both have the interface of `task_plots.PlotsWidget`; each redraws the newest
+Both are `task_plots.LatestPlots`; each redraws the newest
 epoch's points only.
 """
 
@@ -17,34 +17,26 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 
 from studio.ui.training.dashboard import run_colour
-from studio.ui.training.task_plots import PlotsWidget
+from studio.ui.training.task_plots import LatestPlots
 
 
-class ScatterView(PlotsWidget):
+class ScatterView(LatestPlots):
     """The generated 2-D points (``samples_xy``) of the latest epoch, redrawn each epoch."""
 
     def __init__(self, key: str = "samples_xy", parent: QWidget | None = None):
-        super().__init__(parent)
-        self.key = key
-        self.layout_.addWidget(self.view)
+        super().__init__(key, parent)
         self.plot = self._plot("Generated points", xlabel=None)
         self.plot.setAspectLocked(True)
         self.scatter = pg.ScatterPlotItem(size=5, pen=None)
         self.plot.addItem(self.scatter)
         self.xy = np.zeros((0, 2))
-        self._latest: tuple[int, int, Any] | None = None
         self.apply_palette()
 
-    def add(self, run: int, epoch: int, metrics: dict[str, Any]) -> None:
-        if self.key in metrics:
-            self._latest = (run, epoch, metrics[self.key])
-            self.dirty = True
-
     def refresh(self) -> None:
-        if not self.dirty or self._latest is None:
+        latest = self.latest()
+        if latest is None:
             return
-        self.dirty = False
-        run, epoch, points = self._latest
+        run, epoch, points = latest
         xy = np.asarray(points, dtype=float).reshape(-1, 2)
         self.xy = xy[np.isfinite(xy).all(axis=1)]
         colour = QColor(run_colour(run))
@@ -54,32 +46,27 @@ class ScatterView(PlotsWidget):
                            color=self.colours()[1].name())
 
 
-class WordMapView(PlotsWidget):
+class WordMapView(LatestPlots):
     """Words placed at their 2-D positions (``embedding_2d``: ``{"words": [...], "xy": [...]}``)."""
 
     def __init__(self, key: str = "embedding_2d", parent: QWidget | None = None):
-        super().__init__(parent)
-        self.key = key
-        self.layout_.addWidget(self.view)
+        super().__init__(key, parent)
         self.plot = self._plot("Word vectors in 2-D", xlabel=None)
         self.scatter = pg.ScatterPlotItem(size=6, pen=None)
         self.plot.addItem(self.scatter)
         self.labels: list[pg.TextItem] = []
         self.words: list[str] = []
         self.xy = np.zeros((0, 2))
-        self._latest: tuple[int, int, Any] | None = None
         self.apply_palette()
 
-    def add(self, run: int, epoch: int, metrics: dict[str, Any]) -> None:
-        if isinstance(metrics.get(self.key), dict):
-            self._latest = (run, epoch, metrics[self.key])
-            self.dirty = True
+    def wants(self, value: Any) -> bool:
+        return isinstance(value, dict)
 
     def refresh(self) -> None:
-        if not self.dirty or self._latest is None:
+        latest = self.latest()
+        if latest is None:
             return
-        self.dirty = False
-        run, epoch, data = self._latest
+        run, epoch, data = latest
         words = [str(w) for w in data.get("words", [])]
         xy = np.asarray(data.get("xy", []), dtype=float).reshape(-1, 2)
         n = min(len(words), len(xy))

@@ -127,6 +127,32 @@ class PlotsWidget(QWidget):
         """The runs shown go up to epoch ``total`` (views with an epoch axis fix it to 0..total)."""
 
 
+class LatestPlots(PlotsWidget):
+    """A view of one metric's newest value only (``key``): `latest` hands it over once after each new one."""
+
+    def __init__(self, key: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.key = key
+        self.layout_.addWidget(self.view)
+        self._latest: tuple[int, int, Any] | None = None
+
+    def wants(self, value: Any) -> bool:
+        """Whether a metric value is one this view draws (any, unless a view says otherwise)."""
+        return True
+
+    def add(self, run: int, epoch: int, metrics: dict[str, Any]) -> None:
+        if self.key in metrics and self.wants(metrics[self.key]):
+            self._latest = (run, epoch, metrics[self.key])
+            self.dirty = True
+
+    def latest(self) -> tuple[int, int, Any] | None:
+        """(run, epoch, value) when a value came since the last call, else None."""
+        if not self.dirty or self._latest is None:
+            return None
+        self.dirty = False
+        return self._latest
+
+
 class _EpochPlots(PlotsWidget):
     """A view whose plots have epochs on x: x spans the whole run, y keeps round ends."""
 
