@@ -70,14 +70,15 @@ class CompiledModel(nn.Module):
         self.eager = model
         self.mode = mode
         self.failed: str | None = None
+        self.use_compiled = True  # False: eager steps (`studio.train.compile_choice` times both)
         # dynamic=False: a smaller last batch gets a static graph of its own; the dynamic one that
         # torch 2.11 made for it on CUDA failed in convolution_backward (channels-last strides)
-        compiled = torch.compile(model, mode=None if mode == "default" else mode, backend=backend, dynamic=False)
+        compiled = torch.compile(model, backend=backend, dynamic=False, **mode_arguments(mode, model, backend))
         object.__setattr__(self, "compiled", compiled)  # not a child: no second copy of the names
         object.__setattr__(self, "_warn", warn)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        if self.failed is not None:
+        if self.failed is not None or not self.use_compiled:
             return self.eager(*args, **kwargs)
         try:
             return self.compiled(*args, **kwargs)
@@ -85,6 +86,23 @@ class CompiledModel(nn.Module):
             self.failed = fallback_message(exc, self.eager, self.mode)
             self._warn(self.failed)
             return self.eager(*args, **kwargs)
+
+
+def mode_arguments(mode: str, model: nn.Module, backend: str) -> dict[str, Any]:
+    """torch.compile's ``mode``, or on the CPU inductor options: the mode's own, with activations kept contiguous.
+
+    Inductor turns a CPU graph with convolutions channels-last (``layout_optimization``)
+    while the weights stay contiguous, so every step converts them, forward and backward:
+    resnet18 training ran at 0.86× eager per CPU second with it, 1.03-1.05× without
+    (docs/architecture.md, "Known facts"). CUDA graphs do not apply on the CPU.
+    """
+    on_cpu = next(iter(model.parameters()), torch.empty(0)).device.type == "cpu"
+    if not (on_cpu and backend == "inductor"):
+        return {"mode": None if mode == "default" else mode}
+    from torch._inductor import list_mode_options
+
+    options = {k: v for k, v in list_mode_options(mode).items() if not k.startswith("triton.cudagraphs")}
+    return {"options": {**options, "layout_optimization": False}}
 
 
 def fallback_message(exc: BaseException, model: nn.Module, mode: str) -> str:
