@@ -2,7 +2,7 @@
 
 Compiled training on a CPU is not always faster: on the 2-core test machine
 LeNet-5's compiled steps ran at about 0.7× eager (per-step overhead dwarfs its
-small kernels), resnet18's at 1.03-1.05× (bench/train.py --compile). So on the
+small kernels), resnet18's at 1.06-1.07× (bench/train.py --compile). So on the
 CPU the first training steps of a run, the normal batches, are timed: two
 compiled steps (the first compiles) and one eager step to warm up, then `PAIRS` pairs
 of an eager and a compiled step, in alternating order, each pair of the same

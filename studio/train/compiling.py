@@ -12,9 +12,11 @@ An error that is the model's own (a shape mismatch) is raised again by the
 eager run with its usual message.
 
 Measured (bench/train.py --compile, resnet18 on the 3×32×32 digits, batch
-64, one CPU thread): the compiled epochs ran at 0.87-0.90× eager per CPU
-second, and torch.compile(dynamic=False) did no better; on the CPU it does
-not pay here. On an H200 (bench/gpu.py, ResNet-50 on the digits at 32×32,
+64, one CPU thread): the compiled epochs ran at 0.91× eager per CPU second
+until inductor's CPU layout change was turned off (`mode_arguments`), 1.07×
+since; LeNet-5's at 0.68× either way (small kernels: the compiled step's
+fixed cost shows), so on the CPU `studio.train.compile_choice` times both
+early in a run and keeps the faster. On an H200 (bench/gpu.py, ResNet-50 on the digits at 32×32,
 batch 64, bf16 and channels-last) "reduce-overhead" (CUDA graphs) trained at
 2.06× the plain fp32 eager loop, "default" at 1.07-1.34×, eager bf16 at
 0.95-1.12× (small images: the GPU waits on kernel launches, which only CUDA
