@@ -115,5 +115,5 @@ def for_run(models: dict[str, nn.Module], device: torch.device, distributed: boo
     compiled = [m for m in models.values() if isinstance(m, CompiledModel)]
     if not compiled or device.type != "cpu" or distributed or PAIRS == 0:
         return Always()
-    return CompileChoice(compiled, say)
+    return CompileChoice(compiled, say, PAIRS)
 
