@@ -12,9 +12,11 @@ An error that is the model's own (a shape mismatch) is raised again by the
 eager run with its usual message.
 
 Measured (bench/train.py --compile, resnet18 on the 3×32×32 digits, batch
-64, one CPU thread): the compiled epochs ran at 0.87-0.90× eager per CPU
-second, and torch.compile(dynamic=False) did no better; on the CPU it does
-not pay here. On an H200 (bench/gpu.py, ResNet-50 on the digits at 32×32,
+64, one CPU thread): the compiled epochs ran at 0.91× eager per CPU second
+until inductor's CPU layout change was turned off (`mode_arguments`), 1.07×
+since; LeNet-5's at 0.68× either way (small kernels: the compiled step's
+fixed cost shows), so on the CPU `studio.train.compile_choice` times both
+early in a run and keeps the faster. On an H200 (bench/gpu.py, ResNet-50 on the digits at 32×32,
 batch 64, bf16 and channels-last) "reduce-overhead" (CUDA graphs) trained at
 2.06× the plain fp32 eager loop, "default" at 1.07-1.34×, eager bf16 at
 0.95-1.12× (small images: the GPU waits on kernel launches, which only CUDA
@@ -70,14 +72,15 @@ class CompiledModel(nn.Module):
         self.eager = model
         self.mode = mode
         self.failed: str | None = None
+        self.use_compiled = True  # False: eager steps (`studio.train.compile_choice` times both)
         # dynamic=False: a smaller last batch gets a static graph of its own; the dynamic one that
         # torch 2.11 made for it on CUDA failed in convolution_backward (channels-last strides)
-        compiled = torch.compile(model, mode=None if mode == "default" else mode, backend=backend, dynamic=False)
+        compiled = torch.compile(model, backend=backend, dynamic=False, **mode_arguments(mode, model, backend))
         object.__setattr__(self, "compiled", compiled)  # not a child: no second copy of the names
         object.__setattr__(self, "_warn", warn)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        if self.failed is not None:
+        if self.failed is not None or not self.use_compiled:
             return self.eager(*args, **kwargs)
         try:
             return self.compiled(*args, **kwargs)
@@ -85,6 +88,23 @@ class CompiledModel(nn.Module):
             self.failed = fallback_message(exc, self.eager, self.mode)
             self._warn(self.failed)
             return self.eager(*args, **kwargs)
+
+
+def mode_arguments(mode: str, model: nn.Module, backend: str) -> dict[str, Any]:
+    """torch.compile's ``mode``, or on the CPU inductor options: the mode's own, with activations kept contiguous.
+
+    Inductor turns a CPU graph with convolutions channels-last (``layout_optimization``)
+    while the weights stay contiguous, so every step converts them, forward and backward:
+    resnet18 training ran at 0.86× eager per CPU second with it, 1.03-1.05× without
+    (docs/architecture.md, "Known facts"). CUDA graphs do not apply on the CPU.
+    """
+    on_cpu = next(iter(model.parameters()), torch.empty(0)).device.type == "cpu"
+    if not (on_cpu and backend == "inductor"):
+        return {"mode": None if mode == "default" else mode}
+    from torch._inductor import list_mode_options
+
+    options = {k: v for k, v in list_mode_options(mode).items() if not k.startswith("triton.cudagraphs")}
+    return {"options": {**options, "layout_optimization": False}}
 
 
 def fallback_message(exc: BaseException, model: nn.Module, mode: str) -> str:

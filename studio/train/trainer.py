@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from studio.train import checkpoint as ckpt
+from studio.train import compile_choice
 from studio.train import devices
 from studio.train import distributed as ddp
 from studio.train import qat, run_checkpoint, run_end
@@ -204,6 +205,8 @@ class Trainer:
         qat.prepare(self.models, c.qat)  # before DDP and torch.compile wrap the modules
         train_models = compile_for_training(place_models(self.models, device, channels_last, self.dist),
                                             c.compile, lambda text: self._emit(RunWarning(text)))
+        self._compile_choice = compile_choice.for_run(train_models, device, self.dist.active,
+                                                      lambda text: self._emit(RunWarning(text)))
         loaders = make_loaders(self.recipe, self.data, c, self.dist, device)
         keep_data_on_device(loaders, device)
         tracker = BestTracker(c.early_stop_metric, c.early_stop_mode, c.early_stop_patience)
@@ -248,7 +251,8 @@ class Trainer:
             if not self._running.is_set():
                 self._clock.wait_while_paused(self._running)
             self._batch = i + 1
-            pending.append(self._step(batch, epoch, i + 1, (epoch - 1) * run.steps + i + 1))
+            pending.append(self._compile_choice.run(recipe.batch_size(batch), self._step,
+                                                    batch, epoch, i + 1, (epoch - 1) * run.steps + i + 1))
             tally.samples += recipe.batch_size(batch)
             self._progress.batches_done += 1
             last = i + 1 == run.steps
