@@ -28,10 +28,8 @@ import torch
 from torch import nn
 
 from studio.train import checkpoint as ckpt
-from studio.train import compile_choice
-from studio.train import devices
+from studio.train import compile_choice, devices, qat, run_checkpoint, run_end
 from studio.train import distributed as ddp
-from studio.train import qat, run_checkpoint, run_end
 from studio.train.compiling import compile_for_training
 from studio.train.config import TrainConfig
 from studio.train.events import (
