@@ -87,18 +87,31 @@ class WholeModel(nn.Module):
         self.fields = fields
 
     def forward(self, input_ids):  # noqa: D102 (the wrapped model's, its ModelOutput's tensor fields)
-        out = self.model(input_ids)
+        return self.outputs(self.model(input_ids))
+
+    def outputs(self, out):
+        """The tensors of `out` (a ModelOutput) in `fields`' order; one alone."""
         values = tuple(getattr(out, name) for name in self.fields)
         return values[0] if len(values) == 1 else values
 
 
+class WholeModelWithMask(WholeModel):
+    """`WholeModel` given two inputs, in the model's order (BERT's: the token ids and the attention mask)."""
+
+    def forward(self, input_ids, attention_mask):  # noqa: D102
+        return self.outputs(self.model(input_ids, attention_mask))
+
+
 def whole_model(model: nn.Module, inputs: tuple) -> WholeModel:
-    """`model` wrapped to be imported as one part; its fields read from one run on `inputs`."""
-    if len(inputs) != 1:
-        raise StudioError(f"{type(model).__name__} is kept whole with one input, the token ids; got {len(inputs)}")
+    """`model` wrapped to be imported as one part (one or two inputs, passed in order as the node passes
+    them); its fields read from one run on `inputs`."""
+    if len(inputs) not in (1, 2):
+        raise StudioError(f"{type(model).__name__} is kept whole with one or two inputs (the token ids, an "
+                          f"attention mask); got {len(inputs)}")
+    wrapper = (WholeModel, WholeModelWithMask)[len(inputs) - 1]
     with torch.no_grad():
         out = model(*inputs)
     fields = tuple(k for k, v in out.items() if isinstance(v, torch.Tensor)) if hasattr(out, "items") else ()
     if not fields:
         raise StudioError(f"{type(model).__name__} returned {type(out).__name__}, not a transformers ModelOutput")
-    return WholeModel(model, fields)
+    return wrapper(model, fields)

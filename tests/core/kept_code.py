@@ -24,4 +24,5 @@ def assert_checkpoint_loads(result, module, x, atol=1e-6):
     apply_weights(model, load_weights(result.project, module.state_dict()))
     model.eval()
     with torch.no_grad():
-        torch.testing.assert_close(model(x), module(x), rtol=0, atol=atol)
+        args = x if isinstance(x, tuple) else (x,)  # several inputs: a tuple
+        torch.testing.assert_close(model(*args), module(*args), rtol=0, atol=atol)

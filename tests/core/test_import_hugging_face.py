@@ -156,16 +156,18 @@ ROOTS = textwrap.dedent('''
 ''')
 
 
-@pytest.mark.parametrize("name", ["tiny_classifier", "TinyBert"])
-def test_a_transformers_model_imported_itself_is_kept_whole(tmp_path, tracer, name):
+@pytest.mark.parametrize("name,shapes", [("tiny_classifier", [(10,)]), ("TinyBert", [(10,)]),
+                                         ("tiny_classifier", [(10,), (10,)])])  # token ids and attention mask
+def test_a_transformers_model_imported_itself_is_kept_whole(tmp_path, tracer, name, shapes):
     path = tmp_path / "roots.py"
     path.write_text(ROOTS)
-    result = import_from_path(f"{path}:{name}", input_shape=(10,), dtype="long")
+    result = import_from_path(f"{path}:{name}", input_shape=shapes, dtype="long")
     net = result.project.network()
-    assert sorted(n.type for n in net.nodes.values()) == ["Input", "Module", "Output"]
+    assert sorted(n.type for n in net.nodes.values()) == ["Input"] * len(shapes) + ["Module", "Output"]
     torch.manual_seed(3)
     module = load_class(f"{path}:{name}")().eval()
-    assert_checkpoint_loads(result, _Logits(module), torch.randint(0, 100, (2, 7)))  # another length
+    x = torch.randint(0, 100, (2, 7))  # another length
+    assert_checkpoint_loads(result, _Logits(module), x if len(shapes) == 1 else (x, torch.ones_like(x)))
 
 
 class _Logits(torch.nn.Module):
@@ -178,5 +180,5 @@ class _Logits(torch.nn.Module):
     def state_dict(self, *args, **kwargs):
         return self.model.state_dict(*args, **kwargs)
 
-    def forward(self, x):
-        return self.model(x).logits
+    def forward(self, *x):
+        return self.model(*x).logits
