@@ -25,7 +25,7 @@ import importlib
 import json
 import sys
 
-from studio import __version__, trust
+from studio import __version__, library_logs, trust
 from studio.errors import StudioError
 from studio.files import write_atomic
 from studio.graph import io
@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     if "--trust-code" in argv:  # any command: run the code a project's "Module" nodes name (studio/trust.py)
         trust.allow_all()
     argv = [a for a in argv if a not in ("--debug", "--trust-code")]
+    if not debug:
+        library_logs.quiet()
     try:
         if argv and argv[0] in COMMANDS:
             args = _parser(argv[0]).parse_args(argv)

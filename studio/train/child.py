@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from studio import library_logs
 from studio.errors import StudioError
 from studio.train.events import RunFinished
 from studio.train.run_spec import RunSpec, prepare
@@ -63,6 +64,7 @@ class _Control:
 
 def child_main(events: Connection, commands: Connection, warm_up: Callable[[], None] | None) -> None:
     """The child's whole life: warm up if made ahead (``warm_up``), take a `RunSpec`, train, report."""
+    library_logs.quiet()
     if warm_up is not None and not commands.poll():  # made ahead: nobody waits yet
         warm_up()
     try:
