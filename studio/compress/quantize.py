@@ -69,9 +69,10 @@ def _quantize(subject: Subject, fp32: Path, int8: Path, mode: str, tmp: Path) ->
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_dynamic, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    prepared = tmp / "prepared.onnx"
+    prepared, flat = tmp / "prepared.onnx", tmp / "flat.onnx"
     try:
-        quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=True)
+        _inline_layers(fp32, flat)
+        quant_pre_process(str(flat), str(prepared), skip_symbolic_shape=True)
         if mode == "dynamic":
             quantize_dynamic(str(prepared), str(int8), weight_type=QuantType.QInt8)
         else:
@@ -82,6 +83,15 @@ def _quantize(subject: Subject, fp32: Path, int8: Path, mode: str, tmp: Path) ->
         first = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
         raise StudioError(f"onnxruntime could not quantize network '{subject.network}' ({mode}): {first}. "
                           f"Try --quantize-mode {'dynamic' if mode == 'static' else 'static'}") from e
+
+
+def _inline_layers(path: Path, out: Path) -> None:
+    """The ONNX file at `path` with its layers' functions (`studio.export.onnx_groups`) inlined into the graph:
+    onnxruntime's quantizer quantizes the graph's own nodes only."""
+    import onnx
+    from onnx.inliner import inline_local_functions
+
+    onnx.save(inline_local_functions(onnx.load(str(path))), str(out))
 
 
 class _Calibration:

@@ -6,7 +6,8 @@ The dimensions torch.export keeps dynamic (see `studio.export.pt2`) are dynamic
 here too, named after what they are ("batch", "source_length",
 "image_height"); inputs and outputs are named after the network's Input and
 Output nodes, nodes and values after the project's layers (`onnx_names`: no
-stack traces or paths of this machine are kept). The weights are stored
+stack traces or paths of this machine are kept), and a layer of several
+operators is one node, a local function (`onnx_groups`). The weights are stored
 inside the one ``.onnx`` file unless they pass `EXTERNAL_DATA_BYTES` (protobuf
 cannot hold 2 GB), in which case they go to ``NAME.onnx.data`` beside it.
 """
@@ -20,6 +21,7 @@ import torch
 
 from studio.export.base import ExportError, Job, Runner, failure, writing
 from studio.export import dims
+from studio.export.onnx_groups import group
 from studio.export.onnx_names import named_calls, tidy
 from studio.export.pt2 import exported_program
 from studio.system import NoRoomError, require_disk
@@ -70,7 +72,7 @@ def _saved(job: Job, program) -> tuple[Path, Runner]:
     with writing(job.target):
         program.save(str(path), external_data=external)
         model = onnx.load(str(path))
-        tidy(model)
+        group(model, tidy(model))
         onnx.save(model, str(path), save_as_external_data=external, location=f"{path.name}.data")
     if external:
         job.notes.append(f"the weights ({size / 1e9:.1f} GB) are in {job.target.name}.data beside the model: "

@@ -63,8 +63,12 @@ def named_calls(model: fx.GraphModule) -> fx.GraphModule:
     return fx.GraphModule(root, graph, class_name=type(model).__name__).train(model.training)
 
 
-def tidy(model) -> None:
-    """Renames the nodes, values and folded weights of an ONNX ModelProto in place, and drops node metadata."""
+def tidy(model) -> list[str]:
+    """Renames the nodes, values and folded weights of an ONNX ModelProto in place, and drops node metadata.
+
+    Returns:
+        The layer of each node, in order (see `onnx_groups`).
+    """
     graph = model.graph
     keep = {v.name for v in graph.input} | {v.name for v in graph.output}
     layers = [_layer(n) for n in graph.node]
@@ -84,6 +88,7 @@ def tidy(model) -> None:
     _name_constants(graph, renamed)
     _rename_values(graph, renamed)
     graph.doc_string = ""
+    return layers
 
 
 def _name_constants(graph, renamed: dict[str, str]) -> None:

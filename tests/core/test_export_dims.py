@@ -146,13 +146,25 @@ def test_onnx_names_nodes_values_and_folded_weights_after_the_layers_and_keeps_n
     net.connect(bn, "out", pool, "in")
     result = export(project, "onnx", tmp_path / "c.onnx")
     model = onnx.load(str(result.path))
-    names = {n.op_type: n.name for n in model.graph.node}
+    nodes = [*model.graph.node, *(n for f in model.functions for n in f.node)]
+    names = {n.op_type: n.name for n in nodes}
     assert names["Conv"] == "conv+bn" and names["Gemm"] == "fc"  # the project's layers; BatchNorm folded says so
-    assert not any(n.name.startswith("node_") for n in model.graph.node)
-    values = {v for n in model.graph.node for v in [*n.input, *n.output]}
+    assert not any(n.name.startswith("node_") for n in nodes)
+    values = {v for n in nodes for v in [*n.input, *n.output]}
     assert not any(v.startswith(("getitem", "val_")) for v in values) and "conv+bn" in values
     assert "conv.weight.bn_folded" in {i.name for i in model.graph.initializer}
     raw = result.path.read_bytes()
     for path in (tmp_path, Path(torch.__file__).parent, Path(studio.__file__).parent, Path.cwd()):
         assert str(path).encode() not in raw
-    assert not any(n.metadata_props for n in model.graph.node)
+    assert not any(n.metadata_props for n in nodes)
+
+
+def test_onnx_draws_a_layer_of_several_operators_as_one_node_named_after_it(tmp_path):
+    result = export(conv_net(), "onnx", tmp_path / "c.onnx")  # dynamic sizes: conv and pool compute theirs
+    model = onnx.load(str(result.path))
+    layers = {"conv", "pool"}
+    assert layers <= {f.name for f in model.functions} and layers <= {n.name for n in model.graph.node}
+    calls = [n for n in model.graph.node if n.name in layers]
+    assert all(n.domain == "studio.layers" and n.op_type == n.name for n in calls)
+    assert "Conv" in {n.op_type for f in model.functions if f.name == "conv" for n in f.node}
+    assert result.max_abs_diff < 1e-5  # onnxruntime ran the file (it inlines the functions) and agreed
