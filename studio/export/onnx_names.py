@@ -135,9 +135,14 @@ def _fold_names(graph, layers: list[str]) -> dict[str, str]:
 
 
 def _rename_values(graph, renamed: dict[str, str]) -> None:
+    """Renames values wherever they are read, inside the subgraphs of If and Loop nodes too (names are unique
+    across a model's scopes, so a subgraph's own values are never renamed by mistake)."""
     for n in graph.node:
         n.input[:] = [renamed.get(v, v) for v in n.input]
         n.output[:] = [renamed.get(v, v) for v in n.output]
+        for attribute in n.attribute:
+            for body in [attribute.g, *attribute.graphs] if attribute.g.node or attribute.graphs else ():
+                _rename_values(body, renamed)
     for group in (graph.initializer, graph.value_info):
         for item in group:
             item.name = renamed.get(item.name, item.name)

@@ -168,3 +168,11 @@ def test_onnx_draws_a_layer_of_several_operators_as_one_node_named_after_it(tmp_
     assert all(n.domain == "studio.layers" and n.op_type == n.name for n in calls)
     assert "Conv" in {n.op_type for f in model.functions if f.name == "conv" for n in f.node}
     assert result.max_abs_diff < 1e-5  # onnxruntime ran the file (it inlines the functions) and agreed
+
+
+def test_onnx_export_of_a_loop_keeps_the_names_its_body_reads(tmp_path):
+    """fastText's bag of n-grams exports as an ONNX Loop whose body reads values of the graph around it: renamed
+    values must be renamed inside the body too (onnxruntime refused the file)."""
+    result = export(io.load(resolve("fasttext")), "onnx", tmp_path / "f.onnx")
+    model = onnx.load(str(result.path))
+    assert "Loop" in {n.op_type for n in model.graph.node} and result.max_abs_diff < 1e-5
