@@ -79,10 +79,13 @@ class NetworkScene(QGraphicsScene):
             signal.connect(slot)
 
     def detach(self) -> None:
-        """Stops following the network (call before dropping the scene)."""
+        """Stops following the network and falls silent (call before dropping the scene)."""
         for signal, slot in self._slots:
             signal.disconnect(slot)
         self._slots = []
+        # Deleted with a node selected, the scene says its selection changed to an inspector that reads
+        # it back from the half-deleted scene (a RuntimeError on closing a project).
+        self.blockSignals(True)
 
     # --- following the model ------------------------------------------------
     def _look(self, node_id: str) -> NodeLook:

@@ -35,6 +35,20 @@ def test_close_then_open_five_projects_in_a_row(window, qtbot, qapp):
     assert not window.act_undo.isEnabled() and not window.act_redo.isEnabled()
 
 
+def test_closing_a_project_with_a_node_selected_raises_nothing(window, qtbot, qapp):
+    """The canvas, deleted with a node selected, said its selection changed to an inspector reading it."""
+    QTest.mouseClick(_card(window, "lenet5"), Qt.MouseButton.LeftButton)
+    scene = window.editor.scene
+    item = scene.nodes[window.editor.network.by_name("conv1").id]
+    view = window.view
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.mapFromScene(item.sceneBoundingRect().center()))
+    assert window.inspector.node_id == item.node_id
+    window.editor.undo_stack.setClean()
+    QTest.keyClick(window, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+    _flush_deletes(qapp)  # pytest-qt fails the test on an exception in a slot
+    assert window.editor is None
+
+
 def test_a_closed_project_cannot_be_trained_and_leaves_nothing_stale(window, qtbot, qapp):
     window.act_open.setEnabled(True)
     QTest.mouseClick(_card(window, "lenet5"), Qt.MouseButton.LeftButton)
