@@ -32,7 +32,7 @@ from studio import catalog
 from studio.catalog import BLOCK_TYPE
 from studio.catalog import own_modules
 from studio.compile.fx import attribute_names, build_module, class_name_for
-from studio.compile.opaque_source import Code, constructor_arguments, imported
+from studio.compile.opaque_source import Code, constructor_arguments, imported, is_torch_layer
 from studio.graph.analysis import Report
 from studio.graph.project import Project
 
@@ -116,7 +116,7 @@ class ClassWriter:
             cls, kwargs = built[0][k]
             args = {key: _Ref(slots[(k, key)]) if (k, key) in slots else value for key, value in kwargs.items()}
             lines.append(f"        self.{names[node.id]} = {_construct(cls, self._changed(cls, args))}")
-            if node.type != BLOCK_TYPE and catalog.get(node.type).runs_code:
+            if _may_return_model_output(node):
                 self.hooks_model_outputs = True
                 lines.append(f"        self.{names[node.id]}.register_forward_hook(model_output_items)")
         lines += ["", *("    " + line if line else "" for line in _forward(self.project, net, reps[0]).splitlines())]
@@ -176,6 +176,11 @@ class ClassWriter:
             name, i = f"{base}{i}", i + 1
         self.taken.add(name)
         return name
+
+
+def _may_return_model_output(node) -> bool:
+    """Whether `node` runs kept code that may return a transformers ModelOutput (torch's own layers do not)."""
+    return node.type != BLOCK_TYPE and catalog.get(node.type).runs_code and not is_torch_layer(node.params["target"])
 
 
 def _built(node) -> bool:

@@ -5,8 +5,8 @@ runs"), so the generated file cannot stand alone: it imports that class
 (``from spectral import SpectralGate``, the folder of a file target on
 ``sys.path`` being the reader's job) under a comment that says so. A
 transformers module is built from ``AutoConfig.for_model(...)`` with the
-settings import saved. Every such module hands on the tensors of a
-``ModelOutput`` it returns as the node's outputs (`MODEL_OUTPUT_ITEMS`, the same
+settings import saved. Every such module but torch's own layers hands on the
+tensors of a ``ModelOutput`` it returns as the node's outputs (`MODEL_OUTPUT_ITEMS`, the same
 as `studio.catalog.opaque` does; anything else passes unchanged).
 """
 
@@ -44,6 +44,11 @@ MODEL_OUTPUT_ITEMS = '''def model_output_items(module, inputs, output):
         return output
     items = tuple(v for v in output.to_tuple() if isinstance(v, torch.Tensor))
     return items[0] if len(items) == 1 else items'''
+
+
+def is_torch_layer(target: str) -> bool:
+    """True for a torch.nn layer kept as a Module node (``torch.nn:PixelUnshuffle``): it returns tensors."""
+    return target.startswith("torch.")
 
 
 def constructor_arguments(args: str) -> tuple[dict, list[str]]:

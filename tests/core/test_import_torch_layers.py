@@ -97,8 +97,10 @@ def test_a_project_with_only_torch_layers_kept_needs_no_trust_and_exports(shuffl
     capsys.readouterr()
     assert main(["check", str(project)]) == 0, capsys.readouterr().err  # nothing trusted, nothing asked
     result = import_from_path(f"{shuffle}:TinyShuffleNet", input_shape=(3, 8, 8))
-    for fmt, name in (("torchscript", "m.pt"), ("state_dict", "w.pt")):
+    for fmt, name in (("torchscript", "m.pt"), ("state_dict", "w.pt"), ("python", "m.py")):
         assert export(io.load(project), fmt, tmp_path / name, weights=result.state_dict).max_abs_diff < 1e-5
+    source = (tmp_path / "m.py").read_text()
+    assert "from torch.nn import" in source and "model_output_items" not in source  # torch's layers return tensors
 
 
 def test_only_torch_nn_layer_classes_are_trusted_without_asking():
