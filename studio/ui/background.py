@@ -13,7 +13,10 @@ to a lambda: it would run in the worker thread, see docs/architecture.md):
 The job cannot be cancelled (the export API has no cancel); `wait()` blocks
 until it has finished and the thread is gone (its result still arrives
 through the event loop afterwards), and `running` says whether it
-still runs. The thread is quit, joined and deleted when the job ends.
+still runs. The thread is quit, joined and deleted when the job ends; the
+worker object goes back to the GUI thread before its last signal and is
+deleted there (a Python QObject deleted in another thread can deadlock
+against the GUI thread, docs/architecture.md "Known facts").
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from __future__ import annotations
 import traceback
 from typing import Callable
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
 from studio.errors import StudioError
 
@@ -37,14 +40,21 @@ class _Worker(QObject):
 
     @Slot()
     def run(self) -> None:
+        # Back to the GUI thread before the last signal, so it is deleted there: deleted in the worker
+        # thread, ~QObject held a Qt connection lock while shiboken waited for the GIL, which the GUI
+        # thread held while it waited for that lock to connect a signal (a deadlock, seen in CI).
+        home = QCoreApplication.instance().thread()
         try:
             result = self.fn(self._progress)
         except StudioError as e:
+            self.moveToThread(home)
             self.failed.emit(str(e))
         except Exception as e:  # an unexpected failure: say what it was rather than vanish
             traceback.print_exc()
+            self.moveToThread(home)
             self.failed.emit(f"{type(e).__name__}: {e}")
         else:
+            self.moveToThread(home)
             self.done.emit(result)
 
     def _progress(self, step: str, fraction: float) -> None:
@@ -68,7 +78,7 @@ class BackgroundJob(QObject):
         # blocks there); this object (GUI thread) joins the thread
         self.worker.done.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
         self.worker.failed.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
-        self.thread.finished.connect(self.worker.deleteLater)  # Qt's pattern: deleted in its own thread
+        self.thread.finished.connect(self.worker.deleteLater)  # in the GUI thread: `_Worker.run` moved it there
         self.thread.finished.connect(self._finished)
         self.running = False
 
