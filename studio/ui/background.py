@@ -40,22 +40,18 @@ class _Worker(QObject):
 
     @Slot()
     def run(self) -> None:
+        try:
+            signal, value = self.done, self.fn(self._progress)
+        except StudioError as e:
+            signal, value = self.failed, str(e)
+        except Exception as e:  # an unexpected failure: say what it was rather than vanish
+            traceback.print_exc()
+            signal, value = self.failed, f"{type(e).__name__}: {e}"
         # Back to the GUI thread before the last signal, so it is deleted there: deleted in the worker
         # thread, ~QObject held a Qt connection lock while shiboken waited for the GIL, which the GUI
         # thread held while it waited for that lock to connect a signal (a deadlock, seen in CI).
-        home = QCoreApplication.instance().thread()
-        try:
-            result = self.fn(self._progress)
-        except StudioError as e:
-            self.moveToThread(home)
-            self.failed.emit(str(e))
-        except Exception as e:  # an unexpected failure: say what it was rather than vanish
-            traceback.print_exc()
-            self.moveToThread(home)
-            self.failed.emit(f"{type(e).__name__}: {e}")
-        else:
-            self.moveToThread(home)
-            self.done.emit(result)
+        self.moveToThread(QCoreApplication.instance().thread())
+        signal.emit(value)
 
     def _progress(self, step: str, fraction: float) -> None:
         self.progress.emit(str(step), float(fraction))
