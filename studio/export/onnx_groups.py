@@ -36,11 +36,12 @@ def group(model, layers: list[str]) -> bool:
     if not groups:
         return False
     units = _units(graph, layers, groups)
-    order = _order(graph, units)
+    producer = {out: units[i] for i, n in enumerate(graph.node) for out in n.output if out}
+    order = _order(graph, units, producer)
     if order is None:
         return False
     calls, functions = {}, []
-    outside = _used_outside(graph, units)
+    outside = _used_outside(graph, units, producer)
     for layer, members in groups.items():
         inputs, outputs = _boundary([graph.node[i] for i in members], outside[layer])
         functions.append(onnx.helper.make_function(
@@ -79,40 +80,34 @@ def _units(graph, layers: list[str], groups: dict[str, list[int]]) -> list:
     return [layers[i] if layers[i] in groups else i for i in range(len(graph.node))]
 
 
-def _order(graph, units: list) -> list | None:
+def _order(graph, units: list, producer: dict) -> list | None:
     """The units (group names and node indices) in an order where each comes after what it reads; None if
     grouping made a cycle. Stable: a unit goes as early as its first node went."""
-    producer = {out: units[i] for i, n in enumerate(graph.node) for out in n.output if out}
+    import networkx as nx  # here, not at the top: the `studio` command starts without it
+
     first: dict = {}
     for i, u in enumerate(units):
         first.setdefault(u, i)
-    needs: dict = defaultdict(set)
-    for i, n in enumerate(graph.node):
-        needs[units[i]] |= {producer[v] for v in n.input if v in producer and producer[v] != units[i]}
-    done: set = set()
-    order: list = []
-    pending = sorted(first, key=first.get)
-    while pending:
-        ready = next((u for u in pending if needs[u] <= done), None)
-        if ready is None:
-            return None
-        pending.remove(ready)
-        order.append(ready)
-        done.add(ready)
-    return order
+    reads = nx.DiGraph()
+    reads.add_nodes_from(first)
+    reads.add_edges_from((producer[v], units[i]) for i, n in enumerate(graph.node) for v in n.input
+                         if v in producer and producer[v] != units[i])
+    try:
+        return list(nx.lexicographical_topological_sort(reads, key=first.get))
+    except nx.NetworkXUnfeasible:
+        return None
 
 
-def _used_outside(graph, units: list) -> dict[str, set[str]]:
+def _used_outside(graph, units: list, producer: dict) -> dict[str, set[str]]:
     """Layer -> the values its group makes that something outside it reads (another node, a graph output)."""
-    owner = {out: units[i] for i, n in enumerate(graph.node) for out in n.output if out}
     used: dict[str, set[str]] = defaultdict(set)
     for i, n in enumerate(graph.node):
         for v in n.input:
-            if v in owner and isinstance(owner[v], str) and owner[v] != units[i]:
-                used[owner[v]].add(v)
+            if v in producer and isinstance(producer[v], str) and producer[v] != units[i]:
+                used[producer[v]].add(v)
     for out in graph.output:
-        if isinstance(owner.get(out.name), str):
-            used[owner[out.name]].add(out.name)
+        if isinstance(producer.get(out.name), str):
+            used[producer[out.name]].add(out.name)
     return used
 
 
