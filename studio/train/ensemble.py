@@ -21,6 +21,7 @@ higher mean probability, as `studio.train.eval_metrics.combine` votes.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -33,9 +34,13 @@ from studio.errors import StudioError
 from studio.files import write_atomic
 from studio.graph import Network, Project, io
 from studio.graph.footprint import tensor_bytes
+from studio.graph.layout import flow_of, layered
 from studio.graph.subgraph import copy_data, paste
 from studio.train.evaluate import Member
 from studio.train.project_run import PROJECT_KEYS, classes_output, training_copy
+from studio.train.run_copy import load_run_project
+
+ENSEMBLE_KEY = "ensemble"  # the project metadata that makes a project an ensemble of known members
 
 
 def build_ensemble(members: list[Member], name: str = "ensemble",
@@ -58,7 +63,7 @@ def build_ensemble(members: list[Member], name: str = "ensemble",
     classes = _classes(copies[0])
     if method == "vote" and classes is None:
         raise StudioError("a vote needs classifiers; average the members of a regression instead (drop --vote)")
-    image = net.add_node(catalog.INPUT, in_name, {"shape": list(shape)}, (0.0, 0.0))
+    image = net.add_node(catalog.INPUT, in_name, {"shape": list(shape)})
     heads = []
     for i, copy in enumerate(copies):
         own = _input_of(copy.network())[0]
@@ -67,19 +72,58 @@ def build_ensemble(members: list[Member], name: str = "ensemble",
                               f"{shape}; an ensemble's members share one Input")
         heads.append(_add_member(project, net, copy, i, image, classes))
     _add_mean(net, heads, classes, method)
+    for nid, pos in layered(net, flow_of(project)).items():  # the members side by side, data flowing as theirs
+        net.move(nid, pos)
     return project, _weights(project, members, copies)
 
 
-def save_ensemble(project: Project, weights: dict[str, torch.Tensor], path: str | Path) -> Path:
-    """Writes the ensemble project to `path` and its weights beside it (same name, ``.pt``); the weights' path."""
+def save_ensemble(project: Project, weights: dict[str, torch.Tensor], path: str | Path,
+                  members: list[dict] = ()) -> Path:
+    """Writes the ensemble project to `path` and its weights beside it (same name, ``.pt``); the weights' path.
+
+    The project remembers its weights and `members` (`member_record`, or ``{"run": folder, "label", "root"}``
+    for a run) in ``metadata["ensemble"]``, so the window's Test tab evaluates it beside them (`ensemble_source`).
+    """
     path = Path(path)
     weights_path = path.with_suffix(".pt")
     if weights_path == path:
         raise StudioError(f"{path}: name the ensemble's project file with .json; its weights go in {path.stem}.pt")
+    project.metadata[ENSEMBLE_KEY] = {"weights": weights_path.name, "members": list(members)}
     io.save(project, path)
     write_atomic(weights_path, lambda f: torch.save(weights, f), what="the ensemble's weights",
                  size=tensor_bytes(weights))
     return weights_path
+
+
+def member_record(project_file: str | Path, weights: str | Path) -> dict:
+    """How an ensemble project remembers a member trained from `project_file` (absolute paths)."""
+    return {"project": str(Path(project_file).resolve()), "weights": str(Path(weights).resolve()),
+            "label": Path(weights).name}
+
+
+def ensemble_source(project: Project, path: Path | None) -> tuple[Path, list[Member]] | None:
+    """An ensemble project's weights and members (from ``metadata["ensemble"]``); None for other projects.
+
+    The members are [] when a member's files were moved or deleted: the ensemble then evaluates alone.
+    """
+    found = (getattr(project, "metadata", None) or {}).get(ENSEMBLE_KEY)
+    if path is None or not isinstance(found, dict) or not isinstance(found.get("weights"), str):
+        return None
+    try:
+        members = [_member(m) for m in found.get("members", [])]
+    except (StudioError, KeyError, TypeError):
+        members = []
+    return Path(path).parent / found["weights"], members
+
+
+def _member(record: dict) -> Member:
+    """A member remembered as a run's folder or as a project file and its weights."""
+    if "run" in record:
+        root = Path(record["root"]) if record.get("root") else None
+        return Member(load_run_project(record["run"]), Path(record["run"]) / "final.pt", root)
+    if not Path(record["weights"]).is_file():
+        raise StudioError(f"{record['weights']}: no such file")
+    return Member(io.load(record["project"]), Path(record["weights"]), Path(record["project"]).parent)
 
 
 def _empty_like(source: Project, name: str, method: str) -> Project:
@@ -106,55 +150,63 @@ def _classes(project: Project) -> int | None:
     return found[1].params["classes"] if found else None
 
 
-def _add_member(project: Project, net: Network, member: Project, i: int, image: str, classes: int | None) -> str:
-    """The member's network as block ``member{i}`` (its blocks copied too), wired to the Input; its head's id."""
+def _add_member(project: Project, net: Network, member: Project, i: int, image: str,
+                classes: int | None) -> tuple[str, str]:
+    """The member's network as block ``member{i}`` (its blocks copied too), wired to the Input; its head's
+    (node id, output port)."""
     for block in member.blocks.values():
         _copy_block(project, block.name, block.network, block.params)
     source = member.network()
     block = _copy_block(project, f"member{i}", source, {"classes": classes} if classes is not None else {})
     params = {"block": block, **({"classes": classes} if classes is not None else {})}
-    node = net.add_node("Block", f"member{i}", params, (300.0, 160.0 * i))
+    node = net.add_node("Block", f"member{i}", params)
     inputs, outputs = project.block(block).ports()
     net.connect(image, "out", node, inputs[0])
     if classes is None:
-        return node
-    log = net.add_node("LogSoftmax", f"log_probs{i}", {"dim": 1}, (560.0, 160.0 * i))
+        return node, outputs[0]
+    log = net.add_node("LogSoftmax", f"log_probs{i}", {"dim": 1})
     net.connect(node, outputs[0], log, "in")
-    return log
+    return log, "out"
 
 
 def _copy_block(project: Project, name: str, source: Network, params: dict) -> str:
     """Adds a block definition holding `source`'s nodes (kept when one of that name and content exists)."""
-    data = copy_data(source, list(source.nodes))
     if name in project.blocks:
         existing = project.blocks[name]
-        if copy_data(existing.network, list(existing.network.nodes)) != data or existing.params != params:
+        if _definition(existing.network) != _definition(source) or existing.params != params:
             raise StudioError(f"two members define different blocks called '{name}'; rename one of them")
         return name
     block = project.add_block(name, params)
-    paste(block.network, data, offset=(0.0, 0.0))
+    paste(block.network, copy_data(source, list(source.nodes)), offset=(0.0, 0.0))
     return name
 
 
-def _add_mean(net: Network, heads: list[str], classes: int | None, method: str = "mean") -> None:
+def _definition(net: Network) -> tuple[list, list]:
+    """What a block computes, by node names: pasting a copy renumbers node ids and placement does not count."""
+    names = {nid: node.name for nid, node in net.nodes.items()}
+    nodes = sorted((n.name, n.type, json.dumps(n.params, sort_keys=True)) for n in net.iter_nodes())
+    return nodes, sorted((names[e.src], e.src_port, names[e.dst], e.dst_port) for e in net.edges)
+
+
+def _add_mean(net: Network, heads: list[tuple[str, str]], classes: int | None, method: str = "mean") -> None:
     """Stack the members' heads and average them (in log space for probabilities, plainly for values) or vote."""
     n = len(heads)
-    stack = net.add_node("Stack", "members", {"inputs": n, "dim": 1}, (820.0, 0.0))
-    for i, head in enumerate(heads):
-        net.connect(head, "out", stack, f"in{i}")
+    stack = net.add_node("Stack", "members", {"inputs": n, "dim": 1})
+    for i, (head, port) in enumerate(heads):
+        net.connect(head, port, stack, f"in{i}")
     if classes is None:
-        mean = net.add_node("Mean", "mean", {"dim": 1}, (1080.0, 0.0))
+        mean = net.add_node("Mean", "mean", {"dim": 1})
         net.connect(stack, "out", mean, "in")
-        net.connect(mean, "out", net.add_node(catalog.OUTPUT, "prediction", {}, (1340.0, 0.0)), "in")
+        net.connect(mean, "out", net.add_node(catalog.OUTPUT, "prediction", {}), "in")
         return
     if method == "vote":
-        vote = net.add_node("Vote", "vote", {}, (1080.0, 0.0))
+        vote = net.add_node("Vote", "vote", {})
         net.connect(stack, "out", vote, "in")
-        net.connect(vote, "out", net.add_node(catalog.OUTPUT, "log_shares", {"classes": classes}, (1340.0, 0.0)), "in")
+        net.connect(vote, "out", net.add_node(catalog.OUTPUT, "log_shares", {"classes": classes}), "in")
         return
-    total = net.add_node("LogSumExp", "log_sum", {"dim": 1}, (1080.0, 0.0))
-    mean = net.add_node("ScalarOp", "log_mean", {"op": "add", "value": -math.log(n)}, (1340.0, 0.0))
-    out = net.add_node(catalog.OUTPUT, "log_probs", {"classes": classes}, (1600.0, 0.0))
+    total = net.add_node("LogSumExp", "log_sum", {"dim": 1})
+    mean = net.add_node("ScalarOp", "log_mean", {"op": "add", "value": -math.log(n)})
+    out = net.add_node(catalog.OUTPUT, "log_probs", {"classes": classes})
     net.connect(stack, "out", total, "in")
     net.connect(total, "out", mean, "in")
     net.connect(mean, "out", out, "in")

@@ -47,10 +47,11 @@ def run_evaluate(args: argparse.Namespace, load: Callable[[str], Project], path:
         data = {**(members[0].project.data if members else {}), "source": args.data}
     result = evaluate(members, data, args.split, "vote" if args.vote else "mean")
     if args.save_ensemble:
-        from studio.train.ensemble import build_ensemble, save_ensemble
+        from studio.train.ensemble import build_ensemble, member_record, save_ensemble
 
         project, weights = build_ensemble(members, Path(args.save_ensemble).stem, "vote" if args.vote else "mean")
-        weights_path = save_ensemble(project, weights, args.save_ensemble)
+        records = [member_record(path(f), w) for f, w in [(args.file, w) for w in args.weights] + args.member]
+        weights_path = save_ensemble(project, weights, args.save_ensemble, records)
         print(f"wrote {args.save_ensemble} and {weights_path} "
               f"(studio export {args.save_ensemble} --weights {weights_path} ...)", file=sys.stderr)
     if args.json:

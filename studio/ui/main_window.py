@@ -187,7 +187,7 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.editor_area)
         for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.summary_dock, self.training_dock):
             dock.show()
-        self.problems_dock.raise_()
+        (self.training_dock if self.training_dock.shows_ensemble else self.problems_dock).raise_()
         for a in self._editing_actions:
             a.setEnabled(True)
         self._scene_changed()

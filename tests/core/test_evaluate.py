@@ -19,6 +19,7 @@ from studio.train.evaluate import Member, evaluate
 from studio.train.project_run import data_for, models_for
 from studio.train.run import run_training
 
+from tests.core.helpers import residual_block_project
 from tests.core.test_cli import studio
 
 
@@ -142,6 +143,34 @@ def test_the_ensemble_project_evaluates_as_the_ensemble_and_exports(runs, tmp_pa
     x = torch.randn(3, 64)
     probs = scripted(x).exp().detach()
     assert probs.sum(1).tolist() == pytest.approx([1, 1, 1], abs=1e-5)
+
+
+def test_the_ensemble_is_laid_out_flowing_down_with_its_members_side_by_side(runs):
+    project, _, weights, _ = runs
+    net = build_ensemble([Member(project, w) for w in weights])[0].network()
+    pos = {n.name: n.pos for n in net.iter_nodes()}
+    for edge in net.edges:
+        assert net.node(edge.dst).pos[1] > net.node(edge.src).pos[1], edge  # drawn top to bottom, as its ports
+    assert pos["member0"][1] == pos["member1"][1] and pos["member0"][0] != pos["member1"][0]
+
+
+def test_members_with_blocks_share_their_definitions_and_a_changed_one_is_refused(tmp_path):
+    project = residual_block_project()
+    torch.save(compile_network(project).state_dict(), tmp_path / "a.pt")
+    ensemble, state = build_ensemble([Member(project, tmp_path / "a.pt"), Member(project, tmp_path / "a.pt")])
+    assert sorted(ensemble.blocks) == ["basic", "member0", "member1"]
+    x = torch.randn(2, 3, 8, 8)
+    model = compile_network(ensemble)
+    model.load_state_dict(state)
+    one = compile_network(project)
+    one.load_state_dict(torch.load(tmp_path / "a.pt"))
+    assert torch.allclose(model.eval()(x), one.eval()(x), atol=1e-5)  # no classes: the mean of the values
+    other = residual_block_project()
+    block = other.blocks["basic"].network
+    block.set_params(block.by_name("conv2").id, {"kernel_size": 1, "padding": 0})
+    torch.save(compile_network(other).state_dict(), tmp_path / "b.pt")
+    with pytest.raises(StudioError, match="different blocks called 'basic'"):
+        build_ensemble([Member(project, tmp_path / "a.pt"), Member(other, tmp_path / "b.pt")])
 
 
 def test_the_vote_node_votes_as_evaluate_does_ties_included():

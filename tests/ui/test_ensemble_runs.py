@@ -76,7 +76,8 @@ def test_runs_picked_in_the_runs_tab_make_an_ensemble_that_opens_and_evaluates_b
 
 
 def test_reopening_an_ensemble_offers_it_again_and_one_without_its_runs_evaluates_alone(window, two_runs):
-    from studio.ui.training.ensemble_runs import ensemble_source, write_ensemble
+    from studio.train.ensemble import ensemble_source
+    from studio.ui.training.ensemble_runs import write_ensemble
     from studio.ui.training.runs import saved_runs
 
     records, _ = saved_runs(io.load(two_runs), two_runs)
@@ -89,3 +90,17 @@ def test_reopening_an_ensemble_offers_it_again_and_one_without_its_runs_evaluate
     weights, members = ensemble_source(io.load(path), path)
     assert weights == path.with_suffix(".pt") and members == []
 
+
+
+def test_an_ensemble_saved_by_studio_evaluate_opens_with_its_test_tab_beside_its_members(window, two_runs):
+    from tests.core.test_cli import studio
+
+    path, runs = two_runs.parent / "cli-pair.json", two_runs.parent / "runs"
+    out = studio("evaluate", str(two_runs), "--weights", str(runs / "mlp-1" / "final.pt"),
+                 "--weights", str(runs / "mlp-2" / "final.pt"), "--save-ensemble", str(path))
+    assert out.returncode == 0, out.stderr
+    assert window.open_path(path)
+    view = window.training_dock.tabs.test_view
+    assert view.weights == path.with_suffix(".pt") and len(view.members) == 2
+    assert window.training_dock.tabs.currentWidget() is view
+    assert not window.training_dock.visibleRegion().isEmpty()  # not behind the Problems tab

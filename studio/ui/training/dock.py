@@ -30,13 +30,14 @@ from PySide6.QtCore import QCoreApplication, QEvent, Qt, Signal, Slot
 from PySide6.QtWidgets import QDockWidget, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from studio.errors import StudioError
+from studio.train.ensemble import ensemble_source
 from studio.train.run_folders import next_run_dir, read_run
 from studio.train.run_state import RunState
 from studio.ui import dialogs
 from studio.ui.training.config_panel import ConfigPanel
 from studio.ui.training.controller import TrainingController
 from studio.ui.training.dashboard import Dashboard
-from studio.ui.training.ensemble_runs import EnsembleFromRuns, ensemble_source
+from studio.ui.training.ensemble_runs import EnsembleFromRuns
 from studio.ui.training.message_line import MessageLine
 from studio.ui.training.result_tabs import ResultTabs
 from studio.ui.training.run_events import RunEvents
@@ -67,6 +68,7 @@ class TrainingDock(QDockWidget):
         self.start_check = StartCheck()
         self.records: list[RunRecord] = []
         self.current: RunRecord | None = None
+        self.shows_ensemble = False  # the project is an ensemble: its Test tab is what to show first
         self.controller = TrainingController(self)
         self._make_widgets()
         self.events = RunEvents(self)  # the run's events, drawn
@@ -181,6 +183,7 @@ class TrainingDock(QDockWidget):
             weights, members = found
             self.tabs.test_view.set_source(self.project, weights, self.path.parent, members)
             self.tabs.bring_up(self.tabs.test_view)
+        self.shows_ensemble = found is not None
 
     @Slot(object)
     def _open_trial(self, folder) -> None:

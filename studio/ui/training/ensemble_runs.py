@@ -5,20 +5,19 @@ Select two or more finished runs in the Runs tab (Ctrl-click), right-click,
 ``final.pt`` become a member (`studio.train.ensemble.build_ensemble`, as
 ``studio evaluate --save-ensemble`` does), the ensemble is written where the
 user says (its weights beside it, in a worker thread) and
-`EnsembleFromRuns.built` asks the window to open it. The ensemble project remembers its weights and its members in
-``metadata["ensemble"]`` (`ensemble_source` reads them back), so the dock's
-Test tab evaluates the ensemble beside its members whenever it is opened.
+`EnsembleFromRuns.built` asks the window to open it. The ensemble project remembers its weights and its runs
+(`studio.train.ensemble.save_ensemble`), so the dock's Test tab evaluates the ensemble beside its members
+whenever it is opened.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QAction
 
-from studio.errors import StudioError
 from studio.train.evaluate import Member
 from studio.train.run_copy import load_run_project
 from studio.ui import dialogs
@@ -110,24 +109,6 @@ def write_ensemble(runs: list[RunRecord], path: Path, root: Path | None) -> Path
 
     members = [Member(load_run_project(r.out_dir), r.out_dir / "final.pt", root) for r in runs]
     project, weights = build_ensemble(members, path.stem)
-    project.metadata["ensemble"] = {
-        "weights": path.with_suffix(".pt").name,
-        "members": [{"run": str(r.out_dir), "label": r.label, "root": str(root) if root else None} for r in runs]}
-    save_ensemble(project, weights, path)
+    save_ensemble(project, weights, path,
+                  [{"run": str(r.out_dir), "label": r.label, "root": str(root) if root else None} for r in runs])
     return path
-
-
-def ensemble_source(project: Any, path: Path | None) -> tuple[Path, list[Member]] | None:
-    """An ensemble project's weights and members (from ``metadata["ensemble"]``); None for other projects.
-
-    The members are [] when a member's run was moved or deleted: the ensemble then evaluates alone.
-    """
-    found = (getattr(project, "metadata", None) or {}).get("ensemble")
-    if path is None or not isinstance(found, dict) or not isinstance(found.get("weights"), str):
-        return None
-    try:
-        members = [Member(load_run_project(m["run"]), Path(m["run"]) / "final.pt",
-                          Path(m["root"]) if m.get("root") else None) for m in found.get("members", [])]
-    except (StudioError, KeyError, TypeError):
-        members = []
-    return Path(path).parent / found["weights"], members
