@@ -25,6 +25,14 @@ ROWS = (("size_bytes", "file size", lambda v: f"{v / 1024:,.1f} KiB"), ("params"
         ("latency32_ms", "latency, batch 32", lambda v: f"{v:.3f} ms"))
 
 
+def change(key: str, before: float, after: float) -> str:
+    """How a figure moved: accuracy in percentage points (a ratio of accuracies reads as no change), the rest
+    as a ratio; "" when there is nothing to divide by."""
+    if key == "accuracy":
+        return f"{100 * (after - before):+.2f} pt"
+    return f"{after / before:.2f}×" if before else ""
+
+
 def add_compress_arguments(parser: argparse.ArgumentParser) -> None:
     """Adds --weights, --method, --structured, --amount, --finetune-epochs, --quantize-mode, -o and --json."""
     parser.add_argument("--weights", required=True, metavar="CKPT", help="trained weights (final.pt, best.pt, ...)")
@@ -55,12 +63,10 @@ def run_compress(args: argparse.Namespace) -> int:
     for side, data in result.summary.items():
         print(f"{side}:\n{summary_table(data)}\n")
     before, after = result.before.to_dict(), result.after.to_dict()
-    print(f"{'':<18} {'before':>14} {'after':>14}  ratio")
+    print(f"{'':<18} {'before':>14} {'after':>14}  change")
     for key, label, fmt in ROWS:
-        if before[key] is None or after[key] is None:
-            continue
-        ratio = f"{after[key] / before[key]:.2f}×" if before[key] else ""
-        print(f"{label:<18} {fmt(before[key]):>14} {fmt(after[key]):>14}  {ratio}")
+        if before[key] is not None and after[key] is not None:
+            print(f"{label:<18} {fmt(before[key]):>14} {fmt(after[key]):>14}  {change(key, before[key], after[key])}")
     for f in result.files:
         print(f"wrote {f}")
     for note in result.notes:

@@ -20,7 +20,7 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLineEdit, QPushButton, QSpinBox
 
 from studio.compress import compress
-from studio.compress.cli import ROWS
+from studio.compress.cli import ROWS, change
 from studio.graph import Project
 from studio.graph import io as project_io
 from studio.ui import dialogs, theme
@@ -180,14 +180,14 @@ class CompressDialog(JobDialog):
 
 
 def figures_table(result) -> str:
-    """Before, after and their ratio as a rich-text table."""
+    """Before, after and how each figure changed (`change`) as a rich-text table."""
     before, after = result.before.to_dict(), result.after.to_dict()
     rows = "".join(
         f"<tr><td>{label}</td><td align='right'>{fmt(before[key])}</td><td align='right'>{fmt(after[key])}</td>"
-        f"<td align='right'><b>{after[key] / before[key]:.2f}×</b></td></tr>"
+        f"<td align='right'><b>{change(key, before[key], after[key])}</b></td></tr>"
         for key, label, fmt in ROWS if before[key] and after[key] is not None)
     return ("<table cellspacing='0' cellpadding='3' style='margin-top:6px'><tr><th></th><th align='right'>before"
-            f"</th><th align='right'>after</th><th align='right'>ratio</th></tr>{rows}</table>")
+            f"</th><th align='right'>after</th><th align='right'>change</th></tr>{rows}</table>")
 
 
 def open_compress_dialog(window) -> CompressDialog | None:

@@ -34,6 +34,7 @@ def test_prune_channels_shows_the_figures_and_opens_the_smaller_project(window, 
     shown = dlg.outcome.text()
     assert "FLOPs per sample" in shown and "before" in shown and "tiny_conv_pruned.json" in shown
     assert f"{dlg.result.after.flops / dlg.result.before.flops:.2f}×" in shown
+    assert f"{100 * (dlg.result.after.accuracy - dlg.result.before.accuracy):+.2f} pt" in shown  # not a ratio
     if os.environ.get("STUDIO_SCREENSHOTS"):
         dlg.grab().save(os.path.join(os.environ["STUDIO_SCREENSHOTS"], "compress_dialog.png"))
     assert dlg.open_button.isVisible() and dlg.close_button.isEnabled()
