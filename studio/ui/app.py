@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from studio.graph import warmup
-from studio.ui import theme
+from studio.ui import theme, wheel_guard
 from studio.ui.collector import collect_in_gui_thread
 from studio.ui.main_window import MainWindow
 from studio.ui.start_page import settings
@@ -23,6 +23,7 @@ def make_window(path: Path | None = None) -> MainWindow:
     """The main window, themed, with `path` opened (or recovered work offered)."""
     app = QApplication.instance()
     collect_in_gui_thread()
+    wheel_guard.install(app)
     theme.apply(app, str(settings().value("theme", "system")))
     window = MainWindow()
     if not window.offer_recovery() and path is not None:
