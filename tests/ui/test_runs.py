@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from PySide6.QtCore import QCoreApplication, QStandardPaths, Qt
 from PySide6.QtWidgets import QApplication
 
@@ -56,6 +58,11 @@ def test_reopening_a_project_lists_its_runs_and_offers_the_last_weights(window, 
     assert best.endswith("acc") and test.endswith("acc")
     assert window.files.last_run_weights == run / "final.pt"
     assert "1 earlier run(s)" in dock.summary.text()
+    saved = dock.records[0].epochs[0]  # its curves are drawn again, from metrics.jsonl
+    dock.dashboard.flush()
+    assert dock.dashboard.points(1, "val_loss") == ([1], [pytest.approx(saved["val_loss"])])
+    assert dock.dashboard.points(1, "metric") == ([1], [pytest.approx(100 * saved["val_accuracy"])])
+    assert dock.dashboard.points(1, "train_loss") == ([0.5], [pytest.approx(saved["train_loss"])])
     # The next run follows on, in the same folder.
     qtbot.mouseClick(dock.header.train_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dock.running, timeout=LONG)

@@ -184,6 +184,22 @@ class Dashboard(QWidget):
         self._show_metric(self.task is not None)
         self._schedule()
 
+    def show_saved_run(self, number: int, epochs: list[dict[str, Any]]) -> None:
+        """The curves of run ``number`` read back from its metrics.jsonl (`epochs`, one dict per epoch).
+
+        The file keeps epochs, not batches: the training loss, learning rate and
+        speed (means over an epoch) are drawn at each epoch's middle.
+        """
+        self.begin_run(number)
+        series = self.runs[number]
+        for m in epochs:
+            if not isinstance(m.get("epoch"), int):
+                continue
+            for name, key in (("train_loss", "train_loss"), ("lr", "lr"), ("speed", "samples_per_s")):
+                series[name].add(m["epoch"] - 0.5, m.get(key))
+            self.add_epoch(number, EpochEnded(m["epoch"], m))
+        self._schedule()
+
     def _show_metric(self, show: bool) -> None:
         """Show the metric plot, or hide it and let the loss plot take both columns."""
         if show == self.metric_shown:

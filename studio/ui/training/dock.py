@@ -171,6 +171,9 @@ class TrainingDock(QDockWidget):
             return
         self.records = records
         self._refresh_runs()
+        self.dashboard.set_epochs(max((len(r.epochs) for r in records), default=1) or 1)
+        for record in records:  # their curves, as they ended: nothing a run drew is lost by closing
+            self.dashboard.show_saved_run(record.number, record.epochs)
         self.summary.setText(f"{len(records)} earlier run(s) of this project in {records[-1].out_dir.parent} "
                              f"(the Runs tab lists them)")
         if last is not None:
