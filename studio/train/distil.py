@@ -7,7 +7,8 @@ of the wrong classes carries information, and T² keeps the soft term's
 gradients at the scale of the hard one's whatever T is. The teacher is a
 project file (``training.teacher``; another network of the student's own file
 through ``teacher_network``) with trained weights (``teacher_weights``, else
-the teacher project's own ``init_weights``); it runs in eval mode, frozen,
+the weights an ensemble project remembers, else the teacher project's own
+``init_weights``); it runs in eval mode, frozen,
 with no gradients.
 """
 
@@ -49,6 +50,7 @@ def _teacher(path: str, network: str, weights: str) -> nn.Module:
     from studio.compile import compile_network
     from studio.compile.weights import apply_initial_weights, apply_weights, load_weights
     from studio.graph import io
+    from studio.train.ensemble import ensemble_weights
     from studio.train.project_run import training_copy
 
     try:
@@ -56,6 +58,7 @@ def _teacher(path: str, network: str, weights: str) -> nn.Module:
         copy = training_copy(project, project.training or {})
         net = copy.network(network or None)
         model = compile_network(copy, net.name)
+        weights = weights or ensemble_weights(project, path)  # an ensemble knows its own weights
         if weights:
             apply_weights(model, load_weights(copy, weights, net.name), strict=True)
         elif apply_initial_weights(model, copy, net.name, base=Path(path).parent) is None:

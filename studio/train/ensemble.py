@@ -106,14 +106,22 @@ def ensemble_source(project: Project, path: Path | None) -> tuple[Path, list[Mem
 
     The members are [] when a member's files were moved or deleted: the ensemble then evaluates alone.
     """
+    weights = ensemble_weights(project, path)
+    if weights is None:
+        return None
+    try:
+        members = [_member(m) for m in project.metadata[ENSEMBLE_KEY].get("members", [])]
+    except (StudioError, KeyError, TypeError, AttributeError):
+        members = []
+    return weights, members
+
+
+def ensemble_weights(project: Project, path: str | Path | None) -> Path | None:
+    """The weights file an ensemble project saved at `path` remembers; None for other projects."""
     found = (getattr(project, "metadata", None) or {}).get(ENSEMBLE_KEY)
     if path is None or not isinstance(found, dict) or not isinstance(found.get("weights"), str):
         return None
-    try:
-        members = [_member(m) for m in found.get("members", [])]
-    except (StudioError, KeyError, TypeError):
-        members = []
-    return Path(path).parent / found["weights"], members
+    return Path(path).parent / found["weights"]
 
 
 def _member(record: dict) -> Member:

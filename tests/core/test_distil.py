@@ -11,6 +11,8 @@ from studio.errors import TrainingError
 from studio.graph import io
 from studio.train.config import TrainConfig
 from studio.train.distil import distillation_loss, load_teacher
+from studio.train.ensemble import build_ensemble, save_ensemble
+from studio.train.evaluate import Member
 from studio.train.project_run import data_for, models_for
 from studio.train.recipes import RecipeContext, make_recipe
 
@@ -80,6 +82,16 @@ def test_a_teacher_without_weights_or_of_the_wrong_shape_is_refused(teacher, tmp
     with pytest.raises(TrainingError, match="training.teacher: .*no such"):
         load_teacher(str(tmp_path / "nothing.json"), weights=weights)
     assert not load_teacher(str(path), weights=weights).training
+
+
+def test_an_ensemble_teacher_needs_no_weights_it_remembers_its_own(teacher, tmp_path):
+    path, weights = teacher
+    ensemble, state = build_ensemble([Member(io.load(path), weights), Member(io.load(path), weights)])
+    save_ensemble(ensemble, state, tmp_path / "pair.json")
+    model = load_teacher(str(tmp_path / "pair.json"))  # its weights are pair.pt, as the file says
+    x = torch.randn(3, 64)
+    alone = load_teacher(str(path), weights=weights)
+    assert torch.allclose(model(x).exp(), torch.softmax(alone(x), 1), atol=1e-5)
 
 
 def test_loading_the_teacher_leaves_the_random_stream_as_a_run_on_labels_alone_has_it(teacher):

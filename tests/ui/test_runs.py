@@ -63,11 +63,12 @@ def test_reopening_a_project_lists_its_runs_and_offers_the_last_weights(window, 
     assert dock.dashboard.points(1, "val_loss") == ([1], [pytest.approx(saved["val_loss"])])
     assert dock.dashboard.points(1, "metric") == ([1], [pytest.approx(100 * saved["val_accuracy"])])
     assert dock.dashboard.points(1, "train_loss") == ([0.5], [pytest.approx(saved["train_loss"])])
-    # The next run follows on, in the same folder.
+    # The next run follows on, in the same folder, numbered as its folder is, past one that failed at once.
+    (tmp_path / "runs" / "xor-2").mkdir()
     qtbot.mouseClick(dock.header.train_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dock.running, timeout=LONG)
-    assert [r.out_dir.name for r in dock.records] == ["xor-1", "xor-2"]
-    assert window.files.last_run_weights == tmp_path / "runs" / "xor-2" / "final.pt"
+    assert [(r.number, r.out_dir.name) for r in dock.records] == [(1, "xor-1"), (3, "xor-3")]
+    assert window.files.last_run_weights == tmp_path / "runs" / "xor-3" / "final.pt"
 
 
 def test_an_unsaved_projects_runs_go_to_one_per_user_folder(monkeypatch, qapp):

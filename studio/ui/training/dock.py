@@ -222,7 +222,8 @@ class TrainingDock(QDockWidget):
             self._cannot_start(str(exc))
             return False
         out_dir = next_run_dir(runs_root(self.path), run_stem(self.project, self.path))
-        record = RunRecord(number=self._next_number(), out_dir=out_dir)
+        folder_number = int(out_dir.name.rsplit("-", 1)[1])  # "run 5" writes <name>-5, even past a run that
+        record = RunRecord(number=max(folder_number, self._next_number()), out_dir=out_dir)  # left no metrics
         try:
             self.controller.start(self.project, training, data, root, record.out_dir)
         except StudioError as exc:
