@@ -22,6 +22,7 @@ from studio.data import DataSplits
 from studio.errors import StudioError
 from studio.graph import Project
 from studio.graph.analysis import Analyzer, Report
+from studio.train.evaluate import PREDICTING_RECIPES
 from studio.train.preflight import prepare_run
 from studio.train.project_run import data_for, training_copy
 
@@ -93,8 +94,8 @@ def load_subject(project: Project, weights, root: Path | None = None, preset: bo
         StudioError: not a supervised classifier, or the weights do not fit (naming --weights).
     """
     training, data = dict(project.training or {}), dict(project.data or {})
-    if training.get("recipe", "supervised") != "supervised":
-        raise StudioError(f"compress works on classifiers trained with the supervised recipe; "
+    if training.get("recipe", "supervised") not in PREDICTING_RECIPES:
+        raise StudioError(f"compress works on classifiers trained with the supervised or distillation recipe; "
                           f"'{project.name}' trains with the {training['recipe']} recipe")
     splits = data_for(project, training, data, root)
     if splits.task != "classification":

@@ -36,6 +36,7 @@ from studio.compile.fx import attribute_names
 from studio.compile.weights import apply_weights, load_weights
 from studio.errors import StudioError
 from studio.graph import Project
+from studio.train.evaluate import PREDICTING_RECIPES
 from studio.train.metrics import denormalised, is_image_shape
 
 METHODS = ("gradcam", "saliency", "integrated_gradients")
@@ -150,7 +151,7 @@ class Explainer:
         from studio.train.project_run import data_for, models_for, training_copy
 
         training = dict(project.training or {})
-        if training.get("recipe", "supervised") != "supervised":
+        if training.get("recipe", "supervised") not in PREDICTING_RECIPES:  # a distilled student classifies too
             raise ExplainError(f"explanations need a classifier; project '{project.name}' trains with the "
                                f"{training['recipe']} recipe")
         self.project = training_copy(project, training)

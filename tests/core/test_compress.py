@@ -108,6 +108,19 @@ def test_a_network_without_convolutions_is_quantized_dynamically(tmp_path):
     assert ops & {"MatMulInteger", "DynamicQuantizeLinear", "DynamicQuantizeMatMul"}
 
 
+def test_a_distilled_student_is_compressed_and_fine_tuned_from_its_teacher(tmp_path):
+    teacher = conv_project()
+    io.save(teacher, tmp_path / "teacher.json")
+    torch.save(conv_weights(teacher), tmp_path / "teacher.pt")
+    student = conv_project()
+    student.training = {**student.training, "recipe": "distillation", "teacher": str(tmp_path / "teacher.json"),
+                        "teacher_weights": str(tmp_path / "teacher.pt")}
+    result = compress(student, weights(student), "prune", tmp_path / "small.json", amount=0.5, structured=True,
+                      finetune_epochs=1, repeats=2)
+    assert result.after.flops < 0.6 * result.before.flops
+    assert io.load(tmp_path / "small.json").training["recipe"] == "distillation"
+
+
 def test_unstructured_pruning_zeros_the_smallest_weights_and_the_file_loads_into_the_same_project(tmp_path):
     project = conv_project()
     state = conv_weights(project)

@@ -139,6 +139,13 @@ def test_the_explainer_explains_a_validation_sample_of_a_project(trained):
     assert 3 in cells and all(ex.label(i) == ex.label(3) for i in cells)
 
 
+def test_a_distilled_student_is_explained_as_the_classifier_it_is(trained):
+    project = io.load(trained / "q.json")
+    project.training = {**project.training, "recipe": "distillation", "teacher": str(trained / "q.json")}
+    ex = Explainer(project, trained / "w.pt", trained)
+    assert top_left_share(ex.explain(3, "saliency").heat) > 0.99
+
+
 def test_plain_errors_name_the_node_the_sample_and_the_task(trained):
     ex = Explainer(io.load(trained / "q.json"), trained / "w.pt", trained)
     with pytest.raises(StudioError, match="node 'relu' is not a convolution.*one of: conv"):
