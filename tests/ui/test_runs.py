@@ -83,3 +83,24 @@ def test_an_unsaved_projects_runs_go_to_one_per_user_folder(monkeypatch, qapp):
         QApplication.setApplicationName(before[1])
     user_data = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation))
     assert root == user_data / "NetworkStudio" / "runs"
+
+
+def test_a_new_projects_first_run_brings_up_its_figures_whatever_tab_the_last_project_left(
+        window, qtbot, tmp_path, monkeypatch):
+    monkeypatch.delenv("STUDIO_RUNS_DIR", raising=False)
+    first = saved_xor(tmp_path)
+    (tmp_path / "b").mkdir()
+    second = saved_xor(tmp_path / "b")
+    assert window.open_path(first)
+    dock, tabs = window.training_dock, window.training_dock.tabs
+    dock.raise_()
+    qtbot.mouseClick(dock.header.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dock.running and tabs.isTabVisible(tabs.indexOf(tabs.test_view)), timeout=LONG)
+    bar = tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(tabs.indexOf(tabs.test_view)).center())
+    assert tabs.currentWidget() is tabs.test_view
+    assert window.open_path(second)  # its Test tab hides: Qt would land on Sweep
+    assert tabs.currentWidget() is tabs.runs_table
+    qtbot.mouseClick(dock.header.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dock.running, timeout=LONG)
+    assert tabs.currentWidget() is tabs.confusion

@@ -82,6 +82,9 @@ class ResultTabs(QTabWidget):
             self.explain_view.clear()
             for view in (self.confusion, self.class_table, self.samples, self.layer_stats, self.explain_view):
                 self.reveal(view, False)
+            # Not the tab Qt moves to when the current one hides (Sweep, Test): from the Runs tab the first
+            # epoch's figures come up (`add_epoch`).
+            self.setCurrentWidget(self.runs_table)
         self.task_views.clear(keep)
         self.refresh_runs()
 
