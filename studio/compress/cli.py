@@ -44,7 +44,9 @@ def add_compress_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--finetune-epochs", type=int, default=0, metavar="N",
                         help="epochs of fine-tuning after pruning, with the project's training settings")
     parser.add_argument("--quantize-mode", default="auto", metavar="MODE",
-                        help=f"{', '.join(MODES)}: static (calibrated) for convolutions, dynamic otherwise")
+                        help=f"{', '.join(MODES)}: static (calibrated, int8 convolutions) or dynamic "
+                        "(int8 Linear/LSTM, float convolutions); auto tries both on a network with "
+                        "convolutions and keeps the faster")
     parser.add_argument("-o", "--output", required=True, metavar="OUT",
                         help="int8 model (.onnx), pruned weights (.pt) or, structured, pruned project (.json)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")

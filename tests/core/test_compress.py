@@ -7,6 +7,7 @@ ONNX file reloads and agrees with the float network.
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -76,7 +77,7 @@ def test_static_quantization_shrinks_the_file_and_agrees_with_the_float_network(
     project = conv_project()
     state = conv_weights(project)
     out = tmp_path / "tiny.onnx"
-    result = compress(project, state, "quantize", out, repeats=2)
+    result = compress(project, state, "quantize", out, mode="static", repeats=2)
     assert result.files == [out] and "static" in result.notes[0]
     assert result.after.size_bytes < 0.5 * result.before.size_bytes
     assert (result.after.params, result.after.flops) == (result.before.params, result.before.flops)
@@ -95,6 +96,46 @@ def test_static_quantization_shrinks_the_file_and_agrees_with_the_float_network(
     assert (got.argmax(1) == want.argmax(1)).float().mean() >= 0.9  # ...and agrees with the float network
     assert (got - want).abs().max() <= 0.1 * want.abs().max()
     assert result.after.accuracy == pytest.approx(result.before.accuracy, abs=0.05)
+
+
+def test_auto_quantizes_a_convolutional_network_both_ways_and_keeps_the_faster(tmp_path):
+    project = conv_project()
+    result = compress(project, conv_weights(project), "quantize", tmp_path / "auto.onnx", repeats=3)
+    found = re.findall(r"(static|dynamic) ([\d.]+) ms \(([\d,]+) bytes\)", result.notes[1])
+    ms, size = {m: float(t) for m, t, _ in found}, {m: int(b.replace(",", "")) for m, _, b in found}
+    assert set(ms) == {"static", "dynamic"}
+    small = size["dynamic"] <= 1.1 * size["static"]
+    expected = "dynamic" if small and ms["dynamic"] < ms["static"] else "static"
+    kept = result.notes[0].split()[0]
+    assert kept == expected and f"kept {kept}" in result.notes[1]
+    assert result.after.latency32_ms == pytest.approx(ms[kept], abs=1e-3)
+    assert result.after.size_bytes == size[kept] == (tmp_path / "auto.onnx").stat().st_size
+    import onnx
+
+    ops = {n.op_type for n in onnx.load(str(tmp_path / "auto.onnx")).graph.node}
+    assert ("ConvInteger" not in ops) and (("QuantizeLinear" in ops) == (kept == "static"))
+
+
+def test_dynamic_quantization_keeps_convolutions_in_float_from_half_size_weights(tmp_path):
+    import onnx
+
+    project = conv_project()
+    state = conv_weights(project)
+    compress(project, state, "quantize", tmp_path / "dyn.onnx", mode="dynamic", repeats=2)
+    model = onnx.load(str(tmp_path / "dyn.onnx"))
+    ops = [n.op_type for n in model.graph.node]
+    half = {i.name for i in model.graph.initializer if i.data_type == onnx.TensorProto.FLOAT16}
+    casts = {n.output[0] for n in model.graph.node if n.op_type == "Cast" and n.input[0] in half}
+    assert "ConvInteger" not in ops and {n.input[1] for n in model.graph.node if n.op_type == "Conv"} == casts
+    assert len(casts) == 2 and any(i.data_type == onnx.TensorProto.INT8 for i in model.graph.initializer)
+    s = session(tmp_path / "dyn.onnx")
+    x = torch.randn(8, 1, 8, 8)
+    net = compile_network(project)
+    net.load_state_dict(state)
+    with torch.no_grad():
+        want = net.eval()(x)
+    got = torch.from_numpy(s.run(None, {s.get_inputs()[0].name: x.numpy()})[0])
+    assert (got - want).abs().max() <= 0.05 * want.abs().max()
 
 
 def test_a_network_without_convolutions_is_quantized_dynamically(tmp_path):
