@@ -130,8 +130,9 @@ def _half_convolution_weights(path: Path) -> None:
         name = node.input[1]
         if name not in weights or weights[name].data_type != TensorProto.FLOAT:
             continue
-        half = numpy_helper.from_array(numpy_helper.to_array(weights.pop(name)).astype(np.float16), name + "_fp16")
-        model.graph.initializer.remove(next(i for i in model.graph.initializer if i.name == name))
+        weight = weights.pop(name)
+        half = numpy_helper.from_array(numpy_helper.to_array(weight).astype(np.float16), name + "_fp16")
+        model.graph.initializer.remove(weight)
         model.graph.initializer.append(half)
         model.graph.node.insert(0, helper.make_node("Cast", [half.name], [name], to=TensorProto.FLOAT,
                                                     name=name + "_cast"))
