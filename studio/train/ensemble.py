@@ -21,6 +21,7 @@ higher mean probability, as `studio.train.eval_metrics.combine` votes.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from pathlib import Path
@@ -223,12 +224,24 @@ def _add_mean(net: Network, heads: list[tuple[str, str]], classes: int | None, m
 def _weights(project: Project, members: list[Member], copies: list[Project]) -> dict[str, torch.Tensor]:
     """One state_dict: member i's weights (checked strictly against its own network) under ``member{i}.``."""
     expected = compile_network(project).state_dict()
-    state = {}
-    for i, (member, copy) in enumerate(zip(members, copies)):
+    states = []
+    for member, copy in zip(members, copies):
         model = compile_network(copy, copy.network().name)
         apply_weights(model, load_weights(copy, member.weights, copy.network().name), strict=True)
-        state.update({f"member{i}.{k}": v for k, v in model.state_dict().items()})
+        states.append(model.state_dict())
+    _refuse_twins(states, members)
+    state = {f"member{i}.{k}": v for i, s in enumerate(states) for k, v in s.items()}
     if state.keys() != expected.keys():
         raise StudioError("the ensemble's layers do not line up with its members' weights; "
                           "report this with the project files")
     return state
+
+
+def _refuse_twins(states: list[dict[str, torch.Tensor]], members: list[Member]) -> None:
+    """Refuses members with the very same weights (runs with the same settings and seed): their
+    ensemble is each of them, so it cannot beat them."""
+    for (i, a), (j, b) in itertools.combinations(enumerate(states), 2):
+        if a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a):
+            raise StudioError(f"members {i + 1} and {j + 1} ({members[i].weights}, {members[j].weights}) have "
+                              "the same weights, so their ensemble would be each of them: train the runs with "
+                              "different seeds (training.seed)")

@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from studio.compile.weights import read_state_dict
 from studio.errors import TrainingError
 from studio.graph import io
 from studio.train.config import TrainConfig
@@ -86,12 +87,16 @@ def test_a_teacher_without_weights_or_of_the_wrong_shape_is_refused(teacher, tmp
 
 def test_an_ensemble_teacher_needs_no_weights_it_remembers_its_own(teacher, tmp_path):
     path, weights = teacher
-    ensemble, state = build_ensemble([Member(io.load(path), weights), Member(io.load(path), weights)])
+    other = {k: v + 0.01 * torch.randn_like(v) for k, v in read_state_dict(weights).items()}
+    torch.save(other, tmp_path / "other.pt")
+    members = [Member(io.load(path), weights), Member(io.load(path), tmp_path / "other.pt")]
+    ensemble, state = build_ensemble(members)
     save_ensemble(ensemble, state, tmp_path / "pair.json")
     model = load_teacher(str(tmp_path / "pair.json"))  # its weights are pair.pt, as the file says
     x = torch.randn(3, 64)
-    alone = load_teacher(str(path), weights=weights)
-    assert torch.allclose(model(x).exp(), torch.softmax(alone(x), 1), atol=1e-5)
+    alone = [load_teacher(str(path), weights=w) for w in (weights, str(tmp_path / "other.pt"))]
+    mean = (torch.softmax(alone[0](x), 1) + torch.softmax(alone[1](x), 1)) / 2
+    assert torch.allclose(model(x).exp(), mean, atol=1e-5)
 
 
 def test_loading_the_teacher_leaves_the_random_stream_as_a_run_on_labels_alone_has_it(teacher):

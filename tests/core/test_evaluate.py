@@ -156,21 +156,29 @@ def test_the_ensemble_is_laid_out_flowing_down_with_its_members_side_by_side(run
 
 def test_members_with_blocks_share_their_definitions_and_a_changed_one_is_refused(tmp_path):
     project = residual_block_project()
-    torch.save(compile_network(project).state_dict(), tmp_path / "a.pt")
-    ensemble, state = build_ensemble([Member(project, tmp_path / "a.pt"), Member(project, tmp_path / "a.pt")])
+    nets = []
+    for name in ("a.pt", "b.pt"):
+        nets.append(compile_network(project).eval())  # each draws its own initial weights
+        torch.save(nets[-1].state_dict(), tmp_path / name)
+    ensemble, state = build_ensemble([Member(project, tmp_path / "a.pt"), Member(project, tmp_path / "b.pt")])
     assert sorted(ensemble.blocks) == ["basic", "member0", "member1"]
     x = torch.randn(2, 3, 8, 8)
     model = compile_network(ensemble)
     model.load_state_dict(state)
-    one = compile_network(project)
-    one.load_state_dict(torch.load(tmp_path / "a.pt"))
-    assert torch.allclose(model.eval()(x), one.eval()(x), atol=1e-5)  # no classes: the mean of the values
+    mean = (nets[0](x) + nets[1](x)) / 2  # no classes: the mean of the values
+    assert torch.allclose(model.eval()(x), mean, atol=1e-5)
     other = residual_block_project()
     block = other.blocks["basic"].network
     block.set_params(block.by_name("conv2").id, {"kernel_size": 1, "padding": 0})
     torch.save(compile_network(other).state_dict(), tmp_path / "b.pt")
     with pytest.raises(StudioError, match="different blocks called 'basic'"):
         build_ensemble([Member(project, tmp_path / "a.pt"), Member(other, tmp_path / "b.pt")])
+
+
+def test_members_with_the_same_weights_are_refused_naming_the_seed(runs):
+    project, _, weights, _ = runs
+    with pytest.raises(StudioError, match=r"members 1 and 2 .* have the same weights.*training\.seed"):
+        build_ensemble([Member(project, weights[0]), Member(project, weights[0])])
 
 
 def test_the_vote_node_votes_as_evaluate_does_ties_included():
