@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QToolButton
 
 from studio.graph import io
 from studio.train.evaluate import Member, evaluate
@@ -51,7 +52,9 @@ def test_runs_picked_in_the_runs_tab_make_an_ensemble_that_opens_and_evaluates_b
     target = two_runs.parent / "both.json"
     suggested = []
     monkeypatch.setattr(dialogs, "ask_save_path", lambda parent, name: suggested.append(name) or target)
-    action.trigger()  # the ensemble is written in a worker thread, then opens
+    assert dock.tabs.currentWidget() is dock.tabs.compare  # two runs picked: compared at once...
+    button = next(b for b in dock.tabs.compare.findChildren(QToolButton) if b.defaultAction() is action)
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)  # ...and made an ensemble from there, in a worker thread
 
     assert suggested == [str(two_runs.parent / "runs" / "ensemble-1-2.json")]
     qtbot.waitUntil(lambda: window.path == target, timeout=LONG)

@@ -22,9 +22,10 @@ from typing import Any, Callable
 
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, Signal, Slot
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPalette
-from PySide6.QtWidgets import (QComboBox, QGraphicsView, QHeaderView, QLabel, QListWidget, QListWidgetItem,
-                               QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtGui import QAction, QBrush, QColor, QFont, QPainter, QPalette
+from PySide6.QtWidgets import (QComboBox, QGraphicsView, QHBoxLayout, QHeaderView, QLabel, QListWidget,
+                               QListWidgetItem, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from studio.errors import StudioError
 from studio.graph import Network
@@ -56,7 +57,9 @@ class RunComparison(QWidget):
         layout = QVBoxLayout(self)
         self.summary = QLabel(_HINT)
         self.summary.setWordWrap(True)
-        layout.addWidget(self.summary)
+        self.header = QHBoxLayout()
+        self.header.addWidget(self.summary, 1)
+        layout.addLayout(self.header)
         self.pages = QTabWidget()
         self.pages.addTab(self._architecture_page(), "Architecture")
         self.settings = _table(("setting", "A", "B"))
@@ -69,6 +72,12 @@ class RunComparison(QWidget):
         self.pages.setVisible(False)
         layout.addWidget(self.pages, 1)
         table.itemSelectionChanged.connect(self.follow_selection)
+
+    def offer(self, action: QAction) -> None:
+        """A button for `action` beside the summary (what the Runs table's menu offers for the two runs)."""
+        button = QToolButton()
+        button.setDefaultAction(action)
+        self.header.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
 
     def _architecture_page(self) -> QWidget:
         page = QSplitter(Qt.Orientation.Vertical)

@@ -98,6 +98,7 @@ class TrainingDock(QDockWidget):
         self.ensembles = EnsembleFromRuns(  # the Runs table's menu: runs picked there become an ensemble project
             self.tabs.runs_table, lambda: self.records, lambda: self.path.parent if self.path is not None else None,
             self)
+        self.tabs.compare.offer(self.ensembles.action)  # picking two runs brings Compare up: offer it there too
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         for i, (widget, stretch) in enumerate(((self.panel, 0), (self.dashboard, 3), (self.tabs, 2))):
             self.splitter.addWidget(widget)

@@ -39,6 +39,7 @@ class EnsembleFromRuns(QObject):
         super().__init__(parent)
         self.table, self.records, self.root = table, records, root
         self.action = QAction("Make an Ensemble of the Selected Runs…", table)
+        self.action.setIconText("Make an Ensemble…")  # on the Compare tab's button
         self.action.setToolTip("Average the probabilities of two or more finished runs, as a new project")
         self.action.triggered.connect(self.make)
         table.addAction(self.action)
