@@ -13,14 +13,29 @@ network).
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import QPushButton, QTableWidgetItem
+from PySide6.QtCore import QRectF, Qt, Slot
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QPushButton, QStyledItemDelegate, QTableWidgetItem
 
 from studio.graph import io
 from studio.ui.background import BackgroundJob
 
 HEADERS = ("fwd ms", "bwd ms", "act. memory", "share")
 KEYS = ("forward_ms", "backward_ms", "activation_bytes", "share")
+SHARE = Qt.ItemDataRole.UserRole + 1  # a share cell's fraction, drawn as a bar under its text
+
+
+class ShareBars(QStyledItemDelegate):
+    """Draws each cell's `SHARE` as a bar from the left, so the layers that take the time stand out."""
+
+    def paint(self, painter, option, index) -> None:
+        share = index.data(SHARE)
+        if isinstance(share, float) and share > 0:
+            colour = QColor(option.palette.highlight().color())
+            colour.setAlpha(90)
+            r = QRectF(option.rect).adjusted(1, 3, -1, -3)
+            painter.fillRect(QRectF(r.left(), r.top(), r.width() * min(share, 1.0), r.height()), colour)
+        super().paint(painter, option, index)
 
 
 class ProfileButton(QPushButton):
@@ -31,6 +46,7 @@ class ProfileButton(QPushButton):
         self.table = table
         self.job: BackgroundJob | None = None
         self.rows: dict | None = None
+        self.bars = ShareBars(self)
         self.setToolTip("Measure forward and backward time and activation memory per layer "
                         "(a batch of 8 on the training device)")
         self.clicked.connect(self.start)
@@ -85,7 +101,10 @@ class ProfileButton(QPushButton):
             for c, key in enumerate(KEYS):
                 item = QTableWidgetItem(cell(key, figures[key]) if key in figures else "")
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if key == "share" and key in figures:
+                    item.setData(SHARE, float(figures[key]))
                 t.setItem(r, base + c, item)
+        t.setItemDelegateForColumn(base + KEYS.index("share"), self.bars)
 
     def clear(self, columns: int) -> None:
         """Takes the profile columns away (the table keeps its first `columns`)."""

@@ -36,6 +36,13 @@ def test_profile_button_adds_measured_columns_until_the_next_edit(lenet, qtbot):
     assert [t.horizontalHeaderItem(c).text() for c in range(5, 9)] == ["fwd ms", "bwd ms", "act. memory", "share"]
     row = summary.row_of("conv1")
     assert float(t.item(row, 5).text()) > 0 and t.item(row, 7).text() == "150.5 kB"  # 8×6×28×28 float32
+    share = summary.profile.rows[lenet.editor.network.by_name("conv1").id]["share"]
+    assert 0.05 < share < 0.75
+    t.scrollToItem(t.item(row, 8))
+    cell, image = t.visualItemRect(t.item(row, 8)), t.viewport().grab().toImage()
+    inside, past = share / 2, (share + 0.8) / 2  # within the bar; beyond it, short of the right-aligned text
+    bar, rest = (image.pixelColor(int(cell.left() + f * cell.width()), cell.center().y()) for f in (inside, past))
+    assert bar != rest  # the share is drawn as a bar from the left, as long as the share
     ed = lenet.editor
     ed.edit("set", lambda: ed.network.set_params("conv1", {"out_channels": 4}))
     qtbot.waitUntil(lambda: t.columnCount() == 5, timeout=10_000)
