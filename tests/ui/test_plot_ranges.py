@@ -164,3 +164,18 @@ def test_the_legend_is_redrawn_in_the_new_themes_text_colour(qtbot):
         assert colours and all(c and QColor(c.group(1)).lightness() > 128 for c in colours), colours
     finally:
         theme.apply(app, "light")
+
+
+def test_the_legend_of_many_runs_stays_inside_the_loss_plot(qtbot):
+    board = _shown_board(qtbot)
+    board.remove_run(1)
+    epochs = [{"epoch": e, "train_loss": 1.0 / e, "val_loss": 1.1 / e, "lr": 1e-3} for e in (1, 2, 3)]
+    for number in range(1, 8):
+        board.show_saved_run(number, epochs)
+    board.flush()
+    qtbot.wait(50)
+    assert [label.text for _, label in board.legend.items] == [f"run {n}" for n in range(1, 8)]
+    assert board.legend.rowCount <= 3
+    plot = board.loss_plot.vb.sceneBoundingRect()
+    legend = board.legend.sceneBoundingRect()
+    assert plot.top() <= legend.top() and legend.bottom() <= plot.bottom(), (legend, plot)

@@ -158,7 +158,7 @@ def test_two_runs_overlay_then_clear(qtbot, dock):
     assert len(first.getData()[0]) > 0 and len(second.getData()[0]) > 0
     assert first.opts["pen"].color() != second.opts["pen"].color()
     labels = [label.text for _, label in dock.dashboard.legend.items]
-    assert labels == ["run 1 train", "run 1 val", "run 2 train", "run 2 val"]
+    assert labels == ["run 1", "run 2"]  # one entry a run: its validation curve is the dashed one
     assert dock.tabs.runs_table.rowCount() == 2
     assert dock.records[0].out_dir != dock.records[1].out_dir
     press(qtbot, dock.header.clear_button)

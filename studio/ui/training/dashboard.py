@@ -10,13 +10,16 @@ never held by more than one plot's repaint at a time. The x axis spans the
 whole run from its start; each y axis starts at 0 (but the metric's) and ends
 on round numbers that change only when the points outgrow them
 (`axes.SteadyAxes`: a redrawn axis is most of a frame's cost). Each run gets
-its own colour; the loss plot's legend names them ("run 1 train", "run 1
-val"). `clear` forgets every run. Colours follow the application palette
+its own colour; the loss plot's legend names each run once ("run 1": the
+solid training curve; its validation curve is the dashed one in the same
+colour, as the title says), so five runs do not bury the curves under ten
+entries. `clear` forgets every run. Colours follow the application palette
 (light or dark) and change with it.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +55,7 @@ _FROM_ZERO = ("loss_plot", "lr_plot", "speed_plot")
 
 # The order in which the plots take turns to draw their new points (`Dashboard._draw_next`).
 _TURNS = tuple(_PLOTTED)
+LEGEND_ROWS = 3  # the loss plot is small: a taller legend would hide its curves and run off its bottom
 
 
 @dataclass
@@ -93,12 +97,11 @@ class Dashboard(QWidget):
         self.view = pg.GraphicsLayoutWidget()
         self.view.setMinimumSize(420, 300)
         layout.addWidget(self.view)
-        self.loss_plot = self._plot(0, 0, "Loss")
+        self.loss_plot = self._plot(0, 0, "Loss (dashed: validation)")
         self.metric_plot = self._plot(0, 1, "Validation accuracy (%)")
         self.lr_plot = self._plot(1, 0, "Learning rate")
         self.speed_plot = self._plot(1, 1, "Samples / s")
         self.legend = self.loss_plot.addLegend(offset=(-8, 8), labelTextSize="8pt")
-        self.legend.setColumnCount(1)
         self.metric_legend = None
         self.metric_shown = True  # hidden (the loss plot takes its place) for tasks without one
         # y only: `set_epochs` fixes x to the whole run
@@ -132,14 +135,19 @@ class Dashboard(QWidget):
         symbol = dict(symbol="o", symbolSize=5, symbolBrush=colour, symbolPen=colour)
         label = f"run {number}"
         series = {
-            "train_loss": self._series(self.loss_plot, solid, f"{label} train"),
-            "val_loss": self._series(self.loss_plot, dashed, f"{label} val", **symbol),
+            "train_loss": self._series(self.loss_plot, solid, label),
+            "val_loss": self._series(self.loss_plot, dashed, None, **symbol),
             "metric": self._series(self.metric_plot, solid, None, **symbol),
             "metric2": self._series(self.metric_plot, dashed, None, **symbol),
             "lr": self._series(self.lr_plot, solid, None),
             "speed": self._series(self.speed_plot, solid, None),
         }
         self.runs[number] = series
+        self._fit_legend()
+
+    def _fit_legend(self) -> None:
+        """At most `LEGEND_ROWS` rows: more runs go into more columns, not below the plot's bottom edge."""
+        self.legend.setColumnCount(max(1, math.ceil(len(self.runs) / LEGEND_ROWS)))
 
     def _series(self, plot: pg.PlotItem, pen, name: str | None, **kw: Any) -> _Series:
         item = plot.plot([], [], pen=pen, name=name, **kw)
@@ -268,6 +276,7 @@ class Dashboard(QWidget):
             for plot in (self.loss_plot, self.metric_plot, self.lr_plot, self.speed_plot):
                 if s.item in plot.listDataItems():
                     plot.removeItem(s.item)
+        self._fit_legend()
         for axes in self._axes.values():  # the points left may fit a tighter range
             axes.reset()
         for s in self._every_series():
