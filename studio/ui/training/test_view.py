@@ -68,6 +68,7 @@ class CurvePlots(PlotsWidget):
         self.curves: list[dict] = []
         self.layout_.addWidget(self.kind, 0, Qt.AlignmentFlag.AlignLeft)
         self.layout_.addWidget(self.view, 1)
+        self.view.setMinimumSize(220, 140)  # shorter than a task plot's: the per-class table above needs rows
         self._draw()
 
     def show_curves(self, curves: list[dict]) -> None:
