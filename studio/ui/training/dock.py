@@ -223,8 +223,9 @@ class TrainingDock(QDockWidget):
             self._cannot_start(str(exc))
             return False
         out_dir = next_run_dir(runs_root(self.path), run_stem(self.project, self.path))
-        folder_number = int(out_dir.name.rsplit("-", 1)[1])  # "run 5" writes <name>-5, even past a run that
-        record = RunRecord(number=max(folder_number, self._next_number()), out_dir=out_dir)  # left no metrics
+        # "run 5" writes <name>-5, also past a folder that a failed run left without metrics (not listed)
+        folder_number = int(out_dir.name.rsplit("-", 1)[1])
+        record = RunRecord(number=max(folder_number, self._next_number()), out_dir=out_dir)
         try:
             self.controller.start(self.project, training, data, root, record.out_dir)
         except StudioError as exc:
