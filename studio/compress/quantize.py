@@ -58,8 +58,8 @@ def chosen_mode(subject: Subject, mode: str) -> str:
 def quantize(subject: Subject, out: Path, mode: str = "auto", progress=None) -> tuple[Figures, Figures, list[str]]:
     """Writes the int8 ONNX file at `out`; (figures of the float ONNX file, of the int8 one, notes)."""
     report = progress or (lambda step, fraction: None)
-    modes = ("static", "dynamic") if mode == "auto" and chosen_mode(subject, mode) == "static" else \
-        (chosen_mode(subject, mode),)
+    chosen = chosen_mode(subject, mode)
+    modes = ("static", "dynamic") if mode == "auto" and chosen == "static" else (chosen,)
     analysis = subject.report()
     with tempfile.TemporaryDirectory(prefix=".studio-quantize-", dir=out.parent) as tmp:
         fp32 = Path(tmp) / "model.onnx"
